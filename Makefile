@@ -1,0 +1,56 @@
+# Laihua: `make demo` serves the demo on http://127.0.0.1:$(PORT); `make test` runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: demo test setup system-deps messages lint format serve clean bench
+
+setup: $(VENV)/.installed system-deps messages
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+# Debian packages: gettext (translations), CJK fonts (PDFs and screenshots), Chromium (browser tests).
+system-deps:
+	@missing=""; \
+	command -v msgfmt >/dev/null || missing="$$missing gettext"; \
+	fc-list 2>/dev/null | grep -q "Noto Sans CJK" || missing="$$missing fonts-noto-cjk"; \
+	test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+messages: $(VENV)/.installed
+	@cd src/laihua && ../../$(BIN)/django-admin compilemessages --ignore=.venv -v0
+
+demo: setup
+	LAIHUA_DEMO=1 $(BIN)/laihua migrate --noinput -v0
+	LAIHUA_DEMO=1 $(BIN)/laihua load_demo
+	@echo "Laihua demo: http://127.0.0.1:$(PORT)/  (logins in README.md)"
+	LAIHUA_DEMO=1 $(BIN)/laihua runserver 127.0.0.1:$(PORT) --noreload
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check . || true
+
+format: $(VENV)/.installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: setup
+	$(BIN)/ruff check .
+	LAIHUA_REQUIRE_BROWSER=1 $(BIN)/pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python bench/search.py
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,1 @@
+"""Laihua: international patient services for Chinese hospitals."""

@@ -1,0 +1,89 @@
+"""The JSON API: one NinjaAPI that mounts each domain's router and maps every error to one JSON shape."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import HttpBearer, django_auth
+
+from laihua.accounts.services import user_for_token
+from laihua.errors import DomainError
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request, token):
+        user = user_for_token(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+bearer = BearerToken()
+# Signed-in browsers (session + CSRF) and API clients (personal token) both reach the API.
+AUTH = [bearer, django_auth]
+
+api = NinjaAPI(
+    title="Laihua API",
+    version="1",
+    description="International patient services for Chinese hospitals. Authenticate with a personal "
+    "token: `Authorization: Bearer lh_...`. Errors are `{error, detail, field}`.",
+    urls_namespace="api",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+
+
+def _error(request, status: int, code: str, detail: str, field: str | None = None):
+    return api.create_response(request, {"error": code, "detail": detail, "field": field}, status=status)
+
+
+@api.exception_handler(DomainError)
+def on_domain_error(request, exc: DomainError):
+    return _error(request, exc.status, exc.code, str(exc.message), exc.field)
+
+
+@api.exception_handler(NinjaValidationError)
+def on_validation_error(request, exc: NinjaValidationError):
+    first = exc.errors[0] if exc.errors else {}
+    location = [str(part) for part in first.get("loc", []) if part not in ("body", "query", "path", "payload")]
+    return _error(request, 422, "invalid", first.get("msg", "Invalid input."), ".".join(location) or None)
+
+
+@api.exception_handler(AuthenticationError)
+def on_auth_error(request, exc):
+    from django.utils.translation import gettext as _
+
+    return _error(request, 401, "unauthenticated", _("Sign in first, or send a valid API token."))
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request, exc: HttpError):
+    return _error(request, exc.status_code, "http_error", str(exc))
+
+
+@api.exception_handler(Http404)
+def on_not_found(request, exc):
+    from django.utils.translation import gettext as _
+
+    return _error(request, 404, "not_found", _("Not found."))
+
+
+@api.exception_handler(DjangoValidationError)
+def on_django_validation(request, exc: DjangoValidationError):
+    return _error(request, 422, "invalid", "; ".join(exc.messages))
+
+
+def _mount():
+    from laihua.accounts.api import router as accounts_router
+    from laihua.catalog.api import router as catalog_router
+    from laihua.hospitals.api import router as hospitals_router
+    from laihua.rates.api import router as rates_router
+
+    api.add_router("/", accounts_router)
+    api.add_router("/hospitals", hospitals_router)
+    api.add_router("/catalog", catalog_router)
+    api.add_router("/rates", rates_router)
+
+
+_mount()

@@ -1,0 +1,63 @@
+"""Writing and reading the audit trail."""
+
+from django.db.models import QuerySet
+
+from laihua.audit.models import AuditEvent
+from laihua.kit import requestctx
+
+
+def _hospital_of(target, actor):
+    for candidate in (target, getattr(target, "hospital", None)):
+        if candidate is not None and candidate.__class__.__name__ == "Hospital":
+            return candidate
+    hospital = getattr(target, "hospital", None)
+    if hospital is not None:
+        return hospital
+    return getattr(actor, "hospital", None) if actor is not None else None
+
+
+def record_event(actor, action: str, target=None, *, hospital=None, detail: dict | None = None) -> AuditEvent:
+    """Append one audit event; the client address and channel come from the current request."""
+    actor = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+    return AuditEvent.objects.create(
+        actor=actor,
+        actor_label=actor.get_username() if actor else "",
+        actor_role=getattr(actor, "role", "") if actor else "",
+        hospital=hospital or _hospital_of(target, actor),
+        action=action,
+        object_type=target._meta.label_lower if target is not None else "",
+        object_id=str(target.pk) if target is not None else "",
+        object_label=str(target)[:200] if target is not None else "",
+        ip_address=requestctx.client_ip.get(),
+        channel=requestctx.channel.get(),
+        detail=detail or {},
+    )
+
+
+def visible_to(actor) -> QuerySet[AuditEvent]:
+    """Platform admins see every event; hospital admins their hospital's; nobody else any."""
+    from laihua.accounts.models import Role
+
+    events = AuditEvent.objects.select_related("actor", "hospital")
+    if actor is None or not actor.is_authenticated:
+        return events.none()
+    if actor.role == Role.PLATFORM_ADMIN:
+        return events
+    if actor.role == Role.HOSPITAL_ADMIN and actor.hospital_id:
+        return events.filter(hospital_id=actor.hospital_id)
+    return events.none()
+
+
+def browse(actor, *, action: str = "", actor_name: str = "", limit: int = 200) -> QuerySet[AuditEvent]:
+    """The events the actor may see, newest first, optionally filtered; the browsing itself is audited."""
+    from laihua.accounts.services import require_role
+    from laihua.accounts.models import Role
+
+    require_role(actor, (Role.PLATFORM_ADMIN, Role.HOSPITAL_ADMIN))
+    events = visible_to(actor)
+    if action:
+        events = events.filter(action__startswith=action)
+    if actor_name:
+        events = events.filter(actor_label__icontains=actor_name)
+    record_event(actor, "audit.browse", None, detail={"action": action, "actor": actor_name})
+    return events[:limit]

@@ -1,0 +1,78 @@
+import datetime
+from decimal import Decimal
+
+from ninja import Schema
+
+
+class HospitalRef(Schema):
+    slug: str
+    name: dict[str, str]
+    city: str
+
+
+class Converted(Schema):
+    currency: str
+    amount_min: Decimal
+    amount_max: Decimal
+    cny_per_unit: Decimal
+    rate_date: datetime.date
+    rate_source: str
+
+
+class ItemOut(Schema):
+    id: int
+    hospital: HospitalRef
+    code: str
+    kind: str
+    department: str | None
+    name: dict[str, str]
+    description: dict[str, str]
+    included: dict[str, str]
+    excluded: dict[str, str]
+    standard_codes: list[dict[str, str]]
+    comparable: str | None
+    waiting_days: int
+    duration_minutes: int | None
+    stay_days: int | None
+    price_cny_min: Decimal
+    price_cny_max: Decimal
+    price_effective_from: datetime.date
+    converted: Converted | None
+    url: str
+
+
+class SearchOut(Schema):
+    total: int
+    limit: int
+    offset: int
+    currency: str
+    results: list[ItemOut]
+
+
+class ItemIn(Schema):
+    code: str
+    kind: str
+    department: str | None = None
+    name: dict[str, str]
+    description: dict[str, str] = {}
+    included: dict[str, str] = {}
+    excluded: dict[str, str] = {}
+    keywords: str = ""
+    comparable: str | None = None
+    waiting_days: int = 0
+    duration_minutes: int | None = None
+    stay_days: int | None = None
+    active: bool = True
+
+
+class PriceIn(Schema):
+    effective_from: datetime.date
+    amount_min: Decimal
+    amount_max: Decimal | None = None
+
+
+class PriceOut(Schema):
+    effective_from: datetime.date
+    amount_min: Decimal
+    amount_max: Decimal
+    currency: str

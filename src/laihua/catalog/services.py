@@ -1,0 +1,262 @@
+"""The catalog: search, comparison, editing and price history."""
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.utils.translation import gettext as _
+
+from laihua.accounts.services import CATALOG_EDITORS, require_hospital_staff
+from laihua.audit.services import record_event
+from laihua.catalog.forms import ItemForm, PriceForm
+from laihua.catalog.models import CatalogItem, ComparableService, Price, ReferencePrice
+from laihua.errors import Conflict, InvalidInput, NotFound
+from laihua.hospitals.models import Hospital
+from laihua.kit import clock
+from laihua.rates import services as rates
+
+
+class FormInvalid(InvalidInput):
+    """A form's errors: the first names the field; views show them all beside their fields."""
+
+    def __init__(self, form):
+        self.form = form
+        field, errors = next(iter(form.errors.items()))
+        super().__init__(errors[0], field=None if field == "__all__" else field)
+
+
+def with_price_on(items: QuerySet[CatalogItem], day: datetime.date) -> QuerySet[CatalogItem]:
+    """Annotate each item with the price in force on the day (price_min, price_max, price_from)."""
+    in_force = Price.objects.filter(item=OuterRef("pk"), effective_from__lte=day).order_by("-effective_from")
+    return items.annotate(
+        price_min=Subquery(in_force.values("amount_min")[:1]),
+        price_max=Subquery(in_force.values("amount_max")[:1]),
+        price_from=Subquery(in_force.values("effective_from")[:1]),
+    )
+
+
+def published(day: datetime.date | None = None) -> QuerySet[CatalogItem]:
+    """Active items with a price in force: what the public sees."""
+    items = CatalogItem.objects.filter(active=True).select_related("hospital", "hospital__city", "department")
+    return with_price_on(items, day or clock.today()).filter(price_min__isnull=False)
+
+
+@dataclass
+class SearchQuery:
+    q: str = ""
+    city: str = ""
+    department: str = ""
+    kind: str = ""
+    hospital: str = ""
+    price_min_cny: Decimal | None = None
+    price_max_cny: Decimal | None = None
+    sort: str = "price"
+    limit: int = 50
+    offset: int = 0
+
+
+SORTS = {"price": ("price_min", "hospital__slug"), "-price": ("-price_min", "hospital__slug"),
+         "hospital": ("hospital__slug", "code")}
+
+
+def search(query: SearchQuery, day: datetime.date | None = None) -> tuple[list[CatalogItem], int]:
+    """Published items matching every word of the query (in any language), with the total count."""
+    items = published(day)
+    for term in query.q.lower().split():
+        items = items.filter(search_text__contains=term)
+    if query.city:
+        items = items.filter(hospital__city__slug=query.city)
+    if query.hospital:
+        items = items.filter(hospital__slug=query.hospital)
+    if query.department:
+        items = items.filter(department__code=query.department)
+    if query.kind:
+        items = items.filter(kind=query.kind)
+    if query.price_min_cny is not None:
+        items = items.filter(price_max__gte=query.price_min_cny)
+    if query.price_max_cny is not None:
+        items = items.filter(price_min__lte=query.price_max_cny)
+    total = items.count()
+    ordered = items.order_by(*SORTS.get(query.sort, SORTS["price"]))
+    return list(ordered[query.offset : query.offset + query.limit]), total
+
+
+def published_item(hospital_slug: str, code: str, day: datetime.date | None = None) -> CatalogItem:
+    item = published(day).filter(hospital__slug=hospital_slug, code=code).first()
+    if item is None:
+        raise NotFound(_("No such service in this hospital's catalog."))
+    return item
+
+
+def price_history(item: CatalogItem) -> QuerySet[Price]:
+    return item.prices.order_by("-effective_from")
+
+
+def compare(comparable: ComparableService, day: datetime.date | None = None) -> list[CatalogItem]:
+    """Every hospital's published item for the same service, cheapest first."""
+    return list(published(day).filter(comparable=comparable).order_by("price_min", "hospital__slug"))
+
+
+def references_for(comparable: ComparableService | None) -> QuerySet[ReferencePrice]:
+    """The newest reference price per country for the service."""
+    if comparable is None:
+        return ReferencePrice.objects.none()
+    return ReferencePrice.objects.filter(comparable=comparable).order_by("country", "-year").distinct()
+
+
+@dataclass(frozen=True)
+class Comparison:
+    reference: ReferencePrice
+    reference_cny: Decimal
+    saving_cny: Decimal
+    saving_percent: int
+    rate: rates.Rate
+
+
+def compare_abroad(item: CatalogItem, price_cny: Decimal) -> list[Comparison]:
+    """The saving against each country's newest reference price (converted at today's rate)."""
+    newest: dict[str, ReferencePrice] = {}
+    for ref in references_for(item.comparable):
+        newest.setdefault(ref.country, ref)
+    result = []
+    for ref in newest.values():
+        try:
+            rate = rates.rate_for(ref.currency)
+        except rates.RateUnavailable:
+            continue
+        ref_cny = rates.convert_to_cny(ref.amount, rate)
+        saving = ref_cny - price_cny
+        percent = int((saving / ref_cny * 100).to_integral_value()) if ref_cny else 0
+        result.append(Comparison(ref, ref_cny, saving, percent, rate))
+    return sorted(result, key=lambda c: -c.reference_cny)
+
+
+# Editing: staff of the item's own hospital only.
+
+
+def editable_items(actor, hospital: Hospital) -> QuerySet[CatalogItem]:
+    require_hospital_staff(actor, hospital, CATALOG_EDITORS)
+    return with_price_on(hospital.catalog.select_related("department"), clock.today()).order_by("code")
+
+
+def get_editable_item(actor, item_id: int) -> CatalogItem:
+    item = CatalogItem.objects.select_related("hospital").filter(pk=item_id).first()
+    if item is None:
+        raise NotFound(_("No such catalog item."))
+    require_hospital_staff(actor, item.hospital, CATALOG_EDITORS)
+    return item
+
+
+@transaction.atomic
+def save_item(actor, hospital: Hospital, data: dict, *, item: CatalogItem | None = None) -> CatalogItem:
+    """Create or update a catalog item from form data; every field is checked before anything is saved."""
+    require_hospital_staff(actor, hospital, CATALOG_EDITORS)
+    if item is not None and item.hospital_id != hospital.pk:
+        raise NotFound(_("No such catalog item."))
+    form = ItemForm(data, instance=item, hospital=hospital)
+    if not form.is_valid():
+        raise FormInvalid(form)
+    created = item is None
+    item = form.save()
+    record_event(actor, "catalog.item.create" if created else "catalog.item.update", item,
+                 detail={"changed": form.changed_data})
+    return item
+
+
+@transaction.atomic
+def set_price(actor, item: CatalogItem, data: dict) -> Price:
+    """Add a price from a date on: today or later, so the prices of past days stay as they were."""
+    require_hospital_staff(actor, item.hospital, CATALOG_EDITORS)
+    form = PriceForm(data)
+    if not form.is_valid():
+        raise FormInvalid(form)
+    start = form.cleaned_data["effective_from"]
+    low = form.cleaned_data["amount_min"]
+    high = form.cleaned_data["amount_max"] if form.cleaned_data["amount_max"] is not None else low
+    if start < clock.today():
+        raise InvalidInput(_("A new price starts today or later: past prices are kept as they were."),
+                           field="effective_from")
+    if high < low:
+        raise InvalidInput(_("The upper price must not be below the lower one."), field="amount_max")
+    if Price.objects.filter(item=item, effective_from=start).exists():
+        raise Conflict(_("A price already starts on this date."), field="effective_from")
+    price = Price.objects.create(item=item, effective_from=start, amount_min=low, amount_max=high, created_by=actor)
+    record_event(actor, "catalog.price.create", item,
+                 detail={"effective_from": start.isoformat(), "min": str(low), "max": str(high)})
+    return price
+
+
+def require_editor(actor, hospital: Hospital | None) -> None:
+    """The actor edits this hospital's catalog (hospital admins and coordinators of it only)."""
+    from laihua.accounts.services import require_role
+    from laihua.errors import PermissionDenied
+
+    require_role(actor, CATALOG_EDITORS)
+    if hospital is None:
+        raise PermissionDenied()
+    require_hospital_staff(actor, hospital, CATALOG_EDITORS)
+
+
+def item_form_data(hospital: Hospital, payload: dict) -> dict:
+    """Flatten an API payload into the item form's field names, resolving codes to records."""
+    data = {key: value for key, value in payload.items() if value is not None and not isinstance(value, dict)}
+    for field in ("name", "description", "included", "excluded"):
+        for language, text in (payload.get(field) or {}).items():
+            data[f"{field}_{language}"] = text
+    department = payload.get("department")
+    if department:
+        match = hospital.departments.filter(code=department).first()
+        if match is None:
+            raise InvalidInput(_("This hospital has no department “%(code)s”.") % {"code": department},
+                               field="department")
+        data["department"] = match.pk
+    comparable = payload.get("comparable")
+    if comparable:
+        match = ComparableService.objects.filter(key=comparable).first()
+        if match is None:
+            raise InvalidInput(_("Unknown comparable service “%(key)s”.") % {"key": comparable}, field="comparable")
+        data["comparable"] = match.pk
+    if not payload.get("active", True):
+        data.pop("active", None)
+    return data
+
+
+def search_query_from_params(params: dict) -> tuple[SearchQuery, rates.Rate]:
+    """Parse public search parameters; price bounds are in the chosen currency and become CNY."""
+    rate = rates.rate_for(params.get("currency") or "CNY")
+    limit = params.get("limit") or 50
+    offset = params.get("offset") or 0
+    if not 1 <= int(limit) <= 200:
+        raise InvalidInput(_("Ask for 1 to 200 results at a time."), field="limit")
+    if int(offset) < 0:
+        raise InvalidInput(_("The offset cannot be negative."), field="offset")
+    bounds = {}
+    for field in ("price_min", "price_max"):
+        value = params.get(field)
+        if value in (None, ""):
+            continue
+        try:
+            value = Decimal(str(value))
+        except ArithmeticError:
+            raise InvalidInput(_("“%(value)s” is not an amount.") % {"value": value}, field=field) from None
+        if not value.is_finite() or value < 0:
+            raise InvalidInput(_("An amount must be zero or more."), field=field)
+        bounds[field] = rates.convert_to_cny(value, rate)
+    sort = params.get("sort") or "price"
+    if sort not in SORTS:
+        raise InvalidInput(_("Sort by one of: %(choices)s.") % {"choices": ", ".join(SORTS)}, field="sort")
+    query = SearchQuery(
+        q=(params.get("q") or "").strip()[:100],
+        city=params.get("city") or "",
+        department=params.get("department") or "",
+        kind=params.get("kind") or "",
+        hospital=params.get("hospital") or "",
+        price_min_cny=bounds.get("price_min"),
+        price_max_cny=bounds.get("price_max"),
+        sort=sort,
+        limit=int(limit),
+        offset=int(offset),
+    )
+    return query, rate

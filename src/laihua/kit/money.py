@@ -1,0 +1,54 @@
+"""Money: Decimal amounts with an explicit ISO 4217 currency; floats never hold money."""
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from babel.numbers import format_currency, get_currency_precision, list_currencies
+from django.utils.translation import get_language, to_locale
+
+from laihua.errors import InvalidInput
+from django.utils.translation import gettext as _
+
+_KNOWN = frozenset(list_currencies())
+
+
+def normalise_currency(code: str | None, *, field: str = "currency") -> str:
+    """Return the upper-case ISO 4217 code, or raise InvalidInput naming the field."""
+    value = (code or "").strip().upper()
+    if value not in _KNOWN:
+        raise InvalidInput(_("“%(code)s” is not an ISO 4217 currency code.") % {"code": code or ""}, field=field)
+    return value
+
+
+def parse_amount(raw, *, field: str) -> Decimal:
+    """Parse a non-negative money amount with at most two decimals."""
+    try:
+        value = Decimal(str(raw).strip().replace(",", ""))
+    except (InvalidOperation, ValueError):
+        raise InvalidInput(_("“%(value)s” is not an amount.") % {"value": raw}, field=field) from None
+    if not value.is_finite() or value < 0:
+        raise InvalidInput(_("An amount must be zero or more."), field=field)
+    if value != value.quantize(Decimal("0.01")):
+        raise InvalidInput(_("An amount has at most two decimals."), field=field)
+    return value.quantize(Decimal("0.01"))
+
+
+def round_for(amount: Decimal, currency: str) -> Decimal:
+    """Round to the currency's minor unit (JPY and KRW have none)."""
+    exponent = Decimal(1).scaleb(-get_currency_precision(currency))
+    return amount.quantize(exponent, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class Money:
+    amount: Decimal
+    currency: str
+
+    def format(self, language: str | None = None) -> str:
+        locale = to_locale(language or get_language() or "en")
+        if locale == "zh_Hans":
+            locale = "zh_Hans_CN"
+        return format_currency(self.amount, self.currency, locale=locale)
+
+    def __str__(self) -> str:
+        return self.format()

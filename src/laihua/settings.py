@@ -1,0 +1,165 @@
+"""Laihua settings, read from the environment (see docs/operations.md for every variable)."""
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from laihua.env import env_bool, env_int, env_list, env_str
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+BASE_DIR = Path(env_str("LAIHUA_HOME", str(Path.cwd())))
+VAR_DIR = Path(env_str("LAIHUA_VAR_DIR", str(BASE_DIR / "var")))
+
+DEMO_MODE = env_bool("LAIHUA_DEMO", False)
+DEBUG = env_bool("LAIHUA_DEBUG", DEMO_MODE)
+_DEV_SECRET = "laihua-demo-secret-key-not-for-production"
+SECRET_KEY = env_str("LAIHUA_SECRET_KEY", _DEV_SECRET)
+if SECRET_KEY == _DEV_SECRET and not (DEMO_MODE or DEBUG or env_bool("LAIHUA_TESTING", False)):
+    raise ImproperlyConfigured("Set LAIHUA_SECRET_KEY: the built-in key is for the demo and tests only.")
+
+ALLOWED_HOSTS = env_list("LAIHUA_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("LAIHUA_CSRF_TRUSTED_ORIGINS", [])
+SITE_URL = env_str("LAIHUA_SITE_URL", "http://127.0.0.1:8000")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "axes",
+    "laihua.accounts",
+    "laihua.audit",
+    "laihua.hospitals",
+    "laihua.rates",
+    "laihua.catalog",
+    "laihua.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "laihua.kit.requestctx.RequestContextMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "laihua.accounts.middleware.UserLanguageMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "laihua.urls"
+WSGI_APPLICATION = "laihua.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [PACKAGE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "laihua.web.context.site",
+            ],
+        },
+    }
+]
+
+_default_db = f"sqlite:///{VAR_DIR / 'laihua.sqlite3'}"
+DATABASES = {"default": dj_database_url.parse(env_str("DATABASE_URL", _default_db), conn_max_age=60)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Serialise writers instead of failing with "database is locked" under concurrent requests.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+    )
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    if DATABASES["default"]["NAME"] == str(VAR_DIR / "laihua.sqlite3"):
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "accounts:home"
+LOGOUT_REDIRECT_URL = "web:home"
+
+# Repeated failed logins lock the username + address pair for a while (django-axes).
+AXES_FAILURE_LIMIT = env_int("LAIHUA_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_int("LAIHUA_LOGIN_COOLOFF_MINUTES", 15) / 60
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+
+EMAIL_BACKEND = env_str(
+    "LAIHUA_EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend" if DEMO_MODE or DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env_str("LAIHUA_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("LAIHUA_EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("LAIHUA_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = env_str("LAIHUA_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("LAIHUA_EMAIL_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("LAIHUA_EMAIL_FROM", "Laihua <no-reply@laihua.invalid>")
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = env_str("LAIHUA_TIME_ZONE", "Asia/Shanghai")
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]
+WHITENOISE_USE_FINDERS = True
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env_bool("LAIHUA_SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("LAIHUA_BEHIND_PROXY", False) else None
+X_FRAME_OPTIONS = "DENY"
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "laihua"}}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LAIHUA_LOG_LEVEL", "INFO")},
+    "loggers": {"axes": {"level": "WARNING"}},
+}
+
+# Currencies a visitor may choose on public pages (ISO 4217).
+LAIHUA_DISPLAY_CURRENCIES = env_list(
+    "LAIHUA_CURRENCIES",
+    ["CNY", "USD", "EUR", "GBP", "JPY", "KRW", "AUD", "CAD", "CHF", "HKD", "SGD", "RUB", "AED", "SAR", "KZT", "MNT"],
+)
+# A rate older than this many days before the day it is used for is refused, never silently applied.
+LAIHUA_RATE_MAX_AGE_DAYS = env_int("LAIHUA_RATE_MAX_AGE_DAYS", 45)

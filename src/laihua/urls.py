@@ -1,0 +1,25 @@
+from django.conf.urls.i18n import i18n_patterns
+from django.contrib import admin
+from django.urls import include, path
+from django.views.i18n import set_language
+
+from laihua.api import api
+from laihua.catalog import pricefiles
+from laihua.web import views as web_views
+
+urlpatterns = [
+    path("healthz", web_views.healthz, name="healthz"),
+    path("api/", api.urls),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("prices/<slug:slug>.json", pricefiles.price_file_json, name="price_file_json"),
+    path("prices/<slug:slug>.csv", pricefiles.price_file_csv, name="price_file_csv"),
+]
+
+urlpatterns += i18n_patterns(
+    path("", include("laihua.web.urls")),
+    path("accounts/", include("laihua.accounts.urls")),
+    path("manage/catalog/", include("laihua.catalog.urls")),
+    path("manage/audit/", include("laihua.audit.urls")),
+    path("admin/", admin.site.urls),
+    prefix_default_language=True,
+)

@@ -1,0 +1,24 @@
+from django.conf import settings
+
+
+def site(request):
+    """Values every page needs: the visitor's display currency and the choices of currency."""
+    return {
+        "display_currency": display_currency(request),
+        "display_currencies": settings.LAIHUA_DISPLAY_CURRENCIES,
+        "demo_mode": settings.DEMO_MODE,
+    }
+
+
+def display_currency(request) -> str:
+    """The currency a visitor chose (query string, then session, then their profile), CNY by default."""
+    chosen = request.GET.get("currency") if hasattr(request, "GET") else None
+    if chosen and chosen.upper() in settings.LAIHUA_DISPLAY_CURRENCIES:
+        return chosen.upper()
+    remembered = request.session.get("currency") if hasattr(request, "session") else None
+    if remembered:
+        return remembered
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated and user.preferred_currency:
+        return user.preferred_currency
+    return "CNY"
