@@ -1,6 +1,6 @@
 import datetime
 
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from laihua.api import AUTH
 from laihua.accounts import services
@@ -43,5 +43,5 @@ def me(request):
 @router.post("/me/tokens", response={201: TokenOut}, auth=AUTH, summary="Create a personal API token")
 def create_token(request, payload: TokenIn):
     token, secret = services.create_api_token(request.auth, request.auth, payload.name)
-    return 201, {"id": token.pk, "name": token.name, "hint": token.hint, "created_at": token.created_at,
-                 "token": secret}
+    return Status(201, {"id": token.pk, "name": token.name, "hint": token.hint, "created_at": token.created_at,
+                 "token": secret})

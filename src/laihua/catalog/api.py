@@ -1,7 +1,7 @@
 from decimal import Decimal
 
 from django.urls import reverse
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 
 from laihua.api import AUTH
 from laihua.catalog import services
@@ -28,7 +28,7 @@ class SearchParams(Schema):
 
 def item_out(item, rate: rates.Rate | None) -> dict:
     converted = None
-    if rate is not None:
+    if rate is not None and item.price_min is not None:
         converted = {
             "currency": rate.currency,
             "amount_min": rates.convert_from_cny(item.price_min, rate),
@@ -84,7 +84,7 @@ def create_item(request, payload: ItemIn):
     hospital = Hospital.objects.get(pk=request.auth.hospital_id) if request.auth.hospital_id else None
     services.require_editor(request.auth, hospital)
     item = services.save_item(request.auth, hospital, services.item_form_data(hospital, payload.dict()))
-    return 201, item_out(services.published(None).filter(pk=item.pk).first() or _unpriced(item), None)
+    return Status(201, item_out(services.item_with_current_price(item.pk), None))
 
 
 @router.put("/manage/items/{item_id}", response=ItemOut, auth=AUTH, summary="Change an item of your catalog")
@@ -93,7 +93,7 @@ def update_item(request, item_id: int, payload: ItemIn):
     item = services.save_item(
         request.auth, item.hospital, services.item_form_data(item.hospital, payload.dict()), item=item
     )
-    return item_out(services.published(None).filter(pk=item.pk).first() or _unpriced(item), None)
+    return item_out(services.item_with_current_price(item.pk), None)
 
 
 @router.post("/manage/items/{item_id}/prices", response={201: PriceOut}, auth=AUTH,
@@ -101,18 +101,12 @@ def update_item(request, item_id: int, payload: ItemIn):
 def add_price(request, item_id: int, payload: PriceIn):
     item = services.get_editable_item(request.auth, item_id)
     price = services.set_price(request.auth, item, {k: v for k, v in payload.dict().items() if v is not None})
-    return 201, price
+    return Status(201, price)
 
 
 @router.get("/manage/items/{item_id}/prices", response=list[PriceOut], auth=AUTH, summary="An item's price history")
 def list_prices(request, item_id: int):
     item = services.get_editable_item(request.auth, item_id)
     return list(services.price_history(item))
-
-
-def _unpriced(item):
-    item.price_min = item.price_max = Decimal("0")
-    item.price_from = None
-    return item
 
 

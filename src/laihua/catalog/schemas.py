@@ -34,9 +34,9 @@ class ItemOut(Schema):
     waiting_days: int
     duration_minutes: int | None
     stay_days: int | None
-    price_cny_min: Decimal
-    price_cny_max: Decimal
-    price_effective_from: datetime.date
+    price_cny_min: Decimal | None
+    price_cny_max: Decimal | None
+    price_effective_from: datetime.date | None
     converted: Converted | None
     url: str
 

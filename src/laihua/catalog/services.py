@@ -141,6 +141,12 @@ def editable_items(actor, hospital: Hospital) -> QuerySet[CatalogItem]:
     return with_price_on(hospital.catalog.select_related("department"), clock.today()).order_by("code")
 
 
+def item_with_current_price(item_id: int) -> CatalogItem:
+    """An item (published or not) annotated with the price in force today, if any."""
+    items = CatalogItem.objects.select_related("hospital", "hospital__city", "department", "comparable")
+    return with_price_on(items.filter(pk=item_id), clock.today()).get()
+
+
 def get_editable_item(actor, item_id: int) -> CatalogItem:
     item = CatalogItem.objects.select_related("hospital").filter(pk=item_id).first()
     if item is None:
