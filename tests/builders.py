@@ -29,8 +29,12 @@ def make_hospital(slug="east", city=None, en="East Demo Hospital", zh="东方示
         is_demo=True,
         **extra,
     )
-    Department.objects.create(hospital=hospital, code="radiology", name={"en": "Radiology", "zh-hans": "放射科"})
-    Department.objects.create(hospital=hospital, code="orthopaedics", name={"en": "Orthopaedics", "zh-hans": "骨科"})
+    Department.objects.create(
+        hospital=hospital, code="radiology", name={"en": "Radiology", "zh-hans": "放射科"}
+    )
+    Department.objects.create(
+        hospital=hospital, code="orthopaedics", name={"en": "Orthopaedics", "zh-hans": "骨科"}
+    )
     return hospital
 
 
@@ -45,9 +49,19 @@ def make_comparable(key="mri", en="MRI scan", zh="磁共振成像"):
     return ComparableService.objects.get_or_create(key=key, defaults={"name": {"en": en, "zh-hans": zh}})[0]
 
 
-def make_item(hospital, code="MRI-01", price=Decimal("486.00"), price_max=None, kind="imaging",
-              en="MRI scan, one region", zh="核磁共振成像（单部位）", comparable=None, department="radiology",
-              effective_from=datetime.date(2020, 1, 1), **extra):
+def make_item(
+    hospital,
+    code="MRI-01",
+    price=Decimal("486.00"),
+    price_max=None,
+    kind="imaging",
+    en="MRI scan, one region",
+    zh="核磁共振成像（单部位）",
+    comparable=None,
+    department="radiology",
+    effective_from=datetime.date(2020, 1, 1),
+    **extra,
+):
     item = CatalogItem.objects.create(
         hospital=hospital,
         code=code,
@@ -58,13 +72,19 @@ def make_item(hospital, code="MRI-01", price=Decimal("486.00"), price_max=None, 
         comparable=comparable,
         **extra,
     )
-    Price.objects.create(item=item, effective_from=effective_from, amount_min=price, amount_max=price_max or price)
+    Price.objects.create(
+        item=item, effective_from=effective_from, amount_min=price, amount_max=price_max or price
+    )
     return item
 
 
 def make_reference(comparable, country="US", amount=Decimal("1119"), currency="USD", year=2015):
     return ReferencePrice.objects.create(
-        comparable=comparable, country=country, amount=amount, currency=currency, year=year,
+        comparable=comparable,
+        country=country,
+        amount=amount,
+        currency=currency,
+        year=year,
         source="International Federation of Health Plans, 2015 Comparative Price Report",
     )
 
@@ -81,8 +101,9 @@ def hospital(db):
 
 @pytest.fixture
 def other_hospital(db):
-    return make_hospital("west", city=make_city("beijing", "Beijing", "北京"), en="West Demo Hospital",
-                         zh="西部示范医院")
+    return make_hospital(
+        "west", city=make_city("beijing", "Beijing", "北京"), en="West Demo Hospital", zh="西部示范医院"
+    )
 
 
 @pytest.fixture

@@ -24,7 +24,9 @@ def fresh_catalog(tmp_path_factory):
     django_admin = Path(sys.executable).with_name("django-admin")
     subprocess.run(
         [str(django_admin), "makemessages", "-l", "zh_Hans", "--no-obsolete", "--no-location", "-v0"],
-        cwd=copy, env=env, check=True,
+        cwd=copy,
+        env=env,
+        check=True,
     )
     return polib.pofile(str(copy / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"))
 
@@ -50,6 +52,8 @@ def test_placeholders_survive_translation(fresh_catalog):
     broken = [
         entry.msgid
         for entry in fresh_catalog
-        if entry.translated() and not entry.msgid_plural and sorted(pattern.findall(entry.msgid)) != sorted(pattern.findall(entry.msgstr))
+        if entry.translated()
+        and not entry.msgid_plural
+        and sorted(pattern.findall(entry.msgid)) != sorted(pattern.findall(entry.msgstr))
     ]
     assert not broken, f"placeholders differ: {broken[:10]}"

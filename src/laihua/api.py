@@ -46,7 +46,9 @@ def on_domain_error(request, exc: DomainError):
 @api.exception_handler(NinjaValidationError)
 def on_validation_error(request, exc: NinjaValidationError):
     first = exc.errors[0] if exc.errors else {}
-    location = [str(part) for part in first.get("loc", []) if part not in ("body", "query", "path", "payload")]
+    location = [
+        str(part) for part in first.get("loc", []) if part not in ("body", "query", "path", "payload")
+    ]
     return _error(request, 422, "invalid", first.get("msg", "Invalid input."), ".".join(location) or None)
 
 

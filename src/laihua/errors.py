@@ -10,7 +10,9 @@ class DomainError(Exception):
     status = 400
     default_message = _("The request could not be completed.")
 
-    def __init__(self, message=None, *, field: str | None = None, code: str | None = None, status: int | None = None):
+    def __init__(
+        self, message=None, *, field: str | None = None, code: str | None = None, status: int | None = None
+    ):
         self.message = message if message is not None else self.default_message
         self.field = field
         if code:

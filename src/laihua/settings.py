@@ -55,6 +55,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
+    "laihua.web.errors.DomainErrorMiddleware",
 ]
 
 ROOT_URLCONF = "laihua.urls"
@@ -87,6 +88,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     if DATABASES["default"]["NAME"] == str(VAR_DIR / "laihua.sqlite3"):
         VAR_DIR.mkdir(parents=True, exist_ok=True)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The catalog search's cost estimates pass PostgreSQL's JIT threshold, and compiling took 200-800 ms
+    # per query, more than running it (bench/search.py, docs/benchmarks.md).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -118,7 +123,9 @@ AXES_VERBOSE = False
 
 EMAIL_BACKEND = env_str(
     "LAIHUA_EMAIL_BACKEND",
-    "django.core.mail.backends.console.EmailBackend" if DEMO_MODE or DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEMO_MODE or DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
 )
 EMAIL_HOST = env_str("LAIHUA_EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("LAIHUA_EMAIL_PORT", 25)
@@ -143,7 +150,9 @@ WHITENOISE_USE_FINDERS = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("LAIHUA_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("LAIHUA_BEHIND_PROXY", False) else None
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("LAIHUA_BEHIND_PROXY", False) else None
+)
 X_FRAME_OPTIONS = "DENY"
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "laihua"}}
@@ -159,7 +168,24 @@ LOGGING = {
 # Currencies a visitor may choose on public pages (ISO 4217).
 LAIHUA_DISPLAY_CURRENCIES = env_list(
     "LAIHUA_CURRENCIES",
-    ["CNY", "USD", "EUR", "GBP", "JPY", "KRW", "AUD", "CAD", "CHF", "HKD", "SGD", "RUB", "AED", "SAR", "KZT", "MNT"],
+    [
+        "CNY",
+        "USD",
+        "EUR",
+        "GBP",
+        "JPY",
+        "KRW",
+        "AUD",
+        "CAD",
+        "CHF",
+        "HKD",
+        "SGD",
+        "RUB",
+        "AED",
+        "SAR",
+        "KZT",
+        "MNT",
+    ],
 )
 # A rate older than this many days before the day it is used for is refused, never silently applied.
 LAIHUA_RATE_MAX_AGE_DAYS = env_int("LAIHUA_RATE_MAX_AGE_DAYS", 45)

@@ -2,8 +2,8 @@ import datetime
 
 from ninja import Router, Schema, Status
 
-from laihua.api import AUTH
 from laihua.accounts import services
+from laihua.api import AUTH
 
 router = Router(tags=["accounts"])
 
@@ -43,5 +43,13 @@ def me(request):
 @router.post("/me/tokens", response={201: TokenOut}, auth=AUTH, summary="Create a personal API token")
 def create_token(request, payload: TokenIn):
     token, secret = services.create_api_token(request.auth, request.auth, payload.name)
-    return Status(201, {"id": token.pk, "name": token.name, "hint": token.hint, "created_at": token.created_at,
-                 "token": secret})
+    return Status(
+        201,
+        {
+            "id": token.pk,
+            "name": token.name,
+            "hint": token.hint,
+            "created_at": token.created_at,
+            "token": secret,
+        },
+    )

@@ -16,9 +16,7 @@ class Role(models.TextChoices):
     PATIENT = "patient", _("Patient")
 
 
-HOSPITAL_STAFF_ROLES = frozenset(
-    {Role.HOSPITAL_ADMIN, Role.COORDINATOR, Role.CLINICIAN, Role.FINANCE}
-)
+HOSPITAL_STAFF_ROLES = frozenset({Role.HOSPITAL_ADMIN, Role.COORDINATOR, Role.CLINICIAN, Role.FINANCE})
 
 
 class User(AbstractUser):
@@ -64,7 +62,9 @@ class ApiToken(models.Model):
 
     PREFIX = "lh_"
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("user"))
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("user")
+    )
     name = models.CharField(_("name"), max_length=100)
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
     hint = models.CharField(_("starts with"), max_length=12, editable=False)

@@ -2,13 +2,15 @@
 
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from laihua.accounts.models import ApiToken, Role, User, hash_token
 from laihua.audit.services import record_event
-from laihua.errors import NotFound, PermissionDenied
+from laihua.errors import InvalidInput, NotFound, PermissionDenied
 from laihua.kit import clock
+from laihua.kit.money import normalise_currency
 
 
 def require_role(actor: User | None, roles: Iterable[str]) -> User:
@@ -32,25 +34,61 @@ CATALOG_EDITORS = (Role.HOSPITAL_ADMIN, Role.COORDINATOR)
 
 
 @transaction.atomic
-def create_api_token(actor: User, user: User, name: str) -> tuple[ApiToken, str]:
-    """Create a token for `user` (themselves, or any user for a platform admin); return it and its secret."""
-    if actor.pk != user.pk and not actor.is_platform_admin:
-        raise PermissionDenied()
+def create_api_token(
+    actor: User | None, user: User, name: str, *, by_system: bool = False
+) -> tuple[ApiToken, str]:
+    """Create a token for `user` and return it with its secret, which is never stored.
+
+    Users create their own tokens; a platform admin may create one for anyone; `by_system` is the
+    command line acting as the system (no signed-in actor), and is audited as such.
+    """
+    if not by_system:
+        require_role(actor, Role.values)
+        if actor.pk != user.pk and not actor.is_platform_admin:
+            raise PermissionDenied()
+    if not user.is_active:
+        raise InvalidInput(_("This account is disabled."), field="user")
     name = (name or "").strip() or _("API token")
     secret = ApiToken.new_secret()
     token = ApiToken.objects.create(user=user, name=name[:100], key_hash=hash_token(secret), hint=secret[:10])
-    record_event(actor, "accounts.api_token.create", token, detail={"user": user.username, "name": token.name})
+    detail = {"user": user.username, "name": token.name}
+    if by_system:
+        detail["by"] = "system"
+    record_event(
+        None if by_system else actor,
+        "accounts.api_token.create",
+        token,
+        hospital=user.hospital,
+        detail=detail,
+    )
     return token, secret
+
+
+def active_api_tokens(actor: User):
+    """The actor's own tokens that still work, newest first."""
+    require_role(actor, Role.values)
+    return ApiToken.objects.filter(user=actor, revoked_at__isnull=True).order_by("-created_at")
 
 
 @transaction.atomic
 def revoke_api_token(actor: User, token_id: int) -> ApiToken:
-    token = ApiToken.objects.filter(pk=token_id, user=actor, revoked_at__isnull=True).first()
+    """Revoke one of the actor's own tokens (a platform admin may revoke anyone's)."""
+    require_role(actor, Role.values)
+    tokens = ApiToken.objects.select_related("user").filter(pk=token_id, revoked_at__isnull=True)
+    if not actor.is_platform_admin:
+        tokens = tokens.filter(user=actor)
+    token = tokens.first()
     if token is None:
         raise NotFound(_("No such token."))
     token.revoked_at = clock.now()
     token.save(update_fields=["revoked_at"])
-    record_event(actor, "accounts.api_token.revoke", token)
+    record_event(
+        actor,
+        "accounts.api_token.revoke",
+        token,
+        hospital=token.user.hospital,
+        detail={"user": token.user.username, "name": token.name},
+    )
     return token
 
 
@@ -71,11 +109,8 @@ def user_for_token(secret: str) -> User | None:
 
 @transaction.atomic
 def set_preferences(actor: User, *, language: str | None = None, currency: str | None = None) -> User:
-    from django.conf import settings
-
-    from laihua.errors import InvalidInput
-    from laihua.kit.money import normalise_currency
-
+    """Remember the actor's language and display currency (an empty currency means "choose on each page")."""
+    require_role(actor, Role.values)
     if language is not None:
         if language not in dict(settings.LANGUAGES):
             raise InvalidInput(_("Unknown language."), field="language")
@@ -83,5 +118,26 @@ def set_preferences(actor: User, *, language: str | None = None, currency: str |
     if currency is not None:
         actor.preferred_currency = normalise_currency(currency) if currency else ""
     actor.save(update_fields=["preferred_language", "preferred_currency"])
-    record_event(actor, "accounts.preferences.update", actor)
+    record_event(
+        actor,
+        "accounts.preferences.update",
+        actor,
+        detail={"language": actor.preferred_language, "currency": actor.preferred_currency},
+    )
     return actor
+
+
+def note_password_reset_requested(users: Iterable[User]) -> None:
+    """Audit a password reset e-mail sent to each of these accounts."""
+    for user in users:
+        record_event(None, "accounts.password_reset.request", user)
+
+
+def note_password_changed(user: User, *, by_reset: bool) -> None:
+    """Audit a password change; a reset through the e-mailed link also lifts a sign-in lockout."""
+    if by_reset:
+        from axes.utils import reset as reset_lockouts
+
+        reset_lockouts(username=user.get_username())
+    action = "accounts.password_reset.complete" if by_reset else "accounts.password.change"
+    record_event(user, action, user)

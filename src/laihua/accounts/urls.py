@@ -7,7 +7,20 @@ app_name = "accounts"
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("settings/", views.home, name="settings"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("settings/", views.settings_page, name="settings"),
+    path("settings/preferences/", views.save_preferences, name="preferences"),
+    path("settings/tokens/", views.create_token, name="token_create"),
+    path("settings/tokens/<int:token_id>/revoke/", views.revoke_token, name="token_revoke"),
+    path("password/", views.PasswordChangeView.as_view(), name="password_change"),
+    path("password/changed/", views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("password/reset/", views.PasswordResetView.as_view(), name="password_reset"),
+    path("password/reset/sent/", views.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path(
+        "password/reset/<uidb64>/<token>/",
+        views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path("password/reset/done/", views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
 ]

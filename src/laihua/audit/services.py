@@ -1,5 +1,6 @@
 """Writing and reading the audit trail."""
 
+from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 
 from laihua.audit.models import AuditEvent
@@ -48,16 +49,21 @@ def visible_to(actor) -> QuerySet[AuditEvent]:
     return events.none()
 
 
-def browse(actor, *, action: str = "", actor_name: str = "", limit: int = 200) -> QuerySet[AuditEvent]:
-    """The events the actor may see, newest first, optionally filtered; the browsing itself is audited."""
-    from laihua.accounts.services import require_role
+def browse(actor, *, action: str = "", actor_name: str = "", page: int | str = 1, per_page: int = 50) -> Page:
+    """One page of the events the actor may see, newest first, optionally filtered; browsing is audited."""
     from laihua.accounts.models import Role
+    from laihua.accounts.services import require_role
 
     require_role(actor, (Role.PLATFORM_ADMIN, Role.HOSPITAL_ADMIN))
+    action, actor_name = action.strip()[:80], actor_name.strip()[:150]
     events = visible_to(actor)
     if action:
         events = events.filter(action__startswith=action)
     if actor_name:
         events = events.filter(actor_label__icontains=actor_name)
-    record_event(actor, "audit.browse", None, detail={"action": action, "actor": actor_name})
-    return events[:limit]
+    result = Paginator(events, per_page).get_page(page)
+    result.object_list = list(result.object_list)  # the page as it was before this browsing is recorded
+    record_event(
+        actor, "audit.browse", None, detail={"action": action, "actor": actor_name, "page": result.number}
+    )
+    return result

@@ -79,7 +79,9 @@ def get_item(request, hospital: str, code: str, currency: str = "CNY"):
     return item_out(services.published_item(hospital, code), rate)
 
 
-@router.post("/manage/items", response={201: ItemOut}, auth=AUTH, summary="Add an item to your hospital's catalog")
+@router.post(
+    "/manage/items", response={201: ItemOut}, auth=AUTH, summary="Add an item to your hospital's catalog"
+)
 def create_item(request, payload: ItemIn):
     hospital = Hospital.objects.get(pk=request.auth.hospital_id) if request.auth.hospital_id else None
     services.require_editor(request.auth, hospital)
@@ -96,17 +98,21 @@ def update_item(request, item_id: int, payload: ItemIn):
     return item_out(services.item_with_current_price(item.pk), None)
 
 
-@router.post("/manage/items/{item_id}/prices", response={201: PriceOut}, auth=AUTH,
-             summary="Set a new price from a date on (history is kept)")
+@router.post(
+    "/manage/items/{item_id}/prices",
+    response={201: PriceOut},
+    auth=AUTH,
+    summary="Set a new price from a date on (history is kept)",
+)
 def add_price(request, item_id: int, payload: PriceIn):
     item = services.get_editable_item(request.auth, item_id)
     price = services.set_price(request.auth, item, {k: v for k, v in payload.dict().items() if v is not None})
     return Status(201, price)
 
 
-@router.get("/manage/items/{item_id}/prices", response=list[PriceOut], auth=AUTH, summary="An item's price history")
+@router.get(
+    "/manage/items/{item_id}/prices", response=list[PriceOut], auth=AUTH, summary="An item's price history"
+)
 def list_prices(request, item_id: int):
     item = services.get_editable_item(request.auth, item_id)
     return list(services.price_history(item))
-
-

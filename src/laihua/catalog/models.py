@@ -57,7 +57,10 @@ class CatalogItem(models.Model):
     included = TranslatedField(_("included"), textarea=True, blank=True)
     excluded = TranslatedField(_("excluded"), textarea=True, blank=True)
     keywords = models.CharField(
-        _("search keywords"), max_length=300, blank=True, help_text=_("Synonyms in any language, e.g. MRI 核磁")
+        _("search keywords"),
+        max_length=300,
+        blank=True,
+        help_text=_("Synonyms in any language, e.g. MRI 核磁"),
     )
     comparable = models.ForeignKey(
         ComparableService,
@@ -100,7 +103,9 @@ class PackageComponent(models.Model):
     package = models.ForeignKey(
         CatalogItem, on_delete=models.CASCADE, related_name="components", verbose_name=_("package")
     )
-    item = models.ForeignKey(CatalogItem, on_delete=models.PROTECT, related_name="+", verbose_name=_("service"))
+    item = models.ForeignKey(
+        CatalogItem, on_delete=models.PROTECT, related_name="+", verbose_name=_("service")
+    )
     quantity = models.PositiveIntegerField(_("quantity"), default=1, validators=[MinValueValidator(1)])
 
     class Meta:
@@ -111,11 +116,16 @@ class PackageComponent(models.Model):
             models.CheckConstraint(name="package_not_its_own_component", condition=~Q(package=F("item"))),
         ]
 
+    def __str__(self):
+        return f"{self.quantity} × {self.item}"
+
 
 class Price(models.Model):
     """A price in CNY in force from a date until the next price of the same item: history is never rewritten."""
 
-    item = models.ForeignKey(CatalogItem, on_delete=models.CASCADE, related_name="prices", verbose_name=_("item"))
+    item = models.ForeignKey(
+        CatalogItem, on_delete=models.CASCADE, related_name="prices", verbose_name=_("item")
+    )
     effective_from = models.DateField(_("effective from"))
     amount_min = models.DecimalField(_("price (from)"), max_digits=12, decimal_places=2)
     amount_max = models.DecimalField(_("price (to)"), max_digits=12, decimal_places=2)

@@ -1,11 +1,12 @@
 """The catalog: search, comparison, editing and price history."""
 
 import datetime
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import transaction
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db import connection, transaction
+from django.db.models import Count, Func, OuterRef, Q, QuerySet, Subquery, TextField, Window
 from django.utils.translation import gettext as _
 
 from laihua.accounts.services import CATALOG_EDITORS, require_hospital_staff
@@ -57,15 +58,48 @@ class SearchQuery:
     offset: int = 0
 
 
-SORTS = {"price": ("price_min", "hospital__slug"), "-price": ("-price_min", "hospital__slug"),
-         "hospital": ("hospital__slug", "code")}
+SORTS = {
+    "price": ("price_min", "hospital__slug", "code"),
+    "-price": ("-price_min", "hospital__slug", "code"),
+    "hospital": ("hospital__slug", "code"),
+}
+
+CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+CJK_PAIR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]{2}")
+
+
+def _matching(items: QuerySet[CatalogItem], term: str) -> QuerySet[CatalogItem]:
+    """Items whose search text holds the term, in a form PostgreSQL finds through an index.
+
+    A term of three characters or more is a substring (trigram index, migration 0002). A term with
+    Chinese characters is a substring too; a pair of them (核磁) is found through the character-pair
+    index (migration 0003), since it holds no trigram. A one- or two-letter term (CT, GP) matches the
+    start of a word, so that "ct" finds CT scans, not doctors, and the trigram index serves it.
+    """
+    if CJK.search(term) or len(term) >= 3:
+        items = items.filter(search_text__contains=term)
+        if CJK_PAIR.fullmatch(term) and connection.vendor == "postgresql":
+            from django.contrib.postgres.fields import ArrayField
+
+            pairs = Func("search_text", function="catalog_cjk_bigrams", output_field=ArrayField(TextField()))
+            items = items.alias(cjk_pairs=pairs).filter(cjk_pairs__contains=[term])
+        return items
+    word_start = Q(search_text__startswith=term)
+    for separator in " -(/":
+        word_start |= Q(search_text__contains=separator + term)
+    return items.filter(word_start)
 
 
 def search(query: SearchQuery, day: datetime.date | None = None) -> tuple[list[CatalogItem], int]:
-    """Published items matching every word of the query (in any language), with the total count."""
-    items = published(day)
+    """Published items matching every word of the query (in any language), with the total count.
+
+    One narrow query ranks the matches (id and price) and counts them with a window function, so each
+    match's price is looked up once; a second query reads the page's rows in full.
+    """
+    day = day or clock.today()
+    items = CatalogItem.objects.filter(active=True)
     for term in query.q.lower().split():
-        items = items.filter(search_text__contains=term)
+        items = _matching(items, term)
     if query.city:
         items = items.filter(hospital__city__slug=query.city)
     if query.hospital:
@@ -74,13 +108,19 @@ def search(query: SearchQuery, day: datetime.date | None = None) -> tuple[list[C
         items = items.filter(department__code=query.department)
     if query.kind:
         items = items.filter(kind=query.kind)
+    in_force = Price.objects.filter(item=OuterRef("pk"), effective_from__lte=day).order_by("-effective_from")
+    items = items.annotate(price_min=Subquery(in_force.values("amount_min")[:1]))
+    items = items.filter(price_min__isnull=False)
     if query.price_min_cny is not None:
+        items = items.annotate(price_max=Subquery(in_force.values("amount_max")[:1]))
         items = items.filter(price_max__gte=query.price_min_cny)
     if query.price_max_cny is not None:
         items = items.filter(price_min__lte=query.price_max_cny)
-    total = items.count()
-    ordered = items.order_by(*SORTS.get(query.sort, SORTS["price"]))
-    return list(ordered[query.offset : query.offset + query.limit]), total
+    ranked = items.annotate(total=Window(Count("pk"))).order_by(*SORTS.get(query.sort, SORTS["price"]))
+    rows = list(ranked.values_list("pk", "total")[query.offset : query.offset + query.limit])
+    total = rows[0][1] if rows else (items.count() if query.offset else 0)
+    page = published(day).in_bulk([pk for pk, _total in rows])
+    return [page[pk] for pk, _total in rows if pk in page], total
 
 
 def published_item(hospital_slug: str, code: str, day: datetime.date | None = None) -> CatalogItem:
@@ -166,8 +206,12 @@ def save_item(actor, hospital: Hospital, data: dict, *, item: CatalogItem | None
         raise FormInvalid(form)
     created = item is None
     item = form.save()
-    record_event(actor, "catalog.item.create" if created else "catalog.item.update", item,
-                 detail={"changed": form.changed_data})
+    record_event(
+        actor,
+        "catalog.item.create" if created else "catalog.item.update",
+        item,
+        detail={"changed": form.changed_data},
+    )
     return item
 
 
@@ -182,15 +226,22 @@ def set_price(actor, item: CatalogItem, data: dict) -> Price:
     low = form.cleaned_data["amount_min"]
     high = form.cleaned_data["amount_max"] if form.cleaned_data["amount_max"] is not None else low
     if start < clock.today():
-        raise InvalidInput(_("A new price starts today or later: past prices are kept as they were."),
-                           field="effective_from")
+        raise InvalidInput(
+            _("A new price starts today or later: past prices are kept as they were."), field="effective_from"
+        )
     if high < low:
         raise InvalidInput(_("The upper price must not be below the lower one."), field="amount_max")
     if Price.objects.filter(item=item, effective_from=start).exists():
         raise Conflict(_("A price already starts on this date."), field="effective_from")
-    price = Price.objects.create(item=item, effective_from=start, amount_min=low, amount_max=high, created_by=actor)
-    record_event(actor, "catalog.price.create", item,
-                 detail={"effective_from": start.isoformat(), "min": str(low), "max": str(high)})
+    price = Price.objects.create(
+        item=item, effective_from=start, amount_min=low, amount_max=high, created_by=actor
+    )
+    record_event(
+        actor,
+        "catalog.price.create",
+        item,
+        detail={"effective_from": start.isoformat(), "min": str(low), "max": str(high)},
+    )
     return price
 
 
@@ -215,14 +266,17 @@ def item_form_data(hospital: Hospital, payload: dict) -> dict:
     if department:
         match = hospital.departments.filter(code=department).first()
         if match is None:
-            raise InvalidInput(_("This hospital has no department “%(code)s”.") % {"code": department},
-                               field="department")
+            raise InvalidInput(
+                _("This hospital has no department “%(code)s”.") % {"code": department}, field="department"
+            )
         data["department"] = match.pk
     comparable = payload.get("comparable")
     if comparable:
         match = ComparableService.objects.filter(key=comparable).first()
         if match is None:
-            raise InvalidInput(_("Unknown comparable service “%(key)s”.") % {"key": comparable}, field="comparable")
+            raise InvalidInput(
+                _("Unknown comparable service “%(key)s”.") % {"key": comparable}, field="comparable"
+            )
         data["comparable"] = match.pk
     if not payload.get("active", True):
         data.pop("active", None)
@@ -266,3 +320,44 @@ def search_query_from_params(params: dict) -> tuple[SearchQuery, rates.Rate]:
         offset=int(offset),
     )
     return query, rate
+
+
+# Public pages: one hospital's catalog, a comparable service by key, featured comparisons.
+
+
+def hospital_catalog(hospital: Hospital, day: datetime.date | None = None) -> list[CatalogItem]:
+    """A hospital's published items, grouped by department (items without one last), then by code."""
+
+    def order(item):
+        return (item.department is None, item.department.code if item.department else "", item.code)
+
+    return sorted(published(day).filter(hospital=hospital), key=order)
+
+
+def comparable_service(key: str) -> ComparableService:
+    service = ComparableService.objects.filter(key=key).first()
+    if service is None:
+        raise NotFound(_("No such service to compare."))
+    return service
+
+
+@dataclass(frozen=True)
+class Featured:
+    comparable: ComparableService
+    cheapest: CatalogItem
+    hospitals: int
+
+
+def featured_comparisons(limit: int = 4) -> list[Featured]:
+    """The services offered by the most hospitals, each with its cheapest published price."""
+    offered = (
+        ComparableService.objects.annotate(offers=Count("items", filter=Q(items__active=True)))
+        .filter(offers__gt=0)
+        .order_by("-offers", "key")[:limit]
+    )
+    featured = []
+    for service in offered:
+        items = compare(service)
+        if items:
+            featured.append(Featured(service, items[0], len({item.hospital_id for item in items})))
+    return featured

@@ -1,5 +1,107 @@
-from django.http import HttpResponse
+"""Staff pages to edit their own hospital's catalog: items, and prices with their history.
+
+A refusal (another hospital, wrong role) escapes as a DomainError that web.errors renders as a page.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from laihua.catalog import services
+from laihua.catalog.forms import ItemForm, PriceForm
+from laihua.errors import DomainError
+from laihua.kit import clock
+from laihua.kit.i18n import TranslatedWidget, pick
+
+TRANSLATED_WIDGET_TEMPLATE = "catalog/widgets/translated.html"
 
 
+def with_language_labels(form):
+    """Render each translated field as one labelled input per language."""
+    for field in form.fields.values():
+        if isinstance(field.widget, TranslatedWidget):
+            field.widget.template_name = TRANSLATED_WIDGET_TEMPLATE
+    return form
+
+
+def _own_hospital(request):
+    hospital = request.user.hospital
+    services.require_editor(request.user, hospital)
+    return hospital
+
+
+@login_required
 def item_list(request):
-    return HttpResponse("")
+    hospital = _own_hospital(request)
+    items = list(services.editable_items(request.user, hospital))
+    for item in items:
+        item.display_name = pick(item.name)
+    return render(request, "catalog/manage/items.html", {"hospital": hospital, "items": items})
+
+
+@login_required
+def item_create(request):
+    hospital = _own_hospital(request)
+    if request.method == "POST":
+        try:
+            item = services.save_item(request.user, hospital, request.POST)
+        except services.FormInvalid as exc:
+            form = exc.form
+        else:
+            messages.success(request, _("“%(item)s” is added. Set its price to publish it.") % {"item": item})
+            return redirect(reverse("catalog:item", args=[item.pk]) + "#prices")
+    else:
+        form = ItemForm(hospital=hospital)
+    context = {"hospital": hospital, "form": with_language_labels(form), "item": None}
+    return render(request, "catalog/manage/item_form.html", context)
+
+
+def _render_item(request, item, *, form=None, price_form=None):
+    context = {
+        "hospital": item.hospital,
+        "item": services.item_with_current_price(item.pk),
+        "form": with_language_labels(form or ItemForm(instance=item, hospital=item.hospital)),
+        "price_form": price_form or PriceForm(initial={"effective_from": clock.today()}),
+        "prices": services.price_history(item).select_related("created_by"),
+        "today": clock.today(),
+    }
+    return render(request, "catalog/manage/item_form.html", context)
+
+
+@login_required
+def item_edit(request, item_id: int):
+    item = services.get_editable_item(request.user, item_id)
+    if request.method != "POST":
+        return _render_item(request, item)
+    try:
+        item = services.save_item(request.user, item.hospital, request.POST, item=item)
+    except services.FormInvalid as exc:
+        return _render_item(request, item, form=exc.form)
+    messages.success(request, _("“%(item)s” is saved.") % {"item": item})
+    return redirect("catalog:item", item.pk)
+
+
+@login_required
+@require_POST
+def price_create(request, item_id: int):
+    item = services.get_editable_item(request.user, item_id)
+    try:
+        price = services.set_price(request.user, item, request.POST)
+    except services.FormInvalid as exc:
+        return _render_item(request, item, price_form=exc.form)
+    except DomainError as exc:
+        form = PriceForm(request.POST)
+        if not form.is_valid() or exc.field not in form.fields:
+            raise
+        form.add_error(exc.field, str(exc.message))
+        return _render_item(request, item, price_form=form)
+    messages.success(
+        request,
+        _("The new price is in force from %(date)s; earlier prices are kept.")
+        % {"date": date_format(price.effective_from)},
+    )
+    return redirect(reverse("catalog:item", args=[item.pk]) + "#prices")

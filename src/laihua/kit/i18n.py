@@ -41,7 +41,9 @@ class TranslatedFormField(forms.MultiValueField):
         kwargs.pop("encoder", None)
         kwargs.pop("decoder", None)
         fields = [forms.CharField(required=False) for _code in language_codes()]
-        super().__init__(fields, widget=TranslatedWidget(textarea=textarea), require_all_fields=False, **kwargs)
+        super().__init__(
+            fields, widget=TranslatedWidget(textarea=textarea), require_all_fields=False, **kwargs
+        )
 
     def compress(self, data_list):
         data = dict(zip(language_codes(), [(text or "").strip() for text in data_list or []], strict=False))

@@ -5,9 +5,9 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from babel.numbers import format_currency, get_currency_precision, list_currencies
 from django.utils.translation import get_language, to_locale
+from django.utils.translation import gettext as _
 
 from laihua.errors import InvalidInput
-from django.utils.translation import gettext as _
 
 _KNOWN = frozenset(list_currencies())
 
@@ -16,7 +16,9 @@ def normalise_currency(code: str | None, *, field: str = "currency") -> str:
     """Return the upper-case ISO 4217 code, or raise InvalidInput naming the field."""
     value = (code or "").strip().upper()
     if value not in _KNOWN:
-        raise InvalidInput(_("“%(code)s” is not an ISO 4217 currency code.") % {"code": code or ""}, field=field)
+        raise InvalidInput(
+            _("“%(code)s” is not an ISO 4217 currency code.") % {"code": code or ""}, field=field
+        )
     return value
 
 

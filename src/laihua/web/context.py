@@ -22,3 +22,9 @@ def display_currency(request) -> str:
     if user is not None and user.is_authenticated and user.preferred_currency:
         return user.preferred_currency
     return "CNY"
+
+
+def requested_currency(request) -> str:
+    """The currency this request asks for: ?currency= as given (the caller checks it), else the choice."""
+    asked = (request.GET.get("currency") or "").strip().upper()
+    return asked or display_currency(request)

@@ -6,10 +6,10 @@ app_name = "web"
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("prices/", views.home, name="search"),
-    path("hospitals/", views.home, name="hospitals"),
-    path("hospitals/<slug:slug>/", views.home, name="hospital"),
-    path("hospitals/<slug:hospital>/services/<str:code>/", views.home, name="item"),
-    path("compare/<slug:key>/", views.home, name="compare"),
-    path("currency/", views.home, name="set_currency"),
+    path("prices/", views.search, name="search"),
+    path("hospitals/", views.hospital_list, name="hospitals"),
+    path("hospitals/<slug:slug>/", views.hospital, name="hospital"),
+    path("hospitals/<slug:hospital>/services/<str:code>/", views.item, name="item"),
+    path("compare/<slug:key>/", views.compare, name="compare"),
+    path("currency/", views.set_currency, name="set_currency"),
 ]

@@ -89,14 +89,23 @@ def test_item_detail_is_public(client, mri):
 
 def test_api_creates_and_updates_an_item_for_the_tokens_own_hospital(client, users, hospital):
     headers = bearer(users["coordinator"])
-    payload = {"code": "US-01", "kind": "imaging", "department": "radiology",
-               "name": {"en": "Ultrasound", "zh-hans": "超声检查"}, "keywords": "B超", "waiting_days": 1}
-    response = client.post("/api/catalog/manage/items", payload, content_type="application/json", headers=headers)
+    payload = {
+        "code": "US-01",
+        "kind": "imaging",
+        "department": "radiology",
+        "name": {"en": "Ultrasound", "zh-hans": "超声检查"},
+        "keywords": "B超",
+        "waiting_days": 1,
+    }
+    response = client.post(
+        "/api/catalog/manage/items", payload, content_type="application/json", headers=headers
+    )
     assert response.status_code == 201, response.content
     item = CatalogItem.objects.get(hospital=hospital, code="US-01")
     price = {"effective_from": clock.today().isoformat(), "amount_min": "180.00"}
-    response = client.post(f"/api/catalog/manage/items/{item.pk}/prices", price, content_type="application/json",
-                           headers=headers)
+    response = client.post(
+        f"/api/catalog/manage/items/{item.pk}/prices", price, content_type="application/json", headers=headers
+    )
     assert response.status_code == 201
     assert client.get("/api/catalog/search", {"q": "超声"}).json()["total"] == 1
     assert AuditEvent.objects.filter(action="catalog.item.create", object_id=str(item.pk)).exists()
@@ -104,8 +113,12 @@ def test_api_creates_and_updates_an_item_for_the_tokens_own_hospital(client, use
 
 def test_api_refuses_another_hospitals_item_and_anonymous_edits(client, users, mri):
     payload = {"code": mri.code, "kind": "imaging", "name": {"en": "Hacked", "zh-hans": "篡改"}}
-    response = client.put(f"/api/catalog/manage/items/{mri.pk}", payload, content_type="application/json",
-                          headers=bearer(users["other_coordinator"]))
+    response = client.put(
+        f"/api/catalog/manage/items/{mri.pk}",
+        payload,
+        content_type="application/json",
+        headers=bearer(users["other_coordinator"]),
+    )
     assert response.status_code == 403 and response.json()["error"] == "forbidden"
     response = client.put(f"/api/catalog/manage/items/{mri.pk}", payload, content_type="application/json")
     assert response.status_code == 401 and response.json()["error"] == "unauthenticated"
@@ -115,14 +128,22 @@ def test_api_refuses_another_hospitals_item_and_anonymous_edits(client, users, m
 
 def test_api_price_in_the_past_is_refused_with_the_field(client, users, mri):
     past = (clock.today() - datetime.timedelta(days=3)).isoformat()
-    response = client.post(f"/api/catalog/manage/items/{mri.pk}/prices", {"effective_from": past, "amount_min": "1"},
-                           content_type="application/json", headers=bearer(users["hospital_admin"]))
+    response = client.post(
+        f"/api/catalog/manage/items/{mri.pk}/prices",
+        {"effective_from": past, "amount_min": "1"},
+        content_type="application/json",
+        headers=bearer(users["hospital_admin"]),
+    )
     assert response.status_code == 422 and response.json()["field"] == "effective_from"
 
 
 def test_malformed_json_body_is_a_json_error_not_a_500(client, users):
-    response = client.post("/api/catalog/manage/items", "{not json", content_type="application/json",
-                           headers=bearer(users["coordinator"]))
+    response = client.post(
+        "/api/catalog/manage/items",
+        "{not json",
+        content_type="application/json",
+        headers=bearer(users["coordinator"]),
+    )
     assert response.status_code in (400, 422)
     assert "error" in response.json()
 

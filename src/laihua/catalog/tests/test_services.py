@@ -43,8 +43,12 @@ def test_search_hides_inactive_and_unpriced_items(hospital):
 
 def test_price_in_force_on_a_past_date_is_kept(hospital, users):
     item = make_item(hospital, price=Decimal("500"), effective_from=datetime.date(2023, 1, 1))
-    Price.objects.create(item=item, effective_from=datetime.date(2024, 1, 1), amount_min=Decimal("486"),
-                         amount_max=Decimal("486"))
+    Price.objects.create(
+        item=item,
+        effective_from=datetime.date(2024, 1, 1),
+        amount_min=Decimal("486"),
+        amount_max=Decimal("486"),
+    )
     assert item.price_on(datetime.date(2023, 6, 1)).amount_min == Decimal("500")
     assert item.price_on(datetime.date(2024, 6, 1)).amount_min == Decimal("486")
     assert item.price_on(datetime.date(2022, 6, 1)) is None
@@ -58,7 +62,9 @@ def test_set_price_refuses_a_past_start_and_a_second_price_on_one_day(hospital, 
     with pytest.raises(InvalidInput) as caught:
         services.set_price(coordinator, mri, {"effective_from": yesterday, "amount_min": "500"})
     assert caught.value.field == "effective_from"
-    services.set_price(coordinator, mri, {"effective_from": clock.today(), "amount_min": "520", "amount_max": "600"})
+    services.set_price(
+        coordinator, mri, {"effective_from": clock.today(), "amount_min": "520", "amount_max": "600"}
+    )
     with pytest.raises(Conflict):
         services.set_price(coordinator, mri, {"effective_from": clock.today(), "amount_min": "530"})
     assert mri.prices.count() == 2
@@ -67,14 +73,18 @@ def test_set_price_refuses_a_past_start_and_a_second_price_on_one_day(hospital, 
 
 def test_set_price_refuses_an_upper_price_below_the_lower(users, mri):
     with pytest.raises(InvalidInput) as caught:
-        services.set_price(users["coordinator"], mri,
-                           {"effective_from": clock.today(), "amount_min": "600", "amount_max": "500"})
+        services.set_price(
+            users["coordinator"],
+            mri,
+            {"effective_from": clock.today(), "amount_min": "600", "amount_max": "500"},
+        )
     assert caught.value.field == "amount_max"
     assert mri.prices.count() == 1
 
 
-@pytest.mark.parametrize("role", ["other_coordinator", "clinician", "finance", "patient", "insurer_agent",
-                                  "platform_admin"])
+@pytest.mark.parametrize(
+    "role", ["other_coordinator", "clinician", "finance", "patient", "insurer_agent", "platform_admin"]
+)
 def test_only_the_hospitals_own_admins_and_coordinators_edit_its_catalog(users, mri, role):
     with pytest.raises(PermissionDenied):
         services.set_price(users[role], mri, {"effective_from": clock.today(), "amount_min": "1"})
@@ -118,8 +128,10 @@ def test_compare_abroad_invents_nothing_without_a_reference(hospital):
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(low=st.decimals(min_value=0, max_value=10**6, places=2), spread=st.decimals(min_value=0, max_value=10**5,
-                                                                                     places=2))
+@given(
+    low=st.decimals(min_value=0, max_value=10**6, places=2),
+    spread=st.decimals(min_value=0, max_value=10**5, places=2),
+)
 def test_price_filter_in_usd_keeps_items_whose_range_meets_the_bound(hospital, low, spread):
     item = make_item(hospital, code="H-1", price=low, price_max=low + spread)
     query, rate = services.search_query_from_params({"currency": "USD", "price_max": "100"})

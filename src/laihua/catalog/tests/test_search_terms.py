@@ -1,0 +1,78 @@
+"""How search terms match: short terms, Chinese character pairs, and the count beside the page."""
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from laihua.catalog import services
+from laihua.catalog.models import CatalogItem
+from tests.builders import make_item
+
+pytestmark = pytest.mark.django_db
+
+
+def codes(query: str, **filters) -> set[str]:
+    items, total = services.search(services.SearchQuery(q=query, **filters))
+    assert total == len(items)
+    return {item.code for item in items}
+
+
+def test_a_two_letter_term_matches_the_start_of_a_word_not_its_middle(hospital):
+    make_item(hospital, code="CT-01", en="CT scan of the abdomen", zh="腹部CT", keywords="")
+    make_item(hospital, code="PET-01", en="PET-CT, whole body", zh="全身PET-CT", keywords="")
+    make_item(hospital, code="GP-01", en="Doctor's consultation", zh="门诊", keywords="", kind="consultation")
+    assert codes("ct") == {"CT-01", "PET-01"}
+    assert codes("CT abdomen") == {"CT-01"}
+
+
+def test_two_chinese_characters_match_anywhere_in_a_word(hospital):
+    make_item(hospital, code="MRI-01", zh="核磁共振成像", keywords="MRI")
+    make_item(hospital, code="US-01", en="Ultrasound", zh="腹部彩超", keywords="B超")
+    assert codes("磁共") == {"MRI-01"}
+    assert codes("核磁") == {"MRI-01"}
+    assert codes("b超") == {"US-01"}
+    assert codes("超") == {"US-01"}
+    assert codes("磁超") == set()
+
+
+def test_the_total_counts_every_match_beside_one_page(hospital, other_hospital):
+    for number, price in enumerate(("900", "486", "650")):
+        make_item(hospital if number else other_hospital, code=f"MRI-0{number}", price=Decimal(price))
+    page, total = services.search(services.SearchQuery(q="mri", limit=2))
+    assert total == 3 and [item.price_min for item in page] == [Decimal("486"), Decimal("650")]
+    page, total = services.search(services.SearchQuery(q="mri", limit=2, offset=2))
+    assert total == 3 and [item.price_min for item in page] == [Decimal("900")]
+    page, total = services.search(services.SearchQuery(q="mri", limit=2, offset=4))
+    assert page == [] and total == 3
+    page, total = services.search(services.SearchQuery(q="mri", sort="-price", limit=1))
+    assert total == 3 and page[0].price_min == Decimal("900") and page[0].price_from is not None
+
+
+def test_a_price_filter_counts_only_items_priced_within_it(hospital):
+    make_item(hospital, code="MRI-01", price=Decimal("486"))
+    make_item(hospital, code="MRI-02", price=Decimal("600"), price_max=Decimal("900"))
+    make_item(hospital, code="MRI-03", price=Decimal("1500"))
+    assert codes("mri", price_min_cny=Decimal("700")) == {"MRI-02", "MRI-03"}
+    assert codes("mri", price_max_cny=Decimal("500")) == {"MRI-01"}
+    assert codes("mri", price_min_cny=Decimal("500"), price_max_cny=Decimal("1000")) == {"MRI-02"}
+
+
+@pytest.mark.postgres_only
+def test_postgres_lists_the_chinese_character_pairs_of_a_text():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT catalog_cjk_bigrams(%s)", ["mri 核磁共振（头部）"])
+        assert sorted(cursor.fetchone()[0]) == sorted(["核磁", "磁共", "共振", "头部"])
+
+
+@pytest.mark.postgres_only
+def test_postgres_finds_a_chinese_pair_through_its_index(hospital):
+    make_item(hospital, zh="核磁共振成像")
+    items = CatalogItem.objects.all()
+    query = services._matching(items, "核磁").query
+    sql, params = query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "catalog_item_search_cjk_bigrams" in plan
