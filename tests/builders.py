@@ -29,12 +29,8 @@ def make_hospital(slug="east", city=None, en="East Demo Hospital", zh="东方示
         is_demo=True,
         **extra,
     )
-    Department.objects.create(
-        hospital=hospital, code="radiology", name={"en": "Radiology", "zh-hans": "放射科"}
-    )
-    Department.objects.create(
-        hospital=hospital, code="orthopaedics", name={"en": "Orthopaedics", "zh-hans": "骨科"}
-    )
+    Department.objects.create(hospital=hospital, code="radiology", name={"en": "Radiology", "zh-hans": "放射科"})
+    Department.objects.create(hospital=hospital, code="orthopaedics", name={"en": "Orthopaedics", "zh-hans": "骨科"})
     return hospital
 
 
@@ -72,9 +68,7 @@ def make_item(
         comparable=comparable,
         **extra,
     )
-    Price.objects.create(
-        item=item, effective_from=effective_from, amount_min=price, amount_max=price_max or price
-    )
+    Price.objects.create(item=item, effective_from=effective_from, amount_min=price, amount_max=price_max or price)
     return item
 
 

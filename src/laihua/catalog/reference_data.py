@@ -145,6 +145,8 @@ def _reference_row(path: Path, line: int, row: dict, known: set[str]) -> dict:
         _fail(path, line, "year", _("a year from 1900 to this year."))
     if not row["source"]:
         _fail(path, line, "source", _("every figure names its source."))
+    if len(row["source"]) > ReferencePrice._meta.get_field("source").max_length:
+        _fail(path, line, "source", _("a source of at most 300 characters."))
     if row["source_url"]:
         try:
             URLValidator(schemes=["https", "http"])(row["source_url"])
@@ -156,7 +158,7 @@ def _reference_row(path: Path, line: int, row: dict, known: set[str]) -> dict:
         "year": year,
         "amount": amount.quantize(Decimal("0.01")),
         "currency": currency,
-        "source": row["source"][:300],
+        "source": row["source"],
         "source_url": row["source_url"],
         "note": _translated(path, line, row, "note", required=False),
     }
