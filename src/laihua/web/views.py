@@ -108,7 +108,7 @@ def search(request):
         "sorts": [
             ("price", _("Lowest price first")),
             ("-price", _("Highest price first")),
-            ("hospital", _("Hospital")),
+            ("hospital", _("By hospital")),
         ],
         **display.context(),
     }
