@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from laihua.errors import InvalidInput
 
 _KNOWN = frozenset(list_currencies())
+MAX_AMOUNT = Decimal("1e12")  # beyond any price; keeps arithmetic and the 12-digit columns safe
 
 
 def normalise_currency(code: str | None, *, field: str = "currency") -> str:
@@ -30,6 +31,8 @@ def parse_amount(raw, *, field: str) -> Decimal:
         raise InvalidInput(_("“%(value)s” is not an amount.") % {"value": raw}, field=field) from None
     if not value.is_finite() or value < 0:
         raise InvalidInput(_("An amount must be zero or more."), field=field)
+    if value >= MAX_AMOUNT:
+        raise InvalidInput(_("This amount is too large."), field=field)
     if value != value.quantize(Decimal("0.01")):
         raise InvalidInput(_("An amount has at most two decimals."), field=field)
     return value.quantize(Decimal("0.01"))
