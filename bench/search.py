@@ -135,9 +135,7 @@ QUERIES = [
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients (default 8)")
-    parser.add_argument(
-        "--requests", type=int, default=300, help="requests per client and target (default 300)"
-    )
+    parser.add_argument("--requests", type=int, default=300, help="requests per client and target (default 300)")
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (default 3)")
     parser.add_argument("--reload", action="store_true", help="delete and reload the benchmark catalog")
     parser.add_argument("--only", choices=("api", "page"), help="measure one target only")
@@ -168,6 +166,7 @@ def ensure_database(url: str) -> None:
 
 
 def server_environment(url: str) -> dict:
+    (ROOT / "var" / "bench" / "static").mkdir(parents=True, exist_ok=True)  # whitenoise looks there
     env = dict(os.environ)
     env.update(
         {
@@ -267,9 +266,7 @@ def load_catalog(reload: bool) -> None:
                 items.append(item)
             items = CatalogItem.objects.bulk_create(items, batch_size=1000)
             prices = []
-            for item, (_code, _kind, _dept, _en, _zh, _kw, price) in zip(
-                items, catalog_rows(index), strict=True
-            ):
+            for item, (_code, _kind, _dept, _en, _zh, _kw, price) in zip(items, catalog_rows(index), strict=True):
                 ranged = item.kind == "procedure" and item.pk % 4 == 0
                 prices.append(
                     Price(
@@ -289,15 +286,11 @@ def load_catalog(reload: bool) -> None:
                         )
                     )
                 if item.pk % 10 == 0:
-                    prices.append(
-                        Price(item=item, effective_from=future, amount_min=price * 2, amount_max=price * 2)
-                    )
+                    prices.append(Price(item=item, effective_from=future, amount_min=price * 2, amount_max=price * 2))
             Price.objects.bulk_create(prices, batch_size=2000)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-    print(
-        f"loaded {HOSPITALS} hospitals × {ITEMS_PER_HOSPITAL} items in {time.perf_counter() - started:.0f} s"
-    )
+    print(f"loaded {HOSPITALS} hospitals × {ITEMS_PER_HOSPITAL} items in {time.perf_counter() - started:.0f} s")
 
 
 def ensure_usd_rate() -> None:
@@ -346,7 +339,7 @@ def start_server(env: dict, workers: int) -> tuple[subprocess.Popen, str]:
             with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
                 if response.status == 200:
                     return server, base
-        except (urllib.error.URLError, ConnectionError):
+        except OSError:  # not listening yet, or still starting (URLError, reset, timeout)
             time.sleep(0.3)
     server.terminate()
     sys.exit("gunicorn did not answer /healthz within 60 s")

@@ -6,7 +6,18 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Count, Func, OuterRef, Q, QuerySet, Subquery, TextField, Window
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    Func,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+    Window,
+)
 from django.utils.translation import gettext as _
 
 from laihua.accounts.services import CATALOG_EDITORS, require_hospital_staff
@@ -16,6 +27,7 @@ from laihua.catalog.models import CatalogItem, ComparableService, Price, Referen
 from laihua.errors import Conflict, InvalidInput, NotFound
 from laihua.hospitals.models import Hospital
 from laihua.kit import clock
+from laihua.kit.money import MAX_AMOUNT
 from laihua.rates import services as rates
 
 
@@ -90,6 +102,19 @@ def _matching(items: QuerySet[CatalogItem], term: str) -> QuerySet[CatalogItem]:
     return items.filter(word_start)
 
 
+def _priced_within(query: SearchQuery, day: datetime.date) -> Subquery:
+    """Whether the item's price in force on the day meets the query's price bounds (or exists, without
+    bounds): one price lookup per item, where a filter per bound would look it up once per bound."""
+    bounds = Q(pk__isnull=False)
+    if query.price_min_cny is not None:
+        bounds &= Q(amount_max__gte=query.price_min_cny)
+    if query.price_max_cny is not None:
+        bounds &= Q(amount_min__lte=query.price_max_cny)
+    in_force = Price.objects.filter(item=OuterRef("pk"), effective_from__lte=day).order_by("-effective_from")
+    meets = in_force.annotate(meets=ExpressionWrapper(bounds, output_field=BooleanField())).values("meets")[:1]
+    return Subquery(meets, output_field=BooleanField())
+
+
 def search(query: SearchQuery, day: datetime.date | None = None) -> tuple[list[CatalogItem], int]:
     """Published items matching every word of the query (in any language), with the total count.
 
@@ -108,14 +133,9 @@ def search(query: SearchQuery, day: datetime.date | None = None) -> tuple[list[C
         items = items.filter(department__code=query.department)
     if query.kind:
         items = items.filter(kind=query.kind)
+    items = items.filter(_priced_within(query, day))
     in_force = Price.objects.filter(item=OuterRef("pk"), effective_from__lte=day).order_by("-effective_from")
     items = items.annotate(price_min=Subquery(in_force.values("amount_min")[:1]))
-    items = items.filter(price_min__isnull=False)
-    if query.price_min_cny is not None:
-        items = items.annotate(price_max=Subquery(in_force.values("amount_max")[:1]))
-        items = items.filter(price_max__gte=query.price_min_cny)
-    if query.price_max_cny is not None:
-        items = items.filter(price_min__lte=query.price_max_cny)
     ranked = items.annotate(total=Window(Count("pk"))).order_by(*SORTS.get(query.sort, SORTS["price"]))
     rows = list(ranked.values_list("pk", "total")[query.offset : query.offset + query.limit])
     total = rows[0][1] if rows else (items.count() if query.offset else 0)
@@ -303,6 +323,8 @@ def search_query_from_params(params: dict) -> tuple[SearchQuery, rates.Rate]:
             raise InvalidInput(_("“%(value)s” is not an amount.") % {"value": value}, field=field) from None
         if not value.is_finite() or value < 0:
             raise InvalidInput(_("An amount must be zero or more."), field=field)
+        if value >= MAX_AMOUNT:
+            raise InvalidInput(_("This amount is too large."), field=field)
         bounds[field] = rates.convert_to_cny(value, rate)
     sort = params.get("sort") or "price"
     if sort not in SORTS:
