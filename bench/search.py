@@ -10,6 +10,7 @@ API and to the public search page. Prints p50, p95 and throughput for each; the 
 """
 
 import argparse
+import base64
 import datetime
 import os
 import random
@@ -173,6 +174,8 @@ def server_environment(url: str) -> dict:
             "DATABASE_URL": url,
             "DJANGO_SETTINGS_MODULE": "laihua.settings",
             "LAIHUA_SECRET_KEY": env.get("LAIHUA_SECRET_KEY") or secrets.token_urlsafe(48),
+            # Production settings refuse to start without a key for encrypted fields; none is read here.
+            "LAIHUA_FIELD_KEYS": env.get("LAIHUA_FIELD_KEYS") or base64.urlsafe_b64encode(os.urandom(32)).decode(),
             "LAIHUA_DEMO": "0",
             "LAIHUA_DEBUG": "0",
             "LAIHUA_LOG_LEVEL": "WARNING",
@@ -213,12 +216,16 @@ def load_catalog(reload: bool) -> None:
     from django.db import connection, transaction
 
     from laihua.catalog.models import CatalogItem, Price
+    from laihua.catalog.pricing import refresh_current_prices
     from laihua.hospitals.models import City, Department, Hospital
 
     bench = Hospital.objects.filter(slug__startswith=SLUG_PREFIX)
     expected = HOSPITALS * ITEMS_PER_HOSPITAL
     if not reload and CatalogItem.objects.filter(hospital__in=bench).count() == expected:
         print(f"reusing the loaded benchmark catalog ({expected} items)")
+        if CatalogItem.objects.filter(hospital__in=bench, current_price_min__isnull=True).exists():
+            # Every benchmark item has a price in force: loaded by a version that left the copies empty.
+            refresh_current_prices(CatalogItem.objects.filter(hospital__in=bench).values_list("pk", flat=True))
         return
     started = time.perf_counter()
     with transaction.atomic():
@@ -229,6 +236,7 @@ def load_catalog(reload: bool) -> None:
             for slug, en, zh in CITIES
         ]
         old, current, future = datetime.date(2025, 1, 1), datetime.date(2026, 1, 1), datetime.date(2099, 1, 1)
+        loaded = []
         for index in range(HOSPITALS):
             city = cities[index % len(CITIES)]
             hospital = Hospital.objects.create(
@@ -287,9 +295,14 @@ def load_catalog(reload: bool) -> None:
                     )
                 if item.pk % 10 == 0:
                     prices.append(Price(item=item, effective_from=future, amount_min=price * 2, amount_max=price * 2))
-            Price.objects.bulk_create(prices, batch_size=2000)
+            Price.objects.bulk_create(prices, batch_size=2000)  # no signals: the copies are refreshed below
+            loaded.extend(item.pk for item in items)
+        refresh_current_prices(loaded)
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        # The load leaves a dead row for every item it replaced and one for each item's first version
+        # (written again by refresh_current_prices): compact the catalog as a settled database would be.
+        cursor.execute("VACUUM (FULL, ANALYZE) catalog_catalogitem")
+        cursor.execute("VACUUM ANALYZE")
     print(f"loaded {HOSPITALS} hospitals × {ITEMS_PER_HOSPITAL} items in {time.perf_counter() - started:.0f} s")
 
 
@@ -376,7 +389,71 @@ def check_answers(base: str) -> None:
                 sys.exit(f"{label!r} found {total} items; expected MRI services at every hospital")
 
 
-def measure(base: str, target: str, clients: int, per_client: int) -> dict:
+class CpuMeter:
+    """CPU time used by the gunicorn workers and by the PostgreSQL backends of the benchmark database.
+
+    Sampled from /proc four times a second, so that a backend that ends during the run (Django closes a
+    connection after 60 s) still counts up to its last sample. Linux only; elsewhere it reports nothing.
+    """
+
+    def __init__(self, server_pid: int, database: str):
+        self.server_pid, self.database = server_pid, database
+        self.ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        self.kinds: dict[int, str | None] = {}
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _kind(self, pid: int, stat: str) -> str | None:
+        if pid not in self.kinds:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if int(stat.rsplit(")", 1)[1].split()[1]) == self.server_pid:
+                self.kinds[pid] = "django"
+            elif command.startswith("postgres: ") and f" {self.database} " in command:
+                self.kinds[pid] = "postgres"
+            elif not command.startswith("postgres"):  # a backend still starting is looked at again
+                self.kinds[pid] = None
+        return self.kinds.get(pid)
+
+    def _sample(self) -> None:
+        if not Path("/proc/self/stat").exists():
+            return
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            pid = int(entry.name)
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text()
+                if self._kind(pid, stat):
+                    fields = stat.rsplit(")", 1)[1].split()
+                    self.last[pid] = (int(fields[11]) + int(fields[12])) / self.ticks  # utime + stime
+            except (OSError, ValueError, IndexError):
+                continue
+
+    def _run(self) -> None:
+        while not self.stop.wait(0.25):
+            self._sample()
+
+    def __enter__(self):
+        self._sample()
+        self.first = dict(self.last)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+        self._sample()
+
+    def seconds(self) -> dict[str, float]:
+        used = {"django": 0.0, "postgres": 0.0}
+        for pid, seconds in self.last.items():
+            used[self.kinds[pid]] += seconds - self.first.get(pid, 0.0)
+        return used
+
+
+def measure(base: str, target: str, clients: int, per_client: int, meter: CpuMeter) -> dict:
     latencies: list[float] = []
     errors = []
     lock = threading.Lock()
@@ -396,11 +473,14 @@ def measure(base: str, target: str, clients: int, per_client: int) -> dict:
     for _label, params in QUERIES:  # warm every worker's caches and connections
         for _ in range(3):
             fetch(url_for(base, target, params))
+    client_before = time.process_time()
     started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=clients) as pool:
+    with meter, ThreadPoolExecutor(max_workers=clients) as pool:
         list(pool.map(client, range(clients)))
     elapsed = time.perf_counter() - started
     ordered = sorted(latencies)
+    cpu = {name: seconds * 1000 / len(ordered) for name, seconds in meter.seconds().items()}
+    cpu["clients"] = (time.process_time() - client_before) * 1000 / len(ordered)  # with the meter's sampling
     return {
         "requests": len(ordered),
         "errors": len(errors),
@@ -408,6 +488,7 @@ def measure(base: str, target: str, clients: int, per_client: int) -> dict:
         "p95": ordered[int(0.95 * (len(ordered) - 1))],
         "p99": ordered[int(0.99 * (len(ordered) - 1))],
         "throughput": len(ordered) / elapsed,
+        "cpu_ms": cpu,  # CPU time per request of the gunicorn workers and of PostgreSQL's backends
     }
 
 
@@ -431,6 +512,7 @@ def main():
                 "DATABASE_URL",
                 "DJANGO_SETTINGS_MODULE",
                 "LAIHUA_SECRET_KEY",
+                "LAIHUA_FIELD_KEYS",
                 "LAIHUA_DEMO",
                 "LAIHUA_DEBUG",
                 "LAIHUA_LOG_LEVEL",
@@ -449,7 +531,10 @@ def main():
 
     connections.close_all()
 
+    import dj_database_url
+
     server, base = start_server(env, args.workers)
+    database = dj_database_url.parse(url)["NAME"]
     try:
         check_answers(base)
         results = {}
@@ -458,13 +543,16 @@ def main():
                 continue
             for label, ms in per_query(base, target):
                 print(f"  {target:4} {label:24} {ms:7.1f} ms alone")
-            results[target] = measure(base, target, args.clients, args.requests)
+            load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+            results[target] = measure(base, target, args.clients, args.requests, CpuMeter(server.pid, database))
             r = results[target]
             print(
                 f"{target:4}: {r['requests']} requests from {args.clients} clients, {r['errors']} errors; "
                 f"p50 {r['p50']:.1f} ms, p95 {r['p95']:.1f} ms, p99 {r['p99']:.1f} ms, "
                 f"{r['throughput']:.0f} requests/s"
             )
+            cpu = ", ".join(f"{name} {ms:.1f} ms" for name, ms in r["cpu_ms"].items())
+            print(f"      CPU per request: {cpu}; load average {load:.1f} before, {os.getloadavg()[0]:.1f} after")
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -119,3 +119,50 @@ def users(db, hospital, other_hospital):
 @pytest.fixture
 def mri(db, hospital):
     return make_item(hospital, comparable=make_comparable())
+
+
+def make_patient(user, *, nationality="US", currency="USD", **extra):
+    from laihua.patients.models import Patient
+
+    values = {
+        "family_name": "Doe",
+        "given_names": "Jane",
+        "sex": "F",
+        "date_of_birth": datetime.date(1980, 5, 17),
+        "nationality": nationality,
+        "passport_number": "X1234567",
+        "preferred_currency": currency,
+        "email": user.email,
+        "languages": ["en"],
+    }
+    values.update(extra)
+    return Patient.objects.create(user=user, **values)
+
+
+def make_case(patient, hospital, *, state="inquiry", services=(), **extra):
+    from laihua.cases.models import Case
+
+    case = Case.objects.create(patient=patient, hospital=hospital, state=state, **extra)
+    case.reference = f"LH-{case.created_at:%Y}-{case.pk:06d}"
+    case.save(update_fields=["reference"])
+    case.services.set(services)
+    return case
+
+
+@pytest.fixture
+def patient(users):
+    """The profile of users["patient"] (an American, paying in USD)."""
+    return make_patient(users["patient"])
+
+
+@pytest.fixture
+def other_patient(db):
+    """Another patient, a German paying in EUR, with an account of their own."""
+    user = make_user("other-patient", Role.PATIENT)
+    return make_patient(user, nationality="DE", currency="EUR", family_name="Muster", given_names="Max")
+
+
+@pytest.fixture
+def case(patient, hospital, mri):
+    """A fresh inquiry by `patient` at `hospital` about the MRI."""
+    return make_case(patient, hospital, services=[mri], description="Knee pain after a fall.")

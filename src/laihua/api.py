@@ -78,14 +78,22 @@ def on_django_validation(request, exc: DjangoValidationError):
 
 def _mount():
     from laihua.accounts.api import router as accounts_router
+    from laihua.cases.api import router as cases_router
     from laihua.catalog.api import router as catalog_router
     from laihua.hospitals.api import router as hospitals_router
+    from laihua.patients.api import router as patients_router
+    from laihua.quotes.api import router as quotes_router
     from laihua.rates.api import router as rates_router
+    from laihua.travel.api import router as travel_router
 
     api.add_router("/", accounts_router)
     api.add_router("/hospitals", hospitals_router)
     api.add_router("/catalog", catalog_router)
     api.add_router("/rates", rates_router)
+    api.add_router("/patients", patients_router)
+    api.add_router("/cases", cases_router)
+    api.add_router("/quotes", quotes_router)
+    api.add_router("/travel", travel_router)
 
 
 _mount()

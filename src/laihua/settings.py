@@ -38,6 +38,11 @@ INSTALLED_APPS = [
     "laihua.hospitals",
     "laihua.rates",
     "laihua.catalog",
+    "django_countries",
+    "laihua.patients",
+    "laihua.cases",
+    "laihua.quotes",
+    "laihua.travel",
     "laihua.web",
 ]
 
@@ -189,3 +194,18 @@ LAIHUA_DISPLAY_CURRENCIES = env_list(
 )
 # A rate older than this many days before the day it is used for is refused, never silently applied.
 LAIHUA_RATE_MAX_AGE_DAYS = env_int("LAIHUA_RATE_MAX_AGE_DAYS", 45)
+
+# Keys for fields encrypted at rest (passport numbers), comma-separated Fernet keys, newest first:
+# add a new key in front to rotate; old values stay readable. The demo and tests derive one from SECRET_KEY.
+FIELD_ENCRYPTION_KEYS = env_list("LAIHUA_FIELD_KEYS", [])
+if not FIELD_ENCRYPTION_KEYS and not (DEMO_MODE or DEBUG or env_bool("LAIHUA_TESTING", False)):
+    raise ImproperlyConfigured("Set LAIHUA_FIELD_KEYS: see docs/operations.md (laihua generate_field_key).")
+
+# Uploaded files (case attachments): stored under MEDIA_ROOT, served only through access-checked views.
+MEDIA_ROOT = Path(env_str("LAIHUA_MEDIA_ROOT", str(VAR_DIR / "media")))
+LAIHUA_UPLOAD_MAX_BYTES = env_int("LAIHUA_UPLOAD_MAX_MB", 50) * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# A case waiting this many working hours for its first answer is flagged overdue on the board.
+LAIHUA_FIRST_RESPONSE_HOURS = env_int("LAIHUA_FIRST_RESPONSE_HOURS", 24)
+COUNTRIES_FIRST = []

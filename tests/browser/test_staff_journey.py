@@ -19,6 +19,8 @@ def sign_in(page, username):
 
 def test_coordinator_sets_a_new_price_and_history_is_kept(page):
     sign_in(page, "huangpu-coord")
+    expect(page).to_have_url(re.compile(r"/cases/"))
+    page.get_by_role("link", name="Our catalog").click()
     expect(page).to_have_url(re.compile(r"/manage/catalog/"))
     screenshot(page, "staff-catalog-en")
     page.get_by_role("link", name="MRI scan, one region, without contrast").click()
@@ -33,6 +35,7 @@ def test_coordinator_sets_a_new_price_and_history_is_kept(page):
 
 def test_a_past_price_date_is_refused_with_the_field_named(page):
     sign_in(page, "huangpu-coord")
+    page.goto("/en/manage/catalog/")
     page.get_by_role("link", name="MRI scan, one region, without contrast").click()
     page.fill("input[name=effective_from]", "2020-01-01")
     page.fill("input[name=amount_min]", "1")

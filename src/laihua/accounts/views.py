@@ -103,10 +103,10 @@ class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
 
 @login_required
 def home(request):
-    """Where a signed-in user starts: their catalog, the audit trail, or their settings."""
+    """Where a signed-in user starts: their cases (patients and hospital staff), the audit trail, or settings."""
     role = request.user.role
-    if role in services.CATALOG_EDITORS:
-        return redirect("catalog:items")
+    if role == Role.PATIENT or request.user.is_hospital_staff:
+        return redirect("cases:list")
     if role == Role.PLATFORM_ADMIN:
         return redirect("audit:events")
     return redirect("accounts:settings")

@@ -22,7 +22,7 @@ class SearchParams(Schema):
     price_min: Decimal | None = None
     price_max: Decimal | None = None
     sort: str = "price"
-    limit: int = 50
+    limit: int = 20  # as a page of the search page; up to 200 on request
     offset: int = 0
 
 
@@ -79,9 +79,7 @@ def get_item(request, hospital: str, code: str, currency: str = "CNY"):
     return item_out(services.published_item(hospital, code), rate)
 
 
-@router.post(
-    "/manage/items", response={201: ItemOut}, auth=AUTH, summary="Add an item to your hospital's catalog"
-)
+@router.post("/manage/items", response={201: ItemOut}, auth=AUTH, summary="Add an item to your hospital's catalog")
 def create_item(request, payload: ItemIn):
     hospital = Hospital.objects.get(pk=request.auth.hospital_id) if request.auth.hospital_id else None
     services.require_editor(request.auth, hospital)
@@ -110,9 +108,7 @@ def add_price(request, item_id: int, payload: PriceIn):
     return Status(201, price)
 
 
-@router.get(
-    "/manage/items/{item_id}/prices", response=list[PriceOut], auth=AUTH, summary="An item's price history"
-)
+@router.get("/manage/items/{item_id}/prices", response=list[PriceOut], auth=AUTH, summary="An item's price history")
 def list_prices(request, item_id: int):
     item = services.get_editable_item(request.auth, item_id)
     return list(services.price_history(item))

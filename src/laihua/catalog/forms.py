@@ -42,12 +42,8 @@ class ItemForm(forms.ModelForm):
 
 
 class PriceForm(forms.Form):
-    effective_from = forms.DateField(
-        label=_("effective from"), widget=forms.DateInput(attrs={"type": "date"})
-    )
-    amount_min = forms.DecimalField(
-        label=_("price in CNY (from)"), min_value=0, max_digits=12, decimal_places=2
-    )
+    effective_from = forms.DateField(label=_("effective from"), widget=forms.DateInput(attrs={"type": "date"}))
+    amount_min = forms.DecimalField(label=_("price in CNY (from)"), min_value=0, max_digits=12, decimal_places=2)
     amount_max = forms.DecimalField(
         label=_("price in CNY (to)"),
         min_value=0,

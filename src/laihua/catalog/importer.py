@@ -56,9 +56,7 @@ def import_catalog(
     errors = list(parsed.errors)
     start = effective_from or parsed.last_updated_on
     if start is None and not any(e.column == "last_updated_on" for e in errors):
-        errors.append(
-            RowError(2, "last_updated_on", _("Give the file's date, or an effective date for its prices."))
-        )
+        errors.append(RowError(2, "last_updated_on", _("Give the file's date, or an effective date for its prices.")))
     with transaction.atomic():
         steps = _plan(hospital, parsed.rows, start, errors) if start else []
         if errors:
@@ -93,9 +91,7 @@ def _plan(
             )
         if row.comparable and row.comparable not in comparables:
             errors.append(
-                RowError(
-                    number, "comparable", _("Unknown comparable service “%(key)s”.") % {"key": row.comparable}
-                )
+                RowError(number, "comparable", _("Unknown comparable service “%(key)s”.") % {"key": row.comparable})
             )
         item = existing.get(row.code)
         add_price = _needs_price(number, row, history.get(item.pk, []) if item else [], start, errors)
@@ -105,9 +101,7 @@ def _plan(
     return steps
 
 
-def _needs_price(
-    number: int, row: PriceRow, prices: list[Price], start: datetime.date, errors: list[RowError]
-) -> bool:
+def _needs_price(number: int, row: PriceRow, prices: list[Price], start: datetime.date, errors: list[RowError]) -> bool:
     """Whether the row's price is new on the start date; a clash with recorded history is an error."""
     wanted = (row.amount_min, row.amount_max)
     column = MIN if row.is_range else GROSS

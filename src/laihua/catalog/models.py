@@ -33,6 +33,10 @@ class ComparableService(models.Model):
         return pick(self.name)
 
 
+# CatalogItem's copy of the price in force today: written by catalog.pricing only, never by save().
+PRICE_COPY_FIELDS = ["current_price_min", "current_price_max", "current_price_from", "current_price_until"]
+
+
 class CatalogItem(models.Model):
     """A service or a package a hospital offers to international patients."""
 
@@ -75,6 +79,14 @@ class CatalogItem(models.Model):
     stay_days = models.PositiveIntegerField(_("length of stay (days)"), null=True, blank=True)
     active = models.BooleanField(_("offered"), default=True)
     search_text = models.TextField(editable=False, default="")
+    # The price in force today, copied from the Price rows (which stay the record) by
+    # catalog.pricing.refresh_current_prices(), so that search filters and sorts on columns.
+    # current_price_until is the last day before the next known price starts: past it, a refresh is due;
+    # so is a day before current_price_from (a clock set back). Both are indexed for that check.
+    current_price_min = models.DecimalField(max_digits=12, decimal_places=2, null=True, editable=False)
+    current_price_max = models.DecimalField(max_digits=12, decimal_places=2, null=True, editable=False)
+    current_price_from = models.DateField(null=True, editable=False, db_index=True)
+    current_price_until = models.DateField(null=True, editable=False, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -82,12 +94,22 @@ class CatalogItem(models.Model):
         verbose_name_plural = _("catalog items")
         ordering = ["hospital", "code"]
         constraints = [models.UniqueConstraint(fields=["hospital", "code"], name="catalog_code_unique")]
+        # A kind and a price range (imaging from 50 to 200 USD) is the one broad search without a narrower
+        # index; an index on the price alone would tempt PostgreSQL to walk it for the order of every search.
+        indexes = [models.Index(fields=["kind", "current_price_min"], name="catalog_item_kind_price_idx")]
 
     def __str__(self):
         return f"{self.code} {pick(self.name)}"
 
     def save(self, *args, **kwargs):
         self.search_text = self.build_search_text()
+        if not (self._state.adding or args or kwargs.get("force_insert") or kwargs.get("update_fields") is not None):
+            # An instance read before a price changed must not write its stale copy of the price back.
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name not in PRICE_COPY_FIELDS
+            ]
         super().save(*args, **kwargs)
 
     def build_search_text(self) -> str:
@@ -103,9 +125,7 @@ class PackageComponent(models.Model):
     package = models.ForeignKey(
         CatalogItem, on_delete=models.CASCADE, related_name="components", verbose_name=_("package")
     )
-    item = models.ForeignKey(
-        CatalogItem, on_delete=models.PROTECT, related_name="+", verbose_name=_("service")
-    )
+    item = models.ForeignKey(CatalogItem, on_delete=models.PROTECT, related_name="+", verbose_name=_("service"))
     quantity = models.PositiveIntegerField(_("quantity"), default=1, validators=[MinValueValidator(1)])
 
     class Meta:
@@ -123,16 +143,12 @@ class PackageComponent(models.Model):
 class Price(models.Model):
     """A price in CNY in force from a date until the next price of the same item: history is never rewritten."""
 
-    item = models.ForeignKey(
-        CatalogItem, on_delete=models.CASCADE, related_name="prices", verbose_name=_("item")
-    )
+    item = models.ForeignKey(CatalogItem, on_delete=models.CASCADE, related_name="prices", verbose_name=_("item"))
     effective_from = models.DateField(_("effective from"))
     amount_min = models.DecimalField(_("price (from)"), max_digits=12, decimal_places=2)
     amount_max = models.DecimalField(_("price (to)"), max_digits=12, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3, default="CNY", editable=False)
-    created_by = models.ForeignKey(
-        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    created_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -171,9 +187,7 @@ class ReferencePrice(models.Model):
         verbose_name = _("reference price abroad")
         verbose_name_plural = _("reference prices abroad")
         ordering = ["comparable", "country", "-year"]
-        constraints = [
-            models.UniqueConstraint(fields=["comparable", "country", "year"], name="reference_price_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["comparable", "country", "year"], name="reference_price_unique")]
 
     def __str__(self):
         return f"{self.comparable.key} {self.country} {self.year}: {self.amount} {self.currency}"

@@ -240,9 +240,7 @@ def price_file(hospital: Hospital, day: datetime.date | None = None) -> PriceFil
     dates += [item.price_from for item in items]
     dates += [timezone.localtime(item.updated_at).date() for item in items]
     last_updated = min(max(dates), day)
-    return PriceFile(
-        hospital=hospital, last_updated_on=last_updated, rows=[PriceRow.from_item(i) for i in items]
-    )
+    return PriceFile(hospital=hospital, last_updated_on=last_updated, rows=[PriceRow.from_item(i) for i in items])
 
 
 # JSON
@@ -580,9 +578,7 @@ def read_csv(text: str) -> ParsedFile:
             continue
         if len(record) > len(keys) and any(cell.strip() for cell in record[len(keys) :]):
             parsed.errors.append(
-                RowError(
-                    number, _("after the last column"), _("This row has more cells than there are columns.")
-                )
+                RowError(number, _("after the last column"), _("This row has more cells than there are columns."))
             )
         cells = _Cells(number, keys, record, parsed.errors)
         row = _read_row(cells, keys)

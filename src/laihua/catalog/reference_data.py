@@ -51,10 +51,7 @@ class LoadSummary:
     @property
     def changed(self) -> bool:
         return bool(
-            self.services_created
-            or self.services_updated
-            or self.references_created
-            or self.references_updated
+            self.services_created or self.services_updated or self.references_created or self.references_updated
         )
 
 
@@ -71,9 +68,7 @@ def _read(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict]]:
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except OSError as exc:
-        raise InvalidInput(
-            _("Cannot read %(path)s: %(reason)s") % {"path": path, "reason": exc.strerror}
-        ) from None
+        raise InvalidInput(_("Cannot read %(path)s: %(reason)s") % {"path": path, "reason": exc.strerror}) from None
     except UnicodeDecodeError:
         raise InvalidInput(_("%(path)s is not UTF-8 text.") % {"path": path}) from None
     reader = csv.DictReader(io.StringIO(text))
@@ -106,12 +101,7 @@ def read_comparable_services(path: Path = SERVICES_FILE) -> dict[str, dict]:
     services: dict[str, dict] = {}
     for line, row in _read(path, SERVICE_COLUMNS):
         key = row["key"]
-        if (
-            not key
-            or key != key.lower()
-            or not all(c.isalnum() or c == "-" for c in key)
-            or not key.isascii()
-        ):
+        if not key or key != key.lower() or not all(c.isalnum() or c == "-" for c in key) or not key.isascii():
             _fail(path, line, "key", _("a key is lower-case letters, digits and hyphens."))
         if key in services:
             _fail(path, line, "key", _("“%(key)s” appears twice.") % {"key": key})
@@ -178,9 +168,7 @@ def read_reference_prices(path: Path = REFERENCES_FILE, *, services: dict[str, d
     return rows
 
 
-def _load_services(
-    shipped: dict[str, dict], summary: LoadSummary, overwrite: bool
-) -> dict[str, ComparableService]:
+def _load_services(shipped: dict[str, dict], summary: LoadSummary, overwrite: bool) -> dict[str, ComparableService]:
     existing = {service.key: service for service in ComparableService.objects.filter(key__in=shipped)}
     for key, name in shipped.items():
         service = existing.get(key)
@@ -195,9 +183,7 @@ def _load_services(
             summary.services_updated += 1
         else:
             summary.services_unchanged += 1
-            summary.kept.append(
-                _("Service %(key)s: its name differs from the shipped data; kept.") % {"key": key}
-            )
+            summary.kept.append(_("Service %(key)s: its name differs from the shipped data; kept.") % {"key": key})
     return existing
 
 
@@ -218,12 +204,8 @@ def _load_references(
         values = {name: row[name] for name in REFERENCE_FIELDS}
         reference = existing.get((row["comparable"], row["country"], row["year"]))
         if reference is None:
-            comparable = services.get(row["comparable"]) or ComparableService.objects.get(
-                key=row["comparable"]
-            )
-            ReferencePrice.objects.create(
-                comparable=comparable, country=row["country"], year=row["year"], **values
-            )
+            comparable = services.get(row["comparable"]) or ComparableService.objects.get(key=row["comparable"])
+            ReferencePrice.objects.create(comparable=comparable, country=row["country"], year=row["year"], **values)
             summary.references_created += 1
             continue
         changed = _differences(reference, values)

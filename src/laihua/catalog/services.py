@@ -10,6 +10,7 @@ from django.db.models import (
     BooleanField,
     Count,
     ExpressionWrapper,
+    F,
     Func,
     OuterRef,
     Q,
@@ -24,6 +25,7 @@ from laihua.accounts.services import CATALOG_EDITORS, require_hospital_staff
 from laihua.audit.services import record_event
 from laihua.catalog.forms import ItemForm, PriceForm
 from laihua.catalog.models import CatalogItem, ComparableService, Price, ReferencePrice
+from laihua.catalog.pricing import refresh_due_prices
 from laihua.errors import Conflict, InvalidInput, NotFound
 from laihua.hospitals.models import Hospital
 from laihua.kit import clock
@@ -51,9 +53,24 @@ def with_price_on(items: QuerySet[CatalogItem], day: datetime.date) -> QuerySet[
 
 
 def published(day: datetime.date | None = None) -> QuerySet[CatalogItem]:
-    """Active items with a price in force: what the public sees."""
-    items = CatalogItem.objects.filter(active=True).select_related("hospital", "hospital__city", "department")
-    return with_price_on(items, day or clock.today()).filter(price_min__isnull=False)
+    """Active items with a price in force: what the public sees (price_min, price_max, price_from)."""
+    today = clock.today()
+    if day is None or day == today:
+        refresh_due_prices(today)
+    return _published(day or today, today)
+
+
+def _published(day: datetime.date, today: datetime.date) -> QuerySet[CatalogItem]:
+    """published() without the refresh: today's price from the items' copy of it, another day's from history."""
+    items = CatalogItem.objects.filter(active=True).select_related(
+        "hospital", "hospital__city", "department", "comparable"
+    )
+    if day != today:
+        return with_price_on(items, day).filter(price_min__isnull=False)
+    items = items.filter(current_price_min__isnull=False)
+    return items.annotate(
+        price_min=F("current_price_min"), price_max=F("current_price_max"), price_from=F("current_price_from")
+    )
 
 
 @dataclass
@@ -66,7 +83,7 @@ class SearchQuery:
     price_min_cny: Decimal | None = None
     price_max_cny: Decimal | None = None
     sort: str = "price"
-    limit: int = 50
+    limit: int = 20
     offset: int = 0
 
 
@@ -115,13 +132,7 @@ def _priced_within(query: SearchQuery, day: datetime.date) -> Subquery:
     return Subquery(meets, output_field=BooleanField())
 
 
-def search(query: SearchQuery, day: datetime.date | None = None) -> tuple[list[CatalogItem], int]:
-    """Published items matching every word of the query (in any language), with the total count.
-
-    One narrow query ranks the matches (id and price) and counts them with a window function, so each
-    match's price is looked up once; a second query reads the page's rows in full.
-    """
-    day = day or clock.today()
+def _filtered(query: SearchQuery) -> QuerySet[CatalogItem]:
     items = CatalogItem.objects.filter(active=True)
     for term in query.q.lower().split():
         items = _matching(items, term)
@@ -133,13 +144,45 @@ def search(query: SearchQuery, day: datetime.date | None = None) -> tuple[list[C
         items = items.filter(department__code=query.department)
     if query.kind:
         items = items.filter(kind=query.kind)
+    return items
+
+
+def _priced_today(items: QuerySet[CatalogItem], query: SearchQuery) -> QuerySet[CatalogItem]:
+    """Filter and rank on the item's copy of today's price (catalog.pricing), refreshed before."""
+    items = items.filter(current_price_min__isnull=False)
+    if query.price_min_cny is not None:
+        items = items.filter(current_price_max__gte=query.price_min_cny)
+    if query.price_max_cny is not None:
+        items = items.filter(current_price_min__lte=query.price_max_cny)
+    return items.annotate(price_min=F("current_price_min"))
+
+
+def _priced_on(items: QuerySet[CatalogItem], query: SearchQuery, day: datetime.date) -> QuerySet[CatalogItem]:
+    """Filter and rank on the price in force on another day, looked up in the price history."""
     items = items.filter(_priced_within(query, day))
     in_force = Price.objects.filter(item=OuterRef("pk"), effective_from__lte=day).order_by("-effective_from")
-    items = items.annotate(price_min=Subquery(in_force.values("amount_min")[:1]))
+    return items.annotate(price_min=Subquery(in_force.values("amount_min")[:1]))
+
+
+def search(query: SearchQuery, day: datetime.date | None = None) -> tuple[list[CatalogItem], int]:
+    """Published items matching every word of the query (in any language), with the total count.
+
+    One narrow query ranks the matches (id and price) and counts them with a window function; a
+    second query reads the page's rows in full. Today's search ranks on the items' copy of today's
+    price; a search on another day looks each price up in the history.
+    """
+    today = clock.today()
+    day = day or today
+    items = _filtered(query)
+    if day == today:
+        refresh_due_prices(today)
+        items = _priced_today(items, query)
+    else:
+        items = _priced_on(items, query, day)
     ranked = items.annotate(total=Window(Count("pk"))).order_by(*SORTS.get(query.sort, SORTS["price"]))
     rows = list(ranked.values_list("pk", "total")[query.offset : query.offset + query.limit])
     total = rows[0][1] if rows else (items.count() if query.offset else 0)
-    page = published(day).in_bulk([pk for pk, _total in rows])
+    page = _published(day, today).in_bulk([pk for pk, _total in rows])
     return [page[pk] for pk, _total in rows if pk in page], total
 
 
@@ -253,9 +296,7 @@ def set_price(actor, item: CatalogItem, data: dict) -> Price:
         raise InvalidInput(_("The upper price must not be below the lower one."), field="amount_max")
     if Price.objects.filter(item=item, effective_from=start).exists():
         raise Conflict(_("A price already starts on this date."), field="effective_from")
-    price = Price.objects.create(
-        item=item, effective_from=start, amount_min=low, amount_max=high, created_by=actor
-    )
+    price = Price.objects.create(item=item, effective_from=start, amount_min=low, amount_max=high, created_by=actor)
     record_event(
         actor,
         "catalog.price.create",
@@ -294,9 +335,7 @@ def item_form_data(hospital: Hospital, payload: dict) -> dict:
     if comparable:
         match = ComparableService.objects.filter(key=comparable).first()
         if match is None:
-            raise InvalidInput(
-                _("Unknown comparable service “%(key)s”.") % {"key": comparable}, field="comparable"
-            )
+            raise InvalidInput(_("Unknown comparable service “%(key)s”.") % {"key": comparable}, field="comparable")
         data["comparable"] = match.pk
     if not payload.get("active", True):
         data.pop("active", None)
@@ -306,7 +345,7 @@ def item_form_data(hospital: Hospital, payload: dict) -> dict:
 def search_query_from_params(params: dict) -> tuple[SearchQuery, rates.Rate]:
     """Parse public search parameters; price bounds are in the chosen currency and become CNY."""
     rate = rates.rate_for(params.get("currency") or "CNY")
-    limit = params.get("limit") or 50
+    limit = params.get("limit") or SearchQuery.limit
     offset = params.get("offset") or 0
     if not 1 <= int(limit) <= 200:
         raise InvalidInput(_("Ask for 1 to 200 results at a time."), field="limit")

@@ -973,6 +973,19 @@ def refuse_on_a_live_site() -> None:
 
 
 @transaction.atomic
+def _journeys() -> None:
+    """Patient profiles, letter settings, a few cases and their quotes (each loader is idempotent)."""
+    from laihua.cases import demo as cases_demo
+    from laihua.patients import demo as patients_demo
+    from laihua.quotes import demo as quotes_demo
+    from laihua.travel import demo as travel_demo
+
+    patients_demo.load()
+    travel_demo.load()
+    cases_demo.load()
+    quotes_demo.load()
+
+
 def load_demo() -> DemoSummary:
     """Load or refresh the demo hospitals, users, catalogs, rates and the shipped reference prices."""
     refuse_on_a_live_site()
@@ -985,6 +998,7 @@ def load_demo() -> DemoSummary:
     summary.hospitals = len(hospitals)
     _users(hospitals, summary)
     _rates(summary)
+    _journeys()
     if summary.users_created or summary.prices_created or summary.rates_created:
         record_event(
             None,

@@ -22,17 +22,18 @@ def test_login_signs_in_and_lands_on_the_roles_start_page(client, users):
     response = sign_in(client, "east-coord")
     assert response.status_code == 302
     assert response["Location"] == "/en/accounts/"
-    assert client.get("/en/accounts/")["Location"] == "/en/manage/catalog/"
+    assert client.get("/en/accounts/")["Location"] == "/en/cases/"
     assert AuditEvent.objects.filter(action="auth.login", actor=users["coordinator"]).exists()
 
 
 @pytest.mark.parametrize(
     ("role", "start"),
     [
-        ("hospital_admin", "/en/manage/catalog/"),
+        ("hospital_admin", "/en/cases/"),
         ("platform_admin", "/en/manage/audit/"),
-        ("clinician", "/en/accounts/settings/"),
-        ("patient", "/en/accounts/settings/"),
+        ("clinician", "/en/cases/"),
+        ("finance", "/en/cases/"),
+        ("patient", "/en/cases/"),
         ("insurer_agent", "/en/accounts/settings/"),
     ],
 )

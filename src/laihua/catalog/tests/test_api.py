@@ -97,9 +97,7 @@ def test_api_creates_and_updates_an_item_for_the_tokens_own_hospital(client, use
         "keywords": "B超",
         "waiting_days": 1,
     }
-    response = client.post(
-        "/api/catalog/manage/items", payload, content_type="application/json", headers=headers
-    )
+    response = client.post("/api/catalog/manage/items", payload, content_type="application/json", headers=headers)
     assert response.status_code == 201, response.content
     item = CatalogItem.objects.get(hospital=hospital, code="US-01")
     price = {"effective_from": clock.today().isoformat(), "amount_min": "180.00"}

@@ -215,16 +215,11 @@ def test_import_writes_one_audit_event_with_its_counts(hospital, other_hospital,
     event = AuditEvent.objects.get(action="catalog.import")
     assert event.actor == users["other_coordinator"] and event.hospital == other_hospital
     assert event.detail["created"] == 4 and event.detail["prices_added"] == 4
-    assert (
-        Price.objects.filter(item__hospital=other_hospital, created_by=users["other_coordinator"]).count()
-        == 4
-    )
+    assert Price.objects.filter(item__hospital=other_hospital, created_by=users["other_coordinator"]).count() == 4
 
 
 @pytest.mark.parametrize("role", ["coordinator", "clinician", "finance", "patient", "insurer_agent"])
-def test_import_is_refused_to_other_hospitals_staff_and_to_non_editors(
-    hospital, other_hospital, users, mri, role
-):
+def test_import_is_refused_to_other_hospitals_staff_and_to_non_editors(hospital, other_hospital, users, mri, role):
     with pytest.raises(PermissionDenied):
         import_catalog(users[role], other_hospital, export_csv(hospital))
     assert not other_hospital.catalog.exists()
@@ -251,9 +246,7 @@ def test_command_imports_and_reports_counts(tmp_path, hospital, other_hospital):
 
 def test_command_lists_every_problem_and_fails(tmp_path, hospital, other_hospital):
     make_catalog(hospital)
-    path = write(
-        tmp_path, edit_csv(export_csv(hospital), {4: {"kind": "x"}, 6: {"standard_charge | gross": "y"}})
-    )
+    path = write(tmp_path, edit_csv(export_csv(hospital), {4: {"kind": "x"}, 6: {"standard_charge | gross": "y"}}))
     err = StringIO()
     with pytest.raises(CommandError) as failed:
         call_command("catalog", "import", "west", str(path), stderr=err)
@@ -277,9 +270,7 @@ def test_command_exits_non_zero_on_a_rejected_file(tmp_path, hospital, other_hos
 def test_command_takes_an_effective_date(tmp_path, hospital, other_hospital, mri):
     path = write(tmp_path, export_csv(hospital))
     start = clock.today() + datetime.timedelta(days=7)
-    call_command(
-        "catalog", "import", "west", str(path), "--effective-from", start.isoformat(), stdout=StringIO()
-    )
+    call_command("catalog", "import", "west", str(path), "--effective-from", start.isoformat(), stdout=StringIO())
     assert other_hospital.catalog.get().prices.get().effective_from == start
     with pytest.raises(CommandError):
         call_command("catalog", "import", "west", str(path), "--effective-from", "next week")

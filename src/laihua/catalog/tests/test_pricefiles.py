@@ -133,10 +133,7 @@ def test_json_carries_english_and_chinese_names_codes_and_exact_cny_amounts(hosp
     assert items["BED-01"]["department"] == ""
 
     free = items["CONS-01"]["standard_charges"][0]
-    assert (
-        "gross_charge" not in free
-        and free["payers_information"][0]["standard_charge_algorithm"] == "No charge"
-    )
+    assert "gross_charge" not in free and free["payers_information"][0]["standard_charge_algorithm"] == "No charge"
 
 
 def test_settings_follow_the_kind_of_service(hospital):
@@ -207,9 +204,7 @@ def test_last_updated_on_is_the_latest_change_to_what_is_listed(hospital):
     assert pricefiles.price_file(hospital).last_updated_on == datetime.date(2024, 3, 1)
     CatalogItem.objects.filter(code="CT-01").update(updated_at=aware(2025, 2, 1))
     assert pricefiles.price_file(hospital).last_updated_on == datetime.date(2025, 2, 1)
-    assert pricefiles.price_file(hospital, datetime.date(2024, 6, 1)).last_updated_on == datetime.date(
-        2024, 6, 1
-    )
+    assert pricefiles.price_file(hospital, datetime.date(2024, 6, 1)).last_updated_on == datetime.date(2024, 6, 1)
 
 
 def aware(year, month, day):
@@ -275,9 +270,7 @@ def test_json_price_file_is_served_without_login_with_caching_headers(client, ho
 
 def test_etag_changes_when_a_price_changes(client, hospital, mri):
     before = client.get("/prices/east.json")["ETag"]
-    Price.objects.create(
-        item=mri, effective_from=clock.today(), amount_min=Decimal("450"), amount_max=Decimal("450")
-    )
+    Price.objects.create(item=mri, effective_from=clock.today(), amount_min=Decimal("450"), amount_max=Decimal("450"))
     after = client.get("/prices/east.json", HTTP_IF_NONE_MATCH=before)
     assert after.status_code == 200 and after["ETag"] != before
     assert by_code(json.loads(after.content))["MRI-01"]["standard_charges"][0]["gross_charge"] == 450

@@ -62,9 +62,7 @@ def test_set_price_refuses_a_past_start_and_a_second_price_on_one_day(hospital, 
     with pytest.raises(InvalidInput) as caught:
         services.set_price(coordinator, mri, {"effective_from": yesterday, "amount_min": "500"})
     assert caught.value.field == "effective_from"
-    services.set_price(
-        coordinator, mri, {"effective_from": clock.today(), "amount_min": "520", "amount_max": "600"}
-    )
+    services.set_price(coordinator, mri, {"effective_from": clock.today(), "amount_min": "520", "amount_max": "600"})
     with pytest.raises(Conflict):
         services.set_price(coordinator, mri, {"effective_from": clock.today(), "amount_min": "530"})
     assert mri.prices.count() == 2

@@ -89,9 +89,7 @@ def test_coordinator_adds_an_item_and_the_change_is_audited(client, users, hospi
 
 def test_coordinator_edits_an_item_and_the_change_is_audited(client, users, mri):
     client.force_login(users["coordinator"])
-    response = client.post(
-        f"/en/manage/catalog/{mri.pk}/", item_data(mri, **{"name_en": "MRI, one body region"})
-    )
+    response = client.post(f"/en/manage/catalog/{mri.pk}/", item_data(mri, **{"name_en": "MRI, one body region"}))
     assert response["Location"] == f"/en/manage/catalog/{mri.pk}/"
     mri.refresh_from_db()
     assert mri.name["en"] == "MRI, one body region"

@@ -22,9 +22,7 @@ def _date(value: str) -> datetime.date:
     try:
         return datetime.date.fromisoformat(value)
     except ValueError:
-        raise CommandError(
-            _("“%(value)s” is not a date in the form YYYY-MM-DD.") % {"value": value}
-        ) from None
+        raise CommandError(_("“%(value)s” is not a date in the form YYYY-MM-DD.") % {"value": value}) from None
 
 
 class Command(BaseCommand):
@@ -32,9 +30,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         actions = parser.add_subparsers(dest="action", required=True, metavar="{import,export}")
-        load = actions.add_parser(
-            "import", help="Create or update the hospital's catalog from a CSV price file."
-        )
+        load = actions.add_parser("import", help="Create or update the hospital's catalog from a CSV price file.")
         load.add_argument("hospital", help="The hospital's slug.")
         load.add_argument("file", help="The CSV file, in the layout `catalog export --format csv` writes.")
         load.add_argument(
@@ -60,9 +56,7 @@ class Command(BaseCommand):
         try:
             text = Path(path).read_bytes().decode("utf-8-sig")
         except OSError as exc:
-            raise CommandError(
-                _("Cannot read %(path)s: %(reason)s") % {"path": path, "reason": exc.strerror}
-            ) from None
+            raise CommandError(_("Cannot read %(path)s: %(reason)s") % {"path": path, "reason": exc.strerror}) from None
         except UnicodeDecodeError:
             raise CommandError(_("%(path)s is not UTF-8 text.") % {"path": path}) from None
         try:
@@ -105,14 +99,10 @@ class Command(BaseCommand):
                 raise CommandError(_("This hospital publishes no prices yet."))
             problems = pricefiles.schema_errors(pricefiles.json_document(pricefile))
             if problems:
-                raise CommandError(
-                    "\n".join([_("The file does not validate against the CMS schema:"), *problems])
-                )
+                raise CommandError("\n".join([_("The file does not validate against the CMS schema:"), *problems]))
             text = pricefiles.json_text(pricefile)
         if output:
             Path(output).write_text(text, encoding="utf-8", newline="")
-            self.stdout.write(
-                _("Wrote %(count)d items to %(path)s.") % {"count": len(pricefile.rows), "path": output}
-            )
+            self.stdout.write(_("Wrote %(count)d items to %(path)s.") % {"count": len(pricefile.rows), "path": output})
         else:
             self.stdout.write(text, ending="")
