@@ -40,3 +40,13 @@ def pytest_sessionfinish(session, exitstatus):
     Path("var").mkdir(exist_ok=True)
     report = {"vendor": connection.vendor, **_postgres_outcomes}
     Path("var/postgres-tests.json").write_text(json.dumps(report))
+
+
+@pytest.fixture(autouse=True)
+def _english_by_default():
+    """Every test starts in English, whatever language an earlier test (or a rendered page) activated."""
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.deactivate()

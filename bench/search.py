@@ -1,6 +1,7 @@
 """Search benchmark: 50 hospitals × 2,000 catalog items in PostgreSQL, measured through gunicorn.
 
     .venv/bin/python bench/search.py [--clients 8] [--requests 300] [--workers 3] [--reload]
+                                     [--only api|page] [--api-limit N]
 
 Creates (or reuses) the database in DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/laihua_bench),
 migrates it, loads the benchmark catalog once, starts gunicorn on a free loopback port, and sends a
@@ -140,6 +141,7 @@ def parse_args():
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (default 3)")
     parser.add_argument("--reload", action="store_true", help="delete and reload the benchmark catalog")
     parser.add_argument("--only", choices=("api", "page"), help="measure one target only")
+    parser.add_argument("--api-limit", type=int, help="results per API request (default: the API's own, 20)")
     return parser.parse_args()
 
 
@@ -358,9 +360,13 @@ def start_server(env: dict, workers: int) -> tuple[subprocess.Popen, str]:
     sys.exit("gunicorn did not answer /healthz within 60 s")
 
 
+API_LIMIT: dict[str, int] = {}  # {"limit": n} when --api-limit is given
+
+
 def url_for(base: str, target: str, params: dict) -> str:
-    path = "/api/catalog/search" if target == "api" else "/en/prices/"
-    return f"{base}{path}?{urlencode({**params, 'currency': 'USD'})}"
+    if target == "api":
+        return f"{base}/api/catalog/search?{urlencode({**params, **API_LIMIT, 'currency': 'USD'})}"
+    return f"{base}/en/prices/?{urlencode({**params, 'currency': 'USD'})}"
 
 
 def fetch(url: str) -> tuple[float, int, bytes]:
@@ -502,6 +508,8 @@ def per_query(base: str, target: str, rounds: int = 15) -> list[tuple[str, float
 
 def main():
     args = parse_args()
+    if args.api_limit:
+        API_LIMIT["limit"] = args.api_limit
     url = os.environ.get("DATABASE_URL") or DEFAULT_URL
     ensure_database(url)
     env = server_environment(url)

@@ -114,7 +114,6 @@ def register_and_ask_about_the_mri(page, tmp_path) -> str:
     page.fill("textarea[name=description]", "Right knee pain for six months after a fall; my doctor asks for an MRI.")
     page.fill("input[name=desired_arrival]", (today() + datetime.timedelta(days=30)).isoformat())
     page.fill("input[name=desired_departure]", (today() + datetime.timedelta(days=37)).isoformat())
-    page.fill("input[name=insurer_name]", "")
     page.set_input_files("input[name=files]", str(referral))
     screenshot(page, "case-inquiry-en")
     page.get_by_role("button", name="Send the inquiry").click()

@@ -103,6 +103,11 @@ def require_case_party(actor, case: Case) -> None:
 # --- timeline and states --------------------------------------------------------------------------
 
 
+def patient_countries(actor) -> list[str]:
+    """The nationalities of the patients among the cases the actor sees (the board's country filter)."""
+    return sorted(set(visible_cases(actor).values_list("patient__nationality", flat=True)))
+
+
 def add_event(case: Case, actor, kind: str, *, note: str = "", staff_only: bool = False, **detail) -> CaseEvent:
     """Append a line to the case's timeline (the audit trail is written separately by the caller)."""
     actor = actor if actor is not None and actor.is_authenticated else None

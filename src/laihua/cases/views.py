@@ -151,7 +151,7 @@ def _board(request):
         "state_query": without_state.urlencode(),
         "departments": hospital.departments.all(),
         "coordinators": services.coordinators_of(hospital),
-        "countries": sorted(set(Case.objects.filter(hospital=hospital).values_list("patient__nationality", flat=True))),
+        "countries": services.patient_countries(request.user),
         "values": {name: request.GET.get(name, "") for name in BoardFilterForm.base_fields},
         "hours": settings.LAIHUA_FIRST_RESPONSE_HOURS,
     }

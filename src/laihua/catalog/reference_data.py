@@ -8,13 +8,10 @@ overwritten silently. Only `overwrite=True` (`laihua catalog_reference load --ov
 edited rows with the shipped figures.
 """
 
-import csv
-import io
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
@@ -26,13 +23,15 @@ from laihua.audit.services import record_event
 from laihua.catalog.models import ComparableService, ReferencePrice
 from laihua.errors import InvalidInput
 from laihua.kit import clock
+from laihua.kit.csvdata import fail as _fail
+from laihua.kit.csvdata import read_rows as _read
+from laihua.kit.csvdata import translated as _translated
 from laihua.kit.money import normalise_currency
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SERVICES_FILE = DATA_DIR / "comparable_services.csv"
 REFERENCES_FILE = DATA_DIR / "reference_prices.csv"
 
-REQUIRED_LANGUAGES = ("en", "zh-hans")
 SERVICE_COLUMNS = ("key", "name_en", "name_zh-hans")
 REFERENCE_COLUMNS = ("comparable", "country", "amount", "currency", "year", "source", "source_url")
 REFERENCE_FIELDS = ("amount", "currency", "source", "source_url", "note")
@@ -53,47 +52,6 @@ class LoadSummary:
         return bool(
             self.services_created or self.services_updated or self.references_created or self.references_updated
         )
-
-
-def _fail(path: Path, line: int, column: str, message: str):
-    raise InvalidInput(
-        _("%(file)s, row %(row)s, column %(column)s: %(message)s")
-        % {"file": path.name, "row": line, "column": column, "message": message},
-        field=column,
-    )
-
-
-def _read(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict]]:
-    """The rows of a UTF-8 CSV file with their line numbers; a missing column or a stray cell is an error."""
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except OSError as exc:
-        raise InvalidInput(_("Cannot read %(path)s: %(reason)s") % {"path": path, "reason": exc.strerror}) from None
-    except UnicodeDecodeError:
-        raise InvalidInput(_("%(path)s is not UTF-8 text.") % {"path": path}) from None
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [column for column in required if column not in (reader.fieldnames or [])]
-    if missing:
-        raise InvalidInput(
-            _("%(file)s: missing columns: %(columns)s") % {"file": path.name, "columns": ", ".join(missing)},
-            field=missing[0],
-        )
-    rows = []
-    for line, row in enumerate(reader, start=2):
-        if None in row:
-            _fail(path, line, str(len(reader.fieldnames) + 1), _("more cells than the header has columns."))
-        rows.append((line, {key: (value or "").strip() for key, value in row.items()}))
-    return rows
-
-
-def _translated(path: Path, line: int, row: dict, prefix: str, *, required: bool) -> dict:
-    """{language: text} from the columns prefix_<language code>, for the languages the site offers."""
-    texts = {code: row.get(f"{prefix}_{code}", "") for code, _name in settings.LANGUAGES}
-    if required:
-        for code in REQUIRED_LANGUAGES:
-            if not texts.get(code):
-                _fail(path, line, f"{prefix}_{code}", _("this text is required."))
-    return {code: text for code, text in texts.items() if text}
 
 
 def read_comparable_services(path: Path = SERVICES_FILE) -> dict[str, dict]:

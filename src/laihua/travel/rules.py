@@ -9,27 +9,25 @@ platform admin has edited since is kept and reported, never overwritten silently
 same code on the historical models.
 """
 
-import csv
 import datetime
-import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django_countries import countries as country_names
 
-from laihua.errors import InvalidInput
+from laihua.kit.csvdata import fail as _fail
+from laihua.kit.csvdata import read_rows as _read
+from laihua.kit.csvdata import translated as _translated
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SCHEMES_FILE = DATA_DIR / "entry_schemes.csv"
 COUNTRIES_FILE = DATA_DIR / "scheme_countries.csv"
 
-REQUIRED_LANGUAGES = ("en", "zh-hans")
 SCHEME_COLUMNS = (
     "code",
     "order",
@@ -79,46 +77,6 @@ class LoadSummary:
     @property
     def changed(self) -> bool:
         return bool(self.schemes_created or self.schemes_updated or self.countries_created or self.countries_updated)
-
-
-def _fail(path: Path, line: int, column: str, message: str):
-    raise InvalidInput(
-        _("%(file)s, row %(row)s, column %(column)s: %(message)s")
-        % {"file": path.name, "row": line, "column": column, "message": message},
-        field=column,
-    )
-
-
-def _read(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict]]:
-    """The rows of a UTF-8 CSV file with their line numbers; a missing column or a stray cell is an error."""
-    try:
-        text = Path(path).read_bytes().decode("utf-8-sig")
-    except OSError as exc:
-        raise InvalidInput(_("Cannot read %(path)s: %(reason)s") % {"path": path, "reason": exc.strerror}) from None
-    except UnicodeDecodeError:
-        raise InvalidInput(_("%(path)s is not UTF-8 text.") % {"path": path}) from None
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [column for column in required if column not in (reader.fieldnames or [])]
-    if missing:
-        raise InvalidInput(
-            _("%(file)s: missing columns: %(columns)s") % {"file": Path(path).name, "columns": ", ".join(missing)},
-            field=missing[0],
-        )
-    rows = []
-    for line, row in enumerate(reader, start=2):
-        if None in row:
-            _fail(path, line, str(len(reader.fieldnames) + 1), _("more cells than the header has columns."))
-        rows.append((line, {key: (value or "").strip() for key, value in row.items()}))
-    return rows
-
-
-def _translated(path: Path, line: int, row: dict, prefix: str, *, required: bool) -> dict:
-    texts = {code: row.get(f"{prefix}_{code}", "") for code, _name in settings.LANGUAGES}
-    if required:
-        for code in REQUIRED_LANGUAGES:
-            if not texts.get(code):
-                _fail(path, line, f"{prefix}_{code}", _("this text is required."))
-    return {code: text for code, text in texts.items() if text}
 
 
 def _flag(path: Path, line: int, row: dict, column: str) -> bool:

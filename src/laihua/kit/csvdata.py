@@ -1,0 +1,54 @@
+"""Reading shipped or uploaded CSV data files: every row checked, every error naming file, row and column."""
+
+import csv
+import io
+from pathlib import Path
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from laihua.errors import InvalidInput
+
+REQUIRED_LANGUAGES = ("en", "zh-hans")
+
+
+def fail(path, line: int, column: str, message: str):
+    """Refuse the file: `file, row N, column C: message`, with the column as the error's field."""
+    raise InvalidInput(
+        _("%(file)s, row %(row)s, column %(column)s: %(message)s")
+        % {"file": Path(path).name, "row": line, "column": column, "message": message},
+        field=column,
+    )
+
+
+def read_rows(path, required: tuple[str, ...]) -> list[tuple[int, dict]]:
+    """The rows of a UTF-8 CSV file with their line numbers; a missing column or a stray cell is an error."""
+    try:
+        text = Path(path).read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise InvalidInput(_("Cannot read %(path)s: %(reason)s") % {"path": path, "reason": exc.strerror}) from None
+    except UnicodeDecodeError:
+        raise InvalidInput(_("%(path)s is not UTF-8 text.") % {"path": path}) from None
+    reader = csv.DictReader(io.StringIO(text))
+    missing = [column for column in required if column not in (reader.fieldnames or [])]
+    if missing:
+        raise InvalidInput(
+            _("%(file)s: missing columns: %(columns)s") % {"file": Path(path).name, "columns": ", ".join(missing)},
+            field=missing[0],
+        )
+    rows = []
+    for line, row in enumerate(reader, start=2):
+        if None in row:
+            fail(path, line, str(len(reader.fieldnames) + 1), _("more cells than the header has columns."))
+        rows.append((line, {key: (value or "").strip() for key, value in row.items()}))
+    return rows
+
+
+def translated(path, line: int, row: dict, prefix: str, *, required: bool) -> dict:
+    """{language: text} from the columns prefix_<language code>, for the languages the site offers."""
+    texts = {code: row.get(f"{prefix}_{code}", "") for code, _name in settings.LANGUAGES}
+    if required:
+        for code in REQUIRED_LANGUAGES:
+            if not texts.get(code):
+                fail(path, line, f"{prefix}_{code}", _("this text is required."))
+    return {code: text for code, text in texts.items() if text}
