@@ -78,6 +78,7 @@ def on_django_validation(request, exc: DjangoValidationError):
 
 def _mount():
     from laihua.accounts.api import router as accounts_router
+    from laihua.capacity.api import router as capacity_router
     from laihua.cases.api import router as cases_router
     from laihua.catalog.api import router as catalog_router
     from laihua.hospitals.api import router as hospitals_router
@@ -94,6 +95,7 @@ def _mount():
     api.add_router("/cases", cases_router)
     api.add_router("/quotes", quotes_router)
     api.add_router("/travel", travel_router)
+    api.add_router("/capacity", capacity_router)
 
 
 _mount()

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "laihua.cases",
     "laihua.quotes",
     "laihua.travel",
+    "laihua.capacity",
     "laihua.web",
 ]
 

@@ -23,6 +23,7 @@ urlpatterns += i18n_patterns(
     path("cases/", include("laihua.cases.urls")),
     path("quotes/", include("laihua.quotes.urls")),
     path("travel/", include("laihua.travel.urls")),
+    path("capacity/", include("laihua.capacity.urls")),
     path("manage/audit/", include("laihua.audit.urls")),
     path("admin/", admin.site.urls),
     prefix_default_language=True,

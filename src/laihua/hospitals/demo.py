@@ -975,6 +975,7 @@ def refuse_on_a_live_site() -> None:
 @transaction.atomic
 def _journeys() -> None:
     """Patient profiles, letter settings, a few cases and their quotes (each loader is idempotent)."""
+    from laihua.capacity import demo as capacity_demo
     from laihua.cases import demo as cases_demo
     from laihua.patients import demo as patients_demo
     from laihua.quotes import demo as quotes_demo
@@ -984,6 +985,7 @@ def _journeys() -> None:
     travel_demo.load()
     cases_demo.load()
     quotes_demo.load()
+    capacity_demo.load()
 
 
 def load_demo() -> DemoSummary:

@@ -1,0 +1,1002 @@
+"""The 10% rule: capacity by day, the international share of it, and booking that can never exceed it.
+
+Booking takes the quota in one transaction: it locks the IntlUsage counter rows of every (resource,
+day) and (resource, month) the service consumes, in one global order (resource, period, day), checks
+the day cap floor(capacity x share) and the month cap floor(month's capacity x share), then adds.
+Capacity and share changes lock the same rows, so they serialise with bookings. On SQLite every
+write transaction is serialised anyway (transaction_mode IMMEDIATE).
+
+Lowering capacity or the share cancels nothing: the bookings over the new cap are returned and
+listed (over_cap_bookings) for the coordinator to resolve.
+"""
+
+import calendar
+import csv
+import datetime
+import io
+from dataclasses import dataclass, field
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, QuerySet, Sum
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from laihua.accounts.models import Role
+from laihua.accounts.services import require_hospital_staff, require_role
+from laihua.audit.services import record_event
+from laihua.capacity.models import (
+    Booking,
+    BookingRequest,
+    BookingStatus,
+    CapacityDay,
+    IntlUsage,
+    Resource,
+    ResourceKind,
+    ServiceUsage,
+    Unit,
+    WaitlistEntry,
+    WaitlistStatus,
+)
+from laihua.cases.models import Case
+from laihua.cases.services import add_event, require_case_staff
+from laihua.cases.states import State
+from laihua.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
+from laihua.kit import clock
+
+BOOKERS = (Role.COORDINATOR, Role.HOSPITAL_ADMIN)
+CAPACITY_EDITORS = (Role.HOSPITAL_ADMIN,)
+READERS = (Role.COORDINATOR, Role.HOSPITAL_ADMIN)
+BOOKABLE_STATES = (State.ACCEPTED, State.SCHEDULED)
+WARN_AT = Decimal("0.80")
+SEARCH_DAYS = 60
+CSV_COLUMNS = ["resource_code", "day", "capacity", "closed", "note"]
+MAX_CSV_ROWS = 10_000
+
+
+def max_share() -> Decimal:
+    """The platform maximum of the international share (settings.LAIHUA_QUOTA_MAX_SHARE, default 10%)."""
+    return Decimal(str(getattr(settings, "LAIHUA_QUOTA_MAX_SHARE", Decimal("0.10"))))
+
+
+class QuotaFull(DomainError):
+    code = "quota_full"
+    status = 409
+    default_message = gettext_lazy("The international quota is full on this day.")
+
+    def __init__(self, message=None, *, nearest_days=(), **kwargs):
+        super().__init__(message, **kwargs)
+        self.nearest_days = list(nearest_days)
+
+    def as_dict(self) -> dict:
+        return {**super().as_dict(), "nearest_days": [day.isoformat() for day in self.nearest_days]}
+
+
+# --- arithmetic -----------------------------------------------------------------------------------
+
+
+def cap_of(capacity: int, share: Decimal) -> int:
+    """The international places: the share of the capacity, rounded down (never up)."""
+    return int((Decimal(capacity) * Decimal(share)).to_integral_value(rounding=ROUND_FLOOR))
+
+
+def month_start(day: datetime.date) -> datetime.date:
+    return day.replace(day=1)
+
+
+def month_days(first: datetime.date) -> list[datetime.date]:
+    count = calendar.monthrange(first.year, first.month)[1]
+    return [first.replace(day=n) for n in range(1, count + 1)]
+
+
+def parse_month(text: str) -> datetime.date:
+    try:
+        return datetime.datetime.strptime((text or "").strip(), "%Y-%m").date()
+    except ValueError:
+        raise InvalidInput(_("Give the month as YYYY-MM."), field="month") from None
+
+
+def level_of(booked: int, cap: int) -> str:
+    """ok, warn (80% or more of the cap) or full (100% or more; a cap of 0 is full)."""
+    if cap <= 0 or booked >= cap:
+        return "full"
+    if Decimal(booked) >= WARN_AT * cap:
+        return "warn"
+    return "ok"
+
+
+class Capacities:
+    """Capacity of some resources over whole months, read once: default unless a day says otherwise."""
+
+    def __init__(self, resources, first: datetime.date, last: datetime.date):
+        self.resources = {r.pk: r for r in resources}
+        self.first, self.last = month_start(first), month_start(last)
+        end = month_days(self.last)[-1]
+        self.overrides = {
+            (row.resource_id, row.day): (0 if row.closed else row.capacity)
+            for row in CapacityDay.objects.filter(resource_id__in=self.resources, day__range=(self.first, end))
+        }
+        self._months: dict = {}
+
+    def day(self, resource_id: int, day: datetime.date) -> int:
+        found = self.overrides.get((resource_id, day))
+        return self.resources[resource_id].daily_capacity if found is None else found
+
+    def day_cap(self, resource_id: int, day: datetime.date) -> int:
+        return cap_of(self.day(resource_id, day), self.resources[resource_id].intl_share)
+
+    def month(self, resource_id: int, first: datetime.date) -> int:
+        key = (resource_id, first)
+        if key not in self._months:
+            self._months[key] = sum(self.day(resource_id, day) for day in month_days(first))
+        return self._months[key]
+
+    def month_cap(self, resource_id: int, first: datetime.date) -> int:
+        return cap_of(self.month(resource_id, first), self.resources[resource_id].intl_share)
+
+
+# --- what a service takes -------------------------------------------------------------------------
+
+
+def plan_for(item, start_day: datetime.date, usages=None) -> dict[tuple[int, datetime.date], int]:
+    """{(resource id, day): units} that the service takes when it starts on start_day."""
+    usages = list(usages if usages is not None else item.usages.select_related("resource"))
+    if not usages:
+        raise InvalidInput(_("This service takes no bookable resource; set what it uses first."), field="item")
+    plan: dict[tuple[int, datetime.date], int] = {}
+    for usage in usages:
+        if not usage.resource.active:
+            raise InvalidInput(_("A resource this service uses is not active."), field="item")
+        for offset in range(usage.day_offset, usage.day_offset + usage.days):
+            key = (usage.resource_id, start_day + datetime.timedelta(days=offset))
+            plan[key] = plan.get(key, 0) + usage.units
+    return plan
+
+
+def _month_totals(plan: dict) -> dict[tuple[int, datetime.date], int]:
+    totals: dict = {}
+    for (resource_id, day), units in plan.items():
+        key = (resource_id, month_start(day))
+        totals[key] = totals.get(key, 0) + units
+    return totals
+
+
+def _fits(plan: dict, caps: Capacities, day_used: dict, month_used: dict) -> bool:
+    for (resource_id, day), units in plan.items():
+        if day_used.get((resource_id, day), 0) + units > caps.day_cap(resource_id, day):
+            return False
+    for (resource_id, first), units in _month_totals(plan).items():
+        if month_used.get((resource_id, first), 0) + units > caps.month_cap(resource_id, first):
+            return False
+    return True
+
+
+# --- counters (the lock targets) ------------------------------------------------------------------
+
+
+def _lock_counters(keys: set[tuple[int, str, datetime.date]]) -> dict[tuple[int, str, datetime.date], IntlUsage]:
+    """Lock the counter rows for these (resource id, period, day) keys in one global order, creating
+    missing ones first (INSERT ... ON CONFLICT DO NOTHING: a concurrent insert is simply waited for)."""
+
+    def select():
+        condition = Q()
+        for resource_id, period, day in keys:
+            condition |= Q(resource_id=resource_id, period=period, day=day)
+        rows = IntlUsage.objects.select_for_update().filter(condition).order_by("resource_id", "period", "day")
+        return {(row.resource_id, row.period, row.day): row for row in rows}
+
+    if not keys:
+        return {}
+    found = select()
+    missing = keys - found.keys()
+    if missing:
+        IntlUsage.objects.bulk_create(
+            [IntlUsage(resource_id=r, period=p, day=d) for r, p, d in sorted(missing)], ignore_conflicts=True
+        )
+        found = select()
+    return found
+
+
+def _counter_keys(plan: dict) -> set:
+    keys = {(resource_id, IntlUsage.DAY, day) for resource_id, day in plan}
+    keys |= {(resource_id, IntlUsage.MONTH, month_start(day)) for resource_id, day in plan}
+    return keys
+
+
+def _lock_resource_counters(resource: Resource) -> None:
+    """Lock every counter of the resource (a change of default capacity or share touches every day)."""
+    list(IntlUsage.objects.select_for_update().filter(resource=resource).order_by("resource_id", "period", "day"))
+
+
+# --- booking --------------------------------------------------------------------------------------
+
+
+def _replay(request: BookingRequest, case: Case, item, start_day) -> list[Booking]:
+    if request.case_id != case.pk or request.item_id != item.pk or request.start_day != start_day:
+        raise Conflict(_("This idempotency key was already used for another booking."), field="idempotency_key")
+    return list(request.bookings.select_related("resource").order_by("day", "resource_id", "pk"))
+
+
+def _key(idempotency_key) -> str:
+    key = (idempotency_key or "").strip()
+    if not key or len(key) > 100:
+        raise InvalidInput(_("Send an idempotency key of 1 to 100 characters."), field="idempotency_key")
+    return key
+
+
+def book_service(actor, case: Case, item, start_day: datetime.date, *, idempotency_key: str) -> list[Booking]:
+    """Book everything the service takes for the case, all or nothing, within the international quota.
+
+    A request with a key already used at the hospital returns the bookings made the first time."""
+    require_case_staff(actor, case, BOOKERS)
+    key = _key(idempotency_key)
+    previous = BookingRequest.objects.filter(hospital_id=case.hospital_id, idempotency_key=key).first()
+    if previous is not None:
+        return _replay(previous, case, item, start_day)
+    if item.hospital_id != case.hospital_id:
+        raise InvalidInput(_("This service is not offered by the case's hospital."), field="item")
+    if case.state not in BOOKABLE_STATES:
+        raise Conflict(_("Only an accepted or scheduled case can be booked."), field="case")
+    if start_day < clock.today():
+        raise InvalidInput(_("This day has passed."), field="day")
+    usages = list(item.usages.select_related("resource"))
+    plan = plan_for(item, start_day, usages)
+    resources = {usage.resource_id: usage.resource for usage in usages}
+    try:
+        with transaction.atomic():
+            request = BookingRequest.objects.create(
+                hospital_id=case.hospital_id,
+                idempotency_key=key,
+                case=case,
+                item=item,
+                start_day=start_day,
+                created_by=actor,
+            )
+            bookings = _take(actor, request, plan, resources)
+            record_event(
+                actor,
+                "capacity.book",
+                case,
+                hospital=case.hospital,
+                detail={"item": item.code, "day": start_day.isoformat(), "bookings": [b.pk for b in bookings]},
+            )
+            add_event(
+                case,
+                actor,
+                "booked",
+                staff_only=True,
+                note=_("%(service)s booked from %(day)s.") % {"service": item.code, "day": start_day.isoformat()},
+                item=item.code,
+                day=start_day.isoformat(),
+            )
+    except _Full:
+        raise QuotaFull(
+            _("The international quota is full for this service on %(day)s.") % {"day": start_day.isoformat()},
+            field="day",
+            nearest_days=nearest_days_with_room(item, start_day),
+        ) from None
+    except IntegrityError:
+        # The same key, sent twice at once: the other request won; answer as it did.
+        previous = BookingRequest.objects.filter(hospital_id=case.hospital_id, idempotency_key=key).first()
+        if previous is None:
+            raise
+        return _replay(previous, case, item, start_day)
+    return bookings
+
+
+class _Full(Exception):
+    pass
+
+
+def _take(actor, request: BookingRequest, plan: dict, resources: dict) -> list[Booking]:
+    counters = _lock_counters(_counter_keys(plan))
+    days = [day for _r, day in plan]
+    # Capacity is read after the counters are locked: a capacity change locks them too.
+    caps = Capacities(Resource.objects.filter(pk__in=resources), min(days), max(days))
+    day_used = {(r, d): row.booked_units for (r, p, d), row in counters.items() if p == IntlUsage.DAY}
+    month_used = {(r, d): row.booked_units for (r, p, d), row in counters.items() if p == IntlUsage.MONTH}
+    if not _fits(plan, caps, day_used, month_used):
+        raise _Full()
+    additions = dict(((r, IntlUsage.DAY, d), u) for (r, d), u in plan.items())
+    additions.update(((r, IntlUsage.MONTH, m), u) for (r, m), u in _month_totals(plan).items())
+    for counter_key, units in additions.items():
+        IntlUsage.objects.filter(pk=counters[counter_key].pk).update(booked_units=F("booked_units") + units)
+    return Booking.objects.bulk_create(
+        [
+            Booking(
+                request=request,
+                case_id=request.case_id,
+                item_id=request.item_id,
+                resource=resources[resource_id],
+                day=day,
+                units=units,
+                created_by=actor,
+            )
+            for (resource_id, day), units in sorted(plan.items(), key=lambda entry: (entry[0][1], entry[0][0]))
+        ]
+    )
+
+
+def get_booking(actor, booking_id: int) -> Booking:
+    """A booking of the actor's hospital (NotFound for anyone else, never a hint it exists)."""
+    require_role(actor, BOOKERS)
+    booking = (
+        Booking.objects.select_related("case", "case__hospital", "resource", "item", "request")
+        .filter(pk=booking_id, case__hospital_id=actor.hospital_id)
+        .first()
+    )
+    if booking is None:
+        raise NotFound(_("No such booking."))
+    return booking
+
+
+@transaction.atomic
+def cancel_booking(actor, booking: Booking) -> list[Booking]:
+    """Cancel the service the booking belongs to (all its days and resources) and give the quota back."""
+    require_case_staff(actor, booking.case, BOOKERS)
+    active = list(Booking.objects.filter(request_id=booking.request_id, status=BookingStatus.BOOKED).order_by("pk"))
+    if not active:
+        return []
+    plan: dict = {}
+    for row in active:
+        plan[(row.resource_id, row.day)] = plan.get((row.resource_id, row.day), 0) + row.units
+    counters = _lock_counters(_counter_keys(plan))
+    # Re-read under the lock: a concurrent cancel may have won.
+    active = list(Booking.objects.filter(pk__in=[row.pk for row in active], status=BookingStatus.BOOKED).order_by("pk"))
+    if not active:
+        return []
+    plan = {}
+    for row in active:
+        plan[(row.resource_id, row.day)] = plan.get((row.resource_id, row.day), 0) + row.units
+    for (resource_id, day), units in plan.items():
+        IntlUsage.objects.filter(pk=counters[(resource_id, IntlUsage.DAY, day)].pk).update(
+            booked_units=F("booked_units") - units
+        )
+    for (resource_id, first), units in _month_totals(plan).items():
+        IntlUsage.objects.filter(pk=counters[(resource_id, IntlUsage.MONTH, first)].pk).update(
+            booked_units=F("booked_units") - units
+        )
+    now = clock.now()
+    Booking.objects.filter(pk__in=[row.pk for row in active]).update(status=BookingStatus.CANCELLED, cancelled_at=now)
+    for row in active:
+        row.status, row.cancelled_at = BookingStatus.CANCELLED, now
+    case = booking.case
+    record_event(
+        actor, "capacity.cancel", case, hospital=case.hospital, detail={"bookings": [row.pk for row in active]}
+    )
+    offer_freed_places(actor, case.hospital_id, set(plan))
+    add_event(
+        case,
+        actor,
+        "booking_cancelled",
+        staff_only=True,
+        note=_("Booking of %(service)s from %(day)s cancelled.")
+        % {"service": booking.item.code, "day": booking.request.start_day.isoformat()},
+    )
+    return active
+
+
+def nearest_days_with_room(item, day: datetime.date, n: int = 5, *, horizon: int = SEARCH_DAYS) -> list[datetime.date]:
+    """The n start days nearest to `day` (not past, not `day` itself) on which the whole service fits."""
+    usages = list(item.usages.select_related("resource"))
+    if not usages:
+        return []
+    today = clock.today()
+    span = max(usage.day_offset + usage.days for usage in usages)
+    first, last = max(today, day - datetime.timedelta(days=horizon)), day + datetime.timedelta(days=horizon + span)
+    resource_ids = {usage.resource_id for usage in usages}
+    caps = Capacities([usage.resource for usage in usages], first, last)
+    counters = IntlUsage.objects.filter(
+        resource_id__in=resource_ids, day__range=(month_start(first), last)
+    ).values_list("resource_id", "period", "day", "booked_units")
+    day_used, month_used = {}, {}
+    for resource_id, period, counter_day, units in counters:
+        (day_used if period == IntlUsage.DAY else month_used)[(resource_id, counter_day)] = units
+    found = []
+    for distance in range(1, horizon + 1):
+        for candidate in (day - datetime.timedelta(days=distance), day + datetime.timedelta(days=distance)):
+            if candidate < today or candidate < first:
+                continue
+            if _fits(plan_for(item, candidate, usages), caps, day_used, month_used):
+                found.append(candidate)
+                if len(found) == n:
+                    return found
+    return found
+
+
+# --- waitlist ------------------------------------------------------------------------------------
+
+
+def join_waitlist(actor, case: Case, item, day: datetime.date) -> WaitlistEntry:
+    """Put the case on the waitlist for the service from `day`: it is given the first place that frees."""
+    require_case_staff(actor, case, BOOKERS)
+    if item.hospital_id != case.hospital_id:
+        raise InvalidInput(_("This service is not offered by the case's hospital."), field="item")
+    if case.state not in BOOKABLE_STATES:
+        raise Conflict(_("Only an accepted or scheduled case can be booked."), field="case")
+    if day < clock.today():
+        raise InvalidInput(_("This day has passed."), field="day")
+    plan_for(item, day)
+    with transaction.atomic():
+        entry = WaitlistEntry.objects.filter(
+            case=case, item=item, day=day, status=WaitlistStatus.WAITING
+        ).first() or WaitlistEntry.objects.create(
+            hospital_id=case.hospital_id, case=case, item=item, day=day, created_by=actor
+        )
+        record_event(
+            actor, "capacity.waitlist", case, hospital=case.hospital, detail={"item": item.code, "day": day.isoformat()}
+        )
+        add_event(
+            case,
+            actor,
+            "waitlisted",
+            staff_only=True,
+            note=_("On the waitlist for %(service)s from %(day)s.") % {"service": item.code, "day": day.isoformat()},
+        )
+    return entry
+
+
+@transaction.atomic
+def leave_waitlist(actor, entry: WaitlistEntry) -> WaitlistEntry:
+    require_case_staff(actor, entry.case, BOOKERS)
+    if entry.status == WaitlistStatus.WAITING:
+        entry.status = WaitlistStatus.WITHDRAWN
+        entry.save(update_fields=["status"])
+        record_event(actor, "capacity.waitlist_leave", entry.case, hospital=entry.case.hospital)
+    return entry
+
+
+def waitlist_of(actor, hospital) -> QuerySet[WaitlistEntry]:
+    require_hospital_staff(actor, hospital, READERS)
+    return WaitlistEntry.objects.select_related("case", "item").filter(hospital=hospital, status=WaitlistStatus.WAITING)
+
+
+def _waiting_days(resource: Resource, day: datetime.date | None = None) -> set[tuple[int, datetime.date]]:
+    """The (resource, day)s of this resource that waiting entries want (only `day`, if given)."""
+    wanted = set()
+    entries = (
+        WaitlistEntry.objects.filter(
+            hospital_id=resource.hospital_id, status=WaitlistStatus.WAITING, item__usages__resource=resource
+        )
+        .select_related("item")
+        .distinct()
+    )
+    for entry in entries:
+        try:
+            plan = plan_for(entry.item, entry.day)
+        except InvalidInput:
+            continue
+        wanted |= {(r, d) for r, d in plan if r == resource.pk and (day is None or d == day)}
+    return wanted
+
+
+def offer_freed_places(actor, hospital_id: int, freed: set[tuple[int, datetime.date]]) -> list[WaitlistEntry]:
+    """Give places just freed on these (resource id, day)s to the waitlist, first come first served,
+    in the caller's transaction (the counters are locked): nobody else can take them in between."""
+    if not freed:
+        return []
+    days = [day for _r, day in freed]
+    resource_ids = {r for r, _d in freed}
+    candidates = (
+        WaitlistEntry.objects.select_related("case", "case__hospital", "item", "created_by")
+        .filter(
+            hospital_id=hospital_id,
+            status=WaitlistStatus.WAITING,
+            day__gte=clock.today(),
+            day__lte=max(days),
+            case__state__in=BOOKABLE_STATES,
+            item__usages__resource_id__in=resource_ids,
+        )
+        .distinct()
+        .order_by("created_at", "pk")
+    )
+    given = []
+    for entry in candidates:
+        usages = list(entry.item.usages.select_related("resource"))
+        try:
+            plan = plan_for(entry.item, entry.day, usages)
+        except InvalidInput:
+            continue
+        if not set(plan) & freed:
+            continue
+        try:
+            with transaction.atomic():
+                request = BookingRequest.objects.create(
+                    hospital_id=hospital_id,
+                    idempotency_key=f"waitlist-{entry.pk}",
+                    case=entry.case,
+                    item=entry.item,
+                    start_day=entry.day,
+                    created_by=entry.created_by,
+                )
+                _take(entry.created_by, request, plan, {u.resource_id: u.resource for u in usages})
+        except _Full:
+            continue
+        entry.status, entry.request = WaitlistStatus.BOOKED, request
+        entry.save(update_fields=["status", "request"])
+        record_event(
+            actor,
+            "capacity.waitlist_book",
+            entry.case,
+            hospital=entry.case.hospital,
+            detail={"item": entry.item.code, "day": entry.day.isoformat()},
+        )
+        add_event(
+            entry.case,
+            actor,
+            "booked",
+            staff_only=True,
+            note=_("%(service)s booked from %(day)s from the waitlist.")
+            % {"service": entry.item.code, "day": entry.day.isoformat()},
+        )
+        given.append(entry)
+    return given
+
+
+# --- over the cap ---------------------------------------------------------------------------------
+
+
+@dataclass
+class OverCap:
+    resource: Resource
+    day: datetime.date
+    capacity: int
+    cap: int
+    booked: int
+    bookings: list = field(default_factory=list)  # the latest bookings beyond the cap
+    period: str = "day"
+
+
+def _beyond(bookings: list[Booking], cap: int) -> list[Booking]:
+    """The bookings that came after the cap was reached (first come keeps its place)."""
+    taken, over = 0, []
+    for booking in sorted(bookings, key=lambda b: (b.created_at, b.pk)):
+        taken += booking.units
+        if taken > cap:
+            over.append(booking)
+    return over
+
+
+def over_cap_bookings(resource: Resource, day: datetime.date | None = None, *, since=None) -> list[OverCap]:
+    """Days (and months) whose international bookings are over the cap, with the bookings over it.
+
+    With `day`, that day and its month; without, every day from `since` (default today)."""
+    since = since or clock.today()
+    days_q = Q(day=day) if day else Q(day__gte=since)
+    used = list(
+        IntlUsage.objects.filter(days_q, resource=resource, period=IntlUsage.DAY, booked_units__gt=0).order_by("day")
+    )
+    months = {month_start(day)} if day else {month_start(row.day) for row in used}
+    month_rows = list(
+        IntlUsage.objects.filter(resource=resource, period=IntlUsage.MONTH, day__in=months, booked_units__gt=0)
+    )
+    if not used and not month_rows:
+        return []
+    all_days = [row.day for row in used] + [row.day for row in month_rows]
+    caps = Capacities([resource], min(all_days), max(all_days))
+    found = []
+    for row in used:
+        cap = caps.day_cap(resource.pk, row.day)
+        if row.booked_units > cap:
+            bookings = list(
+                Booking.objects.select_related("case", "item").filter(
+                    resource=resource, day=row.day, status=BookingStatus.BOOKED
+                )
+            )
+            found.append(
+                OverCap(
+                    resource, row.day, caps.day(resource.pk, row.day), cap, row.booked_units, _beyond(bookings, cap)
+                )
+            )
+    for row in month_rows:
+        cap = caps.month_cap(resource.pk, row.day)
+        if row.booked_units > cap:
+            bookings = list(
+                Booking.objects.select_related("case", "item").filter(
+                    resource=resource, day__range=(row.day, month_days(row.day)[-1]), status=BookingStatus.BOOKED
+                )
+            )
+            found.append(
+                OverCap(
+                    resource,
+                    row.day,
+                    caps.month(resource.pk, row.day),
+                    cap,
+                    row.booked_units,
+                    _beyond(bookings, cap),
+                    period="month",
+                )
+            )
+    return found
+
+
+def hospital_over_cap(actor, hospital) -> list[OverCap]:
+    """Every resource's days and months over the cap, from today: for the coordinator to resolve."""
+    require_hospital_staff(actor, hospital, READERS)
+    found = []
+    for resource in hospital.resources.all():
+        found.extend(over_cap_bookings(resource))
+    return found
+
+
+# --- resources, capacity and share ----------------------------------------------------------------
+
+
+def _get_resource(actor, resource_id: int, roles=READERS) -> Resource:
+    require_role(actor, roles)
+    resource = Resource.objects.filter(pk=resource_id, hospital_id=actor.hospital_id).first()
+    if resource is None:
+        raise NotFound(_("No such resource."))
+    return resource
+
+
+def get_resource(actor, resource_id: int) -> Resource:
+    return _get_resource(actor, resource_id)
+
+
+def resources_of(actor, hospital) -> QuerySet[Resource]:
+    require_hospital_staff(actor, hospital, READERS)
+    return hospital.resources.select_related("department").all()
+
+
+def _int(value, field_name: str, *, minimum: int = 0) -> int:
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        raise InvalidInput(_("Give a whole number."), field=field_name) from None
+    if number < minimum:
+        raise InvalidInput(_("Give a number of at least %(min)s.") % {"min": minimum}, field=field_name)
+    return number
+
+
+@transaction.atomic
+def create_resource(actor, hospital, data: dict) -> Resource:
+    """A new resource of the hospital (hospital admin); everything is checked before it is saved."""
+    require_hospital_staff(actor, hospital, CAPACITY_EDITORS)
+    code = str(data.get("code") or "").strip()
+    from django.core.validators import validate_slug
+
+    try:
+        validate_slug(code)
+    except Exception:
+        raise InvalidInput(_("Give a code of letters, digits, hyphens or underscores."), field="code") from None
+    if len(code) > 40:
+        raise InvalidInput(_("Give a code of at most 40 characters."), field="code")
+    if hospital.resources.filter(code=code).exists():
+        raise InvalidInput(_("This code is already in use."), field="code")
+    kind = data.get("kind")
+    if kind not in ResourceKind.values:
+        raise InvalidInput(_("Choose a kind of resource."), field="kind")
+    unit = data.get("unit")
+    if unit not in Unit.values:
+        raise InvalidInput(_("Choose a unit."), field="unit")
+    name = data.get("name") or {}
+    if not isinstance(name, dict) or not str(name.get("en", "")).strip():
+        raise InvalidInput(_("Give the name in English at least."), field="name")
+    department = None
+    if data.get("department"):
+        department = hospital.departments.filter(code=data["department"]).first()
+        if department is None:
+            raise InvalidInput(_("No such department."), field="department")
+    share = _share(data.get("intl_share", min(Decimal("0.10"), max_share())))
+    resource = Resource.objects.create(
+        hospital=hospital,
+        department=department,
+        code=code,
+        kind=kind,
+        unit=unit,
+        name={k: str(v).strip() for k, v in name.items() if str(v).strip()},
+        daily_capacity=_int(data.get("daily_capacity", 0), "daily_capacity"),
+        opening_hours=str(data.get("opening_hours") or "")[:200],
+        intl_share=share,
+    )
+    record_event(actor, "capacity.resource_create", resource, hospital=hospital)
+    return resource
+
+
+def _share(value) -> Decimal:
+    try:
+        share = Decimal(str(value).strip().rstrip("%")) / (100 if str(value).strip().endswith("%") else 1)
+    except (InvalidOperation, ValueError):
+        raise InvalidInput(_("Give the share as a decimal, e.g. 0.10."), field="intl_share") from None
+    if not share.is_finite() or share < 0:
+        raise InvalidInput(_("Give the share as a decimal, e.g. 0.10."), field="intl_share")
+    if share > max_share():
+        raise InvalidInput(
+            _("The share may not be above the platform maximum of %(max)s.") % {"max": max_share()},
+            field="intl_share",
+        )
+    return share.quantize(Decimal("0.001"))
+
+
+@transaction.atomic
+def set_share(actor, resource: Resource, share) -> list[OverCap]:
+    """Set the international share (hospital admin, at most the platform maximum); returns what is over."""
+    require_hospital_staff(actor, resource.hospital, CAPACITY_EDITORS)
+    value = _share(share)
+    _lock_resource_counters(resource)
+    before = resource.intl_share
+    Resource.objects.filter(pk=resource.pk).update(intl_share=value)
+    resource.intl_share = value
+    record_event(
+        actor, "capacity.share", resource, hospital=resource.hospital, detail={"from": str(before), "to": str(value)}
+    )
+    offer_freed_places(actor, resource.hospital_id, _waiting_days(resource))
+    return over_cap_bookings(resource)
+
+
+@transaction.atomic
+def set_capacity(
+    actor, resource: Resource, day: datetime.date | None, capacity, *, closed: bool = False, note: str = ""
+) -> list[OverCap]:
+    """Set the default capacity (day None) or one day's; cancels nothing, returns the bookings now over."""
+    require_hospital_staff(actor, resource.hospital, CAPACITY_EDITORS)
+    capacity = _int(capacity, "capacity")
+    if day is None:
+        _lock_resource_counters(resource)
+        Resource.objects.filter(pk=resource.pk).update(daily_capacity=capacity)
+        resource.daily_capacity = capacity
+    else:
+        _lock_counters({(resource.pk, IntlUsage.DAY, day), (resource.pk, IntlUsage.MONTH, month_start(day))})
+        CapacityDay.objects.update_or_create(
+            resource=resource, day=day, defaults={"capacity": capacity, "closed": closed, "note": note[:200]}
+        )
+    record_event(
+        actor,
+        "capacity.set",
+        resource,
+        hospital=resource.hospital,
+        detail={"day": day.isoformat() if day else None, "capacity": capacity, "closed": closed},
+    )
+    offer_freed_places(actor, resource.hospital_id, _waiting_days(resource, day))
+    return over_cap_bookings(resource, day)
+
+
+def _truthy(value: str) -> bool | None:
+    text = (value or "").strip().lower()
+    if text in ("", "0", "false", "no", "n", "否"):
+        return False
+    if text in ("1", "true", "yes", "y", "closed", "是"):
+        return True
+    return None
+
+
+def import_capacity_csv(actor, hospital, data) -> dict:
+    """Load capacity days from CSV (resource_code,day,capacity,closed,note): every row is checked
+    first, and nothing is loaded unless all are good. Errors name the row and the column."""
+    require_hospital_staff(actor, hospital, CAPACITY_EDITORS)
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise InvalidInput(_("The file is not UTF-8 text."), field="file") from None
+    reader = csv.DictReader(io.StringIO(data.lstrip("\ufeff")))
+    header = [name.strip() for name in (reader.fieldnames or [])]
+    missing = [name for name in CSV_COLUMNS[:3] if name not in header]
+    if missing:
+        raise InvalidInput(
+            _("Row 1: the header lacks the column(s) %(columns)s.") % {"columns": ", ".join(missing)}, field="file"
+        )
+    resources = {r.code: r for r in hospital.resources.all()}
+    errors, rows, seen = [], [], set()
+    for number, raw in enumerate(reader, start=2):
+        if number > MAX_CSV_ROWS + 1:
+            errors.append(_("Row %(row)s: at most %(max)s rows per file.") % {"row": number, "max": MAX_CSV_ROWS})
+            break
+        row = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k}
+
+        def error(column, message, number=number):
+            errors.append(
+                _("Row %(row)s, column %(column)s: %(message)s")
+                % {
+                    "row": number,
+                    "column": column,
+                    "message": message,
+                }
+            )
+
+        resource = resources.get(row.get("resource_code", ""))
+        if resource is None:
+            error("resource_code", _("no such resource at this hospital."))
+        try:
+            day = datetime.date.fromisoformat(row.get("day", ""))
+        except ValueError:
+            day = None
+            error("day", _("give the day as YYYY-MM-DD."))
+        try:
+            capacity = int(row.get("capacity", ""))
+            if capacity < 0:
+                raise ValueError
+        except ValueError:
+            capacity = None
+            error("capacity", _("give a whole number of 0 or more."))
+        closed = _truthy(row.get("closed", ""))
+        if closed is None:
+            error("closed", _("give yes or no."))
+        note = row.get("note", "")
+        if len(note) > 200:
+            error("note", _("at most 200 characters."))
+        if resource and day:
+            if (resource.pk, day) in seen:
+                error("day", _("this resource and day are already in an earlier row."))
+            seen.add((resource.pk, day))
+        rows.append((resource, day, capacity, closed, note))
+    if errors:
+        exc = InvalidInput("; ".join(str(e) for e in errors[:20]), field="file")
+        exc.errors = errors
+        raise exc
+    if not rows:
+        raise InvalidInput(_("The file has no rows."), field="file")
+    over = []
+    with transaction.atomic():
+        keys = set()
+        for resource, day, *_rest in rows:
+            keys |= {(resource.pk, IntlUsage.DAY, day), (resource.pk, IntlUsage.MONTH, month_start(day))}
+        _lock_counters(keys)
+        for resource, day, capacity, closed, note in rows:
+            CapacityDay.objects.update_or_create(
+                resource=resource, day=day, defaults={"capacity": capacity, "closed": closed, "note": note}
+            )
+        record_event(actor, "capacity.import", hospital, hospital=hospital, detail={"rows": len(rows)})
+        for resource in {resource.pk: resource for resource, *_rest in rows}.values():
+            for day in sorted({day for r, day, *_rest in rows if r.pk == resource.pk}):
+                over.extend(entry for entry in over_cap_bookings(resource, day) if entry.period == "day")
+    return {"rows": len(rows), "over_cap": over}
+
+
+@transaction.atomic
+def set_usage(actor, item, resource: Resource, *, units: int = 1, day_offset: int = 0, days: int = 1) -> ServiceUsage:
+    """Say what a catalog service takes of a resource of the same hospital (hospital admin)."""
+    require_hospital_staff(actor, item.hospital, CAPACITY_EDITORS)
+    if resource.hospital_id != item.hospital_id:
+        raise InvalidInput(_("The resource belongs to another hospital."), field="resource")
+    usage = ServiceUsage.objects.create(
+        item=item,
+        resource=resource,
+        units=_int(units, "units", minimum=1),
+        day_offset=_int(day_offset, "day_offset"),
+        days=_int(days, "days", minimum=1),
+    )
+    record_event(actor, "capacity.usage", resource, hospital=resource.hospital, detail={"item": item.code})
+    return usage
+
+
+# --- utilisation ----------------------------------------------------------------------------------
+
+
+def _require_reader(actor, hospital) -> None:
+    require_role(actor, (*READERS, Role.PLATFORM_ADMIN))
+    if actor.role != Role.PLATFORM_ADMIN and actor.hospital_id != hospital.pk:
+        raise PermissionDenied(_("This belongs to another hospital."))
+
+
+def utilisation(actor, hospital, month: datetime.date) -> dict:
+    """Each resource's international use against its cap, by day and for the month, with levels
+    (ok, warn at 80%, full at 100%), and the hospital-wide share per unit (beds, visits, ...)."""
+    _require_reader(actor, hospital)
+    first = month_start(month)
+    days = month_days(first)
+    resources = list(hospital.resources.filter(active=True).order_by("code"))
+    caps = Capacities(resources, first, first)
+    used = {
+        (r, p, d): u
+        for r, p, d, u in IntlUsage.objects.filter(resource__in=resources, day__range=(first, days[-1])).values_list(
+            "resource_id", "period", "day", "booked_units"
+        )
+    }
+    out, by_unit = [], {}
+    for resource in resources:
+        rows = []
+        for day in days:
+            cap = caps.day_cap(resource.pk, day)
+            booked = used.get((resource.pk, IntlUsage.DAY, day), 0)
+            rows.append(
+                {
+                    "day": day,
+                    "capacity": caps.day(resource.pk, day),
+                    "cap": cap,
+                    "booked": booked,
+                    "percent": _percent(booked, cap),
+                    "level": level_of(booked, cap) if cap or booked else "closed",
+                }
+            )
+        month_cap = caps.month_cap(resource.pk, first)
+        month_booked = used.get((resource.pk, IntlUsage.MONTH, first), 0)
+        capacity = caps.month(resource.pk, first)
+        totals = by_unit.setdefault(resource.unit, {"unit": resource.unit, "capacity": 0, "booked": 0})
+        totals["capacity"] += capacity
+        totals["booked"] += month_booked
+        out.append(
+            {
+                "resource": resource,
+                "share": resource.intl_share,
+                "days": rows,
+                "month": {
+                    "capacity": capacity,
+                    "cap": month_cap,
+                    "booked": month_booked,
+                    "percent": _percent(month_booked, month_cap),
+                    "level": level_of(month_booked, month_cap),
+                },
+                "warnings": sum(1 for row in rows if row["level"] in ("warn", "full")),
+            }
+        )
+    for totals in by_unit.values():
+        totals["share_of_capacity"] = _percent(totals["booked"], totals["capacity"])
+    return {"hospital": hospital, "month": first, "resources": out, "by_unit": list(by_unit.values())}
+
+
+def _percent(booked: int, cap: int) -> Decimal | None:
+    if cap <= 0:
+        return None
+    return (Decimal(100) * booked / cap).quantize(Decimal("0.1"))
+
+
+def utilisation_csv(actor, hospital, month: datetime.date) -> str:
+    report = utilisation(actor, hospital, month)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        ["resource_code", "unit", "period", "day", "capacity", "intl_cap", "intl_booked", "percent", "level"]
+    )
+    for entry in report["resources"]:
+        resource = entry["resource"]
+        for row in entry["days"]:
+            writer.writerow(
+                [
+                    resource.code,
+                    resource.unit,
+                    "day",
+                    row["day"].isoformat(),
+                    row["capacity"],
+                    row["cap"],
+                    row["booked"],
+                    row["percent"] if row["percent"] is not None else "",
+                    row["level"],
+                ]
+            )
+        month = entry["month"]
+        writer.writerow(
+            [
+                resource.code,
+                resource.unit,
+                "month",
+                report["month"].strftime("%Y-%m"),
+                month["capacity"],
+                month["cap"],
+                month["booked"],
+                month["percent"] if month["percent"] is not None else "",
+                month["level"],
+            ]
+        )
+    return out.getvalue()
+
+
+def booked_units(resource: Resource, day: datetime.date) -> int:
+    """Units of active bookings (the truth the counters must equal)."""
+    return (
+        Booking.objects.filter(resource=resource, day=day, status=BookingStatus.BOOKED).aggregate(t=Sum("units"))["t"]
+        or 0
+    )
+
+
+def platform_overview(actor, month: datetime.date) -> list[dict]:
+    """Platform admins: every hospital's resources for the month, with their levels and warning days."""
+    from laihua.hospitals.models import Hospital
+
+    require_role(actor, (Role.PLATFORM_ADMIN,))
+    rows = []
+    for hospital in Hospital.objects.filter(resources__isnull=False).distinct().order_by("slug"):
+        report = utilisation(actor, hospital, month)
+        for entry in report["resources"]:
+            rows.append(
+                {
+                    "hospital": hospital,
+                    "resource": entry["resource"],
+                    "month": entry["month"],
+                    "warn_days": sum(1 for row in entry["days"] if row["level"] == "warn"),
+                    "full_days": sum(1 for row in entry["days"] if row["level"] == "full" and row["booked"]),
+                }
+            )
+    return rows

@@ -1,0 +1,69 @@
+import datetime
+
+import pytest
+
+from laihua.capacity import services
+from laihua.capacity.models import Booking, WaitlistEntry
+from laihua.capacity.services import QuotaFull
+from laihua.errors import PermissionDenied
+from tests.builders import make_case
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def one_place(users, scanner, accepted, mri, day):
+    """One international place a day, taken on `day`."""
+    services.set_capacity(users["hospital_admin"], scanner, None, 10)
+    return services.book_service(users["coordinator"], accepted, mri, day, idempotency_key="first")[0]
+
+
+def test_a_freed_place_goes_to_the_first_on_the_waitlist(users, patient, hospital, mri, scanner, day, one_place):
+    coordinator = users["coordinator"]
+    first = make_case(patient, hospital, state="accepted", services=[mri])
+    second = make_case(patient, hospital, state="scheduled", services=[mri])
+    entry1 = services.join_waitlist(coordinator, first, mri, day)
+    entry2 = services.join_waitlist(coordinator, second, mri, day)
+    services.cancel_booking(coordinator, one_place)
+    entry1.refresh_from_db()
+    entry2.refresh_from_db()
+    assert (entry1.status, entry2.status) == ("booked", "waiting")
+    assert Booking.objects.get(case=first, status="booked").day == day
+    assert services.booked_units(scanner, day) == 1
+    # Nobody jumps the queue: the place is gone.
+    with pytest.raises(QuotaFull):
+        services.book_service(coordinator, second, mri, day, idempotency_key="jump")
+
+
+def test_raising_capacity_gives_the_new_place_to_the_waitlist(users, patient, hospital, mri, scanner, day, one_place):
+    waiting = make_case(patient, hospital, state="accepted", services=[mri])
+    entry = services.join_waitlist(users["coordinator"], waiting, mri, day)
+    services.set_capacity(users["hospital_admin"], scanner, day, 20)
+    entry.refresh_from_db()
+    assert entry.status == "booked" and services.booked_units(scanner, day) == 2
+
+
+def test_a_withdrawn_entry_is_not_booked(users, patient, hospital, mri, scanner, day, one_place):
+    waiting = make_case(patient, hospital, state="accepted", services=[mri])
+    entry = services.leave_waitlist(
+        users["coordinator"], services.join_waitlist(users["coordinator"], waiting, mri, day)
+    )
+    services.cancel_booking(users["coordinator"], one_place)
+    assert WaitlistEntry.objects.get(pk=entry.pk).status == "withdrawn"
+    assert services.booked_units(scanner, day) == 0
+
+
+def test_other_hospitals_staff_may_not_use_the_waitlist(users, accepted, mri, day):
+    with pytest.raises(PermissionDenied):
+        services.join_waitlist(users["other_coordinator"], accepted, mri, day)
+    with pytest.raises(PermissionDenied):
+        services.join_waitlist(users["patient"], accepted, mri, day)
+    with pytest.raises(PermissionDenied):
+        services.waitlist_of(users["other_coordinator"], accepted.hospital)
+    assert not WaitlistEntry.objects.exists()
+
+
+def test_joining_twice_keeps_one_entry(users, accepted, mri, day):
+    services.join_waitlist(users["coordinator"], accepted, mri, day)
+    services.join_waitlist(users["coordinator"], accepted, mri, day + datetime.timedelta(days=0))
+    assert WaitlistEntry.objects.count() == 1

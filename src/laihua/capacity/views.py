@@ -1,0 +1,244 @@
+"""Pages: resources with capacity and share (hospital admins edit, coordinators read), booking a service
+for a case with the nearest days offered when full, and the utilisation dashboard with its CSV export.
+Each calls capacity.services; a refusal escapes as a DomainError that web.errors renders as a page,
+except for form input errors, which are shown on the page with what was typed."""
+
+import datetime
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from laihua.accounts.models import Role
+from laihua.accounts.services import require_hospital_staff
+from laihua.capacity import services
+from laihua.capacity.models import ResourceKind, Unit
+from laihua.capacity.services import QuotaFull
+from laihua.cases.services import get_case
+from laihua.catalog.models import CatalogItem
+from laihua.errors import InvalidInput, NotFound, PermissionDenied
+from laihua.kit import clock
+
+
+def _hospital(user):
+    if not user.hospital_id:
+        raise PermissionDenied()
+    return user.hospital
+
+
+def _day(text: str, field: str = "day") -> datetime.date | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(_("Give the day as YYYY-MM-DD."), field=field) from None
+
+
+def _show_over(request, over) -> None:
+    for entry in over:
+        messages.warning(
+            request,
+            _("%(resource)s on %(day)s: %(booked)s booked over a cap of %(cap)s; %(count)s booking(s) to resolve.")
+            % {
+                "resource": entry.resource.code,
+                "day": entry.day.isoformat() if entry.period == "day" else entry.day.strftime("%Y-%m"),
+                "booked": entry.booked,
+                "cap": entry.cap,
+                "count": len(entry.bookings),
+            },
+        )
+
+
+@login_required
+def resources(request):
+    """Staff: the hospital's resources; the hospital admin sets capacity, share, closures and loads a CSV."""
+    hospital = _hospital(request.user)
+    listed = list(services.resources_of(request.user, hospital))
+    context = {
+        "hospital": hospital,
+        "resources": listed,
+        "over": services.hospital_over_cap(request.user, hospital),
+        "can_edit": request.user.role == Role.HOSPITAL_ADMIN,
+        "kinds": ResourceKind.choices,
+        "units": Unit.choices,
+        "max_share": services.max_share(),
+        "errors": [],
+    }
+    return render(request, "capacity/resources.html", context)
+
+
+@login_required
+@require_POST
+def resource_create(request):
+    data = {key: request.POST.get(key, "") for key in ("code", "kind", "unit", "daily_capacity", "opening_hours")}
+    data["name"] = {"en": request.POST.get("name_en", ""), "zh-hans": request.POST.get("name_zh", "")}
+    data["department"] = request.POST.get("department", "")
+    try:
+        services.create_resource(request.user, _hospital(request.user), data)
+    except InvalidInput as exc:
+        messages.error(request, f"{exc.field}: {exc.message}" if exc.field else str(exc.message))
+    else:
+        messages.success(request, _("The resource is added."))
+    return redirect("capacity:resources")
+
+
+@login_required
+@require_POST
+def resource_update(request, resource_id: int):
+    """Default capacity, share, or one day's capacity (with closure and note)."""
+    resource = services.get_resource(request.user, resource_id)
+    try:
+        what = request.POST.get("what")
+        if what == "share":
+            over = services.set_share(request.user, resource, request.POST.get("share", ""))
+        elif what == "day":
+            day = _day(request.POST.get("day", ""))
+            if day is None:
+                raise InvalidInput(_("Give the day."), field="day")
+            over = services.set_capacity(
+                request.user,
+                resource,
+                day,
+                request.POST.get("capacity", ""),
+                closed=bool(request.POST.get("closed")),
+                note=request.POST.get("note", ""),
+            )
+        else:
+            over = services.set_capacity(request.user, resource, None, request.POST.get("capacity", ""))
+    except InvalidInput as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(request, _("Saved: %(resource)s.") % {"resource": resource.code})
+        _show_over(request, over)
+    return redirect("capacity:resources")
+
+
+@login_required
+@require_POST
+def capacity_upload(request):
+    upload = request.FILES.get("file")
+    try:
+        if upload is None:
+            raise InvalidInput(_("Choose a CSV file."), field="file")
+        if upload.size > 2 * 1024 * 1024:
+            raise InvalidInput(_("The file is larger than 2 MB."), field="file")
+        result = services.import_capacity_csv(request.user, _hospital(request.user), upload.read())
+    except InvalidInput as exc:
+        for line in getattr(exc, "errors", None) or [exc.message]:
+            messages.error(request, str(line))
+        messages.error(request, _("Nothing was loaded."))
+    else:
+        messages.success(request, _("%(rows)s day(s) loaded.") % {"rows": result["rows"]})
+        _show_over(request, result["over_cap"])
+    return redirect("capacity:resources")
+
+
+@login_required
+def book(request):
+    """Coordinators: book a service for a case; when the day is full, the nearest days with room."""
+    hospital = _hospital(request.user)
+    require_hospital_staff(request.user, hospital, services.BOOKERS)
+    items = CatalogItem.objects.filter(hospital=hospital, usages__isnull=False).distinct().order_by("code")
+    values = {"case": request.GET.get("case", ""), "item": "", "day": "", "key": ""}
+    nearest, error, booked, full = [], None, [], False
+    if request.method == "POST":
+        values = {key: request.POST.get(key, "").strip() for key in ("case", "item", "day", "key")}
+        try:
+            case = get_case(request.user, values["case"], audit=None)
+            item = items.filter(code=values["item"]).first()
+            if item is None:
+                raise NotFound(_("Choose a service."), field="item")
+            day = _day(values["day"])
+            if day is None:
+                raise InvalidInput(_("Give the day."), field="day")
+            if request.POST.get("waitlist"):
+                services.join_waitlist(request.user, case, item, day)
+                messages.success(
+                    request,
+                    _("%(case)s is on the waitlist: the first place freed is given to it.") % {"case": case.reference},
+                )
+                return redirect("capacity:book")
+            booked = services.book_service(request.user, case, item, day, idempotency_key=values["key"])
+        except QuotaFull as refused:
+            error, nearest, full = refused.message, refused.nearest_days, True
+        except (InvalidInput, NotFound) as exc:
+            error = exc.message
+        else:
+            messages.success(request, _("Booked for %(case)s.") % {"case": case.reference})
+    # A fresh key per form shown: a double submission of the same form books once.
+    import uuid
+
+    context = {
+        "waiting": services.waitlist_of(request.user, hospital),
+        "items": items,
+        "values": values,
+        "key": uuid.uuid4().hex,
+        "nearest": nearest,
+        "full": full,
+        "error": error,
+        "booked": booked,
+        "today": clock.today(),
+    }
+    return render(request, "capacity/book.html", context)
+
+
+@login_required
+@require_POST
+def cancel(request, booking_id: int):
+    booking = services.get_booking(request.user, booking_id)
+    services.cancel_booking(request.user, booking)
+    messages.success(request, _("The booking is cancelled and its places given back."))
+    return redirect("capacity:utilisation")
+
+
+def _month(request) -> datetime.date:
+    text = request.GET.get("month", "")
+    return services.parse_month(text) if text else services.month_start(clock.today())
+
+
+@login_required
+def utilisation(request):
+    """Staff and platform admins: international use against the cap, by day and month, with warnings."""
+    user = request.user
+    from laihua.hospitals.models import Hospital
+
+    hospitals = list(Hospital.objects.all()) if user.role == Role.PLATFORM_ADMIN else []
+    if hospitals:
+        hospital = Hospital.objects.filter(slug=request.GET.get("hospital", "")).first() or hospitals[0]
+    else:
+        hospital = _hospital(user)
+    month = _month(request)
+    report = services.utilisation(user, hospital, month)
+    previous = (month - datetime.timedelta(days=1)).replace(day=1)
+    following = (month + datetime.timedelta(days=32)).replace(day=1)
+    overview = services.platform_overview(user, month) if hospitals else []
+    context = {
+        "report": report,
+        "hospitals": hospitals,
+        "overview": overview,
+        "previous": previous,
+        "following": following,
+    }
+    return render(request, "capacity/utilisation.html", context)
+
+
+@login_required
+def utilisation_csv(request):
+    user = request.user
+    from laihua.hospitals.models import Hospital
+
+    if user.role == Role.PLATFORM_ADMIN:
+        hospital = Hospital.objects.filter(slug=request.GET.get("hospital", "")).first()
+        if hospital is None:
+            raise NotFound(_("No such hospital."))
+    else:
+        hospital = _hospital(user)
+    month = _month(request)
+    response = HttpResponse(services.utilisation_csv(user, hospital, month), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="utilisation-{hospital.slug}-{month:%Y-%m}.csv"'
+    return response
