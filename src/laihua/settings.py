@@ -210,3 +210,13 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # A case waiting this many working hours for its first answer is flagged overdue on the board.
 LAIHUA_FIRST_RESPONSE_HOURS = env_int("LAIHUA_FIRST_RESPONSE_HOURS", 24)
 COUNTRIES_FIRST = []
+
+# The platform maximum of the international share of any resource's capacity (the 10% rule).
+try:
+    from decimal import Decimal as _Decimal
+
+    LAIHUA_QUOTA_MAX_SHARE = _Decimal(env_str("LAIHUA_QUOTA_MAX_SHARE", "0.10"))
+except ArithmeticError:
+    raise ImproperlyConfigured("LAIHUA_QUOTA_MAX_SHARE must be a decimal between 0 and 1, e.g. 0.10.") from None
+if not 0 <= LAIHUA_QUOTA_MAX_SHARE <= 1:
+    raise ImproperlyConfigured("LAIHUA_QUOTA_MAX_SHARE must be a decimal between 0 and 1, e.g. 0.10.")

@@ -57,7 +57,7 @@ MAX_CSV_ROWS = 10_000
 
 def max_share() -> Decimal:
     """The platform maximum of the international share (settings.LAIHUA_QUOTA_MAX_SHARE, default 10%)."""
-    return Decimal(str(getattr(settings, "LAIHUA_QUOTA_MAX_SHARE", Decimal("0.10"))))
+    return Decimal(str(settings.LAIHUA_QUOTA_MAX_SHARE))
 
 
 class QuotaFull(DomainError):
