@@ -904,7 +904,9 @@ def utilisation(actor, hospital, month: datetime.date) -> dict:
         month_cap = caps.month_cap(resource.pk, first)
         month_booked = used.get((resource.pk, IntlUsage.MONTH, first), 0)
         capacity = caps.month(resource.pk, first)
-        totals = by_unit.setdefault(resource.unit, {"unit": resource.unit, "capacity": 0, "booked": 0})
+        totals = by_unit.setdefault(
+            resource.unit, {"unit": resource.unit, "unit_label": Unit(resource.unit).label, "capacity": 0, "booked": 0}
+        )
         totals["capacity"] += capacity
         totals["booked"] += month_booked
         out.append(

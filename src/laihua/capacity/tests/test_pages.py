@@ -115,3 +115,32 @@ def test_a_full_day_offers_the_waitlist_and_joining_it_from_the_form(client, use
     page = client.post(reverse("capacity:book"), {**form, "waitlist": "1"}, follow=True).content.decode()
     assert 'id="waitlist"' in page and accepted.reference in page
     assert accepted.waitlist.get().status == "waiting"
+
+
+def test_the_coordinator_cancels_a_booking_from_the_page_and_the_place_is_free_again(
+    client, users, accepted, scanner, day
+):
+    scanner.daily_capacity = 10  # one place a day
+    scanner.save()
+    signed_in(client, users["coordinator"])
+    form = {"case": accepted.reference, "item": "MRI-01", "day": day.isoformat(), "key": "form-1"}
+    page = client.post(reverse("capacity:book"), form).content.decode()
+    booking = Booking.objects.get()
+    assert reverse("capacity:cancel", args=[booking.pk]) in page
+    client.post(reverse("capacity:cancel", args=[booking.pk]))
+    booking.refresh_from_db()
+    assert booking.status == "cancelled"
+    again = client.post(reverse("capacity:book"), {**form, "key": "form-2"}).content.decode()
+    assert 'id="booked"' in again
+
+
+def test_another_hospitals_coordinator_cannot_cancel_from_the_page(client, users, accepted, scanner, day):
+    signed_in(client, users["coordinator"])
+    form = {"case": accepted.reference, "item": "MRI-01", "day": day.isoformat(), "key": "form-1"}
+    client.post(reverse("capacity:book"), form)
+    booking = Booking.objects.get()
+    signed_in(client, users["other_coordinator"])
+    response = client.post(reverse("capacity:cancel", args=[booking.pk]))
+    assert response.status_code in (403, 404)
+    booking.refresh_from_db()
+    assert booking.status == "booked"
