@@ -216,7 +216,7 @@ def patient_accepts_the_quote_in_usd(page, reference: str):
 
     page.get_by_role("button", name="Accept the quote").click()
     expect(page.locator("main .messages")).to_contain_text("You accepted the quote")
-    expect(page.locator("main")).to_contain_text("This quote is frozen as accepted")
+    expect(page.locator("main")).to_contain_text("this quote is frozen as accepted")
     expect(page.get_by_role("button", name="Accept the quote")).to_have_count(0)
     screenshot(page, "case-accepted-en")
     page.goto(f"/en/cases/{reference}/")

@@ -18,7 +18,9 @@ from tests.builders import make_comparable, make_hospital, make_item
 pytestmark = pytest.mark.django_db
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
-FIXTURES = REPO_ROOT.parent / "shared" / "fixtures" / "price-transparency"
+_SHARED = REPO_ROOT.parent / "shared" / "fixtures" / "price-transparency"
+# The shared fixtures beside the checkout when present, else the copies kept with the tests.
+FIXTURES = _SHARED if _SHARED.is_dir() else Path(__file__).resolve().parent / "data" / "price-transparency"
 
 
 def fixture_schema() -> dict:
