@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/booking.py [--clients 32] [--requests 60] [--workers 3]
 
-Creates (or reuses) the database in DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/laihua_bench),
+Creates (or reuses) the database in DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/laihua_bench_booking,
+its own, so that it never mixes with bench/search.py's catalog),
 migrates it, sets up one benchmark hospital (bench-booking) with 8 MRI scanners of 100 slots a day
 (10 international places a day each), a coordinator with an API token and 64 accepted cases, clears
 its earlier bookings, then sends POST /api/capacity/bookings from concurrent clients over the next 20
@@ -33,7 +34,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "src"))
 
-from search import DEFAULT_URL, ensure_database, server_environment, start_server  # noqa: E402
+from search import DEFAULT_URL as SEARCH_URL  # noqa: E402
+from search import ensure_database, server_environment, start_server  # noqa: E402
+
+DEFAULT_URL = SEARCH_URL.rsplit("/", 1)[0] + "/laihua_bench_booking"
 
 SLUG = "bench-booking"
 SCANNERS = 8
