@@ -78,13 +78,17 @@ def on_django_validation(request, exc: DjangoValidationError):
 
 def _mount():
     from laihua.accounts.api import router as accounts_router
+    from laihua.billing.api import router as billing_router
     from laihua.capacity.api import router as capacity_router
     from laihua.cases.api import router as cases_router
     from laihua.catalog.api import router as catalog_router
     from laihua.hospitals.api import router as hospitals_router
+    from laihua.insurance.api import router as insurance_router
     from laihua.patients.api import router as patients_router
+    from laihua.planning.api import router as planning_router
     from laihua.quotes.api import router as quotes_router
     from laihua.rates.api import router as rates_router
+    from laihua.records.api import router as records_router
     from laihua.travel.api import router as travel_router
 
     api.add_router("/", accounts_router)
@@ -96,6 +100,10 @@ def _mount():
     api.add_router("/quotes", quotes_router)
     api.add_router("/travel", travel_router)
     api.add_router("/capacity", capacity_router)
+    api.add_router("/planning", planning_router)
+    api.add_router("/records", records_router)
+    api.add_router("/insurance", insurance_router)
+    api.add_router("/billing", billing_router)
 
 
 _mount()

@@ -44,6 +44,10 @@ INSTALLED_APPS = [
     "laihua.quotes",
     "laihua.travel",
     "laihua.capacity",
+    "laihua.planning",
+    "laihua.records",
+    "laihua.insurance",
+    "laihua.billing",
     "laihua.web",
 ]
 

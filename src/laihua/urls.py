@@ -5,11 +5,13 @@ from django.views.i18n import set_language
 
 from laihua.api import api
 from laihua.catalog import pricefiles
+from laihua.fhir_api import fhir_api
 from laihua.web import views as web_views
 
 urlpatterns = [
     path("healthz", web_views.healthz, name="healthz"),
     path("api/", api.urls),
+    path("fhir/", fhir_api.urls),
     path("i18n/setlang/", set_language, name="set_language"),
     path("prices/<slug:slug>.json", pricefiles.price_file_json, name="price_file_json"),
     path("prices/<slug:slug>.csv", pricefiles.price_file_csv, name="price_file_csv"),
@@ -24,6 +26,10 @@ urlpatterns += i18n_patterns(
     path("quotes/", include("laihua.quotes.urls")),
     path("travel/", include("laihua.travel.urls")),
     path("capacity/", include("laihua.capacity.urls")),
+    path("planning/", include("laihua.planning.urls")),
+    path("records/", include("laihua.records.urls")),
+    path("insurance/", include("laihua.insurance.urls")),
+    path("billing/", include("laihua.billing.urls")),
     path("manage/audit/", include("laihua.audit.urls")),
     path("admin/", admin.site.urls),
     prefix_default_language=True,

@@ -1,0 +1,101 @@
+"""The FHIR endpoint under /fhir/: FHIR R4 JSON in and out, every error as an OperationOutcome.
+
+Each domain that speaks FHIR keeps its routes in `<domain>/fhir_api.py` (records: Bundle and
+Patient/$summary; insurance: Claim and ClaimResponse). Authentication is the same as /api/:
+a personal token (Authorization: Bearer) or a signed-in session.
+"""
+
+from django.http import Http404
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.renderers import JSONRenderer
+
+from laihua.errors import DomainError
+
+FHIR_JSON = "application/fhir+json"
+
+_ISSUE_CODES = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found", 409: "conflict", 422: "invalid"}
+
+
+class FhirJSONRenderer(JSONRenderer):
+    media_type = FHIR_JSON
+
+
+fhir_api = NinjaAPI(
+    title="Laihua FHIR endpoint",
+    version="R4",
+    description="FHIR R4 (4.0.1) resources: International Patient Summary documents and insurer "
+    "claims. Errors are OperationOutcome resources.",
+    urls_namespace="fhir",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+    renderer=FhirJSONRenderer(),
+)
+
+
+def operation_outcome(issues: list[dict]) -> dict:
+    """An OperationOutcome from [{"severity", "code", "diagnostics", "expression"}] dicts."""
+    out = []
+    for issue in issues:
+        entry = {"severity": issue.get("severity", "error"), "code": issue.get("code", "invalid")}
+        if issue.get("diagnostics"):
+            entry["diagnostics"] = str(issue["diagnostics"])
+        if issue.get("expression"):
+            entry["expression"] = [issue["expression"]]
+        out.append(entry)
+    return {"resourceType": "OperationOutcome", "issue": out}
+
+
+def outcome_response(request, status: int, issues: list[dict]):
+    return fhir_api.create_response(request, operation_outcome(issues), status=status)
+
+
+def _one(request, status: int, code: str, detail: str, field: str | None = None):
+    issue = {"code": _ISSUE_CODES.get(status, code), "diagnostics": detail, "expression": field}
+    return outcome_response(request, status, [issue])
+
+
+@fhir_api.exception_handler(DomainError)
+def on_domain_error(request, exc: DomainError):
+    issues = getattr(exc, "issues", None)
+    if issues:
+        return outcome_response(request, exc.status, issues)
+    return _one(request, exc.status, exc.code, str(exc.message), exc.field)
+
+
+@fhir_api.exception_handler(NinjaValidationError)
+def on_validation_error(request, exc: NinjaValidationError):
+    first = exc.errors[0] if exc.errors else {}
+    location = [str(p) for p in first.get("loc", []) if p not in ("body", "query", "path", "payload")]
+    return _one(request, 422, "invalid", first.get("msg", "Invalid input."), ".".join(location) or None)
+
+
+@fhir_api.exception_handler(AuthenticationError)
+def on_auth_error(request, exc):
+    from django.utils.translation import gettext as _
+
+    return _one(request, 401, "login", _("Sign in first, or send a valid API token."))
+
+
+@fhir_api.exception_handler(HttpError)
+def on_http_error(request, exc: HttpError):
+    return _one(request, exc.status_code, "processing", str(exc))
+
+
+@fhir_api.exception_handler(Http404)
+def on_not_found(request, exc):
+    from django.utils.translation import gettext as _
+
+    return _one(request, 404, "not-found", _("Not found."))
+
+
+def _mount():
+    from laihua.insurance.fhir_api import router as insurance_router
+    from laihua.records.fhir_api import router as records_router
+
+    fhir_api.add_router("/", records_router)
+    fhir_api.add_router("/", insurance_router)
+
+
+_mount()
