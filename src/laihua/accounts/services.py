@@ -1,5 +1,6 @@
 """Who may do what, and personal API tokens."""
 
+import datetime
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -34,9 +35,7 @@ CATALOG_EDITORS = (Role.HOSPITAL_ADMIN, Role.COORDINATOR)
 
 
 @transaction.atomic
-def create_api_token(
-    actor: User | None, user: User, name: str, *, by_system: bool = False
-) -> tuple[ApiToken, str]:
+def create_api_token(actor: User | None, user: User, name: str, *, by_system: bool = False) -> tuple[ApiToken, str]:
     """Create a token for `user` and return it with its secret, which is never stored.
 
     Users create their own tokens; a platform admin may create one for anyone; `by_system` is the
@@ -92,18 +91,25 @@ def revoke_api_token(actor: User, token_id: int) -> ApiToken:
     return token
 
 
+TOKEN_USE_RESOLUTION = datetime.timedelta(minutes=1)
+
+
 def user_for_token(secret: str) -> User | None:
     """The active user a bearer token belongs to, or None."""
     if not secret or not secret.startswith(ApiToken.PREFIX):
         return None
-    token = (
+    found = (
         ApiToken.objects.select_related("user")
         .filter(key_hash=hash_token(secret), revoked_at__isnull=True, user__is_active=True)
-        .first()
+        .order_by()[:1]
     )
+    token = next(iter(found), None)
     if token is None:
         return None
-    ApiToken.objects.filter(pk=token.pk).update(last_used_at=clock.now())
+    now = clock.now()
+    # "Last used" is kept to the minute: a write on every request would double the cost of each API call.
+    if token.last_used_at is None or now - token.last_used_at >= TOKEN_USE_RESOLUTION:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
 
 

@@ -17,14 +17,17 @@ def _hospital_of(target, actor):
     return getattr(actor, "hospital", None) if actor is not None else None
 
 
-def record_event(actor, action: str, target=None, *, hospital=None, detail: dict | None = None) -> AuditEvent:
+def record_event(
+    actor, action: str, target=None, *, hospital=None, hospital_id: int | None = None, detail: dict | None = None
+) -> AuditEvent:
     """Append one audit event; the client address and channel come from the current request."""
     actor = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+    where = {"hospital_id": hospital_id} if hospital_id else {"hospital": hospital or _hospital_of(target, actor)}
     return AuditEvent.objects.create(
         actor=actor,
         actor_label=actor.get_username() if actor else "",
         actor_role=getattr(actor, "role", "") if actor else "",
-        hospital=hospital or _hospital_of(target, actor),
+        **where,
         action=action,
         object_type=target._meta.label_lower if target is not None else "",
         object_id=str(target.pk) if target is not None else "",
@@ -63,7 +66,5 @@ def browse(actor, *, action: str = "", actor_name: str = "", page: int | str = 1
         events = events.filter(actor_label__icontains=actor_name)
     result = Paginator(events, per_page).get_page(page)
     result.object_list = list(result.object_list)  # the page as it was before this browsing is recorded
-    record_event(
-        actor, "audit.browse", None, detail={"action": action, "actor": actor_name, "page": result.number}
-    )
+    record_event(actor, "audit.browse", None, detail={"action": action, "actor": actor_name, "page": result.number})
     return result

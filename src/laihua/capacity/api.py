@@ -211,8 +211,10 @@ def booking_out(booking) -> dict:
     }
 
 
-def _item(hospital_id: int, code: str) -> CatalogItem:
-    item = CatalogItem.objects.filter(hospital_id=hospital_id, code=code).first()
+def _item(hospital_id: int, code: str, *fields: str) -> CatalogItem:
+    """The hospital's catalog item with this code; `fields` limits the columns read."""
+    items = CatalogItem.objects.filter(hospital_id=hospital_id, code=code).order_by()
+    item = next(iter((items.only(*fields) if fields else items)[:1]), None)
     if item is None:
         raise NotFound(_("No such service at this hospital."), field="item")
     return item
@@ -224,8 +226,8 @@ def _item(hospital_id: int, code: str) -> CatalogItem:
     summary="Book a service for a case within the quota; 409 quota_full carries nearest_days",
 )
 def book(request, payload: BookingIn, idempotency_key: str = Header("", alias="Idempotency-Key")):
-    case = get_case(request.auth, payload.case, audit=None)
-    item = _item(case.hospital_id, payload.item)
+    case = get_case(request.auth, payload.case, audit=None, related=False)
+    item = _item(case.hospital_id, payload.item, "id", "hospital_id", "code")
     key = payload.idempotency_key or idempotency_key
     try:
         bookings = services.book_service(request.auth, case, item, payload.day, idempotency_key=key)
@@ -326,8 +328,8 @@ def waitlist_out(entry) -> dict:
 
 @router.post("/waitlist", response={201: WaitlistOut}, summary="Wait for a place: the first freed is given")
 def join_waitlist(request, payload: WaitlistIn):
-    case = get_case(request.auth, payload.case, audit=None)
-    item = _item(case.hospital_id, payload.item)
+    case = get_case(request.auth, payload.case, audit=None, related=False)
+    item = _item(case.hospital_id, payload.item, "id", "hospital_id", "code")
     return Status(201, waitlist_out(services.join_waitlist(request.auth, case, item, payload.day)))
 
 

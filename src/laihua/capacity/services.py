@@ -1,8 +1,10 @@
 """The 10% rule: capacity by day, the international share of it, and booking that can never exceed it.
 
-Booking takes the quota in one transaction: it locks the IntlUsage counter rows of every (resource,
-day) and (resource, month) the service consumes, in one global order (resource, period, day), checks
-the day cap floor(capacity x share) and the month cap floor(month's capacity x share), then adds.
+Booking takes the quota in one transaction: one INSERT ... ON CONFLICT DO UPDATE ... RETURNING adds
+the service's units to the IntlUsage counter rows of every (resource, day) and (resource, month) it
+consumes (creating missing rows, and locking them in one global order: resource, period, day), then
+checks the new totals against the day cap floor(capacity x share) and the month cap floor(month's
+capacity x share), read after the lock; a total over its cap rolls the whole transaction back.
 Capacity and share changes lock the same rows, so they serialise with bookings. On SQLite every
 write transaction is serialised anyway (transaction_mode IMMEDIATE).
 
@@ -18,7 +20,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q, QuerySet, Sum
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -113,9 +115,11 @@ class Capacities:
         self.resources = {r.pk: r for r in resources}
         self.first, self.last = month_start(first), month_start(last)
         end = month_days(self.last)[-1]
+        rows = CapacityDay.objects.filter(resource_id__in=self.resources, day__range=(self.first, end)).values_list(
+            "resource_id", "day", "capacity", "closed"
+        )
         self.overrides = {
-            (row.resource_id, row.day): (0 if row.closed else row.capacity)
-            for row in CapacityDay.objects.filter(resource_id__in=self.resources, day__range=(self.first, end))
+            (resource_id, day): (0 if closed else capacity) for resource_id, day, capacity, closed in rows
         }
         self._months: dict = {}
 
@@ -198,6 +202,28 @@ def _lock_counters(keys: set[tuple[int, str, datetime.date]]) -> dict[tuple[int,
     return found
 
 
+def _add_to_counters(additions: dict[tuple[int, str, datetime.date], int]) -> dict[tuple, int]:
+    """Add units to the counter rows (created when missing) and return their new totals.
+
+    One INSERT ... ON CONFLICT DO UPDATE ... RETURNING: it creates, locks (in the global order of the
+    VALUES list) and increments every row at once. The caller checks the totals against the caps and
+    rolls the whole transaction back when one is over, so nothing is ever taken half."""
+    table = connection.ops.quote_name(IntlUsage._meta.db_table)
+    keys = sorted(additions)
+    values = ", ".join(["(%s, %s, %s, %s)"] * len(keys))
+    params = [part for key in keys for part in (*key, additions[key])]
+    sql = (
+        f"INSERT INTO {table} (resource_id, period, day, booked_units) VALUES {values} "
+        "ON CONFLICT (resource_id, period, day) "
+        f"DO UPDATE SET booked_units = {table}.booked_units + excluded.booked_units "
+        "RETURNING resource_id, period, day, booked_units"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return {(r, p, d if isinstance(d, datetime.date) else datetime.date.fromisoformat(d)): n for r, p, d, n in rows}
+
+
 def _counter_keys(plan: dict) -> set:
     keys = {(resource_id, IntlUsage.DAY, day) for resource_id, day in plan}
     keys |= {(resource_id, IntlUsage.MONTH, month_start(day)) for resource_id, day in plan}
@@ -231,7 +257,7 @@ def book_service(actor, case: Case, item, start_day: datetime.date, *, idempoten
     A request with a key already used at the hospital returns the bookings made the first time."""
     require_case_staff(actor, case, BOOKERS)
     key = _key(idempotency_key)
-    previous = BookingRequest.objects.filter(hospital_id=case.hospital_id, idempotency_key=key).first()
+    previous = _request_with_key(case.hospital_id, key)
     if previous is not None:
         return _replay(previous, case, item, start_day)
     if item.hospital_id != case.hospital_id:
@@ -258,7 +284,7 @@ def book_service(actor, case: Case, item, start_day: datetime.date, *, idempoten
                 actor,
                 "capacity.book",
                 case,
-                hospital=case.hospital,
+                hospital_id=case.hospital_id,
                 detail={"item": item.code, "day": start_day.isoformat(), "bookings": [b.pk for b in bookings]},
             )
             add_event(
@@ -274,11 +300,11 @@ def book_service(actor, case: Case, item, start_day: datetime.date, *, idempoten
         raise QuotaFull(
             _("The international quota is full for this service on %(day)s.") % {"day": start_day.isoformat()},
             field="day",
-            nearest_days=nearest_days_with_room(item, start_day),
+            nearest_days=nearest_days_with_room(item, start_day, usages=usages),
         ) from None
     except IntegrityError:
         # The same key, sent twice at once: the other request won; answer as it did.
-        previous = BookingRequest.objects.filter(hospital_id=case.hospital_id, idempotency_key=key).first()
+        previous = _request_with_key(case.hospital_id, key)
         if previous is None:
             raise
         return _replay(previous, case, item, start_day)
@@ -289,19 +315,28 @@ class _Full(Exception):
     pass
 
 
+def _request_with_key(hospital_id: int, key: str) -> BookingRequest | None:
+    return next(iter(BookingRequest.objects.filter(hospital_id=hospital_id, idempotency_key=key).order_by()[:1]), None)
+
+
+def _within_caps(totals: dict[tuple, int], caps: Capacities) -> bool:
+    """Whether every counter's new total stays within its day or month cap."""
+    for (resource_id, period, day), booked in totals.items():
+        cap = caps.day_cap(resource_id, day) if period == IntlUsage.DAY else caps.month_cap(resource_id, day)
+        if booked > cap:
+            return False
+    return True
+
+
 def _take(actor, request: BookingRequest, plan: dict, resources: dict) -> list[Booking]:
-    counters = _lock_counters(_counter_keys(plan))
-    days = [day for _r, day in plan]
-    # Capacity is read after the counters are locked: a capacity change locks them too.
-    caps = Capacities(Resource.objects.filter(pk__in=resources), min(days), max(days))
-    day_used = {(r, d): row.booked_units for (r, p, d), row in counters.items() if p == IntlUsage.DAY}
-    month_used = {(r, d): row.booked_units for (r, p, d), row in counters.items() if p == IntlUsage.MONTH}
-    if not _fits(plan, caps, day_used, month_used):
-        raise _Full()
     additions = dict(((r, IntlUsage.DAY, d), u) for (r, d), u in plan.items())
     additions.update(((r, IntlUsage.MONTH, m), u) for (r, m), u in _month_totals(plan).items())
-    for counter_key, units in additions.items():
-        IntlUsage.objects.filter(pk=counters[counter_key].pk).update(booked_units=F("booked_units") + units)
+    totals = _add_to_counters(additions)
+    days = [day for _r, day in plan]
+    # Capacity is read after the counters are locked: a capacity change locks them too.
+    current = Resource.objects.filter(pk__in=resources).order_by().only("id", "daily_capacity", "intl_share")
+    if not _within_caps(totals, Capacities(current, min(days), max(days))):
+        raise _Full()  # rolls the increments back with the transaction
     return Booking.objects.bulk_create(
         [
             Booking(
@@ -377,9 +412,11 @@ def cancel_booking(actor, booking: Booking) -> list[Booking]:
     return active
 
 
-def nearest_days_with_room(item, day: datetime.date, n: int = 5, *, horizon: int = SEARCH_DAYS) -> list[datetime.date]:
+def nearest_days_with_room(
+    item, day: datetime.date, n: int = 5, *, horizon: int = SEARCH_DAYS, usages=None
+) -> list[datetime.date]:
     """The n start days nearest to `day` (not past, not `day` itself) on which the whole service fits."""
-    usages = list(item.usages.select_related("resource"))
+    usages = list(usages if usages is not None else item.usages.select_related("resource"))
     if not usages:
         return []
     today = clock.today()

@@ -56,9 +56,11 @@ class ProfileMissing(DomainError):
 # --- who sees which -------------------------------------------------------------------------------
 
 
-def visible_cases(actor) -> QuerySet[Case]:
-    """The cases the actor may see: a patient their own, hospital staff their hospital's, nobody else any."""
-    cases = Case.objects.select_related("patient", "hospital", "coordinator", "department")
+def visible_cases(actor, *, related: bool = True) -> QuerySet[Case]:
+    """The cases the actor may see: a patient their own, hospital staff their hospital's, nobody else any.
+
+    `related=False` reads the case row alone (for hot paths that need only its own columns)."""
+    cases = Case.objects.select_related("patient", "hospital", "coordinator", "department") if related else Case.objects
     if actor is None or not actor.is_authenticated:
         return cases.none()
     if actor.role == Role.PATIENT:
@@ -68,10 +70,10 @@ def visible_cases(actor) -> QuerySet[Case]:
     return cases.none()
 
 
-def get_case(actor, reference: str, *, audit: str | None = "case.view") -> Case:
+def get_case(actor, reference: str, *, audit: str | None = "case.view", related: bool = True) -> Case:
     """The case with this reference if the actor may see it (else NotFound, never a hint it exists)."""
     require_role(actor, Role.values)
-    case = visible_cases(actor).filter(reference=reference).first()
+    case = next(iter(visible_cases(actor, related=related).filter(reference=reference).order_by()[:1]), None)
     if case is None:
         raise NotFound(_("No such case."))
     if audit:

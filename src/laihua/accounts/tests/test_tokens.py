@@ -122,3 +122,28 @@ def test_command_refuses_an_unknown_or_disabled_user(users):
     with pytest.raises(CommandError):
         call_command("create_api_token", "patient", stdout=io.StringIO(), stderr=io.StringIO())
     assert not ApiToken.objects.exists()
+
+
+def test_last_use_is_written_at_most_once_a_minute(client, users, monkeypatch):
+    import datetime
+
+    from laihua.kit import clock
+
+    user = users["coordinator"]
+    token, secret = services.create_api_token(user, user, "script")
+    start = clock.now()
+    monkeypatch.setattr(clock, "now", lambda: start)
+    assert client.get("/api/me", **bearer(secret)).status_code == 200
+    token.refresh_from_db()
+    assert token.last_used_at == start
+
+    monkeypatch.setattr(clock, "now", lambda: start + datetime.timedelta(seconds=59))
+    assert client.get("/api/me", **bearer(secret)).status_code == 200
+    token.refresh_from_db()
+    assert token.last_used_at == start  # within the minute: no write
+
+    later = start + datetime.timedelta(minutes=1)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    assert client.get("/api/me", **bearer(secret)).status_code == 200
+    token.refresh_from_db()
+    assert token.last_used_at == later
