@@ -45,8 +45,10 @@ def pytest_sessionfinish(session, exitstatus):
 @pytest.fixture(autouse=True)
 def _english_by_default():
     """Every test starts in English, whatever language an earlier test (or a rendered page) activated."""
+    from django.core.cache import cache
     from django.utils import translation
 
+    cache.clear()  # lists kept between requests (hospitals.services) must not outlive a test's rolled-back rows
     translation.activate("en")
     yield
     translation.deactivate()

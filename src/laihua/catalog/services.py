@@ -342,9 +342,13 @@ def item_form_data(hospital: Hospital, payload: dict) -> dict:
     return data
 
 
-def search_query_from_params(params: dict) -> tuple[SearchQuery, rates.Rate]:
-    """Parse public search parameters; price bounds are in the chosen currency and become CNY."""
-    rate = rates.rate_for(params.get("currency") or "CNY")
+def search_query_from_params(params: dict, *, rate: rates.Rate | None = None) -> tuple[SearchQuery, rates.Rate]:
+    """Parse public search parameters; price bounds are in the chosen currency and become CNY.
+
+    `rate`, when the caller already holds the rate of that currency for today, saves looking it up again."""
+    currency = params.get("currency") or "CNY"
+    if rate is None or rate.currency != currency:
+        rate = rates.rate_for(currency)
     limit = params.get("limit") or SearchQuery.limit
     offset = params.get("offset") or 0
     if not 1 <= int(limit) <= 200:

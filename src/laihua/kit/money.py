@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 
 from babel.numbers import format_currency, get_currency_precision, list_currencies
 from django.utils.translation import get_language, to_locale
@@ -17,9 +18,7 @@ def normalise_currency(code: str | None, *, field: str = "currency") -> str:
     """Return the upper-case ISO 4217 code, or raise InvalidInput naming the field."""
     value = (code or "").strip().upper()
     if value not in _KNOWN:
-        raise InvalidInput(
-            _("“%(code)s” is not an ISO 4217 currency code.") % {"code": code or ""}, field=field
-        )
+        raise InvalidInput(_("“%(code)s” is not an ISO 4217 currency code.") % {"code": code or ""}, field=field)
     return value
 
 
@@ -44,6 +43,13 @@ def round_for(amount: Decimal, currency: str) -> Decimal:
     return amount.quantize(exponent, rounding=ROUND_HALF_UP)
 
 
+@lru_cache(maxsize=8192)
+def _formatted(amount: Decimal, currency: str, locale: str) -> str:
+    # Babel's formatting is the slow part of a results page (two to four prices per row); the same
+    # amounts recur, and the answer depends on nothing else.
+    return format_currency(amount, currency, locale=locale)
+
+
 @dataclass(frozen=True)
 class Money:
     amount: Decimal
@@ -53,7 +59,7 @@ class Money:
         locale = to_locale(language or get_language() or "en")
         if locale == "zh_Hans":
             locale = "zh_Hans_CN"
-        return format_currency(self.amount, self.currency, locale=locale)
+        return _formatted(self.amount, self.currency, locale)
 
     def __str__(self) -> str:
         return self.format()

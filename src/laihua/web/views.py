@@ -24,6 +24,7 @@ from laihua.hospitals import services as hospitals
 from laihua.kit import clock
 from laihua.web.currency import display_for, rate_for_display
 from laihua.web.errors import is_partial_request
+from laihua.web.results import result_rows
 
 PAGE_SIZE = 20
 SEARCH_FIELDS = ("q", "city", "department", "kind", "price_min", "price_max", "sort")
@@ -92,12 +93,12 @@ def search(request):
         page = _page_number(request.GET.get("page"))
         offset = (page - 1) * PAGE_SIZE
         params = {**values, "currency": display.currency, "limit": PAGE_SIZE, "offset": offset}
-        query, _rate = catalog.search_query_from_params(params)
+        query, _rate = catalog.search_query_from_params(params, rate=display.rate)
         items, total = catalog.search(query)
     except DomainError as exc:
         error = exc
     context = {
-        "items": items,
+        "rows": result_rows(items, display.rate),
         "total": total,
         "paging": _paging(page, total),
         "values": values,

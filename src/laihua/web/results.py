@@ -1,0 +1,81 @@
+"""Rows of the public search results, written once in Python.
+
+The results table shows twenty rows of ten texts each. Building those texts here (names in the active
+language, links, prices in CNY and in the visitor's currency) instead of through template lookups and
+tags per cell costs a fraction of the CPU; the template only places them.
+"""
+
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from django.urls import reverse
+from django.utils.translation import ngettext
+
+from laihua.kit.i18n import pick
+from laihua.rates import services as rates
+from laihua.web.templatetags.laihua import price_range
+
+# The characters Django's reverse() leaves unquoted in a path (django.urls.resolvers).
+_PATH_SAFE = "!$&'()*+,;=/~:@"
+_HOSPITAL, _CODE = "laihua-hospital-slug", "laihua-item-code"
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    url: str
+    name: str
+    kind: str
+    wait: str
+    hospital_url: str
+    hospital: str
+    city: str
+    department: str
+    price: str
+    converted: str
+
+
+class _Links:
+    """The item and hospital URLs, reversed once per page and filled in per row as reverse() would."""
+
+    def __init__(self):
+        self.item = reverse("web:item", args=[_HOSPITAL, _CODE])
+        self.hospital = reverse("web:hospital", args=[_HOSPITAL])
+
+    def of_item(self, slug: str, code: str) -> str:
+        return self.item.replace(_HOSPITAL, quote(slug, safe=_PATH_SAFE)).replace(_CODE, quote(code, safe=_PATH_SAFE))
+
+    def of_hospital(self, slug: str) -> str:
+        return self.hospital.replace(_HOSPITAL, quote(slug, safe=_PATH_SAFE))
+
+
+def _converted(item, rate: rates.Rate | None) -> str:
+    if rate is None or item.price_min is None:
+        return ""
+    high = item.price_max if item.price_max is not None else item.price_min
+    return price_range(rates.convert_from_cny(item.price_min, rate), rates.convert_from_cny(high, rate), rate.currency)
+
+
+def _wait(days: int | None) -> str:
+    if not days:
+        return ""
+    return ngettext("wait about %(days)s day", "wait about %(days)s days", days) % {"days": days}
+
+
+def result_rows(items, rate: rates.Rate | None) -> list[ResultRow]:
+    """The texts of each result row in the active language, prices in CNY and in the rate's currency."""
+    links = _Links()
+    return [
+        ResultRow(
+            url=links.of_item(item.hospital.slug, item.code),
+            name=pick(item.name),
+            kind=item.get_kind_display(),
+            wait=_wait(item.waiting_days),
+            hospital_url=links.of_hospital(item.hospital.slug),
+            hospital=pick(item.hospital.name),
+            city=pick(item.hospital.city.name),
+            department=pick(item.department.name) if item.department_id else "",
+            price=price_range(item.price_min, item.price_max, "CNY"),
+            converted=_converted(item, rate),
+        )
+        for item in items
+    ]
