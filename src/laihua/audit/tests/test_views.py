@@ -74,3 +74,10 @@ def test_audit_page_renders_in_chinese(client, users, events):
     client.force_login(users["hospital_admin"])
     response = client.get("/zh-hans/manage/audit/")
     assert response.status_code == 200 and 'lang="zh-hans"' in response.content.decode()
+
+
+def test_details_show_every_key_even_one_named_items(client, users, hospital):
+    record_event(users["coordinator"], "records.import", hospital, detail={"items": 12, "keys": "a", "values": "b"})
+    client.force_login(users["hospital_admin"])
+    page = client.get("/en/manage/audit/").content.decode()
+    assert "<dt>items</dt><dd>12</dd>" in page and "<dt>keys</dt><dd>a</dd>" in page

@@ -31,6 +31,12 @@ def tr(texts) -> str:
 
 
 @register.filter
+def pairs(mapping) -> list:
+    """A dict's (key, value) pairs; unlike `.items` in a template, a key named "items" cannot shadow it."""
+    return list(mapping.items()) if isinstance(mapping, dict) else []
+
+
+@register.filter
 def money(amount, currency: str = "CNY") -> str:
     """An amount with its currency, e.g. CN¥486.00 or US$68.35, written as the active locale writes it."""
     if amount is None or amount == "":
