@@ -1,0 +1,203 @@
+"""Trip planner benchmark: CP-SAT against the greedy earliest-slot plan and the lower bound (no database).
+
+    .venv/bin/python bench/planner.py [--cases 100] [--seed 7] [--time-limit 1.0]
+
+Generates realistic cases of 3 to 12 services (consultation, fasting blood tests, imaging, a results
+consultation, sometimes a surgery with inpatient days and a check 5 to 7 days after it) with their
+clinical orders and gaps, against a month of one hospital's international quota already 70% to 95%
+booked (each resource and case draws its own level; Sunday clinics are closed). Every case is planned
+with CP-SAT and with the greedy baseline; the lower bound is the longest chain of orders and gaps,
+ignoring capacity. Stays are days from arrival to departure. Means are over the cases that both
+methods could plan; "greedy not optimal" are the cases where greedy's stay is longer than CP-SAT's.
+The last line is `planner: cpsat <A> days, greedy <B> days, bound <C> days, p95 solve <S> s`.
+Goals on a 2-core machine: CP-SAT within 5% of the bound on average, at least 15% shorter than greedy
+on the cases where greedy is not already optimal, p95 solve time under 2 s.
+"""
+
+import argparse
+import datetime
+import random
+import statistics
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from laihua.planning.solver import (  # noqa: E402
+    Order,
+    Problem,
+    Resource,
+    Service,
+    Usage,
+    _unlimited,
+    check,
+    cpsat,
+    greedy,
+    lower_bound,
+)
+
+# key, name, international places a day, opening hours
+RESOURCES = [
+    ("clinics", "Outpatient clinics", 30, "08:00-17:00"),
+    ("lab", "Laboratory", 40, "07:00-11:00"),
+    ("mri", "MRI", 4, "08:00-20:00"),
+    ("ct", "CT", 6, "00:00-24:00"),
+    ("pet", "PET-CT", 1, "08:00-17:00"),
+    ("us", "Ultrasound", 5, "08:00-17:00"),
+    ("endo", "Endoscopy", 2, "08:00-12:00"),
+    ("theatre", "Operating theatres", 6, "08:00-18:00"),
+    ("beds", "Inpatient beds", 12, ""),
+]
+IMAGING = [("mri", 45), ("ct", 20), ("pet", 120), ("us", 30)]
+EXTRA = [
+    ("ecg", "clinics", 15, False),
+    ("endo", "endo", 40, True),
+    ("echo", "us", 40, False),
+    ("lab2", "lab", 10, True),
+    ("lung", "clinics", 20, False),
+]
+
+
+def month_of_capacity(rng: random.Random, first: datetime.date, days: int = 31) -> dict[str, Resource]:
+    """Each resource's remaining international places for a month already 70% to 95% booked."""
+    out = {}
+    for key, name, cap, hours in RESOURCES:
+        level = rng.uniform(0.70, 0.95)
+        remaining = {}
+        for n in range(days):
+            day = first + datetime.timedelta(days=n)
+            if key in ("clinics", "lab", "us", "endo") and day.weekday() == 6:
+                remaining[day] = 0
+                continue
+            booked = sum(1 for _ in range(cap) if rng.random() < level)
+            remaining[day] = cap - booked
+        out[key] = Resource(key, name, hours, remaining)
+    return out
+
+
+def make_case(rng: random.Random, n: int) -> tuple[list[Service], list[Order]]:
+    """A diagnosis (and often a treatment) of n services with their clinical order and gaps."""
+    services = [Service("consult", "First consultation", (Usage("clinics"),), 30)]
+    orders: list[Order] = []
+    surgery = n >= 6 and rng.random() < 0.6
+    room = n - 1 - (1 if n >= 4 else 0) - (2 if surgery else 0)  # consult, results, surgery and its check
+    if room >= 1:
+        services.append(Service("bloods", "Fasting blood tests", (Usage("lab"),), 15, morning_only=True))
+        orders.append(Order("consult", "bloods", 0))
+        room -= 1
+    scans = []
+    for k, (resource, minutes) in enumerate(rng.sample(IMAGING, min(room, rng.randint(1, 3)))):
+        key = f"scan{k}"
+        services.append(Service(key, resource.upper(), (Usage(resource),), minutes))
+        orders.append(Order("consult", key, rng.choice([0, 0, 1])))
+        scans.append(key)
+        room -= 1
+    extras = []
+    for k, (code, resource, minutes, fasting) in enumerate(rng.sample(EXTRA * 2, room)):
+        key = f"{code}{k}"
+        services.append(Service(key, code, (Usage(resource),), minutes, morning_only=fasting))
+        orders.append(Order("consult", key, rng.choice([0, 1])))
+        extras.append(key)
+    if n >= 4:
+        services.append(Service("results", "Results consultation", (Usage("clinics"),), 30))
+        for key in scans + extras + (["bloods"] if any(s.key == "bloods" for s in services) else []):
+            orders.append(Order(key, "results", 1 if key.startswith("scan") else 0))
+        if not scans and not extras:
+            orders.append(Order("consult", "results", 1))
+    if surgery:
+        inpatient = rng.randint(2, 7)
+        services.append(
+            Service(
+                "surgery",
+                "Surgery",
+                (Usage("theatre", units=rng.choice([2, 3])), Usage("beds", 1, 0, inpatient)),
+                180,
+                stay_days=inpatient,
+            )
+        )
+        orders.append(Order("results", "surgery", rng.choice([1, 1, 2])))
+        services.append(Service("check", "Post-operative check", (Usage("clinics"),), 30))
+        low = rng.choice([5, 5, 6])
+        orders.append(Order("surgery", "check", max(low, inpatient), max(low, inpatient) + 2))
+    return services[:n], [
+        o for o in orders if o.before in {s.key for s in services[:n]} and o.after in {s.key for s in services[:n]}
+    ]
+
+
+def problems(count: int, seed: int, time_limit: float):
+    rng = random.Random(seed)
+    first = datetime.date(2027, 3, 1)
+    for _ in range(count):
+        n = rng.randint(3, 12)
+        services, orders = make_case(rng, n)
+        resources = month_of_capacity(rng, first)
+        yield Problem(
+            services=services,
+            orders=orders,
+            resources=resources,
+            earliest_arrival=first,
+            latest_departure=first + datetime.timedelta(days=31),
+            stay_limit=30,
+            route="30-day visa-free",
+            visits_per_day=rng.choice([3, 4]),
+            time_limit=time_limit,
+        )
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--time-limit", type=float, default=1.0)
+    args = parser.parse_args(argv)
+    rows, solve_times, neither, only_cpsat, broken = [], [], 0, 0, 0
+    for problem in problems(args.cases, args.seed, args.time_limit):
+        began = time.perf_counter()
+        plan = cpsat(problem)
+        solve_times.append(time.perf_counter() - began)
+        base = greedy(problem)
+        bound = lower_bound(problem)
+        for candidate in (plan, base):
+            if candidate is not None and check(problem, candidate):
+                broken += 1
+        if plan is None and base is None:
+            neither += 1
+            continue
+        if base is None:
+            only_cpsat += 1
+            continue
+        if plan is None:  # CP-SAT ran out of time: the greedy fallback is what the patient gets
+            plan = base
+        # The same case with unlimited quota: how much of the gap to the bound is capacity.
+        free = cpsat(replace(problem, resources={k: _unlimited(r) for k, r in problem.resources.items()}))
+        rows.append((plan.stay, base.stay, bound, plan.optimal, free.stay if free else plan.stay))
+    cp = statistics.mean(r[0] for r in rows)
+    gr = statistics.mean(r[1] for r in rows)
+    bd = statistics.mean(r[2] for r in rows)
+    worse = [r for r in rows if r[1] > r[0]]
+    p95 = sorted(solve_times)[max(0, int(round(0.95 * len(solve_times))) - 1)]
+    print(f"cases: {args.cases}; planned by both: {len(rows)}; only CP-SAT: {only_cpsat}; by neither: {neither}")
+    print(f"constraint violations in plans: {broken}")
+    print(f"CP-SAT proven optimal: {sum(1 for r in rows if r[3])} of {len(rows)}")
+    print(
+        f"CP-SAT above the bound: {100 * (cp - bd) / bd:.1f}% on average; "
+        f"at the bound on {sum(r[0] == r[2] for r in rows)} cases"
+    )
+    free = statistics.mean(r[4] for r in rows)
+    print(
+        f"with unlimited quota: {free:.1f} days, so of the gap {100 * (free - bd) / bd:.1f} points are K visits a day "
+        f"and {100 * (cp - free) / bd:.1f} points the quota"
+    )
+    if worse:
+        gain = statistics.mean((r[1] - r[0]) / r[1] for r in worse)
+        print(f"greedy not optimal on {len(worse)} cases; CP-SAT {100 * gain:.1f}% shorter on those")
+    else:
+        print("greedy optimal on every case")
+    print(f"mean solve {statistics.mean(solve_times):.3f} s, max {max(solve_times):.3f} s")
+    print(f"planner: cpsat {cp:.1f} days, greedy {gr:.1f} days, bound {bd:.1f} days, p95 solve {p95:.2f} s")
+
+
+if __name__ == "__main__":
+    main()

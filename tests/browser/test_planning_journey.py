@@ -1,0 +1,58 @@
+"""The coordinator opens the demo knee case's trip from the case page, sees the planned itinerary and the
+earliest-slot comparison, tries a limit that cannot fit and reads why, plans again and confirms (every
+service booked); the patient then reads the itinerary and downloads it as iCalendar and PDF."""
+
+from pathlib import Path
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import screenshot
+from tests.browser.test_capacity_journey import sign_in
+
+
+def demo_trip_reference() -> str:
+    from laihua.planning.models import Itinerary
+
+    return Itinerary.objects.select_related("case").get().case.reference
+
+
+def test_coordinator_plans_and_confirms_and_the_patient_downloads_the_itinerary(page):
+    reference = demo_trip_reference()
+    sign_in(page, "huangpu-coord")
+    page.goto(f"/en/cases/{reference}/")
+    page.locator("#trip-link a").click()
+    expect(page.locator("#itinerary")).to_contain_text("Planned itinerary")
+    expect(page.locator("#itinerary-days")).to_contain_text("MRI")
+    expect(page.locator("#comparison")).to_contain_text("earliest free day")
+    screenshot(page, "planning-itinerary")
+
+    # A stay limit the clinical order cannot meet: the reason names the limit, with the nearest plan.
+    page.fill("input[name=stay_limit]", "2")
+    page.locator("#plan-trip").click()
+    expect(page.locator("#no-plan")).to_contain_text("limit by")
+    expect(page.locator("#nearest")).to_be_visible()
+    screenshot(page, "planning-no-plan")
+
+    page.fill("input[name=stay_limit]", "30")
+    page.fill("input[name=visits_per_day]", "2")
+    page.locator("#plan-trip").click()
+    expect(page.locator("main .messages")).to_contain_text("Trip planned")
+    page.locator("#confirm-trip").click()
+    expect(page.locator("main .messages")).to_contain_text("Every service is booked")
+    expect(page.locator("#itinerary")).to_contain_text("Confirmed itinerary")
+    screenshot(page, "planning-confirmed")
+
+    sign_in(page, "demo-patient")
+    page.goto(f"/en/cases/{reference}/")
+    page.locator("#trip-link a").click()
+    expect(page.locator("h1")).to_have_text("Your trip")
+    expect(page.locator("#plan-form")).to_have_count(0)
+    expect(page.locator("#itinerary-days")).to_contain_text("Knee arthroscopy")
+    screenshot(page, "planning-patient")
+    with page.expect_download() as download:
+        page.locator("#download-ics").click()
+    body = Path(download.value.path()).read_bytes().decode("utf-8")
+    assert body.startswith("BEGIN:VCALENDAR\r\n") and "LOCATION:" in body
+    with page.expect_download() as download:
+        page.locator("#download-pdf").click()
+    assert Path(download.value.path()).read_bytes()[:4] == b"%PDF"
