@@ -1,7 +1,208 @@
-"""JSON routes of the records domain (mounted at /api/records by laihua.api)."""
+"""JSON routes of the records domain (mounted at /api/records by laihua.api): the same services as
+the pages. Errors are `{error, detail, field}`; a refused IPS adds `issues` (every rule broken, with
+its location)."""
 
-from ninja import Router
+from django.http import HttpResponse
+from ninja import File, Router, Status
+from ninja.files import UploadedFile
 
 from laihua.api import AUTH
+from laihua.cases.services import get_case
+from laihua.records import ips, services
+from laihua.records.schemas import ConsentIn, EpisodeSummaryIn, TermIn, TransferIn
 
 router = Router(tags=["records"], auth=AUTH)
+
+
+def document_out(document) -> dict:
+    return {
+        "id": document.pk,
+        "case": document.case.reference,
+        "direction": document.direction,
+        "identifier": {"system": document.identifier_system, "value": document.identifier_value},
+        "timestamp": document.timestamp,
+        "title": document.title,
+        "format": document.source_format,
+        "content_hash": document.content_hash,
+        "items": document.item_count,
+        "created_at": document.created_at,
+        "warnings": getattr(document, "warnings", []),
+    }
+
+
+def item_out(item) -> dict:
+    return {
+        "id": item.pk,
+        "document": item.document_id,
+        "kind": item.kind,
+        "resource_type": item.resource_type,
+        "text": item.text,
+        "codes": item.codes,
+        "display_en": item.display_en,
+        "display_zh": item.display_zh,
+        "status": item.status,
+        "date": item.date,
+        "value": item.value,
+    }
+
+
+def summary_out(summary) -> dict | None:
+    if summary is None:
+        return None
+    return {
+        "diagnoses": summary.diagnoses,
+        "procedures": summary.procedures,
+        "medications": summary.medications,
+        "allergies": summary.allergies,
+        "results": summary.results,
+        "plan_of_care": summary.plan_of_care,
+        "follow_up": summary.follow_up,
+        "completed_at": summary.completed_at,
+    }
+
+
+def consent_out(consent) -> dict:
+    return {
+        "id": consent.pk,
+        "case": consent.case.reference,
+        "status": consent.status,
+        "recipient_name": consent.recipient_name,
+        "recipient_email": consent.recipient_email,
+        "recipient_country": consent.recipient_country,
+        "purpose": consent.purpose,
+        "data_types": consent.data_types,
+        "period_start": consent.period_start,
+        "period_end": consent.period_end,
+        "granted_at": consent.granted_at,
+        "withdrawn_at": consent.withdrawn_at,
+        "fhir": f"/fhir/Consent/{consent.pk}",
+    }
+
+
+def _refused(request, exc: ips.IpsInvalid):
+    from laihua.api import api
+
+    return api.create_response(request, {**exc.as_dict(), "detail": str(exc.message)}, status=exc.status)
+
+
+@router.get("/cases/{reference}", summary="The case's patient summary: documents and items with translations")
+def case_records(request, reference: str):
+    case = get_case(request.user, reference, audit=None)
+    records = services.case_records(request.user, case)
+    return {
+        "case": case.reference,
+        "documents": [document_out(d) for d in records["documents"]],
+        "items": [item_out(i) for i in records["items"]],
+        "episode_summary": summary_out(records["summary"]),
+    }
+
+
+@router.post(
+    "/cases/{reference}/documents",
+    response={200: dict, 201: dict},
+    summary="Import an IPS (FHIR JSON or XML body, or a `file` upload)",
+)
+def import_document(request, reference: str, file: File[UploadedFile] = None):
+    case = get_case(request.user, reference, audit=None)
+    content = file.read() if file is not None else request.body
+    try:
+        document, created = services.import_document(request.user, case, content, source="api")
+    except ips.IpsInvalid as exc:
+        return _refused(request, exc)
+    return Status(201 if created else 200, {**document_out(document), "created": created})
+
+
+@router.post(
+    "/cases/{reference}/attachments/{attachment_id}/import",
+    response={200: dict, 201: dict},
+    summary="Import an IPS attached to the case",
+)
+def import_attachment(request, reference: str, attachment_id: int):
+    case = get_case(request.user, reference, audit=None)
+    try:
+        document, created = services.import_attachment(request.user, case, attachment_id)
+    except ips.IpsInvalid as exc:
+        return _refused(request, exc)
+    return Status(201 if created else 200, {**document_out(document), "created": created})
+
+
+@router.get("/documents/{document_id}", summary="One stored document (metadata)")
+def document(request, document_id: int):
+    return document_out(services.get_document(request.user, document_id))
+
+
+@router.put("/cases/{reference}/episode-summary", summary="Write or complete the discharge (episode) summary")
+def episode_summary(request, reference: str, payload: EpisodeSummaryIn):
+    case = get_case(request.user, reference, audit=None)
+    data = payload.dict()
+    complete = data.pop("complete")
+    return summary_out(services.save_episode_summary(request.user, case, data, complete=complete))
+
+
+@router.get("/cases/{reference}/export", summary="The case's IPS document (FHIR JSON)")
+def export(request, reference: str):
+    case = get_case(request.user, reference, audit=None)
+    return services.export_case(request.user, case)
+
+
+@router.get("/cases/{reference}/summary.pdf", summary="The readable summary (PDF, patient's language and Chinese)")
+def summary_pdf(request, reference: str):
+    case = get_case(request.user, reference, audit=None)
+    response = HttpResponse(services.summary_pdf(request.user, case), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="summary-{case.reference}.pdf"'
+    return response
+
+
+@router.get("/terms", summary="The term list (code system, code, English, Chinese)")
+def terms(request, q: str = ""):
+    return [
+        {"id": t.pk, "system": t.system, "code": t.code, "en": t.en, "zh_hans": t.zh_hans}
+        for t in services.terms(request.user, query=q)[:500]
+    ]
+
+
+@router.post("/terms", summary="Add or change a translation")
+def save_term(request, payload: TermIn):
+    t = services.save_term(request.user, **payload.dict())
+    return {"id": t.pk, "system": t.system, "code": t.code, "en": t.en, "zh_hans": t.zh_hans}
+
+
+@router.delete("/terms/{term_id}", response={204: None}, summary="Remove a translation")
+def delete_term(request, term_id: int):
+    services.delete_term(request.user, term_id)
+    return Status(204, None)
+
+
+@router.get("/cases/{reference}/consents", summary="The patient's consents on this case")
+def consents(request, reference: str):
+    case = get_case(request.user, reference, audit=None)
+    return [consent_out(c) for c in services.consents_of_case(request.user, case)]
+
+
+@router.post("/cases/{reference}/consents", response={201: dict}, summary="The patient grants a consent")
+def grant(request, reference: str, payload: ConsentIn):
+    case = get_case(request.user, reference, audit=None)
+    return Status(201, consent_out(services.grant_consent(request.user, case, **payload.dict())))
+
+
+@router.post("/consents/{consent_id}/withdraw", summary="The patient withdraws a consent")
+def withdraw(request, consent_id: int):
+    return consent_out(services.withdraw_consent(request.user, consent_id))
+
+
+@router.post("/cases/{reference}/transfers", response={201: dict}, summary="Send records to a consented recipient")
+def transfer(request, reference: str, payload: TransferIn):
+    case = get_case(request.user, reference, audit=None)
+    sent = services.send_records(
+        request.user, case, recipient_email=payload.recipient_email, data_types=payload.data_types or None
+    )
+    return Status(
+        201,
+        {
+            "id": sent.pk,
+            "consent": sent.consent_id,
+            "recipient_email": sent.recipient_email,
+            "data_types": sent.data_types,
+            "sent_at": sent.sent_at,
+        },
+    )

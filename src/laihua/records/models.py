@@ -1,0 +1,204 @@
+"""Records that cross borders: IPS documents in and out, the clinical items they carry, the term list,
+the discharge (episode) summary, and the patient's consents to send records outside the hospital."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Direction(models.TextChoices):
+    IMPORTED = "imported", _("Imported")
+    EXPORTED = "exported", _("Exported")
+
+
+class ItemKind(models.TextChoices):
+    PROBLEM = "problem", _("Problem")
+    ALLERGY = "allergy", _("Allergy or intolerance")
+    MEDICATION = "medication", _("Medication")
+    IMMUNIZATION = "immunization", _("Immunization")
+    RESULT = "result", _("Result")
+    PROCEDURE = "procedure", _("Procedure")
+    DEVICE = "device", _("Medical device")
+    VITAL_SIGN = "vital_sign", _("Vital sign")
+
+
+class IpsDocument(models.Model):
+    """One International Patient Summary, stored as received. "The same document" is the same Bundle
+    identifier with the same canonical content (sha256 of its FHIR JSON with sorted keys, whatever the
+    file's layout) on the same case: importing it twice stores it once. (Per case, not per
+    patient: each hospital keeps its own copy and never learns of another hospital's case.)"""
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.CASCADE, related_name="ips_documents", verbose_name=_("patient")
+    )
+    case = models.ForeignKey(
+        "cases.Case", on_delete=models.CASCADE, related_name="ips_documents", verbose_name=_("case")
+    )
+    hospital = models.ForeignKey("hospitals.Hospital", on_delete=models.PROTECT, related_name="+")
+    direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices, default=Direction.IMPORTED)
+    identifier_system = models.CharField(_("identifier system"), max_length=255, blank=True)
+    identifier_value = models.CharField(_("identifier"), max_length=255)
+    timestamp = models.DateTimeField(_("document time"), null=True, blank=True)
+    title = models.CharField(_("title"), max_length=255, blank=True)
+    author = models.CharField(_("author"), max_length=255, blank=True)
+    source_format = models.CharField(_("format"), max_length=4, default="json")  # json | xml
+    content = models.TextField(_("document as received"))
+    content_hash = models.CharField(_("canonical content hash"), max_length=64)
+    item_count = models.PositiveIntegerField(default=0)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("stored"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("patient summary document")
+        verbose_name_plural = _("patient summary documents")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "identifier_system", "identifier_value", "content_hash"],
+                name="ips_document_once_per_case",
+            )
+        ]
+
+    def __str__(self):
+        return self.title or self.identifier_value
+
+
+class ClinicalItem(models.Model):
+    """One problem, allergy, medication, immunization, result, procedure, device or vital sign of a
+    document, with its original text and codes."""
+
+    document = models.ForeignKey(IpsDocument, on_delete=models.CASCADE, related_name="items")
+    patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE, related_name="clinical_items")
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="clinical_items")
+    kind = models.CharField(_("kind"), max_length=16, choices=ItemKind.choices)
+    position = models.PositiveIntegerField(default=0)
+    resource_type = models.CharField(max_length=40)
+    text = models.TextField(_("original text"), blank=True)
+    codes = models.JSONField(_("codes"), default=list, blank=True)  # [{"system","code","display"}]
+    status = models.CharField(_("status"), max_length=40, blank=True)
+    date = models.CharField(_("date"), max_length=40, blank=True)  # FHIR date/dateTime as written
+    value = models.CharField(_("value"), max_length=255, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("clinical item")
+        verbose_name_plural = _("clinical items")
+        ordering = ["document", "kind", "position"]
+        indexes = [models.Index(fields=["patient", "kind"], name="clinical_item_patient_idx")]
+
+    def __str__(self):
+        return self.text or (self.codes[0].get("code", "") if self.codes else self.kind)
+
+
+class TermTranslation(models.Model):
+    """A code's display in English and Chinese; made once, it serves every later record."""
+
+    system = models.CharField(_("code system"), max_length=255)
+    code = models.CharField(_("code"), max_length=100)
+    en = models.CharField(_("English"), max_length=255, blank=True)
+    zh_hans = models.CharField(_("Chinese"), max_length=255, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("term translation")
+        verbose_name_plural = _("term list")
+        ordering = ["system", "code"]
+        constraints = [models.UniqueConstraint(fields=["system", "code"], name="term_translation_unique")]
+
+    def __str__(self):
+        return f"{self.system}|{self.code}"
+
+
+class EpisodeSummary(models.Model):
+    """What the clinician writes at discharge; once completed it can be exported as an IPS."""
+
+    case = models.OneToOneField(
+        "cases.Case", on_delete=models.CASCADE, related_name="episode_summary", verbose_name=_("case")
+    )
+    diagnoses = models.JSONField(_("diagnoses (ICD-10)"), default=list, blank=True)  # [{"code","text"}]
+    procedures = models.JSONField(_("procedures done"), default=list, blank=True)  # [{"text","date"}]
+    medications = models.JSONField(_("discharge medications"), default=list, blank=True)  # [{"text","dosage"}]
+    allergies = models.JSONField(_("allergies"), default=list, blank=True)  # [{"text"}]
+    results = models.JSONField(_("results"), default=list, blank=True)  # [{"text","value"}]
+    plan_of_care = models.TextField(_("plan of care"), blank=True)
+    follow_up = models.TextField(_("follow-up"), blank=True)
+    completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("episode summary")
+        verbose_name_plural = _("episode summaries")
+
+    def __str__(self):
+        return f"{self.case} summary"
+
+
+class ConsentStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    INACTIVE = "inactive", _("Withdrawn")
+    REJECTED = "rejected", _("Refused")
+
+
+class DataType(models.TextChoices):
+    SUMMARY = "summary", _("Patient summary (IPS)")
+    DISCHARGE = "discharge", _("Discharge summary")
+    PROBLEM = "problem", _("Problems and diagnoses")
+    ALLERGY = "allergy", _("Allergies")
+    MEDICATION = "medication", _("Medications")
+    RESULT = "result", _("Results")
+
+
+class Consent(models.Model):
+    """The patient's separate consent (PIPL art. 38-39) to send their records to one named recipient,
+    for one purpose, for some data types, during a period; a FHIR Consent with the same status codes."""
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.CASCADE, related_name="consents", verbose_name=_("patient")
+    )
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="consents", verbose_name=_("case"))
+    status = models.CharField(_("status"), max_length=10, choices=ConsentStatus.choices, default=ConsentStatus.ACTIVE)
+    recipient_name = models.CharField(_("recipient"), max_length=200)
+    recipient_email = models.EmailField(_("recipient's e-mail"))
+    recipient_country = models.CharField(_("recipient's country"), max_length=2, blank=True)
+    purpose = models.CharField(_("purpose"), max_length=300)
+    data_types = models.JSONField(_("data types"), default=list)
+    period_start = models.DateField(_("from"))
+    period_end = models.DateField(_("until"))
+    granted_at = models.DateTimeField(_("granted"), auto_now_add=True)
+    granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+        ordering = ["-granted_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.recipient_name} ({self.get_status_display()})"
+
+
+class Transfer(models.Model):
+    """Records sent to someone outside the hospital under a consent."""
+
+    consent = models.ForeignKey(Consent, on_delete=models.PROTECT, related_name="transfers")
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="record_transfers")
+    sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recipient_email = models.EmailField()
+    data_types = models.JSONField(default=list)
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("records transfer")
+        verbose_name_plural = _("records transfers")
+        ordering = ["-sent_at"]
+
+    def __str__(self):
+        return f"{self.recipient_email} {self.sent_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,132 @@
+"""The pages: records of a case, import with every issue shown, term list, discharge summary, consent
+and sending; refusals for another hospital, another patient and the wrong role."""
+
+import datetime
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import translation
+
+from laihua.kit import clock
+from laihua.records.models import Consent, EpisodeSummary, IpsDocument, TermTranslation
+from laihua.records.tests.conftest import as_bytes, example_bytes
+
+pytestmark = pytest.mark.django_db
+
+
+def url(name, *args):
+    with translation.override("en"):
+        return reverse(f"records:{name}", args=args)
+
+
+def upload(name, content):
+    return {"file": SimpleUploadedFile(name, content, content_type="application/octet-stream")}
+
+
+def test_coordinator_imports_and_sees_the_summary(client, users, case):
+    client.force_login(users["coordinator"])
+    response = client.post(url("import", case.reference), upload("ips.xml", example_bytes("hl7-IPS-bundle-01.xml")))
+    assert response.status_code == 302
+    html = client.get(url("case", case.reference)).content.decode()
+    assert "Menopausal flushing (finding)" in html and "198436008" in html
+    assert "Hemoglobin A1c" in html and "7.5 %" in html
+    assert client.get(url("document", IpsDocument.objects.get().pk)).content.startswith(b"<?xml")
+
+
+def test_refused_upload_lists_every_issue_with_its_location(client, users, case, minimal):
+    del minimal["timestamp"]
+    minimal["entry"][4]["resource"]["subject"] = {"reference": "Patient/x"}
+    client.force_login(users["patient"])
+    response = client.post(url("import", case.reference), upload("bad.json", as_bytes(minimal)))
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert "Bundle.timestamp" in html and "Bundle.entry[4].resource.subject" in html
+    assert "“bad.json” was refused; nothing was stored." in html
+    assert not IpsDocument.objects.exists()
+
+
+def test_term_list_translation_serves_the_summary(client, users, case):
+    client.force_login(users["clinician"])
+    client.post(url("import", case.reference), upload("ips.json", example_bytes("hl7-bundle-minimal.json")))
+    page = client.get(url("terms") + f"?case={case.reference}")
+    assert page.status_code == 200 and "198436008" in page.content.decode()  # offered: no Chinese yet
+    response = client.post(
+        url("terms"),
+        {
+            "system": "http://snomed.info/sct",
+            "code": "198436008",
+            "en": "Hot flushes",
+            "zh_hans": "潮热",
+            "next": url("case", case.reference),
+        },
+    )
+    assert response.status_code == 302 and TermTranslation.objects.get().zh_hans == "潮热"
+    assert "潮热" in client.get(url("case", case.reference)).content.decode()
+    refused = client.post(url("terms"), {"system": "", "code": "1", "en": "x"})
+    assert refused.status_code == 422
+
+
+def test_clinician_completes_the_discharge_summary_and_downloads(client, users, case):
+    client.force_login(users["clinician"])
+    bad = client.post(url("episode_summary", case.reference), {"diagnoses": "knee | pain", "complete": "1"})
+    assert bad.status_code == 422 and "is not an ICD-10 code" in bad.content.decode()
+    ok = client.post(
+        url("episode_summary", case.reference),
+        {
+            "diagnoses": "S83.2 | Tear of meniscus",
+            "medications": "Ibuprofen | 400 mg",
+            "plan_of_care": "Rest",
+            "complete": "1",
+        },
+    )
+    assert ok.status_code == 302 and EpisodeSummary.objects.get().completed_at
+    assert client.get(url("export_json", case.reference))["Content-Type"] == "application/fhir+json"
+    pdf = client.get(url("export_pdf", case.reference))
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+
+def test_patient_grants_and_withdraws_consent_and_staff_send(client, users, case, mailoutbox):
+    client.force_login(users["patient"])
+    end = (clock.today() + datetime.timedelta(days=20)).isoformat()
+    data = {
+        "recipient_name": "Dr Smith",
+        "recipient_email": "smith@clinic.example",
+        "purpose": "Follow-up",
+        "data_types": ["summary"],
+        "period_start": clock.today().isoformat(),
+        "period_end": end,
+    }
+    assert client.post(url("consent_grant", case.reference), data).status_code == 302
+    consent = Consent.objects.get()
+    client.force_login(users["coordinator"])
+    refused = client.post(url("send", case.reference), {"recipient_email": "other@x.example"})
+    assert refused.status_code == 403 and "has not consented" in refused.content.decode()
+    assert client.post(url("send", case.reference), {"recipient_email": "smith@clinic.example"}).status_code == 302
+    client.force_login(users["patient"])
+    assert client.post(url("consent_withdraw", consent.pk)).status_code == 302
+    client.force_login(users["coordinator"])
+    assert client.post(url("send", case.reference), {"recipient_email": "smith@clinic.example"}).status_code == 403
+
+
+def test_page_refusals(client, users, case, other_patient):
+    for user, status in (
+        (users["other_coordinator"], 404),
+        (other_patient.user, 404),
+        (users["finance"], 403),
+        (users["insurer_agent"], 404),
+    ):
+        client.force_login(user)
+        assert client.get(url("case", case.reference)).status_code == status
+        assert client.get(url("export_json", case.reference)).status_code == status
+    client.force_login(users["coordinator"])
+    assert client.get(url("episode_summary", case.reference)).status_code == 403
+    client.force_login(users["patient"])
+    assert client.get(url("terms")).status_code == 403
+
+
+def test_index_lists_visible_cases(client, users, case):
+    client.force_login(users["patient"])
+    assert case.reference in client.get(url("index")).content.decode()
+    client.force_login(users["other_coordinator"])
+    assert case.reference not in client.get(url("index")).content.decode()

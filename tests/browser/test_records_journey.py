@@ -1,0 +1,119 @@
+"""Records that cross borders, in the browser.
+
+The demo patient finds the summary their home doctor sent (imported, with Chinese translations from the
+term list), imports another IPS (HL7 XML example) and consents to their family doctor receiving their
+records. The hospital's clinician sees a refused document with every problem and its location, adds a
+translation to the term list, completes the discharge summary and downloads the IPS and the PDF. The
+coordinator sends the records to the consented doctor, and is refused for anybody else.
+"""
+
+import datetime
+import json
+from pathlib import Path
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import screenshot
+from tests.browser.test_case_journey import download, pdf_text, sign_in, sign_out
+
+DATA = Path(__file__).resolve().parents[2] / "src" / "laihua" / "records" / "tests" / "data"
+
+
+def demo_case():
+    from laihua.cases.models import Case
+
+    return Case.objects.select_related("hospital").filter(patient__user__username="demo-patient").order_by("pk").first()
+
+
+def staff_name(case, suffix: str) -> str:
+    from laihua.accounts.models import User
+
+    return User.objects.get(username__endswith=f"-{suffix}", hospital=case.hospital).username
+
+
+def test_records_journey(page, tmp_path):
+    from laihua.kit import clock
+    from laihua.records.models import Consent, IpsDocument
+
+    case = demo_case()
+    reference = case.reference
+
+    # the patient: the summary from home, an import, and a consent
+    sign_in(page, "demo-patient")
+    page.get_by_role("link", name="Records").click()
+    page.get_by_role("link", name=reference).click()
+    expect(page.get_by_role("heading", name="Patient summary")).to_be_visible()
+    expect(page.locator("#summary")).to_contain_text("Menopausal flushing (finding)")
+    expect(page.locator("#summary")).to_contain_text("更年期潮热")
+    page.set_input_files("#ips-file", str(DATA / "hl7-IPS-bundle-with-immunization.xml"))
+    page.get_by_role("button", name="Import").first.click()
+    expect(page.get_by_text("The summary was imported with 14 items.")).to_be_visible()
+    expect(page.locator("#summary")).to_contain_text("Hemoglobin A1c")
+    screenshot(page, "records-patient-summary")
+
+    page.fill("#c-name", "Dr. Ana Home, family doctor")
+    page.fill("#c-email", "ana.home@clinic.example")
+    page.fill("#c-purpose", "Follow-up care at home")
+    page.get_by_label("Patient summary (IPS)").check()
+    page.fill("#c-end", (clock.today() + datetime.timedelta(days=60)).isoformat())
+    page.get_by_role("button", name="I consent").click()
+    expect(page.get_by_text("Your consent was recorded.")).to_be_visible()
+    expect(page.locator("#consents")).to_contain_text("ana.home@clinic.example")
+    screenshot(page, "records-consent")
+    sign_out(page)
+
+    # the clinician: a refused document, the term list, the discharge summary, the downloads
+    sign_in(page, staff_name(case, "doctor"))
+    page.goto(f"/en/records/cases/{reference}/")
+    broken = json.loads((DATA / "hl7-bundle-minimal.json").read_text())
+    del broken["timestamp"]
+    broken["entry"][4]["resource"]["subject"] = {"reference": "Patient/unknown"}
+    bad = tmp_path / "broken-ips.json"
+    bad.write_text(json.dumps(broken))
+    documents = IpsDocument.objects.count()
+    page.set_input_files("#ips-file", str(bad))
+    page.get_by_role("button", name="Import").first.click()
+    error = page.locator("#records-error")
+    expect(error).to_contain_text("“broken-ips.json” was refused; nothing was stored.")
+    expect(error).to_contain_text("Bundle.timestamp")
+    expect(error).to_contain_text("Bundle.entry[4].resource.subject")
+    screenshot(page, "records-import-refused")
+    assert IpsDocument.objects.count() == documents
+
+    page.goto(f"/en/records/cases/{reference}/")
+    page.locator("#summary tr", has_text="Hemoglobin A1c").get_by_role("link", name="Translate").click()
+    page.fill("#t-zh", "糖化血红蛋白")
+    page.get_by_role("button", name="Save translation").click()
+    expect(page.locator("#summary")).to_contain_text("糖化血红蛋白")
+    page.goto("/en/records/terms/")
+    screenshot(page, "records-term-list")
+
+    page.goto(f"/en/records/cases/{reference}/")
+    page.get_by_role("link", name="Discharge summary").click()
+    page.fill("#diagnoses", "S83.2 | Tear of meniscus, right knee")
+    page.fill("#procedures", f"Arthroscopic partial meniscectomy | {clock.today().isoformat()}")
+    page.fill("#medications", "Ibuprofen 400 mg | three times a day for 5 days")
+    page.fill("#plan_of_care", "Physiotherapy twice a week for 6 weeks")
+    page.fill("#follow_up", "Family doctor in 2 weeks; orthopaedic check in 6 weeks")
+    screenshot(page, "records-discharge-summary")
+    page.get_by_role("button", name="Complete at discharge").click()
+    expect(page.get_by_text("The discharge summary was saved.")).to_be_visible()
+    bundle = json.loads(download(page, page.get_by_role("link", name="Download IPS (FHIR JSON)")))
+    conditions = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Condition"]
+    assert any(c["code"]["coding"][0].get("code") == "S83.2" for c in conditions)
+    text = pdf_text(download(page, page.get_by_role("link", name="Download PDF")))
+    assert "S83.2" in text and "Dischargesummary" in text and "糖化血红蛋白" in text
+    sign_out(page)
+
+    # the coordinator: refused without consent, sent with it
+    sign_in(page, staff_name(case, "coord"))
+    page.goto(f"/en/records/cases/{reference}/")
+    page.fill("#s-email", "someone.else@insurer.example")
+    page.get_by_role("button", name="Send", exact=True).click()
+    expect(
+        page.get_by_text("The patient has not consented to sending these records to this recipient.")
+    ).to_be_visible()
+    page.fill("#s-email", "ana.home@clinic.example")
+    page.get_by_role("button", name="Send", exact=True).click()
+    expect(page.get_by_text("The records were sent to ana.home@clinic.example.")).to_be_visible()
+    assert Consent.objects.filter(recipient_email="ana.home@clinic.example", transfers__isnull=False).exists()
