@@ -1,0 +1,46 @@
+from django import template
+
+from laihua.accounts.models import Role
+from laihua.catalog.models import Kind
+from laihua.insurance import services
+from laihua.kit import clock
+
+register = template.Library()
+
+
+@register.inclusion_tag("insurance/_case_panel.html", takes_context=True)
+def insurance_panel(context, case):
+    """The insurance section of the case page: coverage, its check against the contract, GOP requests
+    with status and deadline, and (for the hospital's desk) the forms to record and send."""
+    request = context["request"]
+    user = request.user
+    if not user.is_authenticated or not services.may_see_case(user, case):
+        return {"hidden": True}
+    coverage = services.coverage_of(case)
+    gops = services.guarantees_of_case(user, case)
+    desk = services.may_send(user, case)
+    open_gop = next((gop for gop in gops if gop.status in ("draft", "submitted", "pended")), None)
+    granted = services.approved_guarantee(case)
+    return {
+        "case": case,
+        "request": request,
+        "coverage": coverage,
+        "problems": services.coverage_problems(coverage) if coverage else [],
+        "gops": gops,
+        "open_gop": open_gop,
+        "granted": granted,
+        "now": clock.now(),
+        "desk": desk,
+        "staff": user.role in services.STAFF_ROLES,
+        "insurers": list(services.visible_insurers(user)) if desk else [],
+        "accepted": services.accepted_quote(case) if desk else None,
+        "preview": services.gop_lines_preview(case) if desk else [],
+        "kinds": dict(Kind.choices),
+        "is_agent": user.role == Role.INSURER_AGENT,
+        "csrf_token": context.get("csrf_token"),
+    }
+
+
+@register.filter
+def gop_overdue(gop) -> bool:
+    return services.is_overdue(gop)

@@ -1,0 +1,168 @@
+"""Insurance fixtures: two insurers with an agent each, a contract with the test hospital, and a case
+whose patient accepted a quote (an MRI twice and a knee arthroscopy), with coverage recorded."""
+
+import datetime
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from laihua.accounts.models import Role
+from laihua.cases.services import move
+from laihua.insurance import services
+from laihua.insurance.models import Insurer, InsurerAgent
+from laihua.kit import clock
+from laihua.quotes import services as quotes
+from laihua.rates.models import ExchangeRate
+from tests.builders import make_case, make_item, make_patient, make_user
+
+DATA = Path(__file__).parent / "data"
+
+
+def fixture_json(name: str) -> dict:
+    return json.loads((DATA / name).read_text())
+
+
+@pytest.fixture
+def rates_today(db):
+    today = clock.today()
+    ExchangeRate.objects.create(
+        currency="USD", rate_date=today, cny_per_unit=Decimal("7.10000000"), source="Test rates"
+    )
+    ExchangeRate.objects.create(
+        currency="EUR", rate_date=today, cny_per_unit=Decimal("7.80000000"), source="Test rates"
+    )
+
+
+@pytest.fixture
+def insurer(db):
+    return Insurer.objects.create(
+        code="acme", name="Acme Global Health", payer_id="ACME-1", contact_email="gop@acme.example"
+    )
+
+
+@pytest.fixture
+def other_insurer(db):
+    return Insurer.objects.create(code="zenith", name="Zenith Assistance", payer_id="ZEN-9")
+
+
+@pytest.fixture
+def agent(users, insurer):
+    InsurerAgent.objects.create(user=users["insurer_agent"], insurer=insurer)
+    return users["insurer_agent"]
+
+
+@pytest.fixture
+def other_agent(other_insurer):
+    user = make_user("zenith-agent", Role.INSURER_AGENT)
+    InsurerAgent.objects.create(user=user, insurer=other_insurer)
+    return user
+
+
+@pytest.fixture
+def contract(hospital, insurer, users):
+    return services.save_contract(
+        users["hospital_admin"],
+        hospital,
+        {
+            "insurer": "acme",
+            "direct_billing": True,
+            "preauth_kinds": ["procedure"],
+            "preauth_threshold_cny": "900",
+            "answer_hours": 48,
+            "currency": "USD",
+        },
+    )
+
+
+@pytest.fixture
+def knee(hospital):
+    return make_item(
+        hospital,
+        code="KNEE-01",
+        kind="procedure",
+        price=Decimal("30000.00"),
+        en="Knee arthroscopy",
+        zh="膝关节镜手术",
+        department="orthopaedics",
+    )
+
+
+def accepted_case(case, users, patient_user, mri, knee):
+    """Triage the case, quote an MRI twice and a knee arthroscopy, send it, and let the patient accept."""
+    today = clock.today()
+    case.desired_arrival = today + datetime.timedelta(days=10)
+    case.desired_departure = today + datetime.timedelta(days=20)
+    case.save(update_fields=["desired_arrival", "desired_departure"])
+    case = move(users["coordinator"], case, "triage")
+    quote = quotes.create_draft(users["coordinator"], case, {"valid_until": today + datetime.timedelta(days=30)})
+    quotes.add_line(users["coordinator"], quote, {"item": mri.pk, "quantity": 2})
+    quotes.add_line(users["coordinator"], quote, {"item": knee.pk, "quantity": 1})
+    quote.refresh_from_db()
+    quotes.send_quote(users["coordinator"], quote)
+    quotes.accept_quote(patient_user, quote)
+    case.refresh_from_db()
+    return case
+
+
+@pytest.fixture
+def quoted_case(case, users, rates_today, mri, knee):
+    return accepted_case(case, users, users["patient"], mri, knee)
+
+
+def cover(coordinator, case, *, insurer="acme", member_id="ACME-0001", days=365):
+    today = clock.today()
+    return services.record_coverage(
+        coordinator,
+        case,
+        {
+            "insurer": insurer,
+            "member_id": member_id,
+            "policy_number": "POL-1",
+            "plan": "Global Gold",
+            "valid_from": today - datetime.timedelta(days=30),
+            "valid_until": today + datetime.timedelta(days=days),
+        },
+    )
+
+
+@pytest.fixture
+def coverage(quoted_case, users, contract):
+    return cover(users["coordinator"], quoted_case)
+
+
+GOP_DATA = {
+    "diagnosis_code": "M23.2",
+    "diagnosis_text": "Meniscus tear, right knee",
+    "treating_doctor": "Dr Li Wei",
+    "clinical_notes": "Knee pain after a fall; MRI shows a tear.",
+}
+
+
+@pytest.fixture
+def gop(coverage, users, agent):
+    return services.send_guarantee_request(users["coordinator"], coverage.case, GOP_DATA)
+
+
+@pytest.fixture
+def other_case(other_hospital, other_insurer, users, other_patient, rates_today):
+    """A case at the other hospital, covered by the other insurer, with a GOP request sent."""
+    admin = users["other_admin"]
+    services.save_contract(
+        admin, other_hospital, {"insurer": "zenith", "preauth_kinds": ["imaging"], "currency": "EUR"}
+    )
+    mri = make_item(other_hospital, code="MRI-W", kind="imaging", price=Decimal("600.00"))
+    knee = make_item(
+        other_hospital, code="KNEE-W", kind="procedure", price=Decimal("25000.00"), department="orthopaedics"
+    )
+    case = make_case(other_patient, other_hospital, services=[mri])
+    coordinator = users["other_coordinator"]
+    staff = {"coordinator": coordinator}
+    case = accepted_case(case, staff, other_patient.user, mri, knee)
+    cover(coordinator, case, insurer="zenith", member_id="ZEN-777")
+    gop = services.send_guarantee_request(coordinator, case, GOP_DATA)
+    return gop
+
+
+__all__ = ["fixture_json", "make_patient"]

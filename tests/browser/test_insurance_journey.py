@@ -1,0 +1,128 @@
+"""Direct billing: the coordinator records the patient's coverage and sends a guarantee of payment request
+built from the accepted quote; the insurer's agent lands in the insurer portal, approves it with a
+reference, an amount, a currency and a validity; the case shows the approval."""
+
+import datetime
+import re
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import screenshot
+from tests.builders import make_case
+
+PASSWORD = "laihua-demo-2026"
+HOSPITAL = "huangpu-international-demo"
+
+
+def sign_in(page, username):
+    page.context.clear_cookies()
+    page.goto("/en/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    expect(page.locator("input[name=password]")).to_have_count(0)
+
+
+def accepted_case():
+    """A fresh case of the demo patient at Huangpu, accepted, with its accepted quote (no coverage yet)."""
+    from laihua.accounts.models import User
+    from laihua.catalog.models import CatalogItem
+    from laihua.hospitals.models import Hospital
+    from laihua.quotes import demo as quotes_demo
+
+    hospital = Hospital.objects.get(slug=HOSPITAL)
+    patient = User.objects.get(username="demo-patient").patient
+    items = list(CatalogItem.objects.filter(hospital=hospital, code__in=["HIDH-RAD-MRI-1", "HIDH-ORTH-ARTHRO"]))
+    arrival = datetime.date.today() + datetime.timedelta(days=14)
+    case = make_case(
+        patient,
+        hospital,
+        state="accepted",
+        services=items,
+        description="Knee arthroscopy.",
+        desired_arrival=arrival,
+        desired_departure=arrival + datetime.timedelta(days=3),
+        coordinator=User.objects.get(username="huangpu-coord"),
+    )
+    quotes_demo.load()
+    assert case.quotes.filter(status="accepted").exists()
+    return case.reference
+
+
+def other_agent(username):
+    """An agent of the demo assistance company (the demo has one agent only, for Demo Global Health)."""
+    from laihua.accounts.models import Role, User
+    from laihua.insurance.models import Insurer, InsurerAgent
+
+    user = User.objects.create(username=username, role=Role.INSURER_AGENT, email=f"{username}@demo.example")
+    user.set_password(PASSWORD)
+    user.save()
+    InsurerAgent.objects.create(user=user, insurer=Insurer.objects.get(code="demo-assist"))
+
+
+def test_coordinator_sends_a_gop_the_insurer_approves_and_the_case_shows_it(page):
+    reference = accepted_case()
+    today = datetime.date.today()
+
+    # The coordinator records the coverage, which matches the hospital's contract, and sends the request.
+    sign_in(page, "huangpu-coord")
+    page.goto(f"/en/cases/{reference}/")
+    panel = page.locator("#insurance")
+    expect(panel).to_contain_text("No insurance coverage recorded.")
+    panel.locator("select[name=insurer]").select_option("demo-global-health")
+    panel.locator("input[name=member_id]").fill("M-000123")
+    panel.locator("input[name=policy_number]").fill("DGH-0000-0002")
+    panel.locator("input[name=valid_from]").fill(today.replace(month=1, day=1).isoformat())
+    panel.locator("input[name=valid_until]").fill((today + datetime.timedelta(days=365)).isoformat())
+    panel.get_by_role("button", name="Save the coverage").click()
+    expect(page.locator("main")).to_contain_text("matches the contract")
+    form = page.locator("form.gop-form")
+    expect(form).to_contain_text("needs pre-authorisation")
+    form.locator("input[name=diagnosis_code]").fill("knee")
+    form.locator("input[name=diagnosis_text]").fill("Tear of meniscus, left knee")
+    form.locator("input[name=treating_doctor]").fill("Dr Demo Zhang")
+    form.get_by_role("button", name="Send the GOP request").click()
+    expect(page.locator("main")).to_contain_text("is not an ICD-10 code")
+    form = page.locator("form.gop-form")
+    form.locator("input[name=diagnosis_code]").fill("S83.2")
+    form.locator("input[name=diagnosis_text]").fill("Tear of meniscus, left knee")
+    form.locator("input[name=treating_doctor]").fill("Dr Demo Zhang")
+    form.get_by_role("button", name="Send the GOP request").click()
+    expect(page.locator("main")).to_contain_text("is sent to Demo Global Health")
+    row = page.locator("#insurance .gop-table tbody tr").first
+    expect(row).to_contain_text("Waiting for the insurer")
+    number = row.locator("a").inner_text()
+    screenshot(page, "insurance-case-gop-sent")
+
+    # The insurer's agent starts in the portal, sees the request and approves it.
+    sign_in(page, "insurer-agent")
+    expect(page).to_have_url(re.compile(r"/insurance/portal/$"))
+    expect(page.locator(f"#gop-{number}")).to_contain_text("S83.2")
+    screenshot(page, "insurance-portal")
+    page.get_by_role("link", name=number).click()
+    expect(page.locator("main")).to_contain_text("Itemised estimate")
+    answer = page.locator("#answer-form")
+    answer.get_by_label("Approved", exact=True).check()
+    answer.locator("input[name=reference]").fill("DGH-GOP-4711")
+    answer.locator("input[name=amount]").fill("2500.00")
+    answer.locator("input[name=currency]").fill("USD")
+    answer.locator("input[name=valid_until]").fill((today + datetime.timedelta(days=31)).isoformat())
+    screenshot(page, "insurance-portal-answer")
+    answer.get_by_role("button", name="Send the answer").click()
+    expect(page.locator("main")).to_contain_text("Your answer is recorded")
+
+    # The coordinator sees the approval on the case.
+    sign_in(page, "huangpu-coord")
+    page.goto(f"/en/cases/{reference}/")
+    row = page.locator(f"#gop-{number}")
+    expect(row).to_contain_text("Approved")
+    expect(row).to_contain_text("DGH-GOP-4711")
+    expect(row).to_contain_text("2,500.00")
+    page.locator("#insurance").scroll_into_view_if_needed()
+    screenshot(page, "insurance-case-approved")
+
+    # Another insurer's agent never sees it.
+    other_agent("assist-agent")
+    sign_in(page, "assist-agent")
+    expect(page.locator("main")).not_to_contain_text(number)
+    assert page.goto(f"/en/insurance/portal/{number}/").status == 404
