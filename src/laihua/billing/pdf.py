@@ -1,0 +1,153 @@
+"""The itemised invoice and the receipt as PDFs: every label in the patient's language and in Chinese."""
+
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+
+from laihua.billing import services
+from laihua.billing.models import Invoice
+from laihua.kit.i18n import pick
+from laihua.kit.money import Money
+from laihua.kit.pdf import render_pdf
+
+CHINESE = "zh-hans"
+
+LABELS = {
+    "invoice": _("Invoice"),
+    "receipt": _("Receipt"),
+    "draft": _("Draft: not issued"),
+    "cancelled": _("Cancelled"),
+    "number": _("Invoice number"),
+    "case": _("Case"),
+    "issued": _("Issued on"),
+    "status": _("Status"),
+    "patient": _("Patient"),
+    "nationality": _("Nationality"),
+    "insurer": _("Insurer"),
+    "guarantee": _("Guarantee of payment"),
+    "phone": _("Phone"),
+    "email": _("E-mail"),
+    "lines": _("Services delivered"),
+    "date": _("Date"),
+    "code": _("Code"),
+    "description": _("Description"),
+    "quantity": _("Qty"),
+    "unit_price": _("Unit price"),
+    "amount": _("Amount"),
+    "insurer_part": _("Insurer pays"),
+    "patient_part": _("You pay"),
+    "reason": _("Reason"),
+    "total": _("Total"),
+    "total_converted": _("Total in your currency"),
+    "not_covered": _("Not covered"),
+    "excess": _("Excess"),
+    "copay": _("Co-payment"),
+    "over_limit": _("Above the guaranteed amount"),
+    "moved": _("Not paid by the insurer, payable by you"),
+    "payments": _("Payments"),
+    "method": _("Method"),
+    "reference": _("Reference"),
+    "kind": _("Kind"),
+    "paid": _("Paid"),
+    "written_off": _("Written off"),
+    "balance": _("Balance"),
+    "you_owe": _("You still owe"),
+    "insurer_owes": _("The insurer still owes"),
+    "received": _("Received with thanks"),
+    "rate": _("Exchange rate"),
+    "rate_note": _(
+        "The amounts in CNY are what the hospital charges; the amounts in your currency are given for information, "
+        "converted at the rate shown."
+    ),
+    "no_payments": _("No payment recorded yet."),
+}
+
+
+def _bilingual(label, language: str) -> dict:
+    with translation.override(language):
+        main = str(label)
+    with translation.override(CHINESE):
+        chinese = str(label)
+    return {"main": main, "zh": chinese if chinese != main else ""}
+
+
+def _texts(texts: dict, language: str) -> dict:
+    main = pick(texts, language)
+    chinese = (texts or {}).get(CHINESE, "")
+    return {"main": main, "zh": chinese if chinese != main else ""}
+
+
+def _money(amount, currency: str, language: str) -> str:
+    return "" if amount is None else Money(amount, currency).format(language)
+
+
+def context(invoice: Invoice) -> dict:
+    language = services.invoice_language(invoice)
+    cny = lambda amount: _money(amount, "CNY", language)  # noqa: E731
+    owed = services.balances_of(invoice)
+    lines = list(invoice.lines.all())
+    payments = list(invoice.payments.order_by("received_on", "pk"))
+    return {
+        "invoice": invoice,
+        "case": invoice.case,
+        "patient": invoice.case.patient,
+        "hospital": invoice.hospital,
+        "hospital_name": _texts(invoice.hospital.name, language),
+        "hospital_address": _texts(invoice.hospital.address, language),
+        "language": language,
+        "L": {key: _bilingual(label, language) for key, label in LABELS.items()},
+        "status_label": _bilingual(invoice.get_status_display(), language),
+        "rows": [
+            {
+                "line": line,
+                "text": _texts(line.description, language),
+                "unit": cny(line.unit_price_cny),
+                "amount": cny(line.amount_cny),
+                "insurer": cny(line.insurer_cny),
+                "patient": cny(line.patient_cny),
+            }
+            for line in lines
+        ],
+        "payments": [
+            {
+                "payment": payment,
+                "kind": _bilingual(payment.get_kind_display(), language),
+                "method": _bilingual(payment.get_method_display(), language),
+                "amount": _money(payment.amount, payment.currency, language),
+                "amount_cny": cny(payment.signed_cny),
+            }
+            for payment in payments
+        ],
+        "patient_payments": [p for p in payments if p.payer == "patient"],
+        "owed": owed,
+        "split": {
+            "not_covered": cny(sum((line.not_covered_cny for line in lines), 0)),
+            "excess": cny(sum((line.excess_cny for line in lines), 0)),
+            "copay": cny(sum((line.copay_cny for line in lines), 0)),
+            "over_limit": cny(sum((line.over_limit_cny for line in lines), 0)),
+        },
+        "money": {
+            "total": cny(invoice.total_cny),
+            "insurer": cny(invoice.insurer_cny),
+            "patient": cny(invoice.patient_cny),
+            "moved": cny(owed.moved_to_patient),
+            "patient_paid": cny(owed.patient_paid),
+            "insurer_paid": cny(owed.insurer_paid),
+            "written_off": cny(owed.patient_written_off + owed.insurer_written_off),
+            "patient_due": cny(owed.patient_due),
+            "insurer_due": cny(owed.insurer_due),
+            "balance": cny(owed.balance),
+            "total_converted": _money(services.converted(invoice, invoice.total_cny), invoice.currency, language),
+            "patient_converted": _money(services.converted(invoice, invoice.patient_cny), invoice.currency, language),
+            "patient_due_converted": _money(services.converted(invoice, owed.patient_due), invoice.currency, language),
+        },
+    }
+
+
+def invoice_pdf(invoice: Invoice) -> bytes:
+    """The itemised invoice (the caller checks access and audits the download)."""
+    return render_pdf("billing/invoice_pdf.html", context(invoice), language=services.invoice_language(invoice))
+
+
+def receipt_pdf(invoice: Invoice) -> bytes:
+    """The receipt of the patient's payments on the invoice."""
+    return render_pdf("billing/receipt_pdf.html", context(invoice), language=services.invoice_language(invoice))

@@ -1,0 +1,198 @@
+import datetime
+from decimal import Decimal
+
+from ninja import Field, Schema
+
+
+class InvoiceIn(Schema):
+    case: str = Field(description="The case reference, e.g. LH-2026-000123")
+
+
+class ExtraIn(Schema):
+    """Something delivered beyond the quote: a catalog item (`item` id) or a line priced by hand."""
+
+    reason: str
+    item: int | None = None
+    quantity: int = 1
+    unit_price: Decimal | None = None
+    service_date: datetime.date | None = None
+    code: str = ""
+    kind: str = ""
+    description: dict[str, str] | None = None
+
+
+class ConfirmIn(Schema):
+    quantity: int = Field(description="The quantity delivered; 0 leaves the line off the invoice")
+
+
+class ReasonIn(Schema):
+    reason: str
+
+
+class PaymentIn(Schema):
+    kind: str = Field(description="deposit | balance | refund | remittance")
+    method: str = Field(description="card | bank_transfer | cash | alipay | wechat_pay | other")
+    reference: str
+    amount: Decimal
+    currency: str = "CNY"
+    received_on: datetime.date | None = None
+    payer: str | None = Field(None, description="patient | insurer (follows from the kind)")
+    idempotency_key: str = Field("", description="Or send the Idempotency-Key header")
+
+
+class WriteOffIn(Schema):
+    part: str = Field(description="patient | insurer")
+    amount: Decimal
+    reason: str
+
+
+class ResponseLineIn(Schema):
+    sequence: int = Field(description="The claim item's sequence (the invoice line's position)")
+    paid: Decimal = Decimal("0")
+    adjusted: Decimal | None = None
+    rejected: Decimal = Decimal("0")
+    disposition: str = Field("", description="For what is not paid: patient | write_off (empty: decide later)")
+    reason: str = ""
+
+
+class ClaimResponseIn(Schema):
+    lines: list[ResponseLineIn]
+    note: str = ""
+
+
+class ShortfallIn(Schema):
+    disposition: str = Field(description="patient | write_off")
+    reason: str = ""
+
+
+class LineOut(Schema):
+    id: int
+    position: int
+    source: str
+    item: int | None
+    code: str
+    kind: str
+    description: dict
+    service_date: datetime.date
+    quantity: int
+    confirmed: bool
+    unit_price_cny: Decimal
+    discount_cny: Decimal
+    amount_cny: Decimal
+    reason: str
+    not_covered_cny: Decimal
+    excess_cny: Decimal
+    copay_cny: Decimal
+    over_limit_cny: Decimal
+    insurer_cny: Decimal
+    patient_cny: Decimal
+
+
+class PaymentOut(Schema):
+    id: int
+    invoice: int
+    kind: str
+    payer: str
+    method: str
+    reference: str
+    amount: Decimal
+    currency: str
+    amount_cny: Decimal
+    received_on: datetime.date
+    idempotency_key: str
+
+
+class WriteOffOut(Schema):
+    id: int
+    part: str
+    amount_cny: Decimal
+    reason: str
+    status: str
+    requested_by: str
+    decided_by: str
+
+
+class BalancesOut(Schema):
+    total: Decimal
+    insurer_part: Decimal
+    patient_part: Decimal
+    moved_to_patient: Decimal
+    patient_paid: Decimal
+    insurer_paid: Decimal
+    patient_written_off: Decimal
+    insurer_written_off: Decimal
+    pending_write_offs: Decimal
+    insurer_due: Decimal
+    patient_due: Decimal
+    balance: Decimal
+
+
+class InvoiceOut(Schema):
+    id: int
+    number: str | None
+    case: str
+    status: str
+    replaces: str | None
+    insurer: str | None
+    insurer_name: str
+    guarantee_ref: str
+    rules: dict
+    currency: str
+    language: str
+    rate: dict | None
+    total_cny: Decimal
+    insurer_cny: Decimal
+    patient_cny: Decimal
+    total_converted: Decimal | None
+    issue_date: datetime.date | None
+    lines: list[LineOut]
+    balances: BalancesOut
+    payments: list[PaymentOut]
+    write_offs: list[WriteOffOut]
+    claims: list[str]
+    pdf: str | None
+    receipt: str | None
+
+
+class ClaimLineOut(Schema):
+    sequence: int
+    submitted_cny: Decimal
+    paid_cny: Decimal
+    adjusted_cny: Decimal
+    rejected_cny: Decimal
+    disposition: str
+    reason: str
+
+
+class ClaimOut(Schema):
+    id: int
+    number: str
+    invoice: str
+    case: str
+    insurer: str
+    insurer_name: str
+    guarantee_ref: str
+    status: str
+    amount_cny: Decimal
+    submitted_at: datetime.datetime
+    outcome: str | None
+    paid_cny: Decimal | None
+    moved_to_patient_cny: Decimal | None
+    response_lines: list[ClaimLineOut]
+    resource: dict
+
+
+class ReceivableOut(Schema):
+    invoice: str
+    case: str
+    payer: str
+    amount_cny: Decimal
+    age_days: int
+    bucket: str
+
+
+class ReceivablesOut(Schema):
+    buckets: list[str]
+    by_payer: list[dict]
+    rows: list[ReceivableOut]
+    total: Decimal

@@ -1,0 +1,23 @@
+from django import template
+
+from laihua.billing import services
+
+register = template.Library()
+
+
+@register.inclusion_tag("billing/_case_panel.html", takes_context=True)
+def billing_panel(context, case):
+    """The invoices section of the case page: the patient downloads, staff open or draft the invoice."""
+    request = context["request"]
+    user = request.user
+    invoices = services.invoices_of_case(user, case) if user.is_authenticated else []
+    staff = services.may_draft(user, case)
+    return {
+        "case": case,
+        "rows": [(invoice, services.balances_of(invoice)) for invoice in invoices],
+        "staff": staff,
+        "may_start": staff
+        and case.state in services.BILLABLE_STATES
+        and not any(invoice.status in services.OPEN_STATUSES for invoice in invoices),
+        "csrf_token": context.get("csrf_token"),
+    }
