@@ -103,12 +103,16 @@ class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
 
 @login_required
 def home(request):
-    """Where a signed-in user starts: their cases (patients and hospital staff), the audit trail, or settings."""
+    """Where a signed-in user starts: their cases, receivables, the insurer portal, the audit trail, or settings."""
     role = request.user.role
+    if role == Role.FINANCE:
+        return redirect("billing:receivables")
     if role == Role.PATIENT or request.user.is_hospital_staff:
         return redirect("cases:list")
     if role == Role.PLATFORM_ADMIN:
         return redirect("audit:events")
+    if role == Role.INSURER_AGENT:
+        return redirect("insurance:portal")
     return redirect("accounts:settings")
 
 

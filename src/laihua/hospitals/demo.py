@@ -975,10 +975,14 @@ def refuse_on_a_live_site() -> None:
 @transaction.atomic
 def _journeys() -> None:
     """Patient profiles, letter settings, a few cases and their quotes (each loader is idempotent)."""
+    from laihua.billing import demo as billing_demo
     from laihua.capacity import demo as capacity_demo
     from laihua.cases import demo as cases_demo
+    from laihua.insurance import demo as insurance_demo
     from laihua.patients import demo as patients_demo
+    from laihua.planning import demo as planning_demo
     from laihua.quotes import demo as quotes_demo
+    from laihua.records import demo as records_demo
     from laihua.travel import demo as travel_demo
 
     patients_demo.load()
@@ -986,6 +990,10 @@ def _journeys() -> None:
     cases_demo.load()
     quotes_demo.load()
     capacity_demo.load()
+    insurance_demo.load()
+    planning_demo.load()
+    records_demo.load()
+    billing_demo.load()
 
 
 def load_demo() -> DemoSummary:

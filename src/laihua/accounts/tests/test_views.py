@@ -32,9 +32,9 @@ def test_login_signs_in_and_lands_on_the_roles_start_page(client, users):
         ("hospital_admin", "/en/cases/"),
         ("platform_admin", "/en/manage/audit/"),
         ("clinician", "/en/cases/"),
-        ("finance", "/en/cases/"),
+        ("finance", "/en/billing/receivables/"),
         ("patient", "/en/cases/"),
-        ("insurer_agent", "/en/accounts/settings/"),
+        ("insurer_agent", "/en/insurance/portal/"),
     ],
 )
 def test_start_page_depends_on_the_role(client, users, role, start):
