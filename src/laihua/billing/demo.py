@@ -3,12 +3,11 @@ patient, a deposit from the patient, the claim answered and the insurer's remitt
 
 import datetime
 import uuid
-from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
 
-from laihua.accounts.models import Role
+from laihua.accounts.models import Role, User
 from laihua.billing import services
 from laihua.billing.models import Invoice
 from laihua.cases.models import Case, CaseEvent
@@ -98,29 +97,33 @@ def _cover(case: Case, coordinator) -> bool:
             },
         )
     if not Guarantee.objects.filter(case=case).exists():
-        quote = case.quotes.get(status="accepted")
-        Guarantee.objects.create(
-            number=f"GOP-DEMO-{case.pk:06d}",
-            case=case,
-            hospital=case.hospital,
-            insurer=insurer,
-            coverage=insurance.coverage_of(case),
-            contract=contract,
-            quote=quote,
-            status="approved",
-            diagnosis_code="S83.6",
-            diagnosis_text="Sprain of the knee (demo)",
-            treating_doctor="Dr Demo Zhang (orthopaedics)",
-            planned_start=today - datetime.timedelta(days=3),
-            planned_end=today,
-            requested_cny=quote.total_cny,
-            reference="DGH-PA-2026-0042",
-            approved_amount=Decimal("1000.00"),
-            approved_currency="CNY",
-            valid_from=today - datetime.timedelta(days=10),
-            valid_until=today + datetime.timedelta(days=80),
-            answered_at=clock.now(),
-            created_by=coordinator,
+        # Through the insurance services, as a coordinator and the insurer's agent would: the request
+        # carries its lines and its FHIR Claim, and the answer its ClaimResponse.
+        gop = insurance.send_guarantee_request(
+            coordinator,
+            case,
+            {
+                "diagnosis_code": "S83.6",
+                "diagnosis_text": "Sprain of the knee (demo)",
+                "treating_doctor": "Dr Demo Zhang (orthopaedics)",
+                "planned_start": (today - datetime.timedelta(days=3)).isoformat(),
+                "planned_end": today.isoformat(),
+            },
+        )
+        agent = User.objects.filter(role=Role.INSURER_AGENT, insurer_agent__insurer=insurer).first()
+        if agent is None:
+            return False
+        insurance.answer_guarantee_request(
+            agent,
+            gop,
+            {
+                "status": "approved",
+                "reference": "DGH-PA-2026-0042",
+                "amount": "1000.00",
+                "currency": "CNY",
+                "valid_from": (today - datetime.timedelta(days=10)).isoformat(),
+                "valid_until": (today + datetime.timedelta(days=80)).isoformat(),
+            },
         )
     return True
 

@@ -329,7 +329,8 @@ def test_overdue_requests_remind_the_coordinator_once(gop, users, django_capture
     with django_capture_on_commit_callbacks(execute=True):
         assert services.remind_overdue(now=later) == [gop.number]
     assert services.remind_overdue(now=later + datetime.timedelta(hours=5)) == []
-    assert len(mail.outbox) == 1 and "no answer" in mail.outbox[0].subject
+    # A coordinator who chose no language is written to in Chinese.
+    assert len(mail.outbox) == 1 and f"{gop.number} 尚未获得答复" in mail.outbox[0].subject
     assert gop.case.events.filter(kind="gop_overdue").count() == 1
     gop.refresh_from_db()
     assert services.is_overdue(gop, later)
