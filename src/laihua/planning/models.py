@@ -83,6 +83,10 @@ class Itinerary(models.Model):
     )
     feasible = models.BooleanField(_("a plan fits"), default=True)
     method = models.CharField(_("planned by"), max_length=10, blank=True)  # cpsat, greedy
+    METHOD_LABELS = {
+        "cpsat": _("the optimising planner (CP-SAT)"),
+        "greedy": _("earliest free days (the optimising planner found no plan in time)"),
+    }
     # Inputs (so that a re-plan starts from them, and the coordinator's adjustments are kept).
     earliest_arrival = models.DateField(_("earliest arrival"))
     latest_departure = models.DateField(_("latest departure"), null=True, blank=True)
@@ -118,6 +122,10 @@ class Itinerary(models.Model):
 
     def __str__(self):
         return f"{self.case} {self.arrival}–{self.departure} ({self.status})"
+
+    @property
+    def method_label(self) -> str:
+        return str(self.METHOD_LABELS.get(self.method, self.method))
 
 
 class ItemKind(models.TextChoices):
