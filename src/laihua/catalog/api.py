@@ -1,10 +1,10 @@
 from decimal import Decimal
 
-from django.urls import reverse
 from ninja import Query, Router, Schema, Status
 
 from laihua.api import AUTH
 from laihua.catalog import services
+from laihua.catalog.links import ItemLinks
 from laihua.catalog.schemas import ItemIn, ItemOut, PriceIn, PriceOut, SearchOut
 from laihua.hospitals.models import Hospital
 from laihua.rates import services as rates
@@ -26,7 +26,7 @@ class SearchParams(Schema):
     offset: int = 0
 
 
-def item_out(item, rate: rates.Rate | None) -> dict:
+def item_out(item, rate: rates.Rate | None, links: ItemLinks | None = None) -> dict:
     converted = None
     if rate is not None and item.price_min is not None:
         converted = {
@@ -56,7 +56,7 @@ def item_out(item, rate: rates.Rate | None) -> dict:
         "price_cny_max": item.price_max,
         "price_effective_from": item.price_from,
         "converted": converted,
-        "url": reverse("web:item", args=[item.hospital.slug, item.code]),
+        "url": (links or ItemLinks()).of_item(item.hospital.slug, item.code),
     }
 
 
@@ -64,12 +64,13 @@ def item_out(item, rate: rates.Rate | None) -> dict:
 def search(request, params: Query[SearchParams]):
     query, rate = services.search_query_from_params(params.dict())
     items, total = services.search(query)
+    links = ItemLinks()
     return {
         "total": total,
         "limit": query.limit,
         "offset": query.offset,
         "currency": rate.currency,
-        "results": [item_out(item, rate) for item in items],
+        "results": [item_out(item, rate, links) for item in items],
     }
 
 

@@ -182,7 +182,8 @@ def search(query: SearchQuery, day: datetime.date | None = None) -> tuple[list[C
     ranked = items.annotate(total=Window(Count("pk"))).order_by(*SORTS.get(query.sort, SORTS["price"]))
     rows = list(ranked.values_list("pk", "total")[query.offset : query.offset + query.limit])
     total = rows[0][1] if rows else (items.count() if query.offset else 0)
-    page = _published(day, today).in_bulk([pk for pk, _total in rows])
+    # The search text (every language's words, the longest column) is for matching, not for showing.
+    page = _published(day, today).defer("search_text").in_bulk([pk for pk, _total in rows])
     return [page[pk] for pk, _total in rows if pk in page], total
 
 

@@ -6,18 +6,13 @@ tags per cell costs a fraction of the CPU; the template only places them.
 """
 
 from dataclasses import dataclass
-from urllib.parse import quote
 
-from django.urls import reverse
 from django.utils.translation import ngettext
 
+from laihua.catalog.links import ItemLinks
 from laihua.kit.i18n import pick
 from laihua.rates import services as rates
 from laihua.web.templatetags.laihua import price_range
-
-# The characters Django's reverse() leaves unquoted in a path (django.urls.resolvers).
-_PATH_SAFE = "!$&'()*+,;=/~:@"
-_HOSPITAL, _CODE = "laihua-hospital-slug", "laihua-item-code"
 
 
 @dataclass(frozen=True)
@@ -32,20 +27,6 @@ class ResultRow:
     department: str
     price: str
     converted: str
-
-
-class _Links:
-    """The item and hospital URLs, reversed once per page and filled in per row as reverse() would."""
-
-    def __init__(self):
-        self.item = reverse("web:item", args=[_HOSPITAL, _CODE])
-        self.hospital = reverse("web:hospital", args=[_HOSPITAL])
-
-    def of_item(self, slug: str, code: str) -> str:
-        return self.item.replace(_HOSPITAL, quote(slug, safe=_PATH_SAFE)).replace(_CODE, quote(code, safe=_PATH_SAFE))
-
-    def of_hospital(self, slug: str) -> str:
-        return self.hospital.replace(_HOSPITAL, quote(slug, safe=_PATH_SAFE))
 
 
 def _converted(item, rate: rates.Rate | None) -> str:
@@ -63,7 +44,7 @@ def _wait(days: int | None) -> str:
 
 def result_rows(items, rate: rates.Rate | None) -> list[ResultRow]:
     """The texts of each result row in the active language, prices in CNY and in the rate's currency."""
-    links = _Links()
+    links = ItemLinks()
     return [
         ResultRow(
             url=links.of_item(item.hospital.slug, item.code),

@@ -4,9 +4,9 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
+from laihua.catalog.links import ItemLinks
 from laihua.hospitals import services as hospitals
 from laihua.hospitals.models import Department
-from laihua.web.results import _Links
 
 pytestmark = pytest.mark.django_db
 
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 def test_row_links_are_what_reverse_gives(code):
     for language in ("en", "zh-hans"):
         with translation.override(language):
-            links = _Links()
+            links = ItemLinks()
             assert links.of_item("east", code) == reverse("web:item", args=["east", code])
             assert links.of_hospital("east-2") == reverse("web:hospital", args=["east-2"])
 
