@@ -83,9 +83,12 @@ def get_itinerary(actor, pk: int, *, audit: str | None = "planning.itinerary.vie
 
 
 def current_itinerary(actor, case: Case, *, audit: bool = True) -> Itinerary | None:
-    """The plan to show for the case: the latest one not replaced (for a patient, only one that fits)."""
+    """The plan to show for the case: the latest one not replaced (for a patient, only one that fits, and
+    the confirmed trip while a new plan waits for the coordinator's confirmation)."""
     require_case_party(actor, case)
-    itinerary = visible_itineraries(actor).filter(case=case).exclude(status=ItineraryStatus.REVOKED).first()
+    shown = visible_itineraries(actor).filter(case=case).exclude(status=ItineraryStatus.REVOKED)
+    confirmed = shown.filter(status=ItineraryStatus.ACTIVE).first() if actor.role == Role.PATIENT else None
+    itinerary = confirmed or shown.first()
     if itinerary is not None and audit:
         record_event(actor, "planning.itinerary.view", case, hospital=case.hospital, detail={"itinerary": itinerary.pk})
     return itinerary

@@ -111,6 +111,7 @@ def test_confirm_books_every_service_and_schedules_the_case(users, trip_case, ar
     itinerary.refresh_from_db()
     trip_case.refresh_from_db()
     assert itinerary.status == ItineraryStatus.ACTIVE and trip_case.state == "scheduled"
+    assert services.current_itinerary(users["patient"], trip_case) == itinerary
     booked = Booking.objects.filter(case=trip_case, status=BookingStatus.BOOKED)
     # consult, MRI, 2 theatre hours on one day, 2 bed-days (the bloods use no counted resource)
     assert {(b.resource.code, b.units) for b in booked} == {("clinics", 1), ("mri", 1), ("theatre", 2), ("beds", 1)}
@@ -119,7 +120,11 @@ def test_confirm_books_every_service_and_schedules_the_case(users, trip_case, ar
     assert visits.filter(booking_request__isnull=False).count() == 3
     # re-planning a confirmed trip, then confirming, moves the bookings (the old ones are given back)
     again = plan(users, trip_case, arrival + datetime.timedelta(days=3))
+    # until the new plan is confirmed, the patient keeps seeing the booked trip; the desk sees the new plan
+    assert services.current_itinerary(users["patient"], trip_case) == itinerary
+    assert services.current_itinerary(users["coordinator"], trip_case) == again
     services.confirm_itinerary(users["coordinator"], again)
+    assert services.current_itinerary(users["patient"], trip_case) == again
     itinerary.refresh_from_db()
     assert itinerary.status == ItineraryStatus.REVOKED
     assert Booking.objects.filter(case=trip_case, status=BookingStatus.BOOKED).count() == 5
