@@ -15,17 +15,10 @@ from ninja import Router, Status
 
 from laihua.api import AUTH
 from laihua.cases.services import get_case
-from laihua.errors import InvalidInput, NotFound
+from laihua.errors import NotFound
 from laihua.insurance import fhir, services
-from laihua.insurance.models import OPEN_STATUSES, GuaranteeStatus
 
 router = Router(tags=["insurance"], auth=AUTH)
-
-SEARCH_STATUS = {
-    "active": list(OPEN_STATUSES) + [GuaranteeStatus.APPROVED, GuaranteeStatus.PARTIAL, GuaranteeStatus.DENIED],
-    "pending": list(OPEN_STATUSES),
-    "cancelled": [GuaranteeStatus.CANCELLED],
-}
 
 
 def _claim_issue(expression: str, diagnostics: str) -> fhir.MalformedFhir:
@@ -79,12 +72,7 @@ def post_claim(request, case: str = ""):
 
 @router.get("/Claim", response=dict, summary="GOP requests you may see, as a searchset Bundle")
 def search_claims(request, status: str = "active"):
-    gops = services.list_guarantees(request.auth)
-    if status != "all":
-        if status not in SEARCH_STATUS:
-            raise InvalidInput(_("status must be active, pending, cancelled or all."), field="status")
-        gops = gops.filter(status__in=SEARCH_STATUS[status])
-    gops = list(gops[:200])
+    gops = services.search_claims(request.auth, status)
     return {
         "resourceType": "Bundle",
         "type": "searchset",

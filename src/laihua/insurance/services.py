@@ -154,7 +154,29 @@ def list_guarantees(actor, *, status: str | None = None, case: str | None = None
         gops = gops.filter(status=status)
     if case:
         gops = gops.filter(case__reference=case)
+    record_event(actor, "insurance.gop.list", None, detail={"status": status or "", "case": case or ""})
     return gops.order_by("-created_at")
+
+
+# FHIR Claim search statuses (GET /fhir/Claim?status=...) and the GOP statuses each covers.
+FHIR_SEARCH_STATUSES = {
+    "active": (*OPEN_STATUSES, GuaranteeStatus.APPROVED, GuaranteeStatus.PARTIAL, GuaranteeStatus.DENIED),
+    "pending": tuple(OPEN_STATUSES),
+    "cancelled": (GuaranteeStatus.CANCELLED,),
+}
+
+
+def search_claims(actor, status: str = "active", *, limit: int = 200) -> list[Guarantee]:
+    """The GOP requests a FHIR Claim search returns (status active, pending, cancelled or all), audited."""
+    require_role(actor, Role.values)
+    gops = visible_guarantees(actor)
+    if status != "all":
+        if status not in FHIR_SEARCH_STATUSES:
+            raise InvalidInput(_("status must be active, pending, cancelled or all."), field="status")
+        gops = gops.filter(status__in=FHIR_SEARCH_STATUSES[status])
+    found = list(gops.order_by("-created_at")[:limit])
+    record_event(actor, "insurance.gop.search", None, detail={"status": status, "gops": [g.number for g in found]})
+    return found
 
 
 def insurer_case(actor, reference: str) -> Case:

@@ -303,3 +303,13 @@ def test_a_claim_response_with_use_claim_goes_to_billing(client, gop, agent):
     assert response.status_code == 404
     gop.refresh_from_db()
     assert gop.status == GuaranteeStatus.SUBMITTED
+
+
+def test_searching_and_listing_requests_leave_audit_events(client, gop, agent, users):
+    from laihua.audit.models import AuditEvent
+
+    client.get("/fhir/Claim?status=pending", headers=bearer(agent))
+    search = AuditEvent.objects.get(action="insurance.gop.search")
+    assert search.actor == agent and search.detail == {"status": "pending", "gops": [gop.number]}
+    client.get("/api/insurance/gops", headers=bearer(users["coordinator"]))
+    assert AuditEvent.objects.filter(action="insurance.gop.list", actor=users["coordinator"]).count() == 1
