@@ -100,8 +100,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         VAR_DIR.mkdir(parents=True, exist_ok=True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # The catalog search's cost estimates pass PostgreSQL's JIT threshold, and compiling took 200-800 ms
-    # per query, more than running it (bench/search.py, docs/benchmarks.md).
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+    # per query, more than running it. Parallel workers cost more to start and gather than the short
+    # queries of a web request save, and they take the cores other requests wait for (bench/search.py,
+    # docs/benchmarks.md). LAIHUA_DB_OPTIONS replaces both.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "options", env_str("LAIHUA_DB_OPTIONS", "-c jit=off -c max_parallel_workers_per_gather=0")
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -160,9 +164,7 @@ WHITENOISE_USE_FINDERS = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("LAIHUA_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("LAIHUA_BEHIND_PROXY", False) else None
-)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("LAIHUA_BEHIND_PROXY", False) else None
 X_FRAME_OPTIONS = "DENY"
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "laihua"}}

@@ -94,9 +94,26 @@ class CatalogItem(models.Model):
         verbose_name_plural = _("catalog items")
         ordering = ["hospital", "code"]
         constraints = [models.UniqueConstraint(fields=["hospital", "code"], name="catalog_code_unique")]
-        # A kind and a price range (imaging from 50 to 200 USD) is the one broad search without a narrower
-        # index; an index on the price alone would tempt PostgreSQL to walk it for the order of every search.
-        indexes = [models.Index(fields=["kind", "current_price_min"], name="catalog_item_kind_price_idx")]
+        # The search ranks the published items (offered, with a price today) on (price, hospital, code) and
+        # counts them. A kind with a price range (imaging from 50 to 200 USD) and a city or hospital without
+        # words are the broad searches without a narrower index: these two hold every column the ranking
+        # reads, so that PostgreSQL answers from the index alone (covering columns are PostgreSQL's; SQLite
+        # keeps the plain partial index). An index on the price alone would tempt PostgreSQL to walk it for
+        # the order of every search.
+        indexes = [
+            models.Index(
+                fields=["kind", "current_price_min"],
+                include=["current_price_max", "hospital", "code", "id"],
+                condition=Q(active=True, current_price_min__isnull=False),
+                name="catalog_item_kind_price_idx",
+            ),
+            models.Index(
+                fields=["hospital", "current_price_min"],
+                include=["current_price_max", "code", "id"],
+                condition=Q(active=True, current_price_min__isnull=False),
+                name="catalog_item_hosp_price_idx",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.code} {pick(self.name)}"

@@ -8,6 +8,7 @@ the clock is before the copied price's start), so no scheduler is needed.
 
 import datetime
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import DateField, F, OuterRef, Q, Subquery
 from django.db.models.functions import Cast
@@ -39,6 +40,8 @@ def refresh_current_prices(item_ids, day: datetime.date | None = None) -> int:
     say a new price's and a search's, run one after the other and the second sees the first's price.
     """
     day = day or clock.today()
+    if cache.get(DUE_CHECKED) not in (None, day):
+        cache.delete(DUE_CHECKED)
     ids = sorted(set(item_ids))
     done = 0
     for start in range(0, len(ids), BATCH):
@@ -54,8 +57,19 @@ def due(day: datetime.date) -> Q:
     return Q(current_price_until__lt=day) | Q(current_price_from__gt=day)
 
 
+# A copy falls due only when the day changes (a saved price refreshes its item at once), so a process
+# that has refreshed for a day skips the look while it stays that day, for this many seconds at most:
+# every search would ask. Copies written for another day (a clock set back) make it look again.
+DUE_CHECKED = "catalog:prices-due-checked"
+DUE_CHECK_SECONDS = 60
+
+
 def refresh_due_prices(day: datetime.date | None = None) -> int:
     """Refresh the items whose copy of the price does not hold today; return how many."""
     day = day or clock.today()
+    if cache.get(DUE_CHECKED) == day:
+        return 0
     stale = list(CatalogItem.objects.filter(due(day)).order_by("pk").values_list("pk", flat=True))
-    return refresh_current_prices(stale, day) if stale else 0
+    done = refresh_current_prices(stale, day) if stale else 0
+    cache.set(DUE_CHECKED, day, DUE_CHECK_SECONDS)
+    return done

@@ -87,9 +87,11 @@ class SearchQuery:
     offset: int = 0
 
 
+# Equal prices keep a stable order by hospital and code: the hospital's key, not its slug, so that the
+# ranking reads the catalog table alone (and on PostgreSQL often its covering index alone).
 SORTS = {
-    "price": ("price_min", "hospital__slug", "code"),
-    "-price": ("-price_min", "hospital__slug", "code"),
+    "price": ("price_min", "hospital_id", "code"),
+    "-price": ("-price_min", "hospital_id", "code"),
     "hospital": ("hospital__slug", "code"),
 }
 
@@ -97,26 +99,38 @@ CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 CJK_PAIR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]{2}")
 
 
+WORD_SEPARATORS = " \n-(/"
+SHORT_WORD = re.compile(r"[a-z0-9]{1,2}")
+
+
 def _matching(items: QuerySet[CatalogItem], term: str) -> QuerySet[CatalogItem]:
     """Items whose search text holds the term, in a form PostgreSQL finds through an index.
 
     A term of three characters or more is a substring (trigram index, migration 0002). A term with
-    Chinese characters is a substring too; a pair of them (核磁) is found through the character-pair
-    index (migration 0003), since it holds no trigram. A one- or two-letter term (CT, GP) matches the
-    start of a word, so that "ct" finds CT scans, not doctors, and the trigram index serves it.
+    Chinese characters is a substring too; a pair of them (核磁) holds no trigram and is found through
+    the character-pair index (migration 0003), which answers exactly whether the text holds the pair. A
+    one- or two-letter term (CT, GP) matches the start of a word, so that "ct" finds CT scans, not
+    doctors; on PostgreSQL the index of every word's first one and two characters (migration 0005)
+    answers it exactly.
     """
+    postgres = connection.vendor == "postgresql"
+    if postgres and CJK_PAIR.fullmatch(term):
+        return items.alias(cjk_pairs=_text_array("catalog_cjk_bigrams")).filter(cjk_pairs__contains=[term])
     if CJK.search(term) or len(term) >= 3:
-        items = items.filter(search_text__contains=term)
-        if CJK_PAIR.fullmatch(term) and connection.vendor == "postgresql":
-            from django.contrib.postgres.fields import ArrayField
-
-            pairs = Func("search_text", function="catalog_cjk_bigrams", output_field=ArrayField(TextField()))
-            items = items.alias(cjk_pairs=pairs).filter(cjk_pairs__contains=[term])
-        return items
+        return items.filter(search_text__contains=term)
+    if postgres and SHORT_WORD.fullmatch(term):
+        return items.alias(prefixes=_text_array("catalog_word_prefixes")).filter(prefixes__contains=[term])
     word_start = Q(search_text__startswith=term)
-    for separator in " -(/":
+    for separator in WORD_SEPARATORS:
         word_start |= Q(search_text__contains=separator + term)
     return items.filter(word_start)
+
+
+def _text_array(function: str) -> Func:
+    """One of the catalog's PostgreSQL functions of the search text (an indexed text[] expression)."""
+    from django.contrib.postgres.fields import ArrayField
+
+    return Func("search_text", function=function, output_field=ArrayField(TextField()))
 
 
 def _priced_within(query: SearchQuery, day: datetime.date) -> Subquery:
@@ -164,6 +178,24 @@ def _priced_on(items: QuerySet[CatalogItem], query: SearchQuery, day: datetime.d
     return items.annotate(price_min=Subquery(in_force.values("amount_min")[:1]))
 
 
+# What a search result shows (catalog.api.item_out, web.results): the search text (every language's
+# words, the longest column) is for matching, and the hospital's profile is for its own page.
+RESULT_FIELDS = [
+    *(
+        field.name
+        for field in CatalogItem._meta.concrete_fields
+        if field.name not in ("search_text", "updated_at", "current_price_until")
+    ),
+    "hospital__slug",
+    "hospital__name",
+    "hospital__city__slug",
+    "hospital__city__name",
+    "department__code",
+    "department__name",
+    "comparable__key",
+]
+
+
 def search(query: SearchQuery, day: datetime.date | None = None) -> tuple[list[CatalogItem], int]:
     """Published items matching every word of the query (in any language), with the total count.
 
@@ -183,7 +215,7 @@ def search(query: SearchQuery, day: datetime.date | None = None) -> tuple[list[C
     rows = list(ranked.values_list("pk", "total")[query.offset : query.offset + query.limit])
     total = rows[0][1] if rows else (items.count() if query.offset else 0)
     # The search text (every language's words, the longest column) is for matching, not for showing.
-    page = _published(day, today).defer("search_text").in_bulk([pk for pk, _total in rows])
+    page = _published(day, today).only(*RESULT_FIELDS).in_bulk([pk for pk, _total in rows])
     return [page[pk] for pk, _total in rows if pk in page], total
 
 

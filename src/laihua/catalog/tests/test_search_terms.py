@@ -76,3 +76,51 @@ def test_postgres_finds_a_chinese_pair_through_its_index(hospital):
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "catalog_item_search_cjk_bigrams" in plan
+
+
+def test_a_short_term_matches_a_word_after_any_separator(hospital):
+    make_item(hospital, code="X-01", en="Chest (CT) and x-ray", zh="胸部", keywords="")
+    make_item(hospital, code="X-02", en="Lung screening/ct follow-up", zh="肺部", keywords="")
+    make_item(hospital, code="X-03", en="Hand surgery\nct guided", zh="手术", keywords="", kind="procedure")
+    make_item(hospital, code="X-04", en="Octreotide scan", zh="奥曲肽", keywords="")
+    assert codes("ct") == {"X-01", "X-02", "X-03"}
+    assert codes("x") == {"X-01", "X-02", "X-03", "X-04"}  # every item's own code starts a word
+    assert codes("ra") == {"X-01"}
+
+
+@pytest.mark.postgres_only
+def test_postgres_lists_the_first_letters_of_every_word():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT catalog_word_prefixes(%s)", ["ct-01 pet-ct (x/ray)\nab 核磁"])
+        expected = ["c", "ct", "0", "01", "p", "pe", "x", "r", "ra", "a", "ab", "核", "核磁"]
+        assert sorted(cursor.fetchone()[0]) == sorted(expected)
+
+
+@pytest.mark.postgres_only
+@pytest.mark.parametrize(
+    ("term", "index"), [("ct", "catalog_item_search_prefixes"), ("核磁", "catalog_item_search_cjk_bigrams")]
+)
+def test_postgres_answers_short_terms_from_an_index_without_rereading_the_text(hospital, term, index):
+    make_item(hospital, en="CT scan", zh="核磁共振成像")
+    query = services._matching(CatalogItem.objects.all(), term).query
+    sql, params = query.sql_with_params()
+    assert "LIKE" not in sql  # the index answers exactly: no substring check row by row
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert index in plan
+
+
+@pytest.mark.postgres_only
+def test_postgres_ranks_a_kind_and_price_range_from_the_index_alone(hospital):
+    make_item(hospital, code="MRI-01", price=Decimal("486"))
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        query = services.SearchQuery(kind="imaging", price_min_cny=Decimal("100"), price_max_cny=Decimal("900"))
+        ranked = services._priced_today(services._filtered(query), query).order_by(*services.SORTS["price"])
+        sql, params = ranked.values_list("pk").query.sql_with_params()
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "catalog_item_kind_price_idx" in plan
