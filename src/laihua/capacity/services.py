@@ -179,27 +179,34 @@ def _fits(plan: dict, caps: Capacities, day_used: dict, month_used: dict) -> boo
 # --- counters (the lock targets) ------------------------------------------------------------------
 
 
-def _lock_counters(keys: set[tuple[int, str, datetime.date]]) -> dict[tuple[int, str, datetime.date], IntlUsage]:
-    """Lock the counter rows for these (resource id, period, day) keys in one global order, creating
-    missing ones first (INSERT ... ON CONFLICT DO NOTHING: a concurrent insert is simply waited for)."""
+CounterKey = tuple[int, str, datetime.date]  # (resource id, period, day)
+
+
+def _lock_counters(keys: set[CounterKey], resources=()) -> dict[CounterKey, IntlUsage]:
+    """Lock the counter rows for these (resource id, period, day) keys, and every counter of these
+    resources, in one global order, creating missing keyed ones first (INSERT ... ON CONFLICT DO
+    NOTHING: a concurrent insert is simply waited for)."""
 
     def select():
-        condition = Q()
+        condition = Q(resource_id__in=resources) if resources else Q()
         for resource_id, period, day in keys:
             condition |= Q(resource_id=resource_id, period=period, day=day)
         rows = IntlUsage.objects.select_for_update().filter(condition).order_by("resource_id", "period", "day")
         return {(row.resource_id, row.period, row.day): row for row in rows}
 
-    if not keys:
+    if not keys and not resources:
         return {}
-    found = select()
-    missing = keys - found.keys()
+    missing = set(keys)
+    if missing:
+        existing = IntlUsage.objects.filter(
+            resource_id__in={r for r, _p, _d in keys}, day__in={d for _r, _p, d in keys}
+        ).values_list("resource_id", "period", "day")
+        missing -= set(existing)
     if missing:
         IntlUsage.objects.bulk_create(
             [IntlUsage(resource_id=r, period=p, day=d) for r, p, d in sorted(missing)], ignore_conflicts=True
         )
-        found = select()
-    return found
+    return select()
 
 
 def _add_to_counters(additions: dict[tuple[int, str, datetime.date], int]) -> dict[tuple, int]:
@@ -228,11 +235,6 @@ def _counter_keys(plan: dict) -> set:
     keys = {(resource_id, IntlUsage.DAY, day) for resource_id, day in plan}
     keys |= {(resource_id, IntlUsage.MONTH, month_start(day)) for resource_id, day in plan}
     return keys
-
-
-def _lock_resource_counters(resource: Resource) -> None:
-    """Lock every counter of the resource (a change of default capacity or share touches every day)."""
-    list(IntlUsage.objects.select_for_update().filter(resource=resource).order_by("resource_id", "period", "day"))
 
 
 # --- booking --------------------------------------------------------------------------------------
@@ -376,7 +378,8 @@ def cancel_booking(actor, booking: Booking) -> list[Booking]:
     plan: dict = {}
     for row in active:
         plan[(row.resource_id, row.day)] = plan.get((row.resource_id, row.day), 0) + row.units
-    counters = _lock_counters(_counter_keys(plan))
+    candidates, locked = _lock_with_waitlist(booking.case.hospital_id, set(plan), _counter_keys(plan))
+    counters = locked.rows
     # Re-read under the lock: a concurrent cancel may have won.
     active = list(Booking.objects.filter(pk__in=[row.pk for row in active], status=BookingStatus.BOOKED).order_by("pk"))
     if not active:
@@ -400,7 +403,7 @@ def cancel_booking(actor, booking: Booking) -> list[Booking]:
     record_event(
         actor, "capacity.cancel", case, hospital=case.hospital, detail={"bookings": [row.pk for row in active]}
     )
-    offer_freed_places(actor, case.hospital_id, set(plan))
+    offer_freed_places(actor, case.hospital_id, [c for c in candidates if set(c.plan) & set(plan)], locked)
     add_event(
         case,
         actor,
@@ -508,14 +511,33 @@ def _waiting_days(resource: Resource, day: datetime.date | None = None) -> set[t
     return wanted
 
 
-def offer_freed_places(actor, hospital_id: int, freed: set[tuple[int, datetime.date]]) -> list[WaitlistEntry]:
-    """Give places just freed on these (resource id, day)s to the waitlist, first come first served,
-    in the caller's transaction (the counters are locked): nobody else can take them in between."""
+@dataclass
+class _Candidate:
+    """A waiting entry that freed places could serve, with what its service takes."""
+
+    entry: WaitlistEntry
+    usages: list
+    plan: dict
+
+
+@dataclass
+class _Locked:
+    """The counter rows a transaction holds: these keys, and every counter of these resources."""
+
+    rows: dict
+    keys: set
+    resources: set
+
+    def covers(self, keys) -> bool:
+        return all(key in self.keys or key[0] in self.resources for key in keys)
+
+
+def _waitlist_candidates(hospital_id: int, freed: set[tuple[int, datetime.date]]) -> list[_Candidate]:
+    """The waiting entries whose service takes a place on one of these (resource id, day)s, oldest first."""
     if not freed:
         return []
     days = [day for _r, day in freed]
-    resource_ids = {r for r, _d in freed}
-    candidates = (
+    entries = (
         WaitlistEntry.objects.select_related("case", "case__hospital", "item", "created_by")
         .filter(
             hospital_id=hospital_id,
@@ -523,19 +545,51 @@ def offer_freed_places(actor, hospital_id: int, freed: set[tuple[int, datetime.d
             day__gte=clock.today(),
             day__lte=max(days),
             case__state__in=BOOKABLE_STATES,
-            item__usages__resource_id__in=resource_ids,
+            item__usages__resource_id__in={r for r, _d in freed},
         )
         .distinct()
         .order_by("created_at", "pk")
     )
-    given = []
-    for entry in candidates:
+    candidates = []
+    for entry in entries:
         usages = list(entry.item.usages.select_related("resource"))
         try:
             plan = plan_for(entry.item, entry.day, usages)
         except InvalidInput:
             continue
-        if not set(plan) & freed:
+        if set(plan) & freed:
+            candidates.append(_Candidate(entry, usages, plan))
+    return candidates
+
+
+def _lock_with_waitlist(
+    hospital_id: int, freed: set[tuple[int, datetime.date]], keys=(), resources=()
+) -> tuple[list[_Candidate], _Locked]:
+    """Lock the counters a change touches together with those that the waitlist entries its freed
+    places could serve would take, in one global order and before anything changes: handing a place
+    to the waitlist afterwards then waits for no lock out of that order, which could deadlock with a
+    booking that locked in order (an entry's service may take resources the change does not touch)."""
+    candidates = _waitlist_candidates(hospital_id, freed)
+    wanted = set(keys)
+    for candidate in candidates:
+        wanted |= _counter_keys(candidate.plan)
+    rows = _lock_counters(wanted, resources)
+    return candidates, _Locked(rows, wanted, set(resources))
+
+
+def offer_freed_places(actor, hospital_id: int, candidates: list[_Candidate], locked: _Locked) -> list[WaitlistEntry]:
+    """Give places just freed to the waitlist entries found before the counters were locked, first come
+    first served, in the caller's transaction (it holds the counters): nobody else can take them in
+    between. An entry that joined after the lock waits for the next freed place."""
+    still_waiting = set(
+        WaitlistEntry.objects.filter(
+            pk__in=[c.entry.pk for c in candidates], status=WaitlistStatus.WAITING
+        ).values_list("pk", flat=True)
+    )
+    given = []
+    for candidate in candidates:
+        entry, usages, plan = candidate.entry, candidate.usages, candidate.plan
+        if entry.pk not in still_waiting or not locked.covers(_counter_keys(plan)):
             continue
         try:
             with transaction.atomic():
@@ -752,14 +806,14 @@ def set_share(actor, resource: Resource, share) -> list[OverCap]:
     """Set the international share (hospital admin, at most the platform maximum); returns what is over."""
     require_hospital_staff(actor, resource.hospital, CAPACITY_EDITORS)
     value = _share(share)
-    _lock_resource_counters(resource)
+    candidates, locked = _lock_with_waitlist(resource.hospital_id, _waiting_days(resource), resources=[resource.pk])
     before = resource.intl_share
     Resource.objects.filter(pk=resource.pk).update(intl_share=value)
     resource.intl_share = value
     record_event(
         actor, "capacity.share", resource, hospital=resource.hospital, detail={"from": str(before), "to": str(value)}
     )
-    offer_freed_places(actor, resource.hospital_id, _waiting_days(resource))
+    offer_freed_places(actor, resource.hospital_id, candidates, locked)
     return over_cap_bookings(resource)
 
 
@@ -770,12 +824,14 @@ def set_capacity(
     """Set the default capacity (day None) or one day's; cancels nothing, returns the bookings now over."""
     require_hospital_staff(actor, resource.hospital, CAPACITY_EDITORS)
     capacity = _int(capacity, "capacity")
+    wanted = _waiting_days(resource, day)
     if day is None:
-        _lock_resource_counters(resource)
+        candidates, locked = _lock_with_waitlist(resource.hospital_id, wanted, resources=[resource.pk])
         Resource.objects.filter(pk=resource.pk).update(daily_capacity=capacity)
         resource.daily_capacity = capacity
     else:
-        _lock_counters({(resource.pk, IntlUsage.DAY, day), (resource.pk, IntlUsage.MONTH, month_start(day))})
+        keys = {(resource.pk, IntlUsage.DAY, day), (resource.pk, IntlUsage.MONTH, month_start(day))}
+        candidates, locked = _lock_with_waitlist(resource.hospital_id, wanted, keys)
         CapacityDay.objects.update_or_create(
             resource=resource, day=day, defaults={"capacity": capacity, "closed": closed, "note": note[:200]}
         )
@@ -786,7 +842,7 @@ def set_capacity(
         hospital=resource.hospital,
         detail={"day": day.isoformat() if day else None, "capacity": capacity, "closed": closed},
     )
-    offer_freed_places(actor, resource.hospital_id, _waiting_days(resource, day))
+    offer_freed_places(actor, resource.hospital_id, candidates, locked)
     return over_cap_bookings(resource, day)
 
 

@@ -69,3 +69,73 @@ def test_the_same_key_sent_at_once_books_once(users, accepted, mri, scanner, day
         list(pool.map(attempt, range(10)))
     assert len(results) == 10 and len({tuple(r) for r in results}) == 1
     assert Booking.objects.count() == 1
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_cancellation_that_serves_the_waitlist_locks_in_the_global_order(users, patient, hospital, hip, day):
+    """A freed bed goes to a waiting hip replacement, which also takes theatre hours. The cancellation
+    must lock the theatre counter (the lower resource) before the bed counter, as every booking does:
+    otherwise a booking holding the theatre and wanting the bed deadlocks with it."""
+    from django.db import connection, transaction
+
+    from laihua.capacity.models import ServiceUsage
+    from laihua.capacity.services import month_start
+    from tests.builders import make_case, make_item
+
+    item, theatre, beds = hip
+    assert theatre.pk < beds.pk
+    coordinator = users["coordinator"]
+    ward = make_item(hospital, code="WARD-01", kind="inpatient_day", en="Ward day", zh="住院日")
+    ServiceUsage.objects.create(item=ward, resource=beds, units=1)
+    case = make_case(patient, hospital, state="accepted", services=[ward, item])
+    taken = [services.book_service(coordinator, case, ward, day, idempotency_key=f"ward-{n}")[0] for n in range(2)]
+    entry = services.join_waitlist(coordinator, case, item, day)  # the beds are full on the day
+    for resource, period, first in ((theatre, "day", day), (theatre, "month", month_start(day))):
+        IntlUsage.objects.get_or_create(resource=resource, period=period, day=first)
+
+    holding, go = threading.Event(), threading.Event()
+    outcomes = {}
+
+    def booking_in_order():  # holds the theatre, then wants the bed, as a booking of the hip would
+        try:
+            with transaction.atomic():
+                list(IntlUsage.objects.select_for_update().filter(resource=theatre, period="day", day=day))
+                holding.set()
+                go.wait(timeout=30)
+                list(IntlUsage.objects.select_for_update().filter(resource=beds, period="day", day=day))
+            outcomes["booking"] = "done"
+        except Exception as exc:  # noqa: BLE001 - a deadlock or anything else fails the test below
+            outcomes["booking"] = repr(exc)
+        finally:
+            connections.close_all()
+
+    def cancellation():
+        try:
+            services.cancel_booking(coordinator, taken[0])
+            outcomes["cancel"] = "done"
+        except Exception as exc:  # noqa: BLE001
+            outcomes["cancel"] = repr(exc)
+        finally:
+            connections.close_all()
+
+    first = threading.Thread(target=booking_in_order)
+    first.start()
+    assert holding.wait(timeout=30)
+    second = threading.Thread(target=cancellation)
+    second.start()
+    for _ in range(300):  # until the cancellation waits for a row lock
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0]:
+                break
+        second.join(timeout=0.05)
+    go.set()
+    first.join(timeout=60)
+    second.join(timeout=60)
+    assert outcomes == {"booking": "done", "cancel": "done"}
+    entry.refresh_from_db()
+    assert entry.status == "booked"
+    assert services.booked_units(beds, day) == 2 and services.booked_units(theatre, day) == 3
