@@ -5,7 +5,7 @@ from laihua.planning.models import Itinerary, ItineraryItem, ServiceOrder, Servi
 
 @admin.register(ServiceRule)
 class ServiceRuleAdmin(admin.ModelAdmin):
-    list_display = ["item", "morning_only", "duration_minutes", "stay_days"]
+    list_display = ["item", "morning_only", "duration_minutes", "stay_days", "repeat"]
     list_filter = ["morning_only", "item__hospital"]
     search_fields = ["item__code"]
 

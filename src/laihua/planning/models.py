@@ -10,6 +10,14 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 
+class Repeat(models.TextChoices):
+    """How a service asked for more than once (a quote line's quantity) is planned."""
+
+    SEPARATE = "separate_days", _("on separate days, one after another")
+    CONSECUTIVE = "consecutive_days", _("on consecutive days")
+    TOGETHER = "one_visit", _("all in one visit")
+
+
 class ServiceRule(models.Model):
     """How a catalog service is planned by default: time of day, length and days at the hospital."""
 
@@ -28,6 +36,16 @@ class ServiceRule(models.Model):
         blank=True,
         validators=[MinValueValidator(1), MaxValueValidator(90)],
         help_text=_("Inpatient days from the day it starts. Empty: the catalog's length of stay, else 1."),
+    )
+    repeat = models.CharField(
+        _("more than one"),
+        max_length=20,
+        choices=Repeat.choices,
+        blank=True,
+        help_text=_(
+            "How a quantity above 1 is planned. Empty: by the kind of service (inpatient days on consecutive "
+            "days, laboratory tests and packages in one visit, others on separate days)."
+        ),
     )
 
     class Meta:

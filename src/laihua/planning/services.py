@@ -14,6 +14,7 @@ coordinator is told (PlaceTaken, carrying the new itinerary).
 
 import datetime
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -32,7 +33,15 @@ from laihua.errors import Conflict, InvalidInput, NotFound
 from laihua.kit import clock
 from laihua.kit.i18n import pick
 from laihua.planning import solver
-from laihua.planning.models import ItemKind, Itinerary, ItineraryItem, ItineraryStatus, ServiceOrder, ServiceRule
+from laihua.planning.models import (
+    ItemKind,
+    Itinerary,
+    ItineraryItem,
+    ItineraryStatus,
+    Repeat,
+    ServiceOrder,
+    ServiceRule,
+)
 from laihua.quotes.models import Quote
 from laihua.quotes.models import Status as QuoteStatus
 
@@ -108,6 +117,61 @@ def accepted_services(case: Case) -> list[CatalogItem]:
             seen.add(line.item_id)
             items.append(line.item)
     return items
+
+
+def accepted_quantities(case: Case) -> dict[int, int]:
+    """How many of each catalog service the case's accepted quote asks for (its lines' quantities)."""
+    quote = Quote.objects.filter(case=case, status=QuoteStatus.ACCEPTED).order_by("-revision").first()
+    totals: dict[int, int] = {}
+    if quote is not None:
+        for item_id, quantity in quote.lines.filter(item__isnull=False).values_list("item_id", "quantity"):
+            totals[item_id] = totals.get(item_id, 0) + quantity
+    return totals
+
+
+REPEAT_BY_KIND = {"inpatient_day": Repeat.CONSECUTIVE, "laboratory": Repeat.TOGETHER, "package": Repeat.TOGETHER}
+MAX_REPEATS = 30  # times one service is planned; more is a course of treatment for another plan
+
+
+@dataclass
+class Planned:
+    """A catalog service as the planner sees it: its times, each with its solver key (the code, then
+    "code (2)", "code (3)", ...), and how the times follow each other."""
+
+    item: CatalogItem
+    keys: list[str]
+    repeat: str
+    duration: int
+    morning_only: bool
+    stay: int
+
+
+def planned_services(items: list[CatalogItem], quantities: Mapping[int, int]) -> list[Planned]:
+    """Each service once, or as many times as the quote asks when its rule plans the times apart."""
+    rules = {rule.item_id: rule for rule in ServiceRule.objects.filter(item__in=items)}
+    taken = {item.code for item in items}
+    out = []
+    for item in items:
+        rule = rules.get(item.pk)
+        repeat = (rule and rule.repeat) or REPEAT_BY_KIND.get(item.kind, Repeat.SEPARATE)
+        count = 1 if repeat == Repeat.TOGETHER else max(1, quantities.get(item.pk, 1))
+        if count > MAX_REPEATS:
+            raise InvalidInput(
+                _("%(service)s is asked for %(n)s times; a trip plans each service at most %(max)s times.")
+                % {"service": item.code, "n": count, "max": MAX_REPEATS},
+                field="items",
+            )
+        keys = [item.code]
+        for n in range(2, count + 1):
+            key = f"{item.code} ({n})"
+            while key in taken:  # another service's code: keep the keys apart
+                key += "'"
+            taken.add(key)
+            keys.append(key)
+        duration = (rule and rule.duration_minutes) or item.duration_minutes or 30
+        stay = (rule and rule.stay_days) or item.stay_days or 1
+        out.append(Planned(item, keys, repeat, duration, bool(rule and rule.morning_only), stay))
+    return out
 
 
 def default_orders(items: list[CatalogItem]) -> list[dict]:
@@ -279,30 +343,35 @@ def clean_inputs(case: Case, data: Mapping, items: list[CatalogItem]) -> dict:
     }
 
 
-def _rule(item: CatalogItem) -> tuple[int, bool, int]:
-    rule = ServiceRule.objects.filter(item=item).first()
-    duration = (rule and rule.duration_minutes) or item.duration_minutes or 30
-    stay = (rule and rule.stay_days) or item.stay_days or 1
-    return duration, bool(rule and rule.morning_only), stay
+def build_problem(case: Case, planned: list[Planned], inputs: dict, *, time_limit: float = 1.0) -> solver.Problem:
+    """The solver's problem: services with their usages, orders and each resource's remaining places by day.
 
-
-def build_problem(case: Case, items: list[CatalogItem], inputs: dict, *, time_limit: float = 1.0) -> solver.Problem:
-    """The solver's problem: services with their usages, orders and each resource's remaining places by day."""
+    A service planned several times becomes that many solver services in a chain: each time starts
+    when the last one's days are over, the next day for consecutive inpatient days. A clinical order
+    that names the service holds from its last time (when it comes first) or to its first time."""
+    items = [p.item for p in planned]
     earliest = inputs["earliest_arrival"]
     last = inputs["latest_departure"] or earliest + datetime.timedelta(days=DEFAULT_WINDOW_DAYS)
     # Look further than the window so that the explanation can name when a quota frees up.
     end = last + datetime.timedelta(days=solver.RELAXED_EXTRA)
     usages = list(ServiceUsage.objects.filter(item__in=items).select_related("resource"))
     resources = {u.resource_id: u.resource for u in usages if u.resource.active}
-    services = []
-    for item in items:
-        duration, morning, stay = _rule(item)
+    services, chains = [], []
+    for p in planned:
         mine = tuple(
             solver.Usage(str(u.resource_id), u.units, u.day_offset, u.days)
             for u in usages
-            if u.item_id == item.pk and u.resource_id in resources
+            if u.item_id == p.item.pk and u.resource_id in resources
         )
-        services.append(solver.Service(item.code, pick(item.name), mine, duration, morning, stay))
+        name = pick(p.item.name)
+        for n, key in enumerate(p.keys, start=1):
+            label = name if len(p.keys) == 1 else f"{name} ({n}/{len(p.keys)})"
+            services.append(solver.Service(key, label, mine, p.duration, p.morning_only, p.stay))
+        span = services[-1].span
+        close = span if p.repeat == Repeat.CONSECUTIVE else None
+        chains += [solver.Order(a, b, span, close) for a, b in zip(p.keys, p.keys[1:], strict=False)]
+    first_time = {p.item.code: p.keys[0] for p in planned}
+    last_time = {p.item.code: p.keys[-1] for p in planned}
     caps = Capacities(list(resources.values()), earliest, end) if resources else None
     used = {}
     for rid, period, day, units in IntlUsage.objects.filter(
@@ -333,7 +402,10 @@ def build_problem(case: Case, items: list[CatalogItem], inputs: dict, *, time_li
         out[str(rid)] = solver.Resource(str(rid), pick(resource.name), resource.opening_hours, remaining)
     return solver.Problem(
         services=services,
-        orders=[solver.Order(o["before"], o["after"], o["min"], o["max"]) for o in inputs["orders"]],
+        orders=[
+            solver.Order(last_time[o["before"]], first_time[o["after"]], o["min"], o["max"]) for o in inputs["orders"]
+        ]
+        + chains,
         resources=out,
         earliest_arrival=earliest,
         latest_departure=inputs["latest_departure"] or earliest + datetime.timedelta(days=DEFAULT_WINDOW_DAYS),
@@ -403,8 +475,8 @@ def _plan_json(plan: solver.Plan | None) -> dict:
     }
 
 
-def _store_items(itinerary: Itinerary, plan: solver.Plan, items: list[CatalogItem], problem: solver.Problem) -> None:
-    by_code = {item.code: item for item in items}
+def _store_items(itinerary: Itinerary, plan: solver.Plan, planned: list[Planned], problem: solver.Problem) -> None:
+    by_code = {key: p.item for p in planned for key in p.keys}
     rows = [ItineraryItem(itinerary=itinerary, day=plan.arrival, kind=ItemKind.ARRIVAL)]
     for visit in plan.visits:
         rows.append(
@@ -438,7 +510,8 @@ def plan_case(actor, case: Case, data: Mapping | None = None, *, note: str = "")
         defaults = plan_inputs(actor, case)
         data = {k: v for k, v in defaults.items() if k not in ("items", "routes")}
     inputs = clean_inputs(case, data, items)
-    problem = build_problem(case, items, inputs)
+    planned = planned_services(items, accepted_quantities(case))
+    problem = build_problem(case, planned, inputs)
     try:
         outcome = solver.plan_trip(problem)
     except ValueError:
@@ -474,7 +547,7 @@ def plan_case(actor, case: Case, data: Mapping | None = None, *, note: str = "")
             created_by=actor,
         )
         if plan is not None:
-            _store_items(itinerary, plan, items, problem)
+            _store_items(itinerary, plan, planned, problem)
         record_event(
             actor,
             "planning.plan",
