@@ -16,6 +16,7 @@ import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
@@ -26,6 +27,7 @@ from laihua.audit.services import record_event
 from laihua.capacity.models import Booking, BookingStatus, IntlUsage, ServiceUsage
 from laihua.capacity.services import Capacities, QuotaFull, book_service, cancel_booking, month_start
 from laihua.cases.models import Case
+from laihua.cases.notices import notify_patient
 from laihua.cases.services import add_event, get_case, move, require_case_party, require_case_staff
 from laihua.cases.states import State
 from laihua.catalog.models import CatalogItem
@@ -596,12 +598,16 @@ def confirm_itinerary(actor, itinerary: Itinerary) -> Itinerary:
     visits = list(itinerary.items.filter(kind=ItemKind.VISIT).select_related("item").order_by("day", "starts_at"))
     try:
         with transaction.atomic():
-            Case.objects.select_for_update().filter(pk=case.pk).first()
+            # The case as it is now, locked: its state decides the move below.
+            case.state = Case.objects.select_for_update().values_list("state", flat=True).get(pk=case.pk)
             itinerary.refresh_from_db()
             if itinerary.status != ItineraryStatus.DRAFT:
                 raise Conflict(_("Only a planned itinerary that fits can be confirmed."), field="itinerary")
+            if case.state not in PLANNABLE_STATES:
+                raise Conflict(_("Only an accepted or scheduled case can be planned."), field="case")
             # The confirmed plan this one replaces gives its places back first.
-            for old in Itinerary.objects.filter(case=case, status=ItineraryStatus.ACTIVE):
+            replaced = list(Itinerary.objects.filter(case=case, status=ItineraryStatus.ACTIVE))
+            for old in replaced:
                 for row in old.items.filter(booking_request__isnull=False).select_related("booking_request"):
                     booking = Booking.objects.filter(request=row.booking_request, status=BookingStatus.BOOKED).first()
                     if booking is not None:
@@ -628,6 +634,10 @@ def confirm_itinerary(actor, itinerary: Itinerary) -> Itinerary:
                 "trip_confirmed",
                 note=_("Your trip is booked: arrival %(arrival)s, departure %(departure)s.")
                 % {"arrival": itinerary.arrival.isoformat(), "departure": itinerary.departure.isoformat()},
+            )
+            site = settings.SITE_URL.rstrip("/")
+            transaction.on_commit(
+                lambda: notify_patient(case, "trip_booked", itinerary=itinerary, changed=bool(replaced), site=site)
             )
     except QuotaFull as exc:
         record_event(

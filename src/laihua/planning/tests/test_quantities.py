@@ -24,7 +24,7 @@ def rehab(hospital):
     gym = make_resource(hospital, "physio", "clinic_session", "visit", 40)
     beds = make_resource(hospital, "beds", "bed", "bed_day", 30, "")
     lab = make_resource(hospital, "lab", "lab", "visit", 100, "07:00-11:00")
-    consult = make_item(hospital, code="CON-REHAB", kind="consultation", en="Rehabilitation consultation", zh="康复会诊")
+    consult = make_item(hospital, code="CON-REHAB", kind="consultation", en="Rehabilitation visit", zh="康复会诊")
     physio = make_item(hospital, code="PT-SESSION", kind="procedure", en="Physiotherapy session", zh="理疗")
     ward = make_item(hospital, code="WARD-DAY", kind="inpatient_day", en="Ward day", zh="住院日")
     bloods = make_item(hospital, code="LAB-CBC", kind="laboratory", en="Blood count", zh="血常规")

@@ -219,3 +219,24 @@ def test_pdf_lists_the_days_in_the_patients_language(users, trip_case, arrival):
         page.extract_text() for page in PdfReader(BytesIO(services.itinerary_pdf(users["patient"], itinerary))).pages
     )
     assert "膝关节磁共振" in text
+
+
+def test_the_patient_hears_when_the_trip_is_booked_and_when_it_changes_in_their_language(
+    users, trip_case, arrival, mailoutbox, django_capture_on_commit_callbacks
+):
+    trip_case.language = "zh-hans"
+    trip_case.save(update_fields=["language"])
+    itinerary = plan(users, trip_case, arrival)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.confirm_itinerary(users["coordinator"], itinerary)
+    booked = [m for m in mailoutbox if m.to == [users["patient"].email]]
+    assert len(booked) == 1
+    assert "行程已预订" in booked[0].subject and itinerary.arrival.isoformat() in booked[0].body
+    assert f"/zh-hans/planning/cases/{trip_case.reference}/" in booked[0].body
+    mailoutbox.clear()
+    again = plan(users, trip_case, arrival + datetime.timedelta(days=3))
+    assert mailoutbox == []  # a draft re-plan tells the patient nothing yet
+    with django_capture_on_commit_callbacks(execute=True):
+        services.confirm_itinerary(users["coordinator"], again)
+    assert len(mailoutbox) == 1 and "行程有变" in mailoutbox[0].subject
+    assert again.departure.isoformat() in mailoutbox[0].body
