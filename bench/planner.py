@@ -1,6 +1,6 @@
 """Trip planner benchmark: CP-SAT against the greedy earliest-slot plan and the lower bound (no database).
 
-    .venv/bin/python bench/planner.py [--cases 100] [--seed 7] [--time-limit 1.0]
+    .venv/bin/python bench/planner.py [--cases 100] [--seed 7] [--time-limit 1.0] [--scale 1]
 
 Generates realistic cases of 3 to 12 services (consultation, fasting blood tests, imaging, a results
 consultation, sometimes a surgery with inpatient days and a check 5 to 7 days after it) with their
@@ -60,10 +60,11 @@ EXTRA = [
 ]
 
 
-def month_of_capacity(rng: random.Random, first: datetime.date, days: int = 31) -> dict[str, Resource]:
+def month_of_capacity(rng: random.Random, first: datetime.date, days: int = 31, scale: int = 1) -> dict[str, Resource]:
     """Each resource's remaining international places for a month already 70% to 95% booked."""
     out = {}
-    for key, name, cap, hours in RESOURCES:
+    for key, name, places, hours in RESOURCES:
+        cap = places * scale
         level = rng.uniform(0.70, 0.95)
         remaining = {}
         for n in range(days):
@@ -126,13 +127,13 @@ def make_case(rng: random.Random, n: int) -> tuple[list[Service], list[Order]]:
     ]
 
 
-def problems(count: int, seed: int, time_limit: float):
+def problems(count: int, seed: int, time_limit: float, scale: int = 1):
     rng = random.Random(seed)
     first = datetime.date(2027, 3, 1)
     for _ in range(count):
         n = rng.randint(3, 12)
         services, orders = make_case(rng, n)
-        resources = month_of_capacity(rng, first)
+        resources = month_of_capacity(rng, first, scale=scale)
         yield Problem(
             services=services,
             orders=orders,
@@ -151,9 +152,15 @@ def main(argv=None) -> None:
     parser.add_argument("--cases", type=int, default=100)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--time-limit", type=float, default=1.0)
+    parser.add_argument(
+        "--scale",
+        type=int,
+        default=1,
+        help="international places a day times this (default 1: one department's; 10: a large hospital's)",
+    )
     args = parser.parse_args(argv)
     rows, solve_times, neither, only_cpsat, broken = [], [], 0, 0, 0
-    for problem in problems(args.cases, args.seed, args.time_limit):
+    for problem in problems(args.cases, args.seed, args.time_limit, args.scale):
         began = time.perf_counter()
         plan = cpsat(problem)
         solve_times.append(time.perf_counter() - began)
