@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -77,7 +77,13 @@ def visible_itineraries(actor) -> QuerySet[Itinerary]:
     if actor is None or not actor.is_authenticated:
         return rows.none()
     if actor.role == Role.PATIENT:
-        return rows.filter(case__patient__user=actor, feasible=True).exclude(status=ItineraryStatus.REVOKED)
+        # A re-plan waiting for the coordinator's confirmation stays with the desk while a trip is booked.
+        booked = Itinerary.objects.filter(case=OuterRef("case"), status=ItineraryStatus.ACTIVE)
+        return (
+            rows.filter(case__patient__user=actor, feasible=True)
+            .exclude(status=ItineraryStatus.REVOKED)
+            .exclude(Q(status=ItineraryStatus.DRAFT) & Exists(booked))
+        )
     if actor.role in PLANNERS + (Role.CLINICIAN, Role.FINANCE) and actor.hospital_id:
         return rows.filter(case__hospital_id=actor.hospital_id)
     return rows.none()
@@ -130,6 +136,8 @@ def accepted_quantities(case: Case) -> dict[int, int]:
             totals[item_id] = totals.get(item_id, 0) + quantity
     return totals
 
+
+MAX_DAYS_AHEAD = 730  # the earliest arrival; capacity is not known further ahead
 
 REPEAT_BY_KIND = {"inpatient_day": Repeat.CONSECUTIVE, "laboratory": Repeat.TOGETHER, "package": Repeat.TOGETHER}
 MAX_REPEATS = 30  # times one service is planned; more is a course of treatment for another plan
@@ -299,6 +307,10 @@ def clean_inputs(case: Case, data: Mapping, items: list[CatalogItem]) -> dict:
     earliest = _date(data.get("earliest_arrival"), "earliest_arrival", required=True)
     if earliest <= today:
         raise InvalidInput(_("The earliest arrival must be after today."), field="earliest_arrival")
+    if (earliest - today).days > MAX_DAYS_AHEAD:
+        raise InvalidInput(
+            _("Plan a trip within %(days)s days from today.") % {"days": MAX_DAYS_AHEAD}, field="earliest_arrival"
+        )
     latest = _date(data.get("latest_departure"), "latest_departure")
     if latest is not None and latest <= earliest:
         raise InvalidInput(_("The latest departure must come after the earliest arrival."), field="latest_departure")
@@ -345,6 +357,13 @@ def clean_inputs(case: Case, data: Mapping, items: list[CatalogItem]) -> dict:
     }
 
 
+def _trip_requests(case: Case) -> QuerySet:
+    """The booking requests of the case's confirmed trip."""
+    return ItineraryItem.objects.filter(
+        itinerary__case=case, itinerary__status=ItineraryStatus.ACTIVE, booking_request__isnull=False
+    ).values("booking_request_id")
+
+
 def build_problem(case: Case, planned: list[Planned], inputs: dict, *, time_limit: float = 1.0) -> solver.Problem:
     """The solver's problem: services with their usages, orders and each resource's remaining places by day.
 
@@ -380,9 +399,13 @@ def build_problem(case: Case, planned: list[Planned], inputs: dict, *, time_limi
         resource_id__in=resources, day__range=(month_start(earliest), end)
     ).values_list("resource_id", "period", "day", "booked_units"):
         used[(rid, period, day)] = units
-    own: dict = {}  # the case's own bookings: a re-plan may move them
+    own: dict = {}  # the confirmed trip's bookings: confirming a re-plan gives them back first
     for rid, day, units in Booking.objects.filter(
-        case=case, status=BookingStatus.BOOKED, resource_id__in=resources, day__range=(month_start(earliest), end)
+        case=case,
+        status=BookingStatus.BOOKED,
+        request_id__in=_trip_requests(case),
+        resource_id__in=resources,
+        day__range=(month_start(earliest), end),
     ).values_list("resource_id", "day", "units"):
         own[(rid, IntlUsage.DAY, day)] = own.get((rid, IntlUsage.DAY, day), 0) + units
         key = (rid, IntlUsage.MONTH, month_start(day))
@@ -605,6 +628,25 @@ def confirm_itinerary(actor, itinerary: Itinerary) -> Itinerary:
                 raise Conflict(_("Only a planned itinerary that fits can be confirmed."), field="itinerary")
             if case.state not in PLANNABLE_STATES:
                 raise Conflict(_("Only an accepted or scheduled case can be planned."), field="case")
+            # A service booked for the case outside the trip (by hand, from the waitlist) would be booked twice.
+            outside = (
+                Booking.objects.filter(
+                    case=case, status=BookingStatus.BOOKED, item_id__in={row.item_id for row in visits}
+                )
+                .exclude(request_id__in=_trip_requests(case))
+                .select_related("item")
+                .order_by("day")
+                .first()
+            )
+            if outside is not None:
+                raise Conflict(
+                    _(
+                        "%(service)s is already booked for this case outside the trip (from %(day)s): cancel "
+                        "that booking first, or it would be booked twice."
+                    )
+                    % {"service": outside.item.code, "day": outside.day.isoformat()},
+                    field="itinerary",
+                )
             # The confirmed plan this one replaces gives its places back first.
             replaced = list(Itinerary.objects.filter(case=case, status=ItineraryStatus.ACTIVE))
             for old in replaced:
@@ -647,7 +689,12 @@ def confirm_itinerary(actor, itinerary: Itinerary) -> Itinerary:
             hospital=case.hospital,
             detail={"itinerary": itinerary.pk, "detail": str(exc.message)},
         )
-        replanned = plan_case(actor, case, _inputs_of(itinerary), note=_("Planned again: a place was taken."))
+        inputs = _inputs_of(itinerary)
+        tomorrow = clock.today() + datetime.timedelta(days=1)
+        inputs["earliest_arrival"] = max(itinerary.earliest_arrival, tomorrow).isoformat()
+        if itinerary.latest_departure is not None and itinerary.latest_departure <= tomorrow:
+            inputs["latest_departure"] = ""  # the window has passed: plan within the default one
+        replanned = plan_case(actor, case, inputs, note=_("Planned again: a place was taken."))
         raise PlaceTaken(
             _("%(why)s Nothing was booked; the trip was planned again.") % {"why": exc.message},
             itinerary=replanned,
@@ -754,7 +801,7 @@ def itinerary_ics(actor, itinerary: Itinerary) -> bytes:
                     "start": row.starts_at,
                     "end": row.ends_at,
                     "summary": _entry_summary(row, language),
-                    "location": address if row.kind in (ItemKind.VISIT, ItemKind.STAY) else "",
+                    "location": address,  # the arrival and departure days too: where the trip is bound
                     "description": _("Case %(reference)s") % {"reference": case.reference},
                 }
             )

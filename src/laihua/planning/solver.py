@@ -518,6 +518,21 @@ def _quick(problem: Problem) -> Problem:
     return replace(problem, time_limit=min(problem.time_limit, 0.5))
 
 
+def _full_until(problem: Problem, key: str) -> datetime.date | None:
+    """The first day with room again for what one service takes of the resource, after its first run of
+    days without (from the first day a service could start); None when no day lacks room."""
+    needed = max((u.units for s in problem.services for u in s.usages if u.resource == key), default=1)
+    resource = problem.resources[key]
+    full_seen = False
+    for index in range(problem.arrival_buffer, problem.horizon + RELAXED_EXTRA):
+        day = problem.day(index)
+        if resource.remaining.get(day, 0) < needed:
+            full_seen = True
+        elif full_seen:
+            return day
+    return None
+
+
 def explain(problem: Problem) -> tuple[list[Reason], Plan | None]:
     """Relax one constraint at a time: the reasons (binding constraint first) and the nearest plan."""
     quick = _quick(problem)
@@ -538,8 +553,7 @@ def explain(problem: Problem) -> tuple[list[Reason], Plan | None]:
                 alone = cpsat(replace(quick, resources={**problem.resources, key: _unlimited(resource)}))
                 if alone is None:
                     continue
-                used = sorted(later.starts[s.key] for s in problem.services if any(u.resource == key for u in s.usages))
-                until = used[0] if used else later.departure
+                until = _full_until(problem, key) or later.departure
                 reasons.append(
                     Reason(
                         "quota",

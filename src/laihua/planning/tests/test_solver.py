@@ -159,3 +159,16 @@ def test_a_cycle_in_the_orders_is_refused():
     except ValueError:
         return
     raise AssertionError("a cycle must be refused")
+
+
+def test_a_quota_reason_names_the_first_day_with_room_not_the_day_the_nearest_plan_uses():
+    p = problem(latest_departure=_at(20))
+    p.orders[0] = Order("consult", "mri", 0, 1)
+    # The MRI is full for 25 days and has room again from day 25; the clinic is closed from day 20 to 27,
+    # so the nearest plan (the MRI a day at most after a consultation) scans on day 28 at the earliest.
+    p.resources["mri"].remaining = _days(n=90, room=2, closed=range(25))
+    p.resources["clinic"].remaining = _days(n=90, room=5, closed=range(20, 28))
+    outcome = plan_trip(p)
+    assert outcome.nearest.starts["mri"] >= _at(28)
+    assert outcome.reasons[0].code == "quota"
+    assert outcome.reasons[0].params["until"] == _at(25).isoformat()
