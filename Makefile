@@ -37,7 +37,7 @@ demo: setup
 	LAIHUA_DEMO=1 $(BIN)/laihua migrate --noinput -v0
 	LAIHUA_DEMO=1 $(BIN)/laihua load_demo
 	@echo "Laihua demo: http://127.0.0.1:$(PORT)/  (logins in README.md)"
-	LAIHUA_DEMO=1 $(BIN)/laihua runserver 127.0.0.1:$(PORT) --noreload
+	LAIHUA_DEMO=1 LAIHUA_SITE_URL=$${LAIHUA_SITE_URL:-http://127.0.0.1:$(PORT)} $(BIN)/laihua runserver 127.0.0.1:$(PORT) --noreload
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -43,13 +43,35 @@ def on_domain_error(request, exc: DomainError):
     return _error(request, exc.status, exc.code, str(exc.message), exc.field)
 
 
+def _validation_message(error: dict) -> str:
+    """The library's error type in the user's language (its own messages are English only)."""
+    from django.utils.translation import gettext as _
+
+    kind = error.get("type", "")
+    if kind == "missing":
+        return _("This field is required.")
+    if kind.startswith("int_") or kind == "int_parsing":
+        return _("Enter a whole number.")
+    if kind.startswith(("float_", "decimal_")):
+        return _("Enter a number.")
+    if kind.startswith("date"):
+        return _("Enter a date as YYYY-MM-DD.")
+    if kind.startswith("bool"):
+        return _("Enter true or false.")
+    if kind in ("string_too_long", "too_long"):
+        return _("This value is too long.")
+    if kind in ("list_type", "dict_type", "model_type", "model_attributes_type"):
+        return _("This value has the wrong shape.")
+    if kind == "json_invalid":
+        return _("The request body is not valid JSON.")
+    return _("This value is not valid.")
+
+
 @api.exception_handler(NinjaValidationError)
 def on_validation_error(request, exc: NinjaValidationError):
     first = exc.errors[0] if exc.errors else {}
-    location = [
-        str(part) for part in first.get("loc", []) if part not in ("body", "query", "path", "payload")
-    ]
-    return _error(request, 422, "invalid", first.get("msg", "Invalid input."), ".".join(location) or None)
+    location = [str(part) for part in first.get("loc", []) if part not in ("body", "query", "path", "payload")]
+    return _error(request, 422, "invalid", _validation_message(first), ".".join(location) or None)
 
 
 @api.exception_handler(AuthenticationError)
@@ -61,6 +83,16 @@ def on_auth_error(request, exc):
 
 @api.exception_handler(HttpError)
 def on_http_error(request, exc: HttpError):
+    from django.utils.translation import gettext as _
+
+    if exc.status_code == 403 and "csrf" in str(exc).lower():
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            # No token and no session: the session check's CSRF refusal would hide the real reason.
+            return _error(request, 401, "unauthenticated", _("Sign in first, or send a valid API token."))
+        return _error(request, 403, "csrf", _("The page's security token is missing or out of date; reload it."))
+    if exc.status_code == 400:
+        return _error(request, 400, "bad_request", _("The request body is not valid JSON."))
     return _error(request, exc.status_code, "http_error", str(exc))
 
 

@@ -164,7 +164,11 @@ WHITENOISE_USE_FINDERS = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("LAIHUA_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("LAIHUA_BEHIND_PROXY", False) else None
+# Behind the one trusted reverse proxy: its X-Forwarded-Proto and its last X-Forwarded-For entry are believed.
+BEHIND_PROXY = env_bool("LAIHUA_BEHIND_PROXY", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
+# Login throttling counts failures per client address: the same address the audit trail records.
+AXES_CLIENT_IP_CALLABLE = "laihua.kit.requestctx.client_address"
 X_FRAME_OPTIONS = "DENY"
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "laihua"}}

@@ -34,3 +34,5 @@ urlpatterns += i18n_patterns(
     path("admin/", admin.site.urls),
     prefix_default_language=True,
 )
+
+handler404 = "laihua.web.errors.not_found"

@@ -2,8 +2,20 @@
 
 import contextvars
 
+from django.conf import settings
+
 client_ip: contextvars.ContextVar[str | None] = contextvars.ContextVar("client_ip", default=None)
 channel: contextvars.ContextVar[str] = contextvars.ContextVar("channel", default="cli")
+
+
+def client_address(request) -> str | None:
+    """The client's address: behind the trusted proxy (LAIHUA_BEHIND_PROXY), the address that proxy
+    appended last to X-Forwarded-For (earlier entries come from the client and prove nothing)."""
+    if settings.BEHIND_PROXY:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        if forwarded and forwarded[-1]:
+            return forwarded[-1]
+    return request.META.get("REMOTE_ADDR")
 
 
 class RequestContextMiddleware:
@@ -13,7 +25,7 @@ class RequestContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        ip = request.META.get("REMOTE_ADDR")
+        ip = client_address(request)
         ip_token = client_ip.set(ip)
         channel_token = channel.set("api" if request.path.startswith(("/api/", "/fhir/")) else "web")
         try:

@@ -56,8 +56,11 @@ def ecb_rate(currency: str, on: datetime.date) -> Rate | None:
     if currency not in converter.currencies:
         return None
     last = min(converter.bounds[currency].last_date, converter.bounds["CNY"].last_date)
+    first = max(converter.bounds[currency].first_date, converter.bounds["CNY"].first_date)
     day = min(on, last)
     for _step in range(10):
+        if day < first:
+            return None  # before the ECB's series of this currency began
         try:
             value = converter.convert(1, currency, "CNY", date=day)
         except RateNotFoundError:
@@ -116,8 +119,7 @@ RATE_COLUMNS = ("currency", "date", "cny_per_unit", "source")
 def _parse_rate_row(line: int, row: dict) -> ExchangeRate:
     def fail(column, message):
         raise InvalidInput(
-            _("Row %(row)s, column %(column)s: %(message)s")
-            % {"row": line, "column": column, "message": message},
+            _("Row %(row)s, column %(column)s: %(message)s") % {"row": line, "column": column, "message": message},
             field=column,
         )
 
@@ -137,9 +139,7 @@ def _parse_rate_row(line: int, row: dict) -> ExchangeRate:
         value = Decimal(0)
     if not value.is_finite() or value <= 0:
         fail("cny_per_unit", _("a rate must be a number above zero."))
-    return ExchangeRate(
-        currency=currency, rate_date=day, cny_per_unit=value, source=(row.get("source") or "").strip()
-    )
+    return ExchangeRate(currency=currency, rate_date=day, cny_per_unit=value, source=(row.get("source") or "").strip())
 
 
 def import_rates(actor, text: str) -> int:
@@ -151,9 +151,7 @@ def import_rates(actor, text: str) -> int:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     missing = [c for c in RATE_COLUMNS[:3] if c not in (reader.fieldnames or [])]
     if missing:
-        raise InvalidInput(
-            _("Missing columns: %(columns)s") % {"columns": ", ".join(missing)}, field=missing[0]
-        )
+        raise InvalidInput(_("Missing columns: %(columns)s") % {"columns": ", ".join(missing)}, field=missing[0])
     rows = [_parse_rate_row(number, row) for number, row in enumerate(reader, start=2)]
     with transaction.atomic():
         for rate in rows:

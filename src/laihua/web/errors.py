@@ -50,3 +50,19 @@ class DomainErrorMiddleware:
         if not isinstance(exception, DomainError) or request.path.startswith(JSON_PREFIXES):
             return None
         return render_domain_error(request, exception)
+
+
+def not_found(request, exception=None):
+    """Django's 404 for a path no route serves: JSON under the API prefixes, else the page."""
+    from django.http import JsonResponse
+    from django.views.defaults import page_not_found
+
+    if request.path.startswith("/fhir/"):
+        outcome = {
+            "resourceType": "OperationOutcome",
+            "issue": [{"severity": "error", "code": "not-found", "diagnostics": str(_("Not found."))}],
+        }
+        return JsonResponse(outcome, status=404, content_type="application/fhir+json")
+    if request.path.startswith(JSON_PREFIXES):
+        return JsonResponse({"error": "not_found", "detail": str(_("Not found.")), "field": None}, status=404)
+    return page_not_found(request, exception)

@@ -65,8 +65,11 @@ def _page_number(raw: str | None) -> int:
         page = int(raw)
     except ValueError:
         page = 0
-    if page < 1:
-        raise InvalidInput(_("A page number is a whole number from 1."), field="page")
+    if page < 1 or (page - 1) * PAGE_SIZE > catalog.MAX_OFFSET:
+        raise InvalidInput(
+            _("A page number is a whole number from 1 to %(last)s.") % {"last": catalog.MAX_OFFSET // PAGE_SIZE + 1},
+            field="page",
+        )
     return page
 
 
