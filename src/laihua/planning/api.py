@@ -9,7 +9,7 @@ from ninja import Field, Router, Schema, Status
 from laihua.api import AUTH
 from laihua.cases.services import get_case
 from laihua.errors import NotFound
-from laihua.planning import services
+from laihua.planning import rules, services
 from laihua.planning.services import PlaceTaken
 
 router = Router(tags=["planning"], auth=AUTH)
@@ -98,3 +98,85 @@ def pdf(request, itinerary_id: int):
     response = HttpResponse(services.itinerary_pdf(request.auth, itinerary), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="trip-{itinerary.case.reference}.pdf"'
     return response
+
+
+# --- planning defaults of the catalog: rules and clinical orders (planning.rules) -----------------
+
+
+class RuleIn(Schema):
+    morning_only: bool = Field(False, description="fasting tests and others that start before noon")
+    duration_minutes: int | None = Field(None, description="1 to 540; none: the catalog's duration, else 30")
+    stay_days: int | None = Field(None, description="days at the hospital, 1 to 90; none: the catalog's, else 1")
+    repeat: str = Field(
+        "",
+        description="how a quantity above 1 is planned: separate_days, consecutive_days, one_visit; "
+        "empty: by the kind of service",
+    )
+
+
+class CatalogOrderIn(Schema):
+    before: str = Field(..., description="catalog code of the service that comes first")
+    after: str = Field(..., description="catalog code of the service that follows")
+    min_gap_days: int = Field(0, description="it starts at least this many days after the first one starts (0 to 90)")
+    max_gap_days: int | None = Field(None, description="at most this many days (0 to 90; none: no limit)")
+    note: str = Field("", description="why (at most 200 characters)")
+
+
+class OrderChangeIn(Schema):
+    min_gap_days: int = Field(0, description="0 to 90")
+    max_gap_days: int | None = Field(None, description="0 to 90, not below min_gap_days; none: no limit")
+    note: str = ""
+
+
+def _own_hospital(user):
+    return user.hospital if getattr(user, "hospital_id", None) else None
+
+
+@router.get("/rules", response=list[dict], summary="The planning rules set on your hospital's services")
+def list_rules(request):
+    """Hospital admin, coordinators and clinicians of the hospital."""
+    return [rules.rule_json(rule.item) for rule in rules.rules_of(request.auth, _own_hospital(request.auth))]
+
+
+@router.get("/rules/{item_code}", response=dict, summary="A service's planning rule and what the planner takes")
+def get_rule(request, item_code: str):
+    """`effective` is what the planner takes: the rule, else the catalog's values, else the defaults."""
+    return rules.rule_json(rules.get_service(request.auth, code=item_code))
+
+
+@router.put("/rules/{item_code}", response=dict, summary="Set a service's planning rule (hospital admin, coordinator)")
+def put_rule(request, item_code: str, payload: RuleIn):
+    """Create or replace the rule: an omitted field is emptied (the catalog's value or the default applies)."""
+    item = rules.get_service(request.auth, code=item_code)
+    rules.set_rule(request.auth, item, payload.dict())
+    return rules.rule_json(item)
+
+
+@router.get("/orders", response=list[dict], summary="The clinical orders between your hospital's services")
+def list_orders(request):
+    """Hospital admin, coordinators and clinicians of the hospital."""
+    return [rules.order_json(order) for order in rules.orders_of(request.auth, _own_hospital(request.auth))]
+
+
+@router.post(
+    "/orders",
+    response={200: dict, 201: dict},
+    summary="Add a clinical order between two services (201), or change the one they already have (200)",
+)
+def post_order(request, payload: CatalogOrderIn):
+    """Both services of your hospital's catalog; a service after itself, max below min and a circle are 422."""
+    order, created = rules.add_order(request.auth, _own_hospital(request.auth), payload.dict())
+    return Status(201 if created else 200, rules.order_json(order))
+
+
+@router.put("/orders/{order_id}", response=dict, summary="Change a clinical order's gaps and note")
+def put_order(request, order_id: int, payload: OrderChangeIn):
+    """Replace the gaps and the note (to order other services, remove this order and add another)."""
+    order = rules.get_order(request.auth, order_id)
+    return rules.order_json(rules.change_order(request.auth, order, payload.dict()))
+
+
+@router.delete("/orders/{order_id}", response={204: None}, summary="Remove a clinical order")
+def delete_order(request, order_id: int):
+    rules.remove_order(request.auth, rules.get_order(request.auth, order_id))
+    return Status(204, None)

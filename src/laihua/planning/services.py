@@ -137,6 +137,7 @@ def accepted_quantities(case: Case) -> dict[int, int]:
     return totals
 
 
+DEFAULT_DURATION_MINUTES = 30  # a visit's length when neither its rule nor the catalog gives one
 MAX_DAYS_AHEAD = 730  # the earliest arrival; capacity is not known further ahead
 
 REPEAT_BY_KIND = {"inpatient_day": Repeat.CONSECUTIVE, "laboratory": Repeat.TOGETHER, "package": Repeat.TOGETHER}
@@ -163,7 +164,7 @@ def planned_services(items: list[CatalogItem], quantities: Mapping[int, int]) ->
     out = []
     for item in items:
         rule = rules.get(item.pk)
-        repeat = (rule and rule.repeat) or REPEAT_BY_KIND.get(item.kind, Repeat.SEPARATE)
+        repeat = defaults_of(item, rule)["repeat"]
         count = 1 if repeat == Repeat.TOGETHER else max(1, quantities.get(item.pk, 1))
         if count > MAX_REPEATS:
             raise InvalidInput(
@@ -178,10 +179,21 @@ def planned_services(items: list[CatalogItem], quantities: Mapping[int, int]) ->
                 key += "'"
             taken.add(key)
             keys.append(key)
-        duration = (rule and rule.duration_minutes) or item.duration_minutes or 30
-        stay = (rule and rule.stay_days) or item.stay_days or 1
-        out.append(Planned(item, keys, repeat, duration, bool(rule and rule.morning_only), stay))
+        taken_as = defaults_of(item, rule)
+        out.append(
+            Planned(item, keys, repeat, taken_as["duration_minutes"], taken_as["morning_only"], taken_as["stay_days"])
+        )
     return out
+
+
+def defaults_of(item: CatalogItem, rule: ServiceRule | None) -> dict:
+    """What the planner takes for the service: its rule, else the catalog's values, else the defaults."""
+    return {
+        "morning_only": bool(rule and rule.morning_only),
+        "duration_minutes": (rule and rule.duration_minutes) or item.duration_minutes or DEFAULT_DURATION_MINUTES,
+        "stay_days": (rule and rule.stay_days) or item.stay_days or 1,
+        "repeat": (rule and rule.repeat) or REPEAT_BY_KIND.get(item.kind, Repeat.SEPARATE),
+    }
 
 
 def default_orders(items: list[CatalogItem]) -> list[dict]:

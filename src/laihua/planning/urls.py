@@ -9,4 +9,9 @@ urlpatterns = [
     path("itineraries/<int:itinerary_id>/confirm/", views.confirm, name="confirm"),
     path("itineraries/<int:itinerary_id>/trip.ics", views.ics, name="ics"),
     path("itineraries/<int:itinerary_id>/trip.pdf", views.pdf, name="pdf"),
+    path("rules/", views.rules_page, name="rules"),
+    path("rules/services/<int:item_id>/", views.rule_save, name="rule_save"),
+    path("rules/orders/", views.order_add, name="order_add"),
+    path("rules/orders/<int:order_id>/", views.order_change, name="order_change"),
+    path("rules/orders/<int:order_id>/remove/", views.order_remove, name="order_remove"),
 ]

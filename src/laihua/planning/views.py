@@ -1,6 +1,8 @@
 """Pages: the trip of a case. The desk plans it (inputs prefilled), compares it with the earliest-slot
 plan, reads why nothing fits, re-plans and confirms; the patient reads it in their language and
-downloads it as PDF and iCalendar. Each calls planning.services; refusals render as error pages."""
+downloads it as PDF and iCalendar. And the hospital's planning defaults (each service's rule, the
+clinical orders between services), kept by its staff. Each calls planning.services or planning.rules;
+refusals render as error pages."""
 
 import datetime
 
@@ -8,16 +10,23 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from laihua.accounts.models import Role
 from laihua.cases.services import get_case
+from laihua.catalog.models import CatalogItem
 from laihua.errors import InvalidInput
-from laihua.planning import services
+from laihua.planning import rules, services
+from laihua.planning.models import Repeat
 from laihua.planning.services import PlaceTaken
+from laihua.web.errors import is_partial_request
 
 WEEKDAYS = range(7)
+MAX_ORDER_ROWS = 200  # clinical order rows read from the plan form
 
 
 def _form_data(post, items) -> dict:
@@ -33,7 +42,11 @@ def _form_data(post, items) -> dict:
     if post.get("stay_limit", "").strip():
         data["stay_limit"] = post["stay_limit"]
     orders = []
-    for n in range(int(post.get("order_count", 0) or 0) + 1):
+    try:
+        count = min(max(int(post.get("order_count", 0) or 0), 0), MAX_ORDER_ROWS)
+    except ValueError:
+        count = 0
+    for n in range(count + 1):
         before, after = post.get(f"order-{n}-before", ""), post.get(f"order-{n}-after", "")
         if not before or not after or post.get(f"order-{n}-drop"):
             continue
@@ -166,3 +179,158 @@ def pdf(request, itinerary_id: int):
     response = HttpResponse(services.itinerary_pdf(request.user, itinerary), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="trip-{itinerary.case.reference}.pdf"'
     return response
+
+
+# --- planning defaults of the catalog (planning.rules) --------------------------------------------
+
+RULES_SHOWN = 300  # services listed at once; the search narrows a larger catalog
+
+
+def _rule_values(item) -> dict:
+    rule = item.planning_rule if rules.has_rule(item) else None
+    return {
+        "morning_only": bool(rule and rule.morning_only),
+        "duration_minutes": rule.duration_minutes if rule and rule.duration_minutes is not None else "",
+        "stay_days": rule.stay_days if rule and rule.stay_days is not None else "",
+        "repeat": rule.repeat if rule else "",
+    }
+
+
+def _rule_form(post) -> dict:
+    """The rule row as service input: an unticked box is sent as no box at all."""
+    return {
+        "morning_only": bool(post.get("morning_only")),
+        "duration_minutes": post.get("duration_minutes", ""),
+        "stay_days": post.get("stay_days", ""),
+        "repeat": post.get("repeat", ""),
+    }
+
+
+def _order_form(post, *, new: bool) -> dict:
+    data = {
+        "min_gap_days": post.get("min_gap_days", ""),
+        "max_gap_days": post.get("max_gap_days", ""),
+        "note": post.get("note", ""),
+    }
+    if not data["min_gap_days"].strip():
+        data["min_gap_days"] = "0"
+    if new:
+        data.update(before=post.get("before", ""), after=post.get("after", ""))
+    return data
+
+
+def _rules_context(request, *, error=None, target: str = "", posted=None, done: str = "") -> dict:
+    hospital = request.user.hospital
+    query = (request.POST.get("q") if request.method == "POST" else request.GET.get("q", "")) or ""
+    query = query.strip()[:100]
+    found = rules.services_of(request.user, hospital, query=query)
+    total = found.count()
+    items = list(found[:RULES_SHOWN])
+    repeat_labels = dict(Repeat.choices)
+    for item in items:
+        item.effective = rules.effective(item)
+        item.effective_repeat = repeat_labels.get(item.effective["repeat"], item.effective["repeat"])
+        item.with_rule = rules.has_rule(item)
+        item.values = _rule_values(item)
+        item.target = target == f"rule-{item.pk}"
+        if item.target and posted is not None:
+            item.values = _rule_form(posted)
+    orders = list(rules.orders_of(request.user, hospital))
+    for order in orders:
+        order.values = {"min_gap_days": order.min_gap_days, "max_gap_days": order.max_gap_days, "note": order.note}
+        order.target = target == f"order-{order.pk}"
+        if order.target and posted is not None:
+            order.values = _order_form(posted, new=False)
+    new_order = {"before": "", "after": "", "min_gap_days": 0, "max_gap_days": "", "note": ""}
+    if target == "order-new" and posted is not None:
+        new_order = _order_form(posted, new=True)
+    return {
+        "hospital": hospital,
+        "items": items,
+        "total": total,
+        "shown": len(items),
+        "query": query,
+        "orders": orders,
+        "new_order": new_order,
+        "codes": CatalogItem.objects.filter(hospital=hospital).order_by("code").values_list("code", "name"),
+        "repeat_choices": Repeat.choices,
+        "labels": {field: rules.field_label(field) for field in rules.LABELLED_FIELDS},
+        "can_edit": request.user.role in rules.RULE_EDITORS,
+        "error": error,
+        "target": target,
+        "error_section": "rules" if target.startswith("rule-") else "orders",
+        "done": done,
+        "max_duration": rules.MAX_DURATION_MINUTES,
+        "max_stay": rules.MAX_STAY_DAYS,
+        "max_gap": rules.MAX_GAP_DAYS,
+    }
+
+
+def _rules_response(request, *, error=None, target: str = "", posted=None, done: str = ""):
+    """The page, or for htmx its rules and orders only (an input error is 422 on the page, 200 for htmx,
+    which swaps only successful answers)."""
+    context = _rules_context(request, error=error, target=target, posted=posted, done=done)
+    partial = is_partial_request(request)
+    status = 422 if error is not None and not partial else 200
+    response = render(request, "planning/_rules.html" if partial else "planning/rules.html", context, status=status)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _after_change(request, done: str):
+    if is_partial_request(request):
+        return _rules_response(request, done=done)
+    messages.success(request, done)
+    query = request.POST.get("q", "").strip()
+    return redirect(reverse("planning:rules") + (f"?{urlencode({'q': query})}" if query else ""))
+
+
+@login_required
+def rules_page(request):
+    """The hospital's planning defaults: each service's rule and the clinical orders between services."""
+    return _rules_response(request)
+
+
+@login_required
+@require_POST
+def rule_save(request, item_id: int):
+    item = rules.get_service(request.user, pk=item_id)
+    try:
+        rules.set_rule(request.user, item, _rule_form(request.POST))
+    except InvalidInput as exc:
+        return _rules_response(request, error=exc, target=f"rule-{item.pk}", posted=request.POST)
+    return _after_change(request, _("The planning rule of %(code)s is saved.") % {"code": item.code})
+
+
+@login_required
+@require_POST
+def order_add(request):
+    try:
+        order, created = rules.add_order(request.user, request.user.hospital, _order_form(request.POST, new=True))
+    except InvalidInput as exc:
+        return _rules_response(request, error=exc, target="order-new", posted=request.POST)
+    words = {"before": order.before.code, "after": order.after.code}
+    if created:
+        return _after_change(request, _("%(after)s now follows %(before)s.") % words)
+    return _after_change(request, _("The order %(before)s → %(after)s was already there; it is changed.") % words)
+
+
+@login_required
+@require_POST
+def order_change(request, order_id: int):
+    order = rules.get_order(request.user, order_id)
+    try:
+        rules.change_order(request.user, order, _order_form(request.POST, new=False))
+    except InvalidInput as exc:
+        return _rules_response(request, error=exc, target=f"order-{order.pk}", posted=request.POST)
+    words = {"before": order.before.code, "after": order.after.code}
+    return _after_change(request, _("The order %(before)s → %(after)s is saved.") % words)
+
+
+@login_required
+@require_POST
+def order_remove(request, order_id: int):
+    order = rules.get_order(request.user, order_id)
+    words = {"before": order.before.code, "after": order.after.code}
+    rules.remove_order(request.user, order)
+    return _after_change(request, _("The order %(before)s → %(after)s is removed.") % words)
