@@ -5,7 +5,8 @@ from ninja import Query, Router, Schema, Status
 from laihua.api import AUTH
 from laihua.catalog import services
 from laihua.catalog.links import ItemLinks
-from laihua.catalog.schemas import ItemIn, ItemOut, PriceIn, PriceOut, SearchOut
+from laihua.catalog.models import Kind
+from laihua.catalog.schemas import ItemDetailOut, ItemIn, PriceIn, PriceOut, SearchOut
 from laihua.hospitals.models import Hospital
 from laihua.rates import services as rates
 
@@ -60,6 +61,17 @@ def item_out(item, rate: rates.Rate | None, links: ItemLinks | None = None) -> d
     }
 
 
+def item_detail_out(item, rate: rates.Rate | None) -> dict:
+    """item_out, and for a package its components (the search results leave them out)."""
+    components = None
+    if item.kind == Kind.PACKAGE:
+        components = [
+            {"code": c.item.code, "name": c.item.name, "kind": c.item.kind, "quantity": c.quantity}
+            for c in services.components_of(item)
+        ]
+    return {**item_out(item, rate), "components": components}
+
+
 @router.get("/search", response=SearchOut, summary="Search every hospital's published catalog")
 def search(request, params: Query[SearchParams]):
     query, rate = services.search_query_from_params(params.dict())
@@ -74,27 +86,29 @@ def search(request, params: Query[SearchParams]):
     }
 
 
-@router.get("/items/{hospital}/{code}", response=ItemOut, summary="One published service or package")
+@router.get("/items/{hospital}/{code}", response=ItemDetailOut, summary="One published service or package")
 def get_item(request, hospital: str, code: str, currency: str = "CNY"):
     rate = rates.rate_for(currency)
-    return item_out(services.published_item(hospital, code), rate)
+    return item_detail_out(services.published_item(hospital, code), rate)
 
 
-@router.post("/manage/items", response={201: ItemOut}, auth=AUTH, summary="Add an item to your hospital's catalog")
+@router.post(
+    "/manage/items", response={201: ItemDetailOut}, auth=AUTH, summary="Add an item to your hospital's catalog"
+)
 def create_item(request, payload: ItemIn):
     hospital = Hospital.objects.get(pk=request.auth.hospital_id) if request.auth.hospital_id else None
     services.require_editor(request.auth, hospital)
     item = services.save_item(request.auth, hospital, services.item_form_data(hospital, payload.dict()))
-    return Status(201, item_out(services.item_with_current_price(item.pk), None))
+    return Status(201, item_detail_out(services.item_with_current_price(item.pk), None))
 
 
-@router.put("/manage/items/{item_id}", response=ItemOut, auth=AUTH, summary="Change an item of your catalog")
+@router.put("/manage/items/{item_id}", response=ItemDetailOut, auth=AUTH, summary="Change an item of your catalog")
 def update_item(request, item_id: int, payload: ItemIn):
     item = services.get_editable_item(request.auth, item_id)
     item = services.save_item(
         request.auth, item.hospital, services.item_form_data(item.hospital, payload.dict()), item=item
     )
-    return item_out(services.item_with_current_price(item.pk), None)
+    return item_detail_out(services.item_with_current_price(item.pk), None)
 
 
 @router.post(

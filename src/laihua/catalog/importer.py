@@ -7,9 +7,14 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from laihua.audit.services import record_event
-from laihua.catalog.models import CatalogItem, ComparableService, Price
-from laihua.catalog.pricefiles import GROSS, MIN, FileRejected, PriceRow, RowError, read_csv
-from laihua.catalog.services import require_editor
+from laihua.catalog.models import CatalogItem, ComparableService, Kind, PackageComponent, Price
+from laihua.catalog.pricefiles import COMPONENTS, GROSS, MIN, FileRejected, PriceRow, RowError, read_csv
+from laihua.catalog.services import (
+    component_problems,
+    package_keeps_services_problem,
+    part_of_package_problem,
+    require_editor,
+)
 from laihua.hospitals.models import Hospital
 from laihua.kit import clock
 
@@ -21,6 +26,7 @@ class ImportSummary:
     updated: int = 0
     unchanged: int = 0
     prices_added: int = 0
+    packages_changed: int = 0
     effective_from: datetime.date | None = None
 
     def as_dict(self) -> dict:
@@ -30,6 +36,7 @@ class ImportSummary:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "prices_added": self.prices_added,
+            "packages_changed": self.packages_changed,
             "effective_from": self.effective_from.isoformat() if self.effective_from else None,
         }
 
@@ -58,7 +65,7 @@ def import_catalog(
     if start is None and not any(e.column == "last_updated_on" for e in errors):
         errors.append(RowError(2, "last_updated_on", _("Give the file's date, or an effective date for its prices.")))
     with transaction.atomic():
-        steps = _plan(hospital, parsed.rows, start, errors) if start else []
+        steps = _plan(hospital, parsed.rows, start, errors, parsed.codes) if start else []
         if errors:
             raise FileRejected(errors)
         summary = _apply(actor, hospital, steps, start)
@@ -67,7 +74,11 @@ def import_catalog(
 
 
 def _plan(
-    hospital: Hospital, rows: list[tuple[int, PriceRow]], start: datetime.date, errors: list[RowError]
+    hospital: Hospital,
+    rows: list[tuple[int, PriceRow]],
+    start: datetime.date,
+    errors: list[RowError],
+    file_codes: set[str] = frozenset(),
 ) -> list[_Step]:
     """Check every row against the hospital's departments, the comparable services and price history."""
     codes = [row.code for _number, row in rows]
@@ -98,7 +109,47 @@ def _plan(
         if len(errors) == before:
             values = _item_fields(row, departments, comparables)
             steps.append(_Step(row, item, values, _changed(item, values), add_price))
+    _check_packages(hospital, rows, errors, file_codes)
     return steps
+
+
+def _check_packages(
+    hospital: Hospital, rows: list[tuple[int, PriceRow]], errors: list[RowError], file_codes: set[str]
+) -> None:
+    """Check the packages' services once every row is read: a code is one of the file's rows (of the kind
+    the file gives) or another item of the importing hospital, and packages stay one level deep. A code
+    whose own row has errors is not reported again."""
+    in_file = {row.code: (number, row) for number, row in rows}
+    wanted = {code for _number, row in rows for code, _quantity in row.components or []}
+    kinds = dict(hospital.catalog.filter(code__in=wanted - set(in_file)).values_list("code", "kind"))
+    kinds.update(dict.fromkeys(file_codes, ""))
+    kinds.update({code: row.kind for code, (_number, row) in in_file.items()})
+    unknown = wanted - set(kinds)
+    elsewhere = frozenset(
+        CatalogItem.objects.filter(code__in=unknown).exclude(hospital=hospital).values_list("code", flat=True)
+        if unknown
+        else []
+    )
+    for number, row in rows:
+        if row.components is not None:
+            for problem in component_problems(row.code, row.kind, row.components, kinds, elsewhere=elsewhere):
+                errors.append(RowError(number, COMPONENTS, problem))
+    # A package the file does not give services for keeps its own (a file without the column): it must
+    # stay a package, and none of its services may become one.
+    kept: dict[str, list[str]] = {}
+    for package, item in PackageComponent.objects.filter(package__hospital=hospital).values_list(
+        "package__code", "item__code"
+    ):
+        if package not in in_file or in_file[package][1].components is None:
+            kept.setdefault(package, []).append(item)
+    found = set()
+    for package, items in kept.items():
+        if package in in_file and in_file[package][1].kind != Kind.PACKAGE:
+            found.add(RowError(in_file[package][0], "kind", package_keeps_services_problem()))
+        for item in items:
+            if item in in_file and in_file[item][1].kind == Kind.PACKAGE:
+                found.add(RowError(in_file[item][0], "kind", part_of_package_problem(package)))
+    errors.extend(sorted(found, key=lambda e: (e.row, e.message)))
 
 
 def _needs_price(number: int, row: PriceRow, prices: list[Price], start: datetime.date, errors: list[RowError]) -> bool:
@@ -174,6 +225,7 @@ def _current(item: CatalogItem, name: str):
 def _apply(actor, hospital: Hospital, steps: list[_Step], start: datetime.date) -> ImportSummary:
     summary = ImportSummary(rows=len(steps), effective_from=start)
     creator = actor if actor is not None and actor.is_authenticated else None
+    saved: dict[str, CatalogItem] = {}
     for step in steps:
         item = step.item
         if item is None:
@@ -196,4 +248,34 @@ def _apply(actor, hospital: Hospital, steps: list[_Step], start: datetime.date) 
                 created_by=creator,
             )
             summary.prices_added += 1
+        saved[item.code] = item
+    summary.packages_changed = _apply_components(hospital, steps, saved)
     return summary
+
+
+def _apply_components(hospital: Hospital, steps: list[_Step], saved: dict[str, CatalogItem]) -> int:
+    """Replace the services of every package the file lists them for (checked in _check_packages);
+    return how many packages changed."""
+    listing = [step for step in steps if step.row.components is not None]
+    wanted = {code for step in listing for code, _quantity in step.row.components}
+    items = {**{i.code: i for i in hospital.catalog.filter(code__in=wanted - set(saved))}, **saved}
+    current: dict[int, list[tuple[str, int]]] = {}
+    packages = [saved[step.row.code] for step in listing]
+    for package_id, code, quantity in PackageComponent.objects.filter(package__in=packages).values_list(
+        "package_id", "item__code", "quantity"
+    ):
+        current.setdefault(package_id, []).append((code, quantity))
+    changed = 0
+    for step in listing:
+        package = saved[step.row.code]
+        if sorted(step.row.components) == sorted(current.get(package.pk, [])):
+            continue
+        package.components.all().delete()
+        PackageComponent.objects.bulk_create(
+            [
+                PackageComponent(package=package, item=items[code], quantity=quantity)
+                for code, quantity in step.row.components
+            ]
+        )
+        changed += 1
+    return changed

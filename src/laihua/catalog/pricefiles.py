@@ -15,14 +15,15 @@ from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
+from django.db.models import Prefetch
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone, translation
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
-from laihua.catalog.models import CatalogItem, Kind
-from laihua.catalog.services import published
+from laihua.catalog.models import CatalogItem, Kind, PackageComponent
+from laihua.catalog.services import check_standard_codes, published
 from laihua.errors import DomainError, InvalidInput, NotFound
 from laihua.hospitals.models import Hospital
 from laihua.hospitals.services import public_hospital
@@ -115,6 +116,8 @@ class PriceRow:
     duration_minutes: int | None = None
     stay_days: int | None = None
     standard_codes: list[dict[str, str]] = field(default_factory=list)
+    # A package's services as (code, quantity) by code; None when a file read has no such column.
+    components: list[tuple[str, int]] | None = field(default_factory=list)
 
     @classmethod
     def from_item(cls, item: CatalogItem) -> "PriceRow":
@@ -139,6 +142,7 @@ class PriceRow:
                 for c in item.standard_codes or []
                 if str(c.get("system") or "").strip() and str(c.get("code") or "").strip()
             ],
+            components=sorted((c.item.code, c.quantity) for c in item.components.all()),
         )
 
     @property
@@ -176,6 +180,7 @@ class PriceRow:
             "duration_minutes": self.duration_minutes,
             "stay_days": self.stay_days,
             "standard_codes": [dict(c) for c in self.standard_codes],
+            "package_components": [{"code": code, "quantity": quantity} for code, quantity in self.components or []],
         }
 
 
@@ -235,7 +240,14 @@ def _bilingual(render) -> str:
 def price_file(hospital: Hospital, day: datetime.date | None = None) -> PriceFile:
     """The hospital's active items with the price in force on the day (today by default), by code."""
     day = day or clock.today()
-    items = list(published(day).filter(hospital=hospital).select_related("comparable").order_by("code"))
+    components = Prefetch("components", queryset=PackageComponent.objects.select_related("item"))
+    items = list(
+        published(day)
+        .filter(hospital=hospital)
+        .select_related("comparable")
+        .prefetch_related(components)
+        .order_by("code")
+    )
     dates = [timezone.localtime(hospital.created_at).date()]
     dates += [item.price_from for item in items]
     dates += [timezone.localtime(item.updated_at).date() for item in items]
@@ -395,6 +407,10 @@ NOT_IMPORTED_COLUMNS = [
 ]
 EXTRA_COLUMNS = list(PriceRow("", "", {}, Decimal(0), Decimal(0)).extension())
 GROSS, MIN, MAX = "standard_charge | gross", "standard_charge | min", "standard_charge | max"
+COMPONENTS = "package_components"
+# Files written before packages listed their services have no package_components column: their
+# packages keep the services they list.
+OPTIONAL_EXTRA_COLUMNS = (COMPONENTS,)
 REQUIRED_ITEM_COLUMNS = [
     "description",
     "code | 1",
@@ -403,7 +419,7 @@ REQUIRED_ITEM_COLUMNS = [
     GROSS,
     MIN,
     MAX,
-    *EXTRA_COLUMNS,
+    *(column for column in EXTRA_COLUMNS if column not in OPTIONAL_EXTRA_COLUMNS),
 ]
 SETTINGS = ("inpatient", "outpatient", "both")
 DATA_START_ROW = 4
@@ -432,6 +448,8 @@ def _csv_cells(row: PriceRow, code_columns: int) -> list[str]:
     for name, value in row.extension().items():
         if name == "standard_codes":
             value = " | ".join(f"{c['system']}:{c['code']}" for c in value)
+        elif name == COMPONENTS:
+            value = ";".join(f"{c['code']}*{c['quantity']}" for c in value)
         cells.append("" if value is None else str(value))
     return cells
 
@@ -515,6 +533,8 @@ class ParsedFile:
     last_updated_on: datetime.date | None = None
     rows: list[tuple[int, PriceRow]] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+    # Every hospital code the file lists, its rows with errors included.
+    codes: set[str] = field(default_factory=set)
 
 
 class _Cells:
@@ -594,6 +614,8 @@ def read_csv(text: str) -> ParsedFile:
             )
             continue
         first_row_of_code.setdefault(code, number)
+        if code:
+            parsed.codes.add(code)
         if row is not None:
             parsed.rows.append((number, row))
     if not parsed.rows and not parsed.errors:
@@ -672,7 +694,30 @@ def _read_standard_codes(cells: _Cells, listed: list[dict[str, str]]) -> list[di
             continue
         codes.append({"system": system.strip(), "code": code.strip()})
     covered = {(cms_code_type(c["system"]), c["code"]) for c in codes}
-    return codes + [c for c in listed if (c["system"], c["code"]) not in covered]
+    codes, problems = check_standard_codes(codes + [c for c in listed if (c["system"], c["code"]) not in covered])
+    for problem in problems:
+        cells.error("standard_codes", problem)
+    return codes
+
+
+def _read_components(cells: _Cells, keys: list[str]) -> list[tuple[str, int]] | None:
+    """The package_components cell (CODE*QUANTITY;CODE*QUANTITY, a code alone for one); None without
+    the column. Whether the codes exist is checked by the importer, once every row is read."""
+    if COMPONENTS not in keys:
+        return None
+    components = []
+    for part in (p.strip() for p in cells[COMPONENTS].split(";")):
+        if not part:
+            continue
+        code, star, quantity = part.rpartition("*")
+        if not star:
+            code, quantity = part, "1"
+        code, quantity = code.strip(), quantity.strip()
+        if not code or not quantity.isdigit():
+            cells.error(COMPONENTS, _("“%(value)s” is not of the form CODE*QUANTITY.") % {"value": part})
+            continue
+        components.append((code, int(quantity)))
+    return components
 
 
 def _read_price(cells: _Cells) -> tuple[Decimal, Decimal] | None:
@@ -736,6 +781,7 @@ def _read_row(cells: _Cells, keys: list[str]) -> PriceRow | None:
         duration_minutes=cells.whole_number("duration_minutes"),
         stay_days=cells.whole_number("stay_days"),
         standard_codes=_read_standard_codes(cells, listed),
+        components=_read_components(cells, keys),
     )
     return row if len(cells.errors) == errors_before else None
 

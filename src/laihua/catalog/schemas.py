@@ -46,12 +46,35 @@ class ItemOut(BaseModel):
     url: str
 
 
+class ComponentOut(BaseModel):
+    code: str
+    name: dict[str, str]
+    kind: str
+    quantity: int
+
+
+class ItemDetailOut(ItemOut):
+    """One item: a search result's fields, and for a package the services it contains (null otherwise)."""
+
+    components: list[ComponentOut] | None
+
+
 class SearchOut(BaseModel):
     total: int
     limit: int
     offset: int
     currency: str
     results: list[ItemOut]
+
+
+class ComponentIn(Schema):
+    code: str
+    quantity: int = 1
+
+
+class StandardCodeIn(Schema):
+    system: str
+    code: str
 
 
 class ItemIn(Schema):
@@ -68,6 +91,9 @@ class ItemIn(Schema):
     duration_minutes: int | None = None
     stay_days: int | None = None
     active: bool = True
+    # Left out (null): kept as they are. A list replaces them; [] removes them all.
+    standard_codes: list[StandardCodeIn] | None = None
+    components: list[ComponentIn] | None = None  # packages only
 
 
 class PriceIn(Schema):

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from laihua.accounts.services import CATALOG_EDITORS, require_hospital_staff
 from laihua.audit.services import record_event
 from laihua.catalog.forms import ItemForm, PriceForm
-from laihua.catalog.models import CatalogItem, ComparableService, Price, ReferencePrice
+from laihua.catalog.models import CatalogItem, ComparableService, Kind, PackageComponent, Price, ReferencePrice
 from laihua.catalog.pricing import refresh_due_prices
 from laihua.errors import Conflict, InvalidInput, NotFound
 from laihua.hospitals.models import Hospital
@@ -293,20 +293,247 @@ def get_editable_item(actor, item_id: int) -> CatalogItem:
 
 @transaction.atomic
 def save_item(actor, hospital: Hospital, data: dict, *, item: CatalogItem | None = None) -> CatalogItem:
-    """Create or update a catalog item from form data; every field is checked before anything is saved."""
+    """Create or update a catalog item from form data; every field is checked before anything is saved.
+
+    The data may list the standard codes and, for a package, its components (`components`, see
+    set_components); a field left out of the data keeps its value."""
     require_hospital_staff(actor, hospital, CATALOG_EDITORS)
     if item is not None and item.hospital_id != hospital.pk:
         raise NotFound(_("No such catalog item."))
     form = ItemForm(data, instance=item, hospital=hospital)
+    if form.is_valid():
+        _check_codes_and_components(form, hospital, item)
     if not form.is_valid():
         raise FormInvalid(form)
+    components = form.cleaned_data.get("components")
     created = item is None
     item = form.save()
+    changed = [
+        name
+        for name in form.changed_data
+        if name != "components" and (name != "standard_codes" or form.provided("standard_codes"))
+    ]
+    record_event(actor, "catalog.item.create" if created else "catalog.item.update", item, detail={"changed": changed})
+    if components is not None:
+        set_components(actor, item, components)
+    return item
+
+
+def _check_codes_and_components(form: ItemForm, hospital: Hospital, item: CatalogItem | None) -> None:
+    """The rules a form cannot check alone, added to the form beside their fields."""
+    kind, code = form.cleaned_data["kind"], form.cleaned_data["code"]
+    if form.provided("standard_codes"):
+        codes, problems = check_standard_codes(form.cleaned_data.get("standard_codes") or [])
+        for problem in problems:
+            form.add_error("standard_codes", problem)
+        form.instance.standard_codes = codes
+    components = form.cleaned_data.get("components")
+    if components is not None:
+        _resolved, problems = _resolve_components(hospital, code, kind, components, package=item)
+        for problem in problems:
+            form.add_error("components", problem)
+    elif item is not None and kind != Kind.PACKAGE and item.components.exists():
+        form.add_error("kind", package_keeps_services_problem())
+    if item is not None and kind == Kind.PACKAGE:
+        container = PackageComponent.objects.filter(item=item).select_related("package").first()
+        if container is not None:
+            form.add_error("kind", part_of_package_problem(container.package.code))
+
+
+def package_keeps_services_problem() -> str:
+    return _("This package lists services: remove them before making it another kind.")
+
+
+def part_of_package_problem(package_code: str) -> str:
+    return _("This service is part of the package “%(package)s”, and a package cannot be part of another.") % {
+        "package": package_code
+    }
+
+
+# Packages: a package lists the services it includes, each with a quantity, all of its own hospital.
+# Packages are one level deep: a package contains services, never another package.
+
+MAX_COMPONENT_QUANTITY = 999
+
+
+def component_problems(
+    code: str,
+    kind: str,
+    components: list[tuple[str, int]],
+    kinds: dict[str, str],
+    *,
+    own: frozenset[str] = frozenset(),
+    elsewhere: frozenset[str] = frozenset(),
+) -> list[str]:
+    """What is wrong with a package's list of (service code, quantity), in the user's language.
+
+    `kinds` maps the hospital's codes to their kinds, `own` holds any other code that is the package
+    itself (its code before a change), `elsewhere` the unknown codes that another hospital uses."""
+    if not components:
+        return []
+    if kind != Kind.PACKAGE:
+        return [_("Only a package lists services: make this item a package, or list none.")]
+    problems, seen = [], set()
+    for part, quantity in components:
+        if part in seen:
+            problems.append(_("“%(code)s” is listed twice: give it once, with its quantity.") % {"code": part})
+            continue
+        seen.add(part)
+        if part == code or part in own:
+            problems.append(_("A package cannot contain itself (“%(code)s”).") % {"code": part})
+        elif part in kinds and kinds[part] == Kind.PACKAGE:
+            problems.append(
+                _("“%(code)s” is a package: a package contains services, not other packages.") % {"code": part}
+            )
+        elif part not in kinds and part in elsewhere:
+            problems.append(
+                _("“%(code)s” is another hospital's service: a package contains its own hospital's services only.")
+                % {"code": part}
+            )
+        elif part not in kinds:
+            problems.append(_("This hospital's catalog has no service “%(code)s”.") % {"code": part})
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= MAX_COMPONENT_QUANTITY:
+            problems.append(
+                _("The quantity of “%(code)s” must be a whole number from 1 to %(max)s.")
+                % {"code": part, "max": MAX_COMPONENT_QUANTITY}
+            )
+    return problems
+
+
+def component_pairs(components) -> list[tuple[str, int]]:
+    """(code, quantity) pairs from pairs or from {"code", "quantity"} mappings (quantity 1 when left out)."""
+    pairs = []
+    for entry in components:
+        if isinstance(entry, dict):
+            code, quantity = entry.get("code"), entry.get("quantity", 1)
+        else:
+            code, quantity = entry
+        pairs.append((str(code or "").strip(), quantity))
+    return pairs
+
+
+def _resolve_components(
+    hospital: Hospital, code: str, kind: str, components, *, package: CatalogItem | None
+) -> tuple[list[tuple[CatalogItem, int]], list[str]]:
+    """The hospital's items for the components, or the problems with them."""
+    pairs = component_pairs(components)
+    codes = {part for part, _quantity in pairs}
+    items = {i.code: i for i in hospital.catalog.filter(code__in=codes)}
+    own = frozenset(c for c, i in items.items() if package is not None and i.pk == package.pk)
+    unknown = codes - set(items)
+    elsewhere = frozenset(
+        CatalogItem.objects.filter(code__in=unknown).exclude(hospital=hospital).values_list("code", flat=True)
+        if unknown
+        else []
+    )
+    kinds = {c: i.kind for c, i in items.items()}
+    problems = component_problems(code, kind, pairs, kinds, own=own, elsewhere=elsewhere)
+    if problems:
+        return [], problems
+    return [(items[part], quantity) for part, quantity in pairs], []
+
+
+def components_of(package: CatalogItem) -> list[PackageComponent]:
+    """A package's services with their quantities, by code."""
+    return list(package.components.select_related("item").order_by("item__code"))
+
+
+def _component_list(pairs) -> list[dict]:
+    return [{"code": code, "quantity": quantity} for code, quantity in sorted(pairs)]
+
+
+@transaction.atomic
+def set_components(actor, package: CatalogItem, components) -> list[PackageComponent]:
+    """Replace a package's components with a list of (service code, quantity): all of them or none.
+
+    Refused (InvalidInput on the field "components"): a code this hospital does not have (or another
+    hospital's), the package itself, another package, an item that is not a package, a quantity outside
+    1-999, a code listed twice. An audit event records the list before and after any change."""
+    require_hospital_staff(actor, package.hospital, CATALOG_EDITORS)
+    package = CatalogItem.objects.select_for_update().select_related("hospital").get(pk=package.pk)
+    resolved, problems = _resolve_components(package.hospital, package.code, package.kind, components, package=package)
+    if problems:
+        raise InvalidInput(problems[0], field="components")
+    current = components_of(package)
+    before = _component_list((c.item.code, c.quantity) for c in current)
+    after = _component_list((item.code, quantity) for item, quantity in resolved)
+    if before == after:
+        return current
+    package.components.all().delete()
+    PackageComponent.objects.bulk_create(
+        [PackageComponent(package=package, item=item, quantity=quantity) for item, quantity in resolved]
+    )
+    record_event(actor, "catalog.package.components", package, detail={"before": before, "after": after})
+    return components_of(package)
+
+
+# Standard codes: {system, code} pairs, with the systems the CSV import accepts (any name without “:” or
+# “|”, the separators of the CSV's standard_codes column).
+
+STANDARD_SYSTEM_MAX_LENGTH = 40
+STANDARD_CODE_MAX_LENGTH = 80
+_LINE_BREAK = re.compile(r"[\r\n\t]")
+
+
+def check_standard_codes(codes) -> tuple[list[dict[str, str]], list[str]]:
+    """The codes as {"system", "code"} (trimmed), and what is wrong with them in the user's language."""
+    normalised, problems, seen = [], [], set()
+    for entry in codes:
+        if isinstance(entry, dict):
+            system, code = entry.get("system"), entry.get("code")
+        else:
+            system, code = entry
+        system, code = str(system or "").strip(), str(code or "").strip()
+        if not system or not code:
+            problems.append(_("Give each standard code with its system, e.g. CPT:70551."))
+            continue
+        if ":" in system or "|" in system or _LINE_BREAK.search(system):
+            problems.append(_("“%(system)s” is not a code system: a system has no “:” or “|”.") % {"system": system})
+            continue
+        if "|" in code or _LINE_BREAK.search(code):
+            problems.append(_("The code “%(code)s” cannot hold “|” or a line break.") % {"code": code})
+            continue
+        if len(system) > STANDARD_SYSTEM_MAX_LENGTH or len(code) > STANDARD_CODE_MAX_LENGTH:
+            problems.append(
+                _(
+                    "“%(system)s:%(code)s” is too long: a system has at most %(system_max)s characters, "
+                    "a code %(code_max)s."
+                )
+                % {
+                    "system": system,
+                    "code": code,
+                    "system_max": STANDARD_SYSTEM_MAX_LENGTH,
+                    "code_max": STANDARD_CODE_MAX_LENGTH,
+                }
+            )
+            continue
+        key = (system.upper(), code)
+        if key in seen:
+            problems.append(_("“%(system)s:%(code)s” is listed twice.") % {"system": system, "code": code})
+            continue
+        seen.add(key)
+        normalised.append({"system": system, "code": code})
+    return normalised, problems
+
+
+@transaction.atomic
+def set_standard_codes(actor, item: CatalogItem, codes) -> CatalogItem:
+    """Replace an item's standard codes (a list of {system, code}); audited as an item update."""
+    require_hospital_staff(actor, item.hospital, CATALOG_EDITORS)
+    item = CatalogItem.objects.select_for_update().select_related("hospital").get(pk=item.pk)
+    normalised, problems = check_standard_codes(codes)
+    if problems:
+        raise InvalidInput(problems[0], field="standard_codes")
+    before = list(item.standard_codes or [])
+    if before == normalised:
+        return item
+    item.standard_codes = normalised
+    item.save()
     record_event(
         actor,
-        "catalog.item.create" if created else "catalog.item.update",
+        "catalog.item.update",
         item,
-        detail={"changed": form.changed_data},
+        detail={"changed": ["standard_codes"], "before": before, "after": normalised},
     )
     return item
 
@@ -375,6 +602,9 @@ def item_form_data(hospital: Hospital, payload: dict) -> dict:
     return data
 
 
+MAX_OFFSET = 10_000  # the deepest result a search lists; further is a narrower search
+
+
 def search_query_from_params(params: dict, *, rate: rates.Rate | None = None) -> tuple[SearchQuery, rates.Rate]:
     """Parse public search parameters; price bounds are in the chosen currency and become CNY.
 
@@ -382,12 +612,17 @@ def search_query_from_params(params: dict, *, rate: rates.Rate | None = None) ->
     currency = params.get("currency") or "CNY"
     if rate is None or rate.currency != currency:
         rate = rates.rate_for(currency)
-    limit = params.get("limit") or SearchQuery.limit
+    limit = params.get("limit")
+    limit = SearchQuery.limit if limit in (None, "") else limit
     offset = params.get("offset") or 0
     if not 1 <= int(limit) <= 200:
         raise InvalidInput(_("Ask for 1 to 200 results at a time."), field="limit")
     if int(offset) < 0:
         raise InvalidInput(_("The offset cannot be negative."), field="offset")
+    if int(offset) > MAX_OFFSET:
+        raise InvalidInput(
+            _("Narrow the search: results are listed up to number %(n)s.") % {"n": MAX_OFFSET}, field="offset"
+        )
     bounds = {}
     for field in ("price_min", "price_max"):
         value = params.get(field)

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from laihua.catalog import services
 from laihua.catalog.forms import ItemForm, PriceForm
+from laihua.catalog.models import Kind
 from laihua.errors import DomainError
 from laihua.kit import clock
 from laihua.kit.i18n import TranslatedWidget, pick
@@ -57,19 +58,23 @@ def item_create(request):
     else:
         form = ItemForm(hospital=hospital)
     context = {"hospital": hospital, "form": with_language_labels(form), "item": None}
-    return render(request, "catalog/manage/item_form.html", context)
+    return render(request, "catalog/manage/item_form.html", context, status=422 if form.errors else 200)
 
 
 def _render_item(request, item, *, form=None, price_form=None):
+    """The edit page; a form with errors shows them beside its fields, with status 422."""
+    current = services.item_with_current_price(item.pk)
     context = {
         "hospital": item.hospital,
-        "item": services.item_with_current_price(item.pk),
-        "form": with_language_labels(form or ItemForm(instance=item, hospital=item.hospital)),
+        "item": current,
+        "form": with_language_labels(form or ItemForm(instance=current, hospital=item.hospital)),
+        "components": services.components_of(current) if current.kind == Kind.PACKAGE else [],
         "price_form": price_form or PriceForm(initial={"effective_from": clock.today()}),
         "prices": services.price_history(item).select_related("created_by"),
         "today": clock.today(),
     }
-    return render(request, "catalog/manage/item_form.html", context)
+    invalid = (form is not None and form.errors) or (price_form is not None and price_form.errors)
+    return render(request, "catalog/manage/item_form.html", context, status=422 if invalid else 200)
 
 
 @login_required

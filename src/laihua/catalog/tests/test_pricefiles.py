@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from laihua.catalog import pricefiles
-from laihua.catalog.models import CatalogItem, Kind, Price
+from laihua.catalog.models import CatalogItem, Kind, PackageComponent, Price
 from laihua.hospitals.models import Hospital
 from laihua.kit import clock
 from tests.builders import make_comparable, make_hospital, make_item
@@ -63,7 +63,7 @@ def make_catalog(hospital):
         department="",
         keywords="",
     )
-    make_item(
+    hip = make_item(
         hospital,
         code="HIP-PKG",
         kind=Kind.PACKAGE,
@@ -77,6 +77,8 @@ def make_catalog(hospital):
         standard_codes=[{"system": "ICD-9-CM-3", "code": "81.51"}, {"system": "CHS-DRG", "code": "IC29"}],
         excluded={"en": "Revision surgery", "zh-hans": "翻修手术"},
     )
+    PackageComponent.objects.create(package=hip, item=hospital.catalog.get(code="BED-01"), quantity=7)
+    PackageComponent.objects.create(package=hip, item=hospital.catalog.get(code="CONS-01"), quantity=1)
 
 
 def by_code(document: dict) -> dict:
@@ -131,6 +133,8 @@ def test_json_carries_english_and_chinese_names_codes_and_exact_cny_amounts(hosp
         Decimal("45000.75"),
     )
     assert hip["code_information"][1:] == [{"code": "81.51", "type": "ICD"}, {"code": "IC29", "type": "DRG"}]
+    assert hip["package_components"] == [{"code": "BED-01", "quantity": 7}, {"code": "CONS-01", "quantity": 1}]
+    assert mri["package_components"] == []
     assert items["BED-01"]["standard_charges"][0]["gross_charge"] == Decimal("1280.50")
     assert items["BED-01"]["department"] == ""
 
@@ -242,6 +246,8 @@ def test_csv_follows_the_cms_tall_layout_and_carries_every_item(hospital):
     assert hip["standard_codes"] == "ICD-9-CM-3:81.51 | CHS-DRG:IC29"
     assert hip["description_zh_hans"] == "全髋关节置换套餐" and hip["setting"] == "inpatient"
     assert hip["stay_days"] == "7" and hip["excluded_zh_hans"] == "翻修手术"
+    assert hip["package_components"] == "BED-01*7;CONS-01*1"
+    assert next(r for r in rows if r["code | 1"] == "MRI-01")["package_components"] == ""
 
 
 def test_csv_read_back_gives_the_same_rows(hospital):

@@ -89,6 +89,15 @@ class Command(BaseCommand):
                 "date": summary.effective_from.isoformat(),
             }
         )
+        if summary.packages_changed:
+            self.stdout.write(
+                ngettext(
+                    "The services of %(count)d package were replaced.",
+                    "The services of %(count)d packages were replaced.",
+                    summary.packages_changed,
+                )
+                % {"count": summary.packages_changed}
+            )
 
     def export_file(self, hospital: Hospital, file_format: str, output: str | None):
         pricefile = pricefiles.price_file(hospital)
