@@ -3,15 +3,21 @@
 - POST /fhir/Bundle?case=<reference>: import an IPS document (JSON or XML body) onto a case;
   201 when stored, 200 when the same document was already there; refused documents give a 422
   OperationOutcome listing every issue with its location.
-- GET /fhir/Bundle/{id}: a stored document (as FHIR JSON).
+- GET /fhir/Bundle/{id}: a stored document.
 - GET /fhir/Patient/{id}/$summary[?case=<reference>]: the IPS operation, the patient's summary document.
 - GET /fhir/Consent/{id}: a patient's consent to send records outside the hospital.
+
+The three GET routes answer FHIR JSON, or FHIR XML when asked (`?_format=xml` or
+`Accept: application/fhir+xml`; see laihua.fhir_api.requested_format). The format is settled before
+anything is read, so an unknown `_format` reads (and audits) nothing; the reads are audited by the
+services whatever the format.
 """
 
 import json
+from decimal import Decimal
 
 from django.utils.translation import gettext as _
-from ninja import Router
+from ninja import Query, Router
 
 from laihua.api import AUTH
 from laihua.cases.services import get_case
@@ -41,18 +47,45 @@ def import_bundle(request, case: str = ""):
     return _respond(request, body, 201 if created else 200, Location=f"/fhir/Bundle/{document.pk}")
 
 
-@router.get("/Bundle/{document_id}", summary="A stored patient summary document")
-def read_bundle(request, document_id: int):
+FORMAT = Query(
+    "",
+    alias="_format",
+    description="json (the default) or xml; also application/fhir+json, application/fhir+xml, "
+    "application/xml, text/xml. Without it, Accept: application/fhir+xml asks for XML.",
+)
+
+
+def _format(request, format_param: str) -> str:
+    from laihua.fhir_api import requested_format
+
+    return requested_format(request, format_param)
+
+
+def _negotiated(request, body: dict):
+    from laihua.fhir_api import fhir_response
+
+    return fhir_response(request, body)
+
+
+@router.get("/Bundle/{document_id}", summary="A stored patient summary document (FHIR JSON or XML)")
+def read_bundle(request, document_id: int, format_param: str = FORMAT):
+    wanted = _format(request, format_param)
     document = services.get_document(request.user, document_id)
-    return _respond(request, ips.decode(document.content)[0])
+    if wanted == "xml" and document.source_format == "json":
+        body = json.loads(document.content, parse_float=Decimal)  # decimals keep their JSON text in XML
+    else:
+        body = ips.decode(document.content)[0]
+    return _negotiated(request, body)
 
 
-@router.get("/Patient/{patient_id}/$summary", summary="IPS $summary: the patient's summary document")
-def patient_summary(request, patient_id: int, case: str = ""):
+@router.get("/Patient/{patient_id}/$summary", summary="IPS $summary: the patient's summary document (JSON or XML)")
+def patient_summary(request, patient_id: int, case: str = "", format_param: str = FORMAT):
+    _format(request, format_param)
     the_case = services.case_for_patient_summary(request.user, patient_id, case or None)
-    return _respond(request, services.export_case(request.user, the_case))
+    return _negotiated(request, services.export_case(request.user, the_case))
 
 
 @router.get("/Consent/{consent_id}", summary="A patient's consent to send records outside the hospital")
-def read_consent(request, consent_id: int):
-    return _respond(request, consent_resource(services.get_consent(request.user, consent_id)))
+def read_consent(request, consent_id: int, format_param: str = FORMAT):
+    _format(request, format_param)
+    return _negotiated(request, consent_resource(services.get_consent(request.user, consent_id)))

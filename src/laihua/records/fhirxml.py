@@ -1,15 +1,29 @@
-"""FHIR XML to FHIR JSON (as a dict), guided by the fhir.resources R4B models.
+"""FHIR XML to FHIR JSON (as a dict) and back, guided by the fhir.resources R4B models.
 
-fhir.resources can read XML itself, but trips over some XHTML narratives (tables) in real documents;
-this converter follows the FHIR XML rules instead: an element's `value` attribute is the primitive,
-`id` and `extension` children of a primitive go to `_name`, repeating elements become lists (the
-model says which), a resource sits inside an element named after its type, and a narrative's
-`<div>` is kept as XHTML text. DOCTYPEs and entities are refused (no XXE).
+Reading (`xml_to_dict`): fhir.resources can read XML itself, but trips over some XHTML narratives
+(tables) in real documents; this converter follows the FHIR XML rules instead: an element's `value`
+attribute is the primitive, `id` and `extension` children of a primitive go to `_name`, repeating
+elements become lists (the model says which), a resource sits inside an element named after its type,
+and a narrative's `<div>` is kept as XHTML text. DOCTYPEs and entities are refused (no XXE).
+
+Writing (`to_xml`): fhir.resources 8 no longer writes XML, so this is the inverse, by the same rules
+(https://hl7.org/fhir/R4/xml.html): elements in the order of the definition (`elements_sequence()`),
+primitives as `value` attributes with their `_name` companion's id and extensions, the `id` of a
+complex element and `Extension.url` as attributes, contained resources wrapped in an element named
+after their type, and the narrative parsed (safely) and written as the XHTML element it is.
+What `to_xml` writes, `xml_to_dict` reads back to the same dict, with one exception that XML itself
+imposes: a narrative given as JSON text comes back as the same XHTML, but in lxml's spelling (double
+quotes, `<b/>` for `<b></b>`, LF line ends); a narrative read from XML comes back as the same text.
 """
 
+import math
+import re
+import uuid
+from decimal import Decimal
 from functools import lru_cache
 
 from fhir.resources.R4B import get_fhir_model_class
+from fhir.resources.R4B.resource import Resource
 from fhir_core.utils import determine_version_prefix, get_fhir_type_name, is_list_type, is_primitive_type
 from lxml import etree
 
@@ -20,7 +34,12 @@ _NUMBERS = {"integer": int, "positiveInt": int, "unsignedInt": int, "integer64":
 
 
 class XmlError(ValueError):
-    """The XML is not well-formed or not FHIR."""
+    """The XML is not well-formed or not FHIR (reading), or the resource cannot be written as FHIR XML
+    (writing; `location` then names the element, e.g. `Bundle.entry[0].resource.text.div`)."""
+
+    def __init__(self, message: str, location: str | None = None):
+        super().__init__(f"{location}: {message}" if location else message)
+        self.location = location
 
 
 def _parser():
@@ -137,3 +156,203 @@ def xml_to_dict(content: bytes) -> dict:
     except etree.XMLSyntaxError as exc:
         raise XmlError(f"not well-formed XML: {exc}") from None
     return _resource(root)
+
+
+# --- writing --------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=2048)
+def _sequence(type_name: str) -> tuple[str, ...]:
+    """The element names of a FHIR type or resource in the order of its definition."""
+    order = list(get_fhir_model_class(type_name).elements_sequence())
+    return tuple(order + [name for name in _fields(type_name) if name not in order])
+
+
+@lru_cache(maxsize=512)
+def _is_resource_type(type_name: str) -> bool:
+    try:
+        return issubclass(get_fhir_model_class(type_name), Resource)
+    except (KeyError, ValueError, AttributeError):
+        return False
+
+
+def _tag(name: str) -> str:
+    return f"{{{FHIR_NS}}}{name}"
+
+
+def _lexical(value, location: str) -> str:
+    """The FHIR lexical form of a JSON primitive: true/false, integers, decimals as written."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise XmlError("a decimal must be a finite number", location)
+        return str(value)  # the JSON text, when the JSON was read with parse_float=Decimal
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise XmlError("a decimal must be a finite number", location)
+        return repr(value)  # the shortest text that reads back as the same number
+    if isinstance(value, str):
+        return value
+    raise XmlError(f"a primitive value cannot be a {type(value).__name__}", location)
+
+
+def _set(element, attribute: str, value: str, location: str) -> None:
+    try:
+        element.set(attribute, value)
+    except ValueError:
+        raise XmlError("the text holds characters XML cannot carry (control characters)", location) from None
+
+
+def _xhtml(text, location: str) -> bytes:
+    """The narrative's `<div>`, parsed without DTDs, entities or the network, serialized on its own."""
+    if not isinstance(text, str):
+        raise XmlError("the narrative must be XHTML text", location)
+    upper = text.upper()
+    if "<!DOCTYPE" in upper or "<!ENTITY" in upper:
+        raise XmlError("the narrative must not hold a document type declaration or entities", location)
+    try:
+        div = etree.fromstring(text, parser=_parser())
+    except (etree.XMLSyntaxError, ValueError) as exc:
+        raise XmlError(f"the narrative is not well-formed XHTML: {exc}", location) from None
+    if div.tag != f"{{{XHTML_NS}}}div":
+        raise XmlError(f'the narrative must be one <div xmlns="{XHTML_NS}"> element', location)
+    for element in div.iter(tag=etree.Element):
+        if _local(element.tag)[0] != XHTML_NS:
+            raise XmlError(f"<{_local(element.tag)[1]}> of the narrative is not in the XHTML namespace", location)
+    return etree.tostring(div, encoding="UTF-8", with_tail=False)
+
+
+class _Writer:
+    """One FHIR XML document. Narratives are written in place of a comment that marks them, after the
+    FHIR tree is serialized: appended to the tree, lxml would drop or reorder the namespace
+    declarations of a narrative read from XML, and it would no longer read back as the same text."""
+
+    def __init__(self):
+        self.token = uuid.uuid4().hex
+        self.narratives: list[bytes] = []
+
+    def document(self, resource) -> bytes:
+        root = self.resource(None, resource, resource.get("resourceType", "") if isinstance(resource, dict) else "")
+        _indent(root)
+        out = etree.tostring(root, encoding="UTF-8", xml_declaration=False)
+        out = re.sub(rb"<!--" + self.token.encode() + rb"-(\d+)-->", lambda m: self.narratives[int(m[1])], out)
+        return b'<?xml version="1.0" encoding="UTF-8"?>\n' + out
+
+    def resource(self, parent, resource, location: str):
+        if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
+            raise XmlError("a resource must be an object with a resourceType", location)
+        type_name = resource["resourceType"]
+        if not _is_resource_type(type_name):
+            raise XmlError(f"{type_name} is not a FHIR resource type", location)
+        if parent is None:
+            element = etree.Element(_tag(type_name), nsmap={None: FHIR_NS})
+        else:
+            element = etree.SubElement(parent, _tag(type_name))
+        self.members(element, resource, type_name, location, is_resource=True)
+        return element
+
+    def complex(self, parent, name: str, value, type_name: str, location: str) -> None:
+        if not isinstance(value, dict):
+            raise XmlError(f"{name} must be an object", location)
+        self.members(etree.SubElement(parent, _tag(name)), value, type_name, location, is_resource=False)
+
+    def primitive(self, parent, name: str, value, extra, location: str) -> None:
+        if extra is not None and not isinstance(extra, dict):
+            raise XmlError(f"_{name} must be an object with id and extension", location)
+        if value is None and not extra:
+            raise XmlError("an element needs a value, an id or an extension", location)
+        if isinstance(value, (dict, list)):
+            raise XmlError(f"{name} is a primitive, not an object or a list", location)
+        extra = extra or {}
+        unknown = set(extra) - {"id", "extension"}
+        if unknown:
+            raise XmlError(f"_{name} holds {', '.join(sorted(unknown))}; only id and extension are allowed", location)
+        element = etree.SubElement(parent, _tag(name))
+        if extra.get("id") is not None:
+            _set(element, "id", _lexical(extra["id"], location), location)
+        if value is not None:
+            _set(element, "value", _lexical(value, location), location)
+        extensions = extra.get("extension") or []
+        if not isinstance(extensions, list):
+            raise XmlError("extension must be a list", f"{location}.extension")
+        for index, extension in enumerate(extensions):
+            self.complex(element, "extension", extension, "Extension", f"{location}.extension[{index}]")
+
+    def narrative(self, parent, value, location: str) -> None:
+        parent.append(etree.Comment(f"{self.token}-{len(self.narratives)}"))
+        self.narratives.append(_xhtml(value, location))
+
+    def members(self, element, data: dict, type_name: str, location: str, *, is_resource: bool) -> None:
+        fields, order = _fields(type_name), _sequence(type_name)
+        for key in data:
+            if key == "fhir_comments" or (is_resource and key == "resourceType"):
+                continue  # fhir_comments: the JSON comments of FHIR DSTU2, not content
+            name = key[1:] if key.startswith("_") else key
+            spec = fields.get(name)
+            if spec is None or (key.startswith("_") and not spec[1]):
+                raise XmlError(f"{key} is not an element of {type_name}", f"{location}.{key}")
+        attributes = set() if is_resource else {"id"}
+        if type_name == "Extension":
+            attributes.add("url")
+        for name in sorted(attributes):
+            if data.get(name) is not None:
+                _set(element, name, _lexical(data[name], f"{location}.{name}"), f"{location}.{name}")
+        for name in order:
+            if name in attributes or (name not in data and f"_{name}" not in data):
+                continue
+            fhir_type, primitive, many = fields[name]
+            value, extra, path = data.get(name), data.get(f"_{name}"), f"{location}.{name}"
+            if type_name == "Narrative" and name == "div":
+                self.narrative(element, value, path)
+            elif primitive and many:
+                self.primitives(element, name, value, extra, path)
+            elif primitive:
+                self.primitive(element, name, value, extra, path)
+            else:
+                if many != isinstance(value, list):
+                    raise XmlError(f"{name} {'repeats: it must be a list' if many else 'does not repeat'}", path)
+                for index, item in enumerate(value if many else [value]):
+                    item_path = f"{path}[{index}]" if many else path
+                    if fhir_type in ("Resource", "DomainResource") or name in ("resource", "contained"):
+                        self.resource(etree.SubElement(element, _tag(name)), item, item_path)
+                    else:
+                        self.complex(element, name, item, fhir_type, item_path)
+
+    def primitives(self, element, name: str, values, extras, path: str) -> None:
+        """A repeating primitive: `name` and `_name` lists matched by position (nulls where one has nothing)."""
+        values = [] if values is None else values
+        extras = [] if extras is None else extras
+        if not isinstance(values, list) or not isinstance(extras, list):
+            raise XmlError(f"{name} repeats: it must be a list (and _{name} too)", path)
+        if values and extras and len(values) != len(extras):
+            raise XmlError(f"{name} and _{name} must have the same length", path)
+        for index in range(max(len(values), len(extras))):
+            value = values[index] if index < len(values) else None
+            extra = extras[index] if index < len(extras) else None
+            self.primitive(element, name, value, extra, f"{path}[{index}]")
+
+
+def _indent(element, level: int = 0) -> None:
+    """Line breaks and two-space indents between FHIR elements (a narrative is not in the tree yet)."""
+    children = list(element)
+    if not children:
+        return
+    inner = "\n" + "  " * (level + 1)
+    element.text = inner
+    for child in children:
+        child.tail = inner
+        if isinstance(child.tag, str):
+            _indent(child, level + 1)
+    children[-1].tail = "\n" + "  " * level
+
+
+def to_xml(resource: dict) -> bytes:
+    """The FHIR XML (UTF-8 bytes, with an XML declaration) of a FHIR JSON resource given as a dict.
+
+    Raises XmlError, naming the element (`location`), for what cannot be written as FHIR XML: an
+    element the type does not have, a narrative that is not well-formed XHTML, a value XML cannot carry.
+    """
+    return _Writer().document(resource)

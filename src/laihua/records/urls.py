@@ -13,6 +13,7 @@ urlpatterns = [
     path("cases/<str:reference>/import/", views.import_upload, name="import"),
     path("cases/<str:reference>/import/<int:attachment_id>/", views.import_attachment, name="import_attachment"),
     path("cases/<str:reference>/ips.json", views.export_json, name="export_json"),
+    path("cases/<str:reference>/ips.xml", views.export_xml, name="export_xml"),
     path("cases/<str:reference>/summary.pdf", views.export_pdf, name="export_pdf"),
     path("cases/<str:reference>/discharge/", views.episode_summary, name="episode_summary"),
     path("cases/<str:reference>/consents/", views.consent_grant, name="consent_grant"),

@@ -18,7 +18,7 @@ from laihua.accounts.services import require_role
 from laihua.cases.services import get_case, visible_cases
 from laihua.errors import Conflict, DomainError, InvalidInput, NotFound
 from laihua.kit import clock
-from laihua.records import ips, services
+from laihua.records import fhirxml, ips, services
 from laihua.records.models import DataType
 
 CORRECTABLE = (InvalidInput, Conflict, services.ConsentRequired)
@@ -117,6 +117,16 @@ def export_json(request, reference: str):
     bundle = services.export_case(request.user, case)
     response = HttpResponse(json.dumps(bundle, ensure_ascii=False, indent=2), content_type="application/fhir+json")
     response["Content-Disposition"] = f'attachment; filename="ips-{case.reference}.json"'
+    return response
+
+
+@login_required
+@require_safe
+def export_xml(request, reference: str):
+    case = get_case(request.user, reference, audit=None)
+    bundle = services.export_case(request.user, case)
+    response = HttpResponse(fhirxml.to_xml(bundle), content_type="application/fhir+xml; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="ips-{case.reference}.xml"'
     return response
 
 
