@@ -102,6 +102,37 @@ def create_resource(request, payload: ResourceIn):
     return Status(201, resource_out(resource))
 
 
+class ResourcePatch(Schema):
+    opening_hours: str | None = Field(None, description="Leave out to keep; at most 200 characters")
+    active: bool | None = Field(None, description="false: no new booking (those made are kept)")
+
+
+class ResourcePatchOut(ResourceOut):
+    bookings_kept: list[int] = Field(..., description="Booked rows from today kept on an inactive resource")
+
+
+@router.patch(
+    "/resources/{resource_id}",
+    response=ResourcePatchOut,
+    summary="Change opening hours or (de)activate a resource (hospital admin); deactivating cancels nothing",
+)
+def update_resource(request, resource_id: int, payload: ResourcePatch):
+    resource = services.get_resource(request.auth, resource_id)
+    kept = services.update_resource(request.auth, resource, opening_hours=payload.opening_hours, active=payload.active)
+    return {**resource_out(resource), "bookings_kept": [booking.pk for booking in kept]}
+
+
+class ClosureOut(Schema):
+    day: datetime.date
+    note: str
+
+
+@router.get("/resources/{resource_id}/closures", response=list[ClosureOut], summary="Closed days from today")
+def list_closures(request, resource_id: int):
+    resource = services.get_resource(request.auth, resource_id)
+    return [{"day": row.day, "note": row.note} for row in services.closures_of(request.auth, resource)]
+
+
 class CapacityIn(Schema):
     day: datetime.date | None = Field(None, description="Leave out to set the default capacity per day.")
     capacity: int
@@ -140,24 +171,55 @@ class UsageIn(Schema):
     days: int = 1
 
 
-@router.post("/resources/{resource_id}/usages", response={201: dict}, summary="Say what a service takes")
+class UsageOut(Schema):
+    id: int
+    item: str
+    resource: str
+    units: int
+    day_offset: int
+    days: int
+
+
+def usage_out(usage, item, resource) -> dict:
+    return {
+        "id": usage.pk,
+        "item": item.code,
+        "resource": resource.code,
+        "units": usage.units,
+        "day_offset": usage.day_offset,
+        "days": usage.days,
+    }
+
+
+@router.post(
+    "/resources/{resource_id}/usages",
+    response={201: UsageOut},
+    summary="Say what a service takes (units 1-1000 a day, day_offset 0-90, days 1-90)",
+)
 def add_usage(request, resource_id: int, payload: UsageIn):
     resource = services.get_resource(request.auth, resource_id)
     item = _item(resource.hospital_id, payload.item)
     usage = services.set_usage(
         request.auth, item, resource, units=payload.units, day_offset=payload.day_offset, days=payload.days
     )
-    return Status(
-        201,
-        {
-            "id": usage.pk,
-            "item": item.code,
-            "resource": resource.code,
-            "units": usage.units,
-            "day_offset": usage.day_offset,
-            "days": usage.days,
-        },
-    )
+    return Status(201, usage_out(usage, item, resource))
+
+
+@router.get("/resources/{resource_id}/usages", response=list[UsageOut], summary="What services take of it")
+def list_usages(request, resource_id: int):
+    resource = services.get_resource(request.auth, resource_id)
+    return [usage_out(usage, usage.item, resource) for usage in services.usages_of(request.auth, resource)]
+
+
+@router.delete(
+    "/resources/{resource_id}/usages/{usage_id}",
+    response={204: None},
+    summary="The service no longer takes this resource (hospital admin); bookings made are kept",
+)
+def remove_usage(request, resource_id: int, usage_id: int):
+    resource = services.get_resource(request.auth, resource_id)
+    services.remove_usage(request.auth, services.get_usage(request.auth, usage_id, resource))
+    return Status(204, None)
 
 
 class ImportOut(Schema):
@@ -236,6 +298,18 @@ def book(request, payload: BookingIn, idempotency_key: str = Header("", alias="I
     for booking in bookings:
         booking.case, booking.item = case, item
     return Status(201, [booking_out(b) for b in bookings])
+
+
+@router.get(
+    "/bookings",
+    response=list[BookingOut],
+    summary="A case's bookings, booked and cancelled (coordinators and admins of its hospital; audited)",
+)
+def list_bookings(request, case: str = ""):
+    if not case.strip():
+        raise InvalidInput(_("Give the case reference."), field="case")
+    found = get_case(request.auth, case.strip(), audit=None, related=False)
+    return [booking_out(b) for b in services.case_bookings(request.auth, found)]
 
 
 @router.delete(
@@ -333,17 +407,44 @@ def join_waitlist(request, payload: WaitlistIn):
     return Status(201, waitlist_out(services.join_waitlist(request.auth, case, item, payload.day)))
 
 
-@router.get("/waitlist", response=list[WaitlistOut], summary="Your hospital's waiting entries")
-def list_waitlist(request):
+@router.get(
+    "/waitlist",
+    response=list[WaitlistOut],
+    summary="Your hospital's waiting entries; with ?case=REF every entry of that case (audited)",
+)
+def list_waitlist(request, case: str = ""):
+    if case.strip():
+        found = get_case(request.auth, case.strip(), audit=None, related=False)
+        return [waitlist_out(e) for e in services.case_waitlist(request.auth, found)]
     return [waitlist_out(e) for e in services.waitlist_of(request.auth, _hospital(request.auth))]
 
 
-@router.delete("/waitlist/{entry_id}", response=WaitlistOut, summary="Leave the waitlist")
+@router.delete("/waitlist/{entry_id}", response=WaitlistOut, summary="Leave the waitlist (again: no change)")
 def leave_waitlist(request, entry_id: int):
-    entry = services.waitlist_of(request.auth, _hospital(request.auth)).filter(pk=entry_id).first()
-    if entry is None:
-        raise NotFound(_("No such waitlist entry."))
+    entry = services.get_waitlist_entry(request.auth, entry_id)
     return waitlist_out(services.leave_waitlist(request.auth, entry))
+
+
+class MetricsIn(Schema):
+    units: list[str] = Field(..., description="Units to report the hospital-wide share on: visit, slot, ...")
+
+
+class MetricsOut(Schema):
+    units: list[str]
+    present: list[str] = Field(..., description="The units of the hospital's active resources")
+    chosen: bool = Field(..., description="false: no choice made, every unit present is reported")
+
+
+@router.get("/metrics", response=MetricsOut, summary="The metrics your hospital reports its share on")
+def get_metrics(request):
+    return services.metrics_of(request.auth, _hospital(request.auth))
+
+
+@router.put("/metrics", response=MetricsOut, summary="Choose the reported metrics (hospital admin)")
+def set_metrics(request, payload: MetricsIn):
+    hospital = _hospital(request.auth)
+    services.set_reported_units(request.auth, hospital, payload.units)
+    return services.metrics_of(request.auth, hospital)
 
 
 @router.get("/utilisation/platform", summary="Platform admins: every hospital's resources for the month")

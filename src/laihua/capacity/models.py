@@ -15,6 +15,12 @@ from django.utils.translation import gettext_lazy as _
 from laihua.kit.i18n import TranslatedField, pick
 
 DEFAULT_SHARE = Decimal("0.10")
+# Bounds on what may be entered, far inside PostgreSQL's integer columns (2,147,483,647): a capacity a day,
+# and what one service takes of a resource (units a day, from which day, for how many days).
+MAX_CAPACITY = 100_000
+MAX_USAGE_UNITS = 1000
+MAX_USAGE_OFFSET = 90
+MAX_USAGE_DAYS = 90
 
 
 class ResourceKind(models.TextChoices):
@@ -51,7 +57,9 @@ class Resource(models.Model):
     kind = models.CharField(_("kind"), max_length=20, choices=ResourceKind.choices)
     name = TranslatedField(_("name"))
     unit = models.CharField(_("unit"), max_length=20, choices=Unit.choices)
-    daily_capacity = models.PositiveIntegerField(_("capacity per day"), default=0)
+    daily_capacity = models.PositiveIntegerField(
+        _("capacity per day"), default=0, validators=[MaxValueValidator(MAX_CAPACITY)]
+    )
     opening_hours = models.CharField(_("opening hours"), max_length=200, blank=True)
     intl_share = models.DecimalField(
         _("international share"),
@@ -92,7 +100,7 @@ class CapacityDay(models.Model):
 
     resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="days", verbose_name=_("resource"))
     day = models.DateField(_("day"))
-    capacity = models.PositiveIntegerField(_("capacity"), default=0)
+    capacity = models.PositiveIntegerField(_("capacity"), default=0, validators=[MaxValueValidator(MAX_CAPACITY)])
     closed = models.BooleanField(_("closed"), default=False)
     note = models.CharField(_("note"), max_length=200, blank=True)
 
@@ -113,9 +121,13 @@ class ServiceUsage(models.Model):
         "catalog.CatalogItem", on_delete=models.CASCADE, related_name="usages", verbose_name=_("service")
     )
     resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="usages", verbose_name=_("resource"))
-    units = models.PositiveIntegerField(_("units per day"), default=1, validators=[MinValueValidator(1)])
-    day_offset = models.PositiveIntegerField(_("from day"), default=0)
-    days = models.PositiveIntegerField(_("number of days"), default=1, validators=[MinValueValidator(1)])
+    units = models.PositiveIntegerField(
+        _("units per day"), default=1, validators=[MinValueValidator(1), MaxValueValidator(MAX_USAGE_UNITS)]
+    )
+    day_offset = models.PositiveIntegerField(_("from day"), default=0, validators=[MaxValueValidator(MAX_USAGE_OFFSET)])
+    days = models.PositiveIntegerField(
+        _("number of days"), default=1, validators=[MinValueValidator(1), MaxValueValidator(MAX_USAGE_DAYS)]
+    )
 
     class Meta:
         verbose_name = _("service usage")
@@ -238,3 +250,26 @@ class WaitlistEntry(models.Model):
 
     def __str__(self):
         return f"{self.case} {self.item.code} {self.day} ({self.status})"
+
+
+class ReportedMetrics(models.Model):
+    """The units (metrics) on which a hospital reports its hospital-wide international share: beds,
+    outpatient visits, procedures... Without a row, every unit of the hospital's active resources."""
+
+    hospital = models.OneToOneField(
+        "hospitals.Hospital",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="capacity_metrics",
+        verbose_name=_("hospital"),
+    )
+    units = models.JSONField(_("reported metrics"), default=list, help_text=_("Unit codes, e.g. bed_day, visit."))
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("reported metrics")
+        verbose_name_plural = _("reported metrics")
+
+    def __str__(self):
+        return f"{self.hospital_id}: {', '.join(self.units)}"

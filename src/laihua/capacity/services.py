@@ -9,7 +9,13 @@ Capacity and share changes lock the same rows, so they serialise with bookings. 
 write transaction is serialised anyway (transaction_mode IMMEDIATE).
 
 Lowering capacity or the share cancels nothing: the bookings over the new cap are returned and
-listed (over_cap_bookings) for the coordinator to resolve.
+listed (over_cap_bookings) for the coordinator to resolve. A cancellation or a higher capacity or share
+(by hand, over the API or by CSV) first locks, with its own counters and in the same global order, the
+counters of the waiting entries its freed places could serve (_lock_with_waitlist), then hands them the
+places (offer_freed_places): never a lock out of order, so never a deadlock with a booking.
+
+Input is bounded (MAX_DAYS_AHEAD, MAX_CAPACITY, MAX_USAGE_*): dates never step past date.max and
+numbers always fit PostgreSQL's integer columns.
 """
 
 import calendar
@@ -29,11 +35,16 @@ from laihua.accounts.models import Role
 from laihua.accounts.services import require_hospital_staff, require_role
 from laihua.audit.services import record_event
 from laihua.capacity.models import (
+    MAX_CAPACITY,
+    MAX_USAGE_DAYS,
+    MAX_USAGE_OFFSET,
+    MAX_USAGE_UNITS,
     Booking,
     BookingRequest,
     BookingStatus,
     CapacityDay,
     IntlUsage,
+    ReportedMetrics,
     Resource,
     ResourceKind,
     ServiceUsage,
@@ -53,6 +64,10 @@ READERS = (Role.COORDINATOR, Role.HOSPITAL_ADMIN)
 BOOKABLE_STATES = (State.ACCEPTED, State.SCHEDULED)
 WARN_AT = Decimal("0.80")
 SEARCH_DAYS = 60
+# The furthest a booking or a waitlist entry may start: two years from today. Nobody books further ahead,
+# and every date arithmetic (a service's days, the nearest days searched) then stays far from date.max.
+MAX_DAYS_AHEAD = 730
+FIRST_REPORT_YEAR, LAST_REPORT_YEAR = 2000, 2100
 CSV_COLUMNS = ["resource_code", "day", "capacity", "closed", "note"]
 MAX_CSV_ROWS = 10_000
 
@@ -94,9 +109,41 @@ def month_days(first: datetime.date) -> list[datetime.date]:
 
 def parse_month(text: str) -> datetime.date:
     try:
-        return datetime.datetime.strptime((text or "").strip(), "%Y-%m").date()
+        month = datetime.datetime.strptime((text or "").strip(), "%Y-%m").date()
     except ValueError:
         raise InvalidInput(_("Give the month as YYYY-MM."), field="month") from None
+    if not FIRST_REPORT_YEAR <= month.year <= LAST_REPORT_YEAR:
+        raise InvalidInput(
+            _("Give a month from %(first)s-01 to %(last)s-12.")
+            % {"first": FIRST_REPORT_YEAR, "last": LAST_REPORT_YEAR},
+            field="month",
+        )
+    return month
+
+
+def last_bookable_day() -> datetime.date:
+    """The furthest day a booking or a waitlist entry may start (MAX_DAYS_AHEAD from today)."""
+    return clock.today() + datetime.timedelta(days=MAX_DAYS_AHEAD)
+
+
+def _check_start_day(day: datetime.date) -> None:
+    """A start day from today to the horizon, else InvalidInput naming the day."""
+    if day < clock.today():
+        raise InvalidInput(_("This day has passed."), field="day")
+    if day > last_bookable_day():
+        raise InvalidInput(
+            _("Book at most %(days)s days ahead, until %(last)s.")
+            % {"days": MAX_DAYS_AHEAD, "last": last_bookable_day().isoformat()},
+            field="day",
+        )
+
+
+def _shift(day: datetime.date, days: int) -> datetime.date:
+    """day + days, held at the first or last representable date instead of overflowing."""
+    try:
+        return day + datetime.timedelta(days=days)
+    except OverflowError:
+        return datetime.date.max if days > 0 else datetime.date.min
 
 
 def level_of(booked: int, cap: int) -> str:
@@ -266,8 +313,7 @@ def book_service(actor, case: Case, item, start_day: datetime.date, *, idempoten
         raise InvalidInput(_("This service is not offered by the case's hospital."), field="item")
     if case.state not in BOOKABLE_STATES:
         raise Conflict(_("Only an accepted or scheduled case can be booked."), field="case")
-    if start_day < clock.today():
-        raise InvalidInput(_("This day has passed."), field="day")
+    _check_start_day(start_day)
     usages = list(item.usages.select_related("resource"))
     plan = plan_for(item, start_day, usages)
     resources = {usage.resource_id: usage.resource for usage in usages}
@@ -368,6 +414,23 @@ def get_booking(actor, booking_id: int) -> Booking:
     return booking
 
 
+def case_bookings(actor, case: Case) -> list[Booking]:
+    """Every booking of the case (booked and cancelled), by day: for the case hospital's coordinators and
+    admins. The read is audited."""
+    require_case_staff(actor, case, READERS)
+    bookings = list(
+        Booking.objects.select_related("resource", "item", "request")
+        .filter(case=case)
+        .order_by("request__start_day", "request_id", "day", "resource__code", "pk")
+    )
+    record_event(
+        actor, "capacity.case_bookings", case, hospital_id=case.hospital_id, detail={"bookings": len(bookings)}
+    )
+    for booking in bookings:
+        booking.case = case
+    return bookings
+
+
 @transaction.atomic
 def cancel_booking(actor, booking: Booking) -> list[Booking]:
     """Cancel the service the booking belongs to (all its days and resources) and give the quota back."""
@@ -418,13 +481,18 @@ def cancel_booking(actor, booking: Booking) -> list[Booking]:
 def nearest_days_with_room(
     item, day: datetime.date, n: int = 5, *, horizon: int = SEARCH_DAYS, usages=None
 ) -> list[datetime.date]:
-    """The n start days nearest to `day` (not past, not `day` itself) on which the whole service fits."""
+    """The n start days nearest to `day` (not past, not past the horizon, not `day` itself) on which the
+    whole service fits. Never steps beyond the horizon, so never near date.max."""
     usages = list(usages if usages is not None else item.usages.select_related("resource"))
     if not usages:
         return []
     today = clock.today()
     span = max(usage.day_offset + usage.days for usage in usages)
-    first, last = max(today, day - datetime.timedelta(days=horizon)), day + datetime.timedelta(days=horizon + span)
+    first = max(today, _shift(day, -horizon))
+    last_start = min(_shift(day, horizon), last_bookable_day())
+    if first > last_start:
+        return []
+    last = last_start + datetime.timedelta(days=span)
     resource_ids = {usage.resource_id for usage in usages}
     caps = Capacities([usage.resource for usage in usages], first, last)
     counters = IntlUsage.objects.filter(
@@ -435,8 +503,8 @@ def nearest_days_with_room(
         (day_used if period == IntlUsage.DAY else month_used)[(resource_id, counter_day)] = units
     found = []
     for distance in range(1, horizon + 1):
-        for candidate in (day - datetime.timedelta(days=distance), day + datetime.timedelta(days=distance)):
-            if candidate < today or candidate < first:
+        for candidate in (_shift(day, -distance), _shift(day, distance)):
+            if candidate < first or candidate > last_start:
                 continue
             if _fits(plan_for(item, candidate, usages), caps, day_used, month_used):
                 found.append(candidate)
@@ -455,8 +523,7 @@ def join_waitlist(actor, case: Case, item, day: datetime.date) -> WaitlistEntry:
         raise InvalidInput(_("This service is not offered by the case's hospital."), field="item")
     if case.state not in BOOKABLE_STATES:
         raise Conflict(_("Only an accepted or scheduled case can be booked."), field="case")
-    if day < clock.today():
-        raise InvalidInput(_("This day has passed."), field="day")
+    _check_start_day(day)
     plan_for(item, day)
     with transaction.atomic():
         entry = WaitlistEntry.objects.filter(
@@ -490,6 +557,29 @@ def leave_waitlist(actor, entry: WaitlistEntry) -> WaitlistEntry:
 def waitlist_of(actor, hospital) -> QuerySet[WaitlistEntry]:
     require_hospital_staff(actor, hospital, READERS)
     return WaitlistEntry.objects.select_related("case", "item").filter(hospital=hospital, status=WaitlistStatus.WAITING)
+
+
+def get_waitlist_entry(actor, entry_id: int) -> WaitlistEntry:
+    """A waitlist entry of the actor's hospital, whatever its status (NotFound for anyone else)."""
+    require_role(actor, BOOKERS)
+    entry = (
+        WaitlistEntry.objects.select_related("case", "case__hospital", "item")
+        .filter(pk=entry_id, hospital_id=actor.hospital_id)
+        .first()
+    )
+    if entry is None:
+        raise NotFound(_("No such waitlist entry."))
+    return entry
+
+
+def case_waitlist(actor, case: Case) -> list[WaitlistEntry]:
+    """Every waitlist entry of the case (waiting, booked from the waitlist, withdrawn); the read is audited."""
+    require_case_staff(actor, case, READERS)
+    entries = list(WaitlistEntry.objects.select_related("item").filter(case=case).order_by("created_at", "pk"))
+    record_event(actor, "capacity.case_waitlist", case, hospital_id=case.hospital_id, detail={"entries": len(entries)})
+    for entry in entries:
+        entry.case = case
+    return entries
 
 
 def _waiting_days(resource: Resource, day: datetime.date | None = None) -> set[tuple[int, datetime.date]]:
@@ -731,13 +821,16 @@ def resources_of(actor, hospital) -> QuerySet[Resource]:
     return hospital.resources.select_related("department").all()
 
 
-def _int(value, field_name: str, *, minimum: int = 0) -> int:
+def _int(value, field_name: str, *, minimum: int = 0, maximum: int) -> int:
+    """A whole number from minimum to maximum, else InvalidInput naming the field."""
     try:
         number = int(str(value).strip())
     except (TypeError, ValueError):
         raise InvalidInput(_("Give a whole number."), field=field_name) from None
-    if number < minimum:
-        raise InvalidInput(_("Give a number of at least %(min)s.") % {"min": minimum}, field=field_name)
+    if not minimum <= number <= maximum:
+        raise InvalidInput(
+            _("Give a number from %(min)s to %(max)s.") % {"min": minimum, "max": maximum}, field=field_name
+        )
     return number
 
 
@@ -778,12 +871,59 @@ def create_resource(actor, hospital, data: dict) -> Resource:
         kind=kind,
         unit=unit,
         name={k: str(v).strip() for k, v in name.items() if str(v).strip()},
-        daily_capacity=_int(data.get("daily_capacity", 0), "daily_capacity"),
-        opening_hours=str(data.get("opening_hours") or "")[:200],
+        daily_capacity=_int(data.get("daily_capacity", 0), "daily_capacity", maximum=MAX_CAPACITY),
+        opening_hours=_opening_hours(data.get("opening_hours")),
         intl_share=share,
     )
     record_event(actor, "capacity.resource_create", resource, hospital=hospital)
     return resource
+
+
+def _opening_hours(value) -> str:
+    text = str(value or "").strip()
+    if len(text) > 200:
+        raise InvalidInput(_("Give the opening hours in at most 200 characters."), field="opening_hours")
+    return text
+
+
+@transaction.atomic
+def update_resource(actor, resource: Resource, *, opening_hours=None, active=None) -> list[Booking]:
+    """Change the opening hours and/or deactivate (or reactivate) a resource (hospital admin).
+
+    An inactive resource takes no new booking; deactivating cancels nothing: the bookings kept on it from
+    today are returned, for the coordinator to resolve."""
+    require_hospital_staff(actor, resource.hospital, CAPACITY_EDITORS)
+    changes = {}
+    if opening_hours is not None:
+        changes["opening_hours"] = _opening_hours(opening_hours)
+    if active is not None:
+        if not isinstance(active, bool):
+            raise InvalidInput(_("Give yes or no."), field="active")
+        changes["active"] = active
+    if changes:
+        Resource.objects.filter(pk=resource.pk).update(**changes)
+        for name, value in changes.items():
+            setattr(resource, name, value)
+        record_event(
+            actor,
+            "capacity.resource_update",
+            resource,
+            hospital=resource.hospital,
+            detail={name: value for name, value in changes.items()},
+        )
+    if resource.active:
+        return []
+    return list(
+        Booking.objects.select_related("case", "item")
+        .filter(resource=resource, day__gte=clock.today(), status=BookingStatus.BOOKED)
+        .order_by("day", "pk")
+    )
+
+
+def closures_of(actor, resource: Resource, since: datetime.date | None = None) -> list[CapacityDay]:
+    """The resource's closed days (holidays, maintenance) from `since` (default today), by day."""
+    require_hospital_staff(actor, resource.hospital, READERS)
+    return list(resource.days.filter(closed=True, day__gte=since or clock.today()).order_by("day"))
 
 
 def _share(value) -> Decimal:
@@ -823,7 +963,7 @@ def set_capacity(
 ) -> list[OverCap]:
     """Set the default capacity (day None) or one day's; cancels nothing, returns the bookings now over."""
     require_hospital_staff(actor, resource.hospital, CAPACITY_EDITORS)
-    capacity = _int(capacity, "capacity")
+    capacity = _int(capacity, "capacity", maximum=MAX_CAPACITY)
     wanted = _waiting_days(resource, day)
     if day is None:
         candidates, locked = _lock_with_waitlist(resource.hospital_id, wanted, resources=[resource.pk])
@@ -857,7 +997,9 @@ def _truthy(value: str) -> bool | None:
 
 def import_capacity_csv(actor, hospital, data) -> dict:
     """Load capacity days from CSV (resource_code,day,capacity,closed,note): every row is checked
-    first, and nothing is loaded unless all are good. Errors name the row and the column."""
+    first, and nothing is loaded unless all are good. Errors name the row and the column. As with
+    set_capacity, places a higher capacity frees go to the waitlist in the same transaction, and the
+    bookings now over a day's cap are returned (nothing is cancelled)."""
     require_hospital_staff(actor, hospital, CAPACITY_EDITORS)
     if isinstance(data, bytes):
         try:
@@ -899,11 +1041,11 @@ def import_capacity_csv(actor, hospital, data) -> dict:
             error("day", _("give the day as YYYY-MM-DD."))
         try:
             capacity = int(row.get("capacity", ""))
-            if capacity < 0:
+            if not 0 <= capacity <= MAX_CAPACITY:
                 raise ValueError
         except ValueError:
             capacity = None
-            error("capacity", _("give a whole number of 0 or more."))
+            error("capacity", _("give a whole number from 0 to %(max)s.") % {"max": MAX_CAPACITY})
         closed = _truthy(row.get("closed", ""))
         if closed is None:
             error("closed", _("give yes or no."))
@@ -922,19 +1064,29 @@ def import_capacity_csv(actor, hospital, data) -> dict:
     if not rows:
         raise InvalidInput(_("The file has no rows."), field="file")
     over = []
+    days_of: dict[int, set] = {}
+    for resource, day, *_rest in rows:
+        days_of.setdefault(resource.pk, set()).add(day)
+    loaded = {resource.pk: resource for resource, *_rest in rows}
     with transaction.atomic():
         keys = set()
         for resource, day, *_rest in rows:
             keys |= {(resource.pk, IntlUsage.DAY, day), (resource.pk, IntlUsage.MONTH, month_start(day))}
-        _lock_counters(keys)
+        # As set_capacity: find the waiting entries the loaded days could serve and lock their counters
+        # with ours, in the global order, before anything changes; then hand them the freed places.
+        wanted = set()
+        for resource_id, days in days_of.items():
+            wanted |= {(r, d) for r, d in _waiting_days(loaded[resource_id]) if d in days}
+        candidates, locked = _lock_with_waitlist(hospital.pk, wanted, keys)
         for resource, day, capacity, closed, note in rows:
             CapacityDay.objects.update_or_create(
                 resource=resource, day=day, defaults={"capacity": capacity, "closed": closed, "note": note}
             )
         record_event(actor, "capacity.import", hospital, hospital=hospital, detail={"rows": len(rows)})
-        for resource in {resource.pk: resource for resource, *_rest in rows}.values():
-            for day in sorted({day for r, day, *_rest in rows if r.pk == resource.pk}):
-                over.extend(entry for entry in over_cap_bookings(resource, day) if entry.period == "day")
+        offer_freed_places(actor, hospital.pk, candidates, locked)
+        for resource_id, days in days_of.items():
+            for day in sorted(days):
+                over.extend(entry for entry in over_cap_bookings(loaded[resource_id], day) if entry.period == "day")
     return {"rows": len(rows), "over_cap": over}
 
 
@@ -947,12 +1099,42 @@ def set_usage(actor, item, resource: Resource, *, units: int = 1, day_offset: in
     usage = ServiceUsage.objects.create(
         item=item,
         resource=resource,
-        units=_int(units, "units", minimum=1),
-        day_offset=_int(day_offset, "day_offset"),
-        days=_int(days, "days", minimum=1),
+        units=_int(units, "units", minimum=1, maximum=MAX_USAGE_UNITS),
+        day_offset=_int(day_offset, "day_offset", maximum=MAX_USAGE_OFFSET),
+        days=_int(days, "days", minimum=1, maximum=MAX_USAGE_DAYS),
     )
     record_event(actor, "capacity.usage", resource, hospital=resource.hospital, detail={"item": item.code})
     return usage
+
+
+def usages_of(actor, resource: Resource) -> list[ServiceUsage]:
+    """What the hospital's services take of this resource (hospital staff who read capacity)."""
+    require_hospital_staff(actor, resource.hospital, READERS)
+    return list(resource.usages.select_related("item").order_by("item__code", "day_offset", "pk"))
+
+
+def get_usage(actor, usage_id: int, resource: Resource | None = None) -> ServiceUsage:
+    """A usage of the actor's hospital (of `resource`, if given); NotFound for anyone else."""
+    require_role(actor, READERS)
+    usages = ServiceUsage.objects.select_related("item", "resource", "resource__hospital").filter(
+        pk=usage_id, resource__hospital_id=actor.hospital_id
+    )
+    if resource is not None:
+        usages = usages.filter(resource=resource)
+    usage = usages.first()
+    if usage is None:
+        raise NotFound(_("No such service usage."))
+    return usage
+
+
+@transaction.atomic
+def remove_usage(actor, usage: ServiceUsage) -> None:
+    """The service no longer takes this resource (hospital admin). Bookings already made are kept."""
+    resource = usage.resource
+    require_hospital_staff(actor, resource.hospital, CAPACITY_EDITORS)
+    detail = {"item": usage.item.code, "units": usage.units, "day_offset": usage.day_offset, "days": usage.days}
+    usage.delete()
+    record_event(actor, "capacity.usage_remove", resource, hospital=resource.hospital, detail=detail)
 
 
 # --- utilisation ----------------------------------------------------------------------------------
@@ -964,9 +1146,58 @@ def _require_reader(actor, hospital) -> None:
         raise PermissionDenied(_("This belongs to another hospital."))
 
 
+def units_present(hospital) -> list[str]:
+    """The units of the hospital's active resources, in the order of Unit (visits, slots, hours, bed-days)."""
+    found = set(hospital.resources.filter(active=True).values_list("unit", flat=True))
+    return [unit for unit in Unit.values if unit in found]
+
+
+def _chosen_units(hospital) -> list[str] | None:
+    row = ReportedMetrics.objects.filter(hospital_id=hospital.pk).first()
+    return list(row.units) if row is not None else None
+
+
+def reported_units(hospital) -> list[str]:
+    """The metrics on which the hospital reports its hospital-wide share: its admin's choice, or else
+    every unit of its active resources."""
+    chosen = _chosen_units(hospital)
+    return chosen if chosen is not None else units_present(hospital)
+
+
+def metrics_of(actor, hospital) -> dict:
+    """The reported metrics, the units there are to choose from, and whether the admin chose."""
+    _require_reader(actor, hospital)
+    chosen = _chosen_units(hospital)
+    present = units_present(hospital)
+    return {"units": chosen if chosen is not None else present, "present": present, "chosen": chosen is not None}
+
+
+@transaction.atomic
+def set_reported_units(actor, hospital, units) -> list[str]:
+    """Choose the metrics the hospital reports its share on (its own hospital admin only): one or more of
+    the units its active resources have. Returns them in the order of Unit."""
+    require_hospital_staff(actor, hospital, CAPACITY_EDITORS)
+    if not isinstance(units, (list, tuple)) or not all(isinstance(unit, str) for unit in units):
+        raise InvalidInput(_("Give a list of units."), field="units")
+    present = units_present(hospital)
+    unknown = [unit for unit in units if unit not in present]
+    if unknown:
+        raise InvalidInput(
+            _("No active resource of this hospital is counted in %(units)s.") % {"units": ", ".join(unknown)},
+            field="units",
+        )
+    chosen = [unit for unit in Unit.values if unit in set(units)]
+    if not chosen:
+        raise InvalidInput(_("Choose at least one metric."), field="units")
+    ReportedMetrics.objects.update_or_create(hospital=hospital, defaults={"units": chosen, "updated_by": actor})
+    record_event(actor, "capacity.metrics", hospital, hospital=hospital, detail={"units": chosen})
+    return chosen
+
+
 def utilisation(actor, hospital, month: datetime.date) -> dict:
     """Each resource's international use against its cap, by day and for the month, with levels
-    (ok, warn at 80%, full at 100%), and the hospital-wide share per unit (beds, visits, ...)."""
+    (ok, warn at 80%, full at 100%), and the hospital-wide share on each metric (unit) the hospital
+    reports (beds, visits, ...; see reported_units)."""
     _require_reader(actor, hospital)
     first = month_start(month)
     days = month_days(first)
@@ -1017,9 +1248,21 @@ def utilisation(actor, hospital, month: datetime.date) -> dict:
                 "warnings": sum(1 for row in rows if row["level"] in ("warn", "full")),
             }
         )
-    for totals in by_unit.values():
+    chosen = _chosen_units(hospital)
+    metrics = chosen if chosen is not None else [unit for unit in Unit.values if unit in by_unit]
+    reported = []
+    for unit in metrics:
+        totals = by_unit.get(unit) or {"unit": unit, "unit_label": Unit(unit).label, "capacity": 0, "booked": 0}
         totals["share_of_capacity"] = _percent(totals["booked"], totals["capacity"])
-    return {"hospital": hospital, "month": first, "resources": out, "by_unit": list(by_unit.values())}
+        reported.append(totals)
+    return {
+        "hospital": hospital,
+        "month": first,
+        "resources": out,
+        "by_unit": reported,
+        "metrics_chosen": chosen is not None,
+        "units_present": [unit for unit in Unit.values if unit in by_unit],
+    }
 
 
 def _percent(booked: int, cap: int) -> Decimal | None:

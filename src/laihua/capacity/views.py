@@ -1,5 +1,7 @@
-"""Pages: resources with capacity and share (hospital admins edit, coordinators read), booking a service
-for a case with the nearest days offered when full, and the utilisation dashboard with its CSV export.
+"""Pages: resources with capacity and share (hospital admins edit, coordinators read), each resource's page
+(opening hours, active, closures, what services take of it), booking a service for a case with the nearest
+days offered when full, a case's bookings and waitlist entries (cancel, leave), and the utilisation
+dashboard with its CSV export and the metrics the hospital reports on.
 Each calls capacity.services; a refusal escapes as a DomainError that web.errors renders as a page,
 except for form input errors, which are shown on the page with what was typed."""
 
@@ -9,13 +11,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from laihua.accounts.models import Role
 from laihua.accounts.services import require_hospital_staff
 from laihua.capacity import services
-from laihua.capacity.models import ResourceKind, Unit
+from laihua.capacity.models import BookingStatus, ResourceKind, Unit, WaitlistStatus
 from laihua.capacity.services import QuotaFull
 from laihua.cases.services import get_case
 from laihua.catalog.models import CatalogItem
@@ -67,6 +70,7 @@ def resources(request):
         "kinds": ResourceKind.choices,
         "units": Unit.choices,
         "max_share": services.max_share(),
+        "max_capacity": services.MAX_CAPACITY,
         "errors": [],
     }
     return render(request, "capacity/resources.html", context)
@@ -87,13 +91,60 @@ def resource_create(request):
     return redirect("capacity:resources")
 
 
+def _can_edit(user, hospital) -> bool:
+    return user.role == Role.HOSPITAL_ADMIN and user.hospital_id == hospital.pk
+
+
+@login_required
+def resource_page(request, resource_id: int):
+    """GET: the resource's page (settings, closures from today, what services take of it); POST: a change."""
+    if request.method == "POST":
+        return resource_update(request, resource_id)
+    resource = services.get_resource(request.user, resource_id)
+    context = {
+        "resource": resource,
+        "closures": services.closures_of(request.user, resource),
+        "usages": services.usages_of(request.user, resource),
+        "can_edit": _can_edit(request.user, resource.hospital),
+        "max_share": services.max_share(),
+        "limits": {
+            "capacity": services.MAX_CAPACITY,
+            "units": services.MAX_USAGE_UNITS,
+            "day_offset": services.MAX_USAGE_OFFSET,
+            "days": services.MAX_USAGE_DAYS,
+        },
+    }
+    return render(request, "capacity/resource.html", context)
+
+
+def _back_to_resource(request, resource):
+    if request.POST.get("next") == "resource":
+        return redirect("capacity:resource", resource.pk)
+    return redirect("capacity:resources")
+
+
 @login_required
 @require_POST
 def resource_update(request, resource_id: int):
-    """Default capacity, share, or one day's capacity (with closure and note)."""
+    """Default capacity, share, one day's capacity (with closure and note), or opening hours and active."""
     resource = services.get_resource(request.user, resource_id)
     try:
         what = request.POST.get("what")
+        if what == "settings":
+            kept = services.update_resource(
+                request.user,
+                resource,
+                opening_hours=request.POST.get("opening_hours", ""),
+                active=bool(request.POST.get("active")),
+            )
+            messages.success(request, _("Saved: %(resource)s.") % {"resource": resource.code})
+            if kept:
+                messages.warning(
+                    request,
+                    _("%(resource)s is inactive: no new booking; %(count)s booking(s) from today are kept.")
+                    % {"resource": resource.code, "count": len(kept)},
+                )
+            return _back_to_resource(request, resource)
         if what == "share":
             over = services.set_share(request.user, resource, request.POST.get("share", ""))
         elif what == "day":
@@ -115,7 +166,48 @@ def resource_update(request, resource_id: int):
     else:
         messages.success(request, _("Saved: %(resource)s.") % {"resource": resource.code})
         _show_over(request, over)
-    return redirect("capacity:resources")
+    return _back_to_resource(request, resource)
+
+
+@login_required
+@require_POST
+def usage_add(request, resource_id: int):
+    """The hospital admin says what a service (by its catalog code) takes of this resource."""
+    resource = services.get_resource(request.user, resource_id)
+    code = request.POST.get("item", "").strip()
+    try:
+        item = CatalogItem.objects.filter(hospital_id=resource.hospital_id, code=code).first()
+        if item is None:
+            raise InvalidInput(_("No such service at this hospital."), field="item")
+        services.set_usage(
+            request.user,
+            item,
+            resource,
+            units=request.POST.get("units", "1"),
+            day_offset=request.POST.get("day_offset", "0"),
+            days=request.POST.get("days", "1"),
+        )
+    except InvalidInput as exc:
+        messages.error(request, f"{exc.field}: {exc.message}" if exc.field else str(exc.message))
+    else:
+        messages.success(
+            request, _("%(service)s now takes %(resource)s.") % {"service": code, "resource": resource.code}
+        )
+    return redirect("capacity:resource", resource.pk)
+
+
+@login_required
+@require_POST
+def usage_remove(request, usage_id: int):
+    usage = services.get_usage(request.user, usage_id)
+    resource = usage.resource
+    services.remove_usage(request.user, usage)
+    messages.success(
+        request,
+        _("%(service)s no longer takes %(resource)s; bookings already made are kept.")
+        % {"service": usage.item.code, "resource": resource.code},
+    )
+    return redirect("capacity:resource", resource.pk)
 
 
 @login_required
@@ -183,8 +275,19 @@ def book(request):
         "error": error,
         "booked": booked,
         "today": clock.today(),
+        "last_day": services.last_bookable_day(),
     }
     return render(request, "capacity/book.html", context)
+
+
+def _back(request, case):
+    """Back to the page the form was on: the resources page, the booking page, or the case's bookings."""
+    target = request.POST.get("next")
+    if target == "resources":
+        return redirect("capacity:resources")
+    if target == "book":
+        return redirect("capacity:book")
+    return redirect("capacity:case", case.reference)
 
 
 @login_required
@@ -193,7 +296,40 @@ def cancel(request, booking_id: int):
     booking = services.get_booking(request.user, booking_id)
     services.cancel_booking(request.user, booking)
     messages.success(request, _("The booking is cancelled and its places given back."))
-    return redirect("capacity:utilisation")
+    return _back(request, booking.case)
+
+
+@login_required
+@require_POST
+def leave_waitlist(request, entry_id: int):
+    entry = services.get_waitlist_entry(request.user, entry_id)
+    services.leave_waitlist(request.user, entry)
+    messages.success(request, _("%(case)s has left the waitlist.") % {"case": entry.case.reference})
+    return _back(request, entry.case)
+
+
+@login_required
+def case_page(request, reference: str):
+    """Coordinators and hospital admins: a case's bookings (by booked service, with a cancel button) and its
+    waitlist entries (with a leave button). Both reads are audited."""
+    case = get_case(request.user, reference, audit=None)
+    bookings = services.case_bookings(request.user, case)
+    entries = services.case_waitlist(request.user, case)
+    groups: dict = {}
+    for booking in bookings:
+        group = groups.setdefault(
+            booking.request_id, {"request": booking.request, "item": booking.item, "rows": [], "cancel": None}
+        )
+        group["rows"].append(booking)
+        if booking.status == BookingStatus.BOOKED and group["cancel"] is None:
+            group["cancel"] = booking
+    context = {
+        "case": case,
+        "groups": list(groups.values()),
+        "entries": entries,
+        "waiting": WaitlistStatus.WAITING,
+    }
+    return render(request, "capacity/case.html", context)
 
 
 def _month(request) -> datetime.date:
@@ -217,7 +353,14 @@ def utilisation(request):
     previous = (month - datetime.timedelta(days=1)).replace(day=1)
     following = (month + datetime.timedelta(days=32)).replace(day=1)
     overview = services.platform_overview(user, month) if hospitals else []
+    chosen = set(report_units(report))
     context = {
+        "can_choose_metrics": _can_edit(user, hospital),
+        "metric_choices": [
+            (unit, Unit(unit).label, unit in chosen)
+            for unit in Unit.values
+            if unit in report["units_present"] or unit in chosen
+        ],
         "report": report,
         "hospitals": hospitals,
         "overview": overview,
@@ -225,6 +368,28 @@ def utilisation(request):
         "following": following,
     }
     return render(request, "capacity/utilisation.html", context)
+
+
+def report_units(report) -> list[str]:
+    return [row["unit"] for row in report["by_unit"]]
+
+
+@login_required
+@require_POST
+def metrics(request):
+    """The hospital admin chooses the metrics the hospital-wide share is reported on."""
+    month = request.POST.get("month", "")
+    try:
+        services.set_reported_units(request.user, _hospital(request.user), request.POST.getlist("units"))
+    except InvalidInput as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(request, _("The reported metrics are saved."))
+    url = reverse("capacity:utilisation")
+    try:
+        return redirect(f"{url}?month={services.parse_month(month):%Y-%m}" if month else url)
+    except InvalidInput:
+        return redirect(url)
 
 
 @login_required

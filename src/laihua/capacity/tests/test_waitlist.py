@@ -67,3 +67,55 @@ def test_joining_twice_keeps_one_entry(users, accepted, mri, day):
     services.join_waitlist(users["coordinator"], accepted, mri, day)
     services.join_waitlist(users["coordinator"], accepted, mri, day + datetime.timedelta(days=0))
     assert WaitlistEntry.objects.count() == 1
+
+
+def test_a_csv_capacity_increase_gives_the_new_place_to_the_waitlist(
+    users, patient, hospital, mri, scanner, day, one_place
+):
+    from laihua.audit.models import AuditEvent
+
+    waiting = make_case(patient, hospital, state="accepted", services=[mri])
+    entry = services.join_waitlist(users["coordinator"], waiting, mri, day)
+    text = f"resource_code,day,capacity,closed,note\nmri-1,{day},20,no,More sessions\n"
+    result = services.import_capacity_csv(users["hospital_admin"], hospital, text)
+    assert result["rows"] == 1 and result["over_cap"] == []
+    entry.refresh_from_db()
+    assert entry.status == "booked" and entry.request is not None
+    assert Booking.objects.get(case=waiting, status="booked").day == day
+    assert services.booked_units(scanner, day) == 2
+    assert AuditEvent.objects.filter(action="capacity.waitlist_book").count() == 1
+
+
+def test_a_csv_increase_serves_a_waiting_service_that_also_takes_other_resources(users, patient, hospital, hip, day):
+    """The freed bed goes to a waiting hip replacement, which takes theatre hours as well: the import locks
+    the theatre's counters too (before changing anything), so the place is really handed over."""
+    from laihua.capacity.models import IntlUsage, ServiceUsage
+    from tests.builders import make_item
+
+    item, theatre, beds = hip
+    coordinator = users["coordinator"]
+    ward = make_item(hospital, code="WARD-01", kind="inpatient_day", en="Ward day", zh="住院日")
+    ServiceUsage.objects.create(item=ward, resource=beds, units=1)
+    case = make_case(patient, hospital, state="accepted", services=[ward, item])
+    for n in range(2):  # 20 beds at 10%: both international beds of the day are taken
+        services.book_service(coordinator, case, ward, day, idempotency_key=f"ward-{n}")
+    entry = services.join_waitlist(coordinator, case, item, day)
+    assert entry.status == "waiting"
+    text = f"resource_code,day,capacity,closed,note\nbeds-ortho,{day},30,no,\n"
+    services.import_capacity_csv(users["hospital_admin"], hospital, text)
+    entry.refresh_from_db()
+    assert entry.status == "booked"
+    assert services.booked_units(beds, day) == 3 and services.booked_units(theatre, day) == 3
+    assert IntlUsage.objects.get(resource=theatre, period="day", day=day).booked_units == 3
+
+
+def test_a_csv_that_lowers_capacity_hands_nothing_to_the_waitlist(
+    users, patient, hospital, mri, scanner, day, one_place
+):
+    waiting = make_case(patient, hospital, state="accepted", services=[mri])
+    entry = services.join_waitlist(users["coordinator"], waiting, mri, day)
+    text = f"resource_code,day,capacity,closed,note\nmri-1,{day},0,yes,Holiday\n"
+    result = services.import_capacity_csv(users["hospital_admin"], hospital, text)
+    entry.refresh_from_db()
+    assert entry.status == "waiting"
+    assert [(o.day, o.booked, o.cap) for o in result["over_cap"]] == [(day, 1, 0)]
