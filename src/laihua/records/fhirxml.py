@@ -206,7 +206,7 @@ def _set(element, attribute: str, value: str, location: str) -> None:
         raise XmlError("the text holds characters XML cannot carry (control characters)", location) from None
 
 
-def _xhtml(text, location: str) -> bytes:
+def check_xhtml(text, location: str) -> bytes:
     """The narrative's `<div>`, parsed without DTDs, entities or the network, serialized on its own."""
     if not isinstance(text, str):
         raise XmlError("the narrative must be XHTML text", location)
@@ -283,7 +283,7 @@ class _Writer:
 
     def narrative(self, parent, value, location: str) -> None:
         parent.append(etree.Comment(f"{self.token}-{len(self.narratives)}"))
-        self.narratives.append(_xhtml(value, location))
+        self.narratives.append(check_xhtml(value, location))
 
     def members(self, element, data: dict, type_name: str, location: str, *, is_resource: bool) -> None:
         fields, order = _fields(type_name), _sequence(type_name)

@@ -14,7 +14,7 @@ from fhir.resources.R4B.bundle import Bundle
 from pydantic import ValidationError
 
 from laihua.errors import InvalidInput
-from laihua.records.fhirxml import XmlError, xml_to_dict
+from laihua.records.fhirxml import XmlError, check_xhtml, xml_to_dict
 
 LOINC = "http://loinc.org"
 PROBLEMS, ALLERGIES, MEDICATIONS = "11450-4", "48765-2", "10160-0"
@@ -263,12 +263,39 @@ def reference_issues(entries: list) -> list[dict]:
     return found
 
 
+def _walk_narratives(node, path: str, out: list):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "div" and isinstance(value, str):
+                out.append((f"{path}.div", value))
+            elif isinstance(value, (dict, list)) and not key.startswith("_"):
+                _walk_narratives(value, f"{path}.{key}", out)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            if isinstance(value, (dict, list)):
+                _walk_narratives(value, f"{path}[{index}]", out)
+
+
+def narrative_issues(data: dict) -> list[dict]:
+    """Every narrative is one well-formed XHTML <div> (FHIR's rule; the XML form could not carry it else)."""
+    narratives: list = []
+    _walk_narratives(data, data.get("resourceType") or "Bundle", narratives)
+    found = []
+    for path, text in narratives:
+        try:
+            check_xhtml(text, path)
+        except XmlError as exc:
+            found.append(issue(path, _("The narrative is not well-formed XHTML: %(why)s") % {"why": exc.args[0]}))
+    return found
+
+
 def parse(content: bytes | str) -> Parsed:
     """Parse and check a document; IpsInvalid with every issue, or the parsed document."""
     data, source_format, text = decode(content)
     found = structure_issues(data)
     if data.get("resourceType") == "Bundle":
         found += rule_issues(data)
+    found += narrative_issues(data)
     if found:
         raise IpsInvalid(found)
     return Parsed(data, source_format, text, canonical_hash(data))

@@ -156,3 +156,12 @@ def test_xml_written_by_fhir_resources_reads_back_to_the_same_items(name):
     assert from_xml.source_format == "xml"
     assert from_xml.identifier == from_json.identifier
     assert ips.items(from_xml) == ips.items(from_json)
+
+
+def test_a_narrative_that_is_not_well_formed_xhtml_is_refused_with_its_place(minimal):
+    section = minimal["entry"][0]["resource"]["section"][0]
+    section["text"] = {"status": "generated", "div": '<div xmlns="http://www.w3.org/1999/xhtml"><p>open'}
+    issues = refused(minimal)
+    assert expressions(issues) == ["Bundle.entry[0].resource.section[0].text.div"]
+    section["text"]["div"] = "<div><p>no namespace</p></div>"
+    assert expressions(refused(minimal)) == ["Bundle.entry[0].resource.section[0].text.div"]

@@ -337,8 +337,11 @@ def test_xml_form_keeps_the_refusals(client, users, case, patient, other_patient
 
 @pytest.mark.django_db
 def test_a_stored_document_whose_narrative_is_broken_is_refused_as_xml(client, users, case, minimal):
-    minimal["entry"][0]["resource"]["text"] = {"status": "generated", "div": "<div><p>broken</div>"}
     document, _created = services.import_document(users["clinician"], case, as_bytes(minimal))
+    minimal["entry"][0]["resource"]["text"] = {"status": "generated", "div": "<div><p>broken</div>"}
+    with pytest.raises(ips.IpsInvalid):  # an import refuses it now; one stored before the check had it
+        services.import_document(users["clinician"], case, as_bytes(minimal))
+    type(document).objects.filter(pk=document.pk).update(content=as_bytes(minimal).decode())
     headers = bearer(users["clinician"])
     assert client.get(f"/fhir/Bundle/{document.pk}", headers=headers).status_code == 200  # JSON carries it as text
     response = client.get(f"/fhir/Bundle/{document.pk}", {"_format": "xml"}, headers=headers)
