@@ -611,7 +611,7 @@ def search_query_from_params(params: dict, *, rate: rates.Rate | None = None) ->
     `rate`, when the caller already holds the rate of that currency for today, saves looking it up again."""
     currency = params.get("currency") or "CNY"
     if rate is None or rate.currency != currency:
-        rate = rates.rate_for(currency)
+        rate = rates.display_rate(currency)
     limit = params.get("limit")
     limit = SearchQuery.limit if limit in (None, "") else limit
     offset = params.get("offset") or 0

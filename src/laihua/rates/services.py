@@ -1,5 +1,6 @@
 """Currency conversion at a dated rate: ECB reference rates shipped offline, plus the admin's own table."""
 
+import contextlib
 import csv
 import datetime
 import functools
@@ -98,6 +99,37 @@ def rate_for(currency: str, on: datetime.date | None = None) -> Rate:
             field="currency",
         )
     return best
+
+
+# Showing prices (the public pages and the search API) asks for the same rate on every request; it is
+# kept this long per process. A rate saved in the process shows at once (forget_display_rates, by signal),
+# in the other processes within this time. Quotes, invoices and payments always look it up (rate_for).
+DISPLAY_RATE_SECONDS = 60
+_DISPLAY_VERSION = "rates:display:version"
+
+
+def display_rate(currency: str, on: datetime.date | None = None) -> Rate:
+    """rate_for(currency, on), kept for DISPLAY_RATE_SECONDS to show prices; a refusal is never kept."""
+    from django.core.cache import cache
+    from django.utils.translation import get_language
+
+    currency = normalise_currency(currency)
+    on = on or clock.today()
+    version = cache.get_or_set(_DISPLAY_VERSION, 0, None)
+    key = f"rates:display:{version}:{currency}:{on.isoformat()}:{get_language()}"  # the source is translated
+    rate = cache.get(key)
+    if rate is None:
+        rate = rate_for(currency, on)
+        cache.set(key, rate, DISPLAY_RATE_SECONDS)
+    return rate
+
+
+def forget_display_rates(**_kwargs) -> None:
+    """Rates changed: this process looks them up again (a signal receiver of ExchangeRate)."""
+    from django.core.cache import cache
+
+    with contextlib.suppress(ValueError):  # not set yet: nothing is kept
+        cache.incr(_DISPLAY_VERSION)
 
 
 def convert_from_cny(amount: Decimal, rate: Rate) -> Decimal:

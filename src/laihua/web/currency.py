@@ -36,7 +36,7 @@ def offered_currency(code: str) -> str:
 def rate_for_display(code: str, on: datetime.date | None = None) -> rates.Rate | None:
     """The rate to show prices in an offered currency (None for CNY); raises when there is none."""
     code = offered_currency(code)
-    return None if code == "CNY" else rates.rate_for(code, on)
+    return None if code == "CNY" else rates.display_rate(code, on)
 
 
 def display_for(request, on: datetime.date | None = None) -> Display:
