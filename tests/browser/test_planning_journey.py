@@ -56,3 +56,24 @@ def test_coordinator_plans_and_confirms_and_the_patient_downloads_the_itinerary(
     with page.expect_download() as download:
         page.locator("#download-pdf").click()
     assert Path(download.value.path()).read_bytes()[:4] == b"%PDF"
+
+
+def test_coordinator_keeps_the_planning_defaults_of_the_hospitals_services(page):
+    sign_in(page, "huangpu-coord")
+    page.goto("/en/")
+    page.get_by_role("link", name="Planning defaults").click()
+    expect(page.locator("h1")).to_have_text("Planning defaults")
+    codes = page.locator("#catalog-codes option")
+    before, after = codes.nth(0).get_attribute("value"), codes.nth(1).get_attribute("value")
+    new = page.locator("#order-new")
+    new.locator("input[name=before]").fill(before)
+    new.locator("input[name=after]").fill(after)
+    new.locator("input[name=min_gap_days]").fill("3")
+    new.locator("input[name=max_gap_days]").fill("1")
+    page.locator("#add-order").click()
+    expect(page.locator("#order-new")).to_have_class("has-error")
+    page.locator("#order-new input[name=max_gap_days]").fill("5")
+    page.locator("#add-order").click()
+    expect(page.locator("#rules-done")).to_contain_text(f"{after} now follows {before}")
+    expect(page.locator("#clinical-orders")).to_contain_text(before)
+    screenshot(page, "planning-defaults")
