@@ -107,3 +107,14 @@ def test_admin_sets_capacity_and_coordinator_books_within_the_quota(page):
     nearest.first.click()
     expect(page.locator("#booked")).to_contain_text(f"{offered[0].isoformat()} · mri ×1")
     expect(page.locator("ul.messages")).to_contain_text(f"Booked for {second}.")
+
+    # The second case's own page lists its booking; cancelling gives the place back.
+    page.goto(f"/en/capacity/cases/{second}/")
+    booking = page.locator("#bookings tbody tr").first
+    expect(booking).to_contain_text(offered[0].isoformat())
+    screenshot(page, "capacity-case-en")
+    booking.get_by_role("button", name="Cancel this booking").click()
+    expect(page.locator("ul.messages")).to_be_visible()
+    booking = page.locator("#bookings tbody tr").first
+    expect(booking).to_contain_text("Cancelled")
+    expect(booking.get_by_role("button", name="Cancel this booking")).to_have_count(0)
