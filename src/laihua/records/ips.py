@@ -222,20 +222,20 @@ def _targets(entries: list) -> tuple[set, set]:
     return full_urls, relative
 
 
-def _walk_references(node, path: str, out: list):
+def _elements(node, path: str, skip=()):
+    """(location, element) of every complex element below node, itself included, in document order;
+    `skip` names elements not to enter (and `_name` primitive companions are never entered)."""
     if isinstance(node, dict):
-        ref = node.get("reference")
-        if isinstance(ref, str):
-            out.append((path, ref))
+        yield path, node
         for key, value in node.items():
-            if key == "contained" or key.startswith("_") or key == "div":
+            if key in skip or key.startswith("_"):
                 continue
             if isinstance(value, (dict, list)):
-                _walk_references(value, f"{path}.{key}", out)
+                yield from _elements(value, f"{path}.{key}", skip)
     elif isinstance(node, list):
         for index, value in enumerate(node):
             if isinstance(value, (dict, list)):
-                _walk_references(value, f"{path}[{index}]", out)
+                yield from _elements(value, f"{path}[{index}]", skip)
 
 
 def reference_issues(entries: list) -> list[dict]:
@@ -247,8 +247,11 @@ def reference_issues(entries: list) -> list[dict]:
         if not isinstance(resource, dict):
             continue
         contained = {f"#{c.get('id')}" for c in resource.get("contained") or [] if isinstance(c, dict)}
-        refs = []
-        _walk_references(resource, f"Bundle.entry[{index}].resource", refs)
+        refs = [
+            (path, element["reference"])
+            for path, element in _elements(resource, f"Bundle.entry[{index}].resource", skip=("contained",))
+            if isinstance(element.get("reference"), str)
+        ]
         for path, ref in refs:
             if ref in full_urls or ref in relative or ref in contained:
                 continue
@@ -263,23 +266,13 @@ def reference_issues(entries: list) -> list[dict]:
     return found
 
 
-def _walk_narratives(node, path: str, out: list):
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "div" and isinstance(value, str):
-                out.append((f"{path}.div", value))
-            elif isinstance(value, (dict, list)) and not key.startswith("_"):
-                _walk_narratives(value, f"{path}.{key}", out)
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            if isinstance(value, (dict, list)):
-                _walk_narratives(value, f"{path}[{index}]", out)
-
-
 def narrative_issues(data: dict) -> list[dict]:
     """Every narrative is one well-formed XHTML <div> (FHIR's rule; the XML form could not carry it else)."""
-    narratives: list = []
-    _walk_narratives(data, data.get("resourceType") or "Bundle", narratives)
+    narratives = [
+        (f"{path}.div", element["div"])
+        for path, element in _elements(data, data.get("resourceType") or "Bundle")
+        if isinstance(element.get("div"), str)
+    ]
     found = []
     for path, text in narratives:
         try:
