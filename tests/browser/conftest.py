@@ -71,3 +71,19 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+DEMO_PASSWORD = "laihua-demo-2026"  # every demo login's (README.md)
+DEMO_HOSPITAL = "huangpu-international-demo"
+
+
+def sign_in(page, username):
+    """Sign in as a demo user, whoever was signed in before, and wait until the login form is gone."""
+    from playwright.sync_api import expect
+
+    page.context.clear_cookies()
+    page.goto("/en/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    expect(page.locator("input[name=password]")).to_have_count(0)

@@ -6,27 +6,15 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import DEMO_HOSPITAL, screenshot, sign_in
 from tests.builders import make_case
-
-PASSWORD = "laihua-demo-2026"
-HOSPITAL = "huangpu-international-demo"
-
-
-def sign_in(page, username):
-    page.context.clear_cookies()
-    page.goto("/en/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    expect(page.locator("input[name=password]")).to_have_count(0)
 
 
 def discharged_case():
     from laihua.accounts.models import User
     from laihua.hospitals.models import Hospital
 
-    hospital = Hospital.objects.get(slug=HOSPITAL)
+    hospital = Hospital.objects.get(slug=DEMO_HOSPITAL)
     patient = User.objects.get(username="demo-patient").patient
     return make_case(patient, hospital, state="discharged", description="Check-up while travelling.").reference
 

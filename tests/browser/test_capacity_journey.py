@@ -6,21 +6,10 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import DEMO_HOSPITAL, screenshot, sign_in
 from tests.builders import make_case
 
-PASSWORD = "laihua-demo-2026"
-HOSPITAL = "huangpu-international-demo"
 MRI = "HIDH-RAD-MRI-1"
-
-
-def sign_in(page, username):
-    page.context.clear_cookies()
-    page.goto("/en/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    expect(page.locator("input[name=password]")).to_have_count(0)
 
 
 def accepted_cases(count):
@@ -29,7 +18,7 @@ def accepted_cases(count):
     from laihua.catalog.models import CatalogItem
     from laihua.hospitals.models import Hospital
 
-    hospital = Hospital.objects.get(slug=HOSPITAL)
+    hospital = Hospital.objects.get(slug=DEMO_HOSPITAL)
     patient = User.objects.get(username="demo-patient").patient
     mri = CatalogItem.objects.get(hospital=hospital, code=MRI)
     return [

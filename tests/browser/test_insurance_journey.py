@@ -7,20 +7,8 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import DEMO_HOSPITAL, DEMO_PASSWORD, screenshot, sign_in
 from tests.builders import make_case
-
-PASSWORD = "laihua-demo-2026"
-HOSPITAL = "huangpu-international-demo"
-
-
-def sign_in(page, username):
-    page.context.clear_cookies()
-    page.goto("/en/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    expect(page.locator("input[name=password]")).to_have_count(0)
 
 
 def accepted_case():
@@ -30,7 +18,7 @@ def accepted_case():
     from laihua.hospitals.models import Hospital
     from laihua.quotes import demo as quotes_demo
 
-    hospital = Hospital.objects.get(slug=HOSPITAL)
+    hospital = Hospital.objects.get(slug=DEMO_HOSPITAL)
     patient = User.objects.get(username="demo-patient").patient
     items = list(CatalogItem.objects.filter(hospital=hospital, code__in=["HIDH-RAD-MRI-1", "HIDH-ORTH-ARTHRO"]))
     arrival = datetime.date.today() + datetime.timedelta(days=14)
@@ -55,7 +43,7 @@ def other_agent(username):
     from laihua.insurance.models import Insurer, InsurerAgent
 
     user = User.objects.create(username=username, role=Role.INSURER_AGENT, email=f"{username}@demo.example")
-    user.set_password(PASSWORD)
+    user.set_password(DEMO_PASSWORD)
     user.save()
     InsurerAgent.objects.create(user=user, insurer=Insurer.objects.get(code="demo-assist"))
 

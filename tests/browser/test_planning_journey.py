@@ -6,8 +6,7 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import screenshot
-from tests.browser.test_capacity_journey import sign_in
+from tests.browser.conftest import screenshot, sign_in
 
 
 def demo_trip_reference() -> str:

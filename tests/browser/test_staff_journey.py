@@ -5,16 +5,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import screenshot
-
-PASSWORD = "laihua-demo-2026"
-
-
-def sign_in(page, username):
-    page.goto("/en/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("main form button[type=submit]").click()
+from tests.browser.conftest import screenshot, sign_in
 
 
 def test_coordinator_sets_a_new_price_and_history_is_kept(page):

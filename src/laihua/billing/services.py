@@ -669,26 +669,19 @@ def balances_of(invoice: Invoice) -> InvoiceBalances:
     )
     insurer_paid = _sum(payments.filter(payer=Payer.INSURER))
     approved = invoice.write_offs.filter(status=WriteOffStatus.APPROVED)
-    moved = _sum(ClaimResponse.objects.filter(claim__invoice=invoice), "moved_to_patient_cny")
-    insurer_part, patient_part = invoice.insurer_cny, invoice.patient_cny
-    result = arithmetic.balances(
-        insurer_part=insurer_part,
-        patient_part=patient_part,
-        moved_to_patient=moved,
-        patient_paid=patient_paid,
-        insurer_paid=insurer_paid,
-        patient_written_off=_sum(approved.filter(part=Payer.PATIENT)),
-        insurer_written_off=_sum(approved.filter(part=Payer.INSURER)),
-    )
+    amounts = {
+        "insurer_part": invoice.insurer_cny,
+        "patient_part": invoice.patient_cny,
+        "moved_to_patient": _sum(ClaimResponse.objects.filter(claim__invoice=invoice), "moved_to_patient_cny"),
+        "patient_paid": patient_paid,
+        "insurer_paid": insurer_paid,
+        "patient_written_off": _sum(approved.filter(part=Payer.PATIENT)),
+        "insurer_written_off": _sum(approved.filter(part=Payer.INSURER)),
+    }
+    result = arithmetic.balances(**amounts)
     return InvoiceBalances(
+        **amounts,
         total=result.total,
-        insurer_part=insurer_part,
-        patient_part=patient_part,
-        moved_to_patient=moved,
-        patient_paid=patient_paid,
-        insurer_paid=insurer_paid,
-        patient_written_off=_sum(approved.filter(part=Payer.PATIENT)),
-        insurer_written_off=_sum(approved.filter(part=Payer.INSURER)),
         pending_write_offs=_sum(invoice.write_offs.filter(status=WriteOffStatus.PROPOSED)),
         insurer_due=result.insurer_due,
         patient_due=result.patient_due,

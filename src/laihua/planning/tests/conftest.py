@@ -3,7 +3,8 @@ from decimal import Decimal
 
 import pytest
 
-from laihua.capacity.models import Resource, ServiceUsage
+from laihua.capacity.models import ServiceUsage
+from laihua.capacity.tests.conftest import make_resource as capacity_resource
 from laihua.kit import clock
 from laihua.planning.models import ServiceOrder, ServiceRule
 from laihua.quotes.models import Quote, QuoteLine
@@ -11,17 +12,8 @@ from tests.builders import make_case, make_item, make_patient
 
 
 def make_resource(hospital, code, kind="mri", unit="slot", daily_capacity=20, hours="08:00-17:00"):
-    """A resource with 10% for international patients (20 a day: 2 places)."""
-    return Resource.objects.create(
-        hospital=hospital,
-        code=code,
-        kind=kind,
-        unit=unit,
-        name={"en": code.upper(), "zh-hans": code},
-        daily_capacity=daily_capacity,
-        opening_hours=hours,
-        intl_share=Decimal("0.10"),
-    )
+    """A resource with 10% for international patients (20 a day: 2 places) and its opening hours."""
+    return capacity_resource(hospital, code, kind, unit, daily_capacity, opening_hours=hours)
 
 
 def accept_quote(case, items, author):

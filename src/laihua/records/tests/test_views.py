@@ -8,6 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import translation
 
+from laihua.audit.models import AuditEvent
 from laihua.kit import clock
 from laihua.records.models import Consent, EpisodeSummary, IpsDocument, TermTranslation
 from laihua.records.tests.conftest import as_bytes, example_bytes
@@ -119,6 +120,9 @@ def test_page_refusals(client, users, case, other_patient):
         client.force_login(user)
         assert client.get(url("case", case.reference)).status_code == status
         assert client.get(url("export_json", case.reference)).status_code == status
+        response = client.get(url("export_xml", case.reference))
+        assert response.status_code == status and b"<Bundle" not in response.content
+    assert not AuditEvent.objects.filter(action="records.export").exists()
     client.force_login(users["coordinator"])
     assert client.get(url("episode_summary", case.reference)).status_code == 403
     client.force_login(users["patient"])

@@ -386,17 +386,3 @@ def test_page_offers_the_xml_download_beside_the_json_one(client, users, case):
     assert response["Content-Disposition"] == f'attachment; filename="ips-{case.reference}.xml"'
     ips.parse(response.content)
     assert AuditEvent.objects.filter(action="records.export").count() == 1
-
-
-@pytest.mark.django_db
-def test_page_xml_download_refusals(client, users, case, other_patient):
-    for user, status in (
-        (users["other_coordinator"], 404),
-        (other_patient.user, 404),
-        (users["finance"], 403),
-        (users["insurer_agent"], 404),
-    ):
-        client.force_login(user)
-        response = client.get(page("export_xml", case.reference))
-        assert response.status_code == status and b"<Bundle" not in response.content
-    assert not AuditEvent.objects.filter(action="records.export").exists()
