@@ -1,6 +1,6 @@
 """Booking benchmark: concurrent bookings through the capacity API on PostgreSQL, measured through gunicorn.
 
-    .venv/bin/python bench/booking.py [--clients 32] [--requests 60] [--workers 3]
+    .venv/bin/python bench/booking.py [--clients 32] [--requests 60] [--workers 3] [--floor]
 
 Creates (or reuses) the database in DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/laihua_bench_booking,
 its own, so that it never mixes with bench/search.py's catalog),
@@ -13,6 +13,10 @@ booked over any day's cap (and any counter that disagrees with the bookings): th
 The last line is `booking: <N> bookings/s, p95 <X> ms, overbooked <K>` where N counts answered
 booking requests (booked or refused as full) per second.
 Goals on a 2-core machine: over 200 bookings/s, p95 under 100 ms, overbooked 0.
+
+--floor first measures, with the same clients, server and token, the two cheapest requests there are:
+GET /healthz (no database, no sign-in) and GET /api/me (the token's user: one read, no transaction).
+No booking can be answered faster than these; their rates are the ceiling this machine puts on it.
 """
 
 import argparse
@@ -50,6 +54,9 @@ def parse_args():
     parser.add_argument("--clients", type=int, default=32, help="concurrent clients (default 32)")
     parser.add_argument("--requests", type=int, default=60, help="booking requests per client (default 60)")
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (default 3)")
+    parser.add_argument(
+        "--floor", action="store_true", help="first measure GET /healthz and GET /api/me with the same clients"
+    )
     return parser.parse_args()
 
 
@@ -137,17 +144,8 @@ def set_up() -> tuple[str, list[str], list[str], datetime.date]:
     return token, references, codes, clock.today() + datetime.timedelta(days=1)
 
 
-def post(base: str, token: str, body: dict) -> tuple[float, int]:
-    request = urllib.request.Request(
-        f"{base}/api/capacity/bookings",
-        data=json.dumps(body).encode(),
-        headers={
-            "Authorization": f"Bearer {token}",
-            "Content-Type": "application/json",
-            "Idempotency-Key": uuid.uuid4().hex,
-        },
-        method="POST",
-    )
+def send(request: urllib.request.Request) -> tuple[float, int]:
+    """(milliseconds, HTTP status; 0 when the connection failed)."""
     started = time.perf_counter()
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
@@ -159,6 +157,50 @@ def post(base: str, token: str, body: dict) -> tuple[float, int]:
     except OSError:
         status = 0
     return (time.perf_counter() - started) * 1000, status
+
+
+def post(base: str, token: str, body: dict) -> tuple[float, int]:
+    return send(
+        urllib.request.Request(
+            f"{base}/api/capacity/bookings",
+            data=json.dumps(body).encode(),
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Content-Type": "application/json",
+                "Idempotency-Key": uuid.uuid4().hex,
+            },
+            method="POST",
+        )
+    )
+
+
+def hammer(url: str, token: str, args) -> str:
+    """The clients sending GET url as fast as it is answered: the line that reports it."""
+    timings, failed = [], []
+    lock = threading.Lock()
+
+    def client(_number: int):
+        for _n in range(args.requests):
+            ms, status = send(urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"}))
+            with lock:
+                timings.append(ms)
+                failed.extend([status] if status != 200 else [])
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(args.clients) as pool:
+        list(pool.map(client, range(args.clients)))
+    elapsed = time.perf_counter() - started
+    ordered = sorted(timings)
+    return (
+        f"{len(timings) / elapsed:.0f} requests/s, p50 {statistics.median(ordered):.1f} ms, "
+        f"p95 {ordered[int(len(ordered) * 0.95) - 1]:.1f} ms, {len(failed)} not 200"
+    )
+
+
+def floor(base: str, token: str, args) -> None:
+    """The same clients sending the cheapest requests: what the server answers before any booking work."""
+    for path in ("/healthz", "/api/me"):
+        print(f"floor GET {path}: {hammer(base + path, token, args)}")
 
 
 def run(base: str, token: str, references: list[str], codes: list[str], first: datetime.date, args) -> dict:
@@ -244,6 +286,8 @@ def main():
     connections.close_all()
     server, base = start_server(env, args.workers)
     try:
+        if args.floor:
+            floor(base, token, args)
         result = run(base, token, references, codes, first, args)
     finally:
         server.terminate()

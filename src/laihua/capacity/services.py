@@ -190,14 +190,17 @@ class Capacities:
 # --- what a service takes -------------------------------------------------------------------------
 
 
-def plan_for(item, start_day: datetime.date, usages=None) -> dict[tuple[int, datetime.date], int]:
-    """{(resource id, day): units} that the service takes when it starts on start_day."""
+def plan_for(
+    item, start_day: datetime.date, usages=None, *, activating: int | None = None
+) -> dict[tuple[int, datetime.date], int]:
+    """{(resource id, day): units} that the service takes when it starts on start_day (`activating`: a
+    resource being reactivated, counted as active)."""
     usages = list(usages if usages is not None else item.usages.select_related("resource"))
     if not usages:
         raise InvalidInput(_("This service takes no bookable resource; set what it uses first."), field="item")
     plan: dict[tuple[int, datetime.date], int] = {}
     for usage in usages:
-        if not usage.resource.active:
+        if not usage.resource.active and usage.resource_id != activating:
             raise InvalidInput(_("A resource this service uses is not active."), field="item")
         for offset in range(usage.day_offset, usage.day_offset + usage.days):
             key = (usage.resource_id, start_day + datetime.timedelta(days=offset))
@@ -582,8 +585,11 @@ def case_waitlist(actor, case: Case) -> list[WaitlistEntry]:
     return entries
 
 
-def _waiting_days(resource: Resource, day: datetime.date | None = None) -> set[tuple[int, datetime.date]]:
-    """The (resource, day)s of this resource that waiting entries want (only `day`, if given)."""
+def _waiting_days(
+    resource: Resource, day: datetime.date | None = None, *, activating: bool = False
+) -> set[tuple[int, datetime.date]]:
+    """The (resource, day)s of this resource that waiting entries want (only `day`, if given;
+    `activating`: the resource is being reactivated)."""
     wanted = set()
     entries = (
         WaitlistEntry.objects.filter(
@@ -594,7 +600,7 @@ def _waiting_days(resource: Resource, day: datetime.date | None = None) -> set[t
     )
     for entry in entries:
         try:
-            plan = plan_for(entry.item, entry.day)
+            plan = plan_for(entry.item, entry.day, activating=resource.pk if activating else None)
         except InvalidInput:
             continue
         wanted |= {(r, d) for r, d in plan if r == resource.pk and (day is None or d == day)}
@@ -622,7 +628,9 @@ class _Locked:
         return all(key in self.keys or key[0] in self.resources for key in keys)
 
 
-def _waitlist_candidates(hospital_id: int, freed: set[tuple[int, datetime.date]]) -> list[_Candidate]:
+def _waitlist_candidates(
+    hospital_id: int, freed: set[tuple[int, datetime.date]], activating: int | None = None
+) -> list[_Candidate]:
     """The waiting entries whose service takes a place on one of these (resource id, day)s, oldest first."""
     if not freed:
         return []
@@ -644,7 +652,7 @@ def _waitlist_candidates(hospital_id: int, freed: set[tuple[int, datetime.date]]
     for entry in entries:
         usages = list(entry.item.usages.select_related("resource"))
         try:
-            plan = plan_for(entry.item, entry.day, usages)
+            plan = plan_for(entry.item, entry.day, usages, activating=activating)
         except InvalidInput:
             continue
         if set(plan) & freed:
@@ -653,13 +661,13 @@ def _waitlist_candidates(hospital_id: int, freed: set[tuple[int, datetime.date]]
 
 
 def _lock_with_waitlist(
-    hospital_id: int, freed: set[tuple[int, datetime.date]], keys=(), resources=()
+    hospital_id: int, freed: set[tuple[int, datetime.date]], keys=(), resources=(), activating: int | None = None
 ) -> tuple[list[_Candidate], _Locked]:
     """Lock the counters a change touches together with those that the waitlist entries its freed
     places could serve would take, in one global order and before anything changes: handing a place
     to the waitlist afterwards then waits for no lock out of that order, which could deadlock with a
     booking that locked in order (an entry's service may take resources the change does not touch)."""
-    candidates = _waitlist_candidates(hospital_id, freed)
+    candidates = _waitlist_candidates(hospital_id, freed, activating)
     wanted = set(keys)
     for candidate in candidates:
         wanted |= _counter_keys(candidate.plan)
@@ -891,8 +899,15 @@ def update_resource(actor, resource: Resource, *, opening_hours=None, active=Non
     """Change the opening hours and/or deactivate (or reactivate) a resource (hospital admin).
 
     An inactive resource takes no new booking; deactivating cancels nothing: the bookings kept on it from
-    today are returned, for the coordinator to resolve."""
+    today are returned, for the coordinator to resolve. Reactivating offers the places free on it to the
+    waitlist at once, its counters locked first as a capacity change locks them."""
     require_hospital_staff(actor, resource.hospital, CAPACITY_EDITORS)
+    candidates, locked = [], None
+    if active is True and not resource.active:
+        wanted = _waiting_days(resource, activating=True)
+        candidates, locked = _lock_with_waitlist(
+            resource.hospital_id, wanted, resources=[resource.pk], activating=resource.pk
+        )
     changes = {}
     if opening_hours is not None:
         changes["opening_hours"] = _opening_hours(opening_hours)
@@ -911,6 +926,8 @@ def update_resource(actor, resource: Resource, *, opening_hours=None, active=Non
             hospital=resource.hospital,
             detail={name: value for name, value in changes.items()},
         )
+    if locked is not None:
+        offer_freed_places(actor, resource.hospital_id, candidates, locked)
     if resource.active:
         return []
     return list(

@@ -119,3 +119,23 @@ def test_a_csv_that_lowers_capacity_hands_nothing_to_the_waitlist(
     entry.refresh_from_db()
     assert entry.status == "waiting"
     assert [(o.day, o.booked, o.cap) for o in result["over_cap"]] == [(day, 1, 0)]
+
+
+def test_reactivating_a_resource_gives_its_free_places_to_the_waitlist(
+    users, patient, hospital, mri, scanner, day, one_place
+):
+    coordinator, admin = users["coordinator"], users["hospital_admin"]
+    waiting = make_case(patient, hospital, state="accepted", services=[mri])
+    entry = services.join_waitlist(coordinator, waiting, mri, day)
+    services.update_resource(admin, scanner, active=False)
+    services.cancel_booking(coordinator, one_place)
+    # An inactive scanner takes no booking, from the waitlist either.
+    entry.refresh_from_db()
+    assert entry.status == "waiting" and services.booked_units(scanner, day) == 0
+    services.update_resource(admin, scanner, active=True)
+    entry.refresh_from_db()
+    assert entry.status == "booked" and services.booked_units(scanner, day) == 1
+    assert Booking.objects.get(case=waiting, status="booked").resource == scanner
+    # Saving it active again hands out nothing twice.
+    services.update_resource(admin, scanner, active=True, opening_hours="08:00-20:00")
+    assert services.booked_units(scanner, day) == 1
