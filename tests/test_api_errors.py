@@ -73,3 +73,39 @@ def test_the_audited_address_is_the_clients_behind_the_trusted_proxy(users, behi
     with override_settings(BEHIND_PROXY=behind_proxy):
         assert browser.get("/en/manage/audit/").status_code == 200
     assert AuditEvent.objects.order_by("-pk").values_list("ip_address", flat=True).first() == expected
+
+
+@pytest.mark.parametrize(
+    ("path", "kwargs", "field"),
+    [
+        ("/api/catalog/search", {"data": {"q": "mri\x00"}}, "q"),
+        ("/api/catalog/search", {"data": {"q": "mri"}, "HTTP_IDEMPOTENCY_KEY": "a\x00b"}, "Idempotency-Key"),
+    ],
+)
+def test_a_nul_character_in_a_query_or_header_is_refused_naming_it(client, path, kwargs, field):
+    response = client.get(path, **kwargs)
+    assert response.status_code == 422 and error_of(response)["field"] == field
+    response = client.get(path, HTTP_ACCEPT_LANGUAGE="zh-hans", **kwargs)
+    assert "NUL" in error_of(response)["detail"] and "字符" in error_of(response)["detail"]
+
+
+def test_a_nul_character_in_json_names_its_path_and_saves_nothing(client, users):
+    from laihua.accounts.services import create_api_token
+
+    token = create_api_token(users["coordinator"], users["coordinator"], "t")[1]
+    before = AuditEvent.objects.count()
+    response = client.post(
+        "/api/capacity/bookings",
+        '{"case": "LH-1", "item": "MRI-01", "day": "2030-01-01", "notes": [{"text": "a\\u0000"}]}',
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    assert response.status_code == 422 and error_of(response)["field"] == "notes.0.text"
+    assert AuditEvent.objects.count() == before
+    fhir = client.post("/fhir/Bundle", '{"resourceType": "Bundle\\u0000"}', content_type="application/fhir+json")
+    assert fhir.status_code == 422 and error_of(fhir)["issue"][0]["expression"] == ["resourceType"]
+
+
+def test_a_nul_character_in_a_form_is_a_message_on_the_page(client):
+    response = client.post("/en/accounts/login/", {"username": "a\x00", "password": "x"})
+    assert response.status_code == 422 and b"username" in response.content

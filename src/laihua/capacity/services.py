@@ -22,6 +22,7 @@ import calendar
 import csv
 import datetime
 import io
+import itertools
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 
@@ -69,6 +70,9 @@ SEARCH_DAYS = 60
 MAX_DAYS_AHEAD = 730
 FIRST_REPORT_YEAR, LAST_REPORT_YEAR = 2000, 2100
 CSV_COLUMNS = ["resource_code", "day", "capacity", "closed", "note"]
+# Idempotency keys Laihua makes itself (a waitlist entry's booking, an itinerary's): a client's key may
+# not start with these, so that it can never take the key of a booking Laihua is about to make.
+RESERVED_KEY_PREFIXES = ("waitlist-", "itinerary-")
 MAX_CSV_ROWS = 10_000
 
 
@@ -91,6 +95,11 @@ class QuotaFull(DomainError):
 
 
 # --- arithmetic -----------------------------------------------------------------------------------
+
+
+def effective_share(resource: Resource) -> Decimal:
+    """The resource's share, never above the platform maximum (which may have been lowered since)."""
+    return min(resource.intl_share, max_share())
 
 
 def cap_of(capacity: int, share: Decimal) -> int:
@@ -160,6 +169,7 @@ class Capacities:
 
     def __init__(self, resources, first: datetime.date, last: datetime.date):
         self.resources = {r.pk: r for r in resources}
+        self.shares = {pk: effective_share(r) for pk, r in self.resources.items()}
         self.first, self.last = month_start(first), month_start(last)
         end = month_days(self.last)[-1]
         rows = CapacityDay.objects.filter(resource_id__in=self.resources, day__range=(self.first, end)).values_list(
@@ -175,7 +185,7 @@ class Capacities:
         return self.resources[resource_id].daily_capacity if found is None else found
 
     def day_cap(self, resource_id: int, day: datetime.date) -> int:
-        return cap_of(self.day(resource_id, day), self.resources[resource_id].intl_share)
+        return cap_of(self.day(resource_id, day), self.shares[resource_id])
 
     def month(self, resource_id: int, first: datetime.date) -> int:
         key = (resource_id, first)
@@ -184,7 +194,7 @@ class Capacities:
         return self._months[key]
 
     def month_cap(self, resource_id: int, first: datetime.date) -> int:
-        return cap_of(self.month(resource_id, first), self.resources[resource_id].intl_share)
+        return cap_of(self.month(resource_id, first), self.shares[resource_id])
 
 
 # --- what a service takes -------------------------------------------------------------------------
@@ -296,22 +306,32 @@ def _replay(request: BookingRequest, case: Case, item, start_day) -> list[Bookin
     return list(request.bookings.select_related("resource").order_by("day", "resource_id", "pk"))
 
 
-def _key(idempotency_key) -> str:
+def _key(idempotency_key, *, internal: bool = False) -> str:
     key = (idempotency_key or "").strip()
     if not key or len(key) > 100:
         raise InvalidInput(_("Send an idempotency key of 1 to 100 characters."), field="idempotency_key")
+    if not internal and key.lower().startswith(RESERVED_KEY_PREFIXES):
+        raise InvalidInput(
+            _("An idempotency key may not start with %(prefixes)s: Laihua uses those itself.")
+            % {"prefixes": _(" or ").join(RESERVED_KEY_PREFIXES)},
+            field="idempotency_key",
+        )
     return key
 
 
-def book_service(actor, case: Case, item, start_day: datetime.date, *, idempotency_key: str) -> list[Booking]:
+def book_service(
+    actor, case: Case, item, start_day: datetime.date, *, idempotency_key: str, internal: bool = False
+) -> list[Booking]:
     """Book everything the service takes for the case, all or nothing, within the international quota.
 
-    A request with a key already used at the hospital returns the bookings made the first time."""
+    A request with a key already used at the hospital returns the bookings made the first time (the
+    replay is audited). `internal`: the key is one Laihua made (RESERVED_KEY_PREFIXES). A booking
+    withdraws the case's waiting entries for the same service: its need is met."""
     require_case_staff(actor, case, BOOKERS)
-    key = _key(idempotency_key)
+    key = _key(idempotency_key, internal=internal)
     previous = _request_with_key(case.hospital_id, key)
     if previous is not None:
-        return _replay(previous, case, item, start_day)
+        return _audited_replay(actor, previous, case, item, start_day)
     if item.hospital_id != case.hospital_id:
         raise InvalidInput(_("This service is not offered by the case's hospital."), field="item")
     if case.state not in BOOKABLE_STATES:
@@ -331,6 +351,7 @@ def book_service(actor, case: Case, item, start_day: datetime.date, *, idempoten
                 created_by=actor,
             )
             bookings = _take(actor, request, plan, resources)
+            _withdraw_waiting(actor, case, item, start_day)
             record_event(
                 actor,
                 "capacity.book",
@@ -358,8 +379,37 @@ def book_service(actor, case: Case, item, start_day: datetime.date, *, idempoten
         previous = _request_with_key(case.hospital_id, key)
         if previous is None:
             raise
-        return _replay(previous, case, item, start_day)
+        return _audited_replay(actor, previous, case, item, start_day)
     return bookings
+
+
+def _audited_replay(actor, request: BookingRequest, case: Case, item, start_day) -> list[Booking]:
+    bookings = _replay(request, case, item, start_day)
+    record_event(
+        actor,
+        "capacity.book_replay",
+        case,
+        hospital_id=case.hospital_id,
+        detail={"item": item.code, "day": start_day.isoformat(), "bookings": [b.pk for b in bookings]},
+    )
+    return bookings
+
+
+def _withdraw_waiting(actor, case: Case, item, day: datetime.date) -> None:
+    """The case's waiting entries for this service are withdrawn once it is booked (on any day), so
+    that a place freed later is not booked for it a second time; the timeline says so."""
+    withdrawn = WaitlistEntry.objects.filter(case=case, item=item, status=WaitlistStatus.WAITING).update(
+        status=WaitlistStatus.WITHDRAWN
+    )
+    if withdrawn:
+        add_event(
+            case,
+            actor,
+            "waitlist_left",
+            staff_only=True,
+            note=_("Left the waitlist for %(service)s: booked from %(day)s.")
+            % {"service": item.code, "day": day.isoformat()},
+        )
 
 
 class _Full(Exception):
@@ -557,9 +607,16 @@ def leave_waitlist(actor, entry: WaitlistEntry) -> WaitlistEntry:
     return entry
 
 
-def waitlist_of(actor, hospital) -> QuerySet[WaitlistEntry]:
+def waitlist_of(actor, hospital) -> list[WaitlistEntry]:
+    """The hospital's waiting entries from today, oldest first (the read of their cases is audited)."""
     require_hospital_staff(actor, hospital, READERS)
-    return WaitlistEntry.objects.select_related("case", "item").filter(hospital=hospital, status=WaitlistStatus.WAITING)
+    entries = list(
+        WaitlistEntry.objects.select_related("case", "item")
+        .filter(hospital=hospital, status=WaitlistStatus.WAITING, day__gte=clock.today())
+        .order_by("created_at", "pk")
+    )
+    _audit_listing(actor, hospital, "capacity.waitlist_list", [entry.case for entry in entries])
+    return entries
 
 
 def get_waitlist_entry(actor, entry_id: int) -> WaitlistEntry:
@@ -700,7 +757,7 @@ def offer_freed_places(actor, hospital_id: int, candidates: list[_Candidate], lo
                     created_by=entry.created_by,
                 )
                 _take(entry.created_by, request, plan, {u.resource_id: u.resource for u in usages})
-        except _Full:
+        except (_Full, IntegrityError):  # IntegrityError: the entry's key is taken; the next entry may fit
             continue
         entry.status, entry.request = WaitlistStatus.BOOKED, request
         entry.save(update_fields=["status", "request"])
@@ -801,12 +858,21 @@ def over_cap_bookings(resource: Resource, day: datetime.date | None = None, *, s
 
 
 def hospital_over_cap(actor, hospital) -> list[OverCap]:
-    """Every resource's days and months over the cap, from today: for the coordinator to resolve."""
+    """Every resource's days and months over the cap, from today: for the coordinator to resolve. The
+    read of the cases listed is audited."""
     require_hospital_staff(actor, hospital, READERS)
     found = []
     for resource in hospital.resources.all():
         found.extend(over_cap_bookings(resource))
+    _audit_listing(actor, hospital, "capacity.over_cap_list", [b.case for over in found for b in over.bookings])
     return found
+
+
+def _audit_listing(actor, hospital, action: str, cases) -> None:
+    """One audit event for a list that shows cases of the hospital, naming them (none when it is empty)."""
+    references = sorted({case.reference for case in cases})
+    if references:
+        record_event(actor, action, hospital, hospital=hospital, detail={"cases": references})
 
 
 # --- resources, capacity and share ----------------------------------------------------------------
@@ -1012,6 +1078,26 @@ def _truthy(value: str) -> bool | None:
     return None
 
 
+def _csv_read(read, number: int):
+    """read() of a csv reader, a malformed row (a line end inside an unquoted field, a field over the
+    csv module's limit) refused naming the row, never a 500."""
+    try:
+        return read()
+    except csv.Error as error:
+        raise InvalidInput(
+            _("Row %(row)s: the file is not valid CSV (%(error)s).") % {"row": number, "error": error}, field="file"
+        ) from None
+
+
+def _csv_rows(reader: csv.DictReader):
+    """(row number, row) of the reader's data rows, the header being row 1."""
+    for number in itertools.count(2):
+        row = _csv_read(lambda: next(reader, None), number)
+        if row is None:
+            return
+        yield number, row
+
+
 def import_capacity_csv(actor, hospital, data) -> dict:
     """Load capacity days from CSV (resource_code,day,capacity,closed,note): every row is checked
     first, and nothing is loaded unless all are good. Errors name the row and the column. As with
@@ -1023,8 +1109,9 @@ def import_capacity_csv(actor, hospital, data) -> dict:
             data = data.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise InvalidInput(_("The file is not UTF-8 text."), field="file") from None
-    reader = csv.DictReader(io.StringIO(data.lstrip("\ufeff")))
-    header = [name.strip() for name in (reader.fieldnames or [])]
+    # newline="": the csv module reads CR, LF and CRLF line ends, and line ends inside quoted fields.
+    reader = csv.DictReader(io.StringIO(data.lstrip("\ufeff"), newline=""))
+    header = [name.strip() for name in (_csv_read(lambda: reader.fieldnames, 1) or [])]
     missing = [name for name in CSV_COLUMNS[:3] if name not in header]
     if missing:
         raise InvalidInput(
@@ -1032,7 +1119,7 @@ def import_capacity_csv(actor, hospital, data) -> dict:
         )
     resources = {r.code: r for r in hospital.resources.all()}
     errors, rows, seen = [], [], set()
-    for number, raw in enumerate(reader, start=2):
+    for number, raw in _csv_rows(reader):
         if number > MAX_CSV_ROWS + 1:
             errors.append(_("Row %(row)s: at most %(max)s rows per file.") % {"row": number, "max": MAX_CSV_ROWS})
             break
@@ -1214,11 +1301,18 @@ def set_reported_units(actor, hospital, units) -> list[str]:
 def utilisation(actor, hospital, month: datetime.date) -> dict:
     """Each resource's international use against its cap, by day and for the month, with levels
     (ok, warn at 80%, full at 100%), and the hospital-wide share on each metric (unit) the hospital
-    reports (beds, visits, ...; see reported_units)."""
+    reports (beds, visits, ...; see reported_units). An inactive resource is listed while it still
+    holds bookings in the month."""
     _require_reader(actor, hospital)
     first = month_start(month)
     days = month_days(first)
-    resources = list(hospital.resources.filter(active=True).order_by("code"))
+    resources = list(
+        hospital.resources.filter(
+            Q(active=True) | Q(intl_usage__day__range=(first, days[-1]), intl_usage__booked_units__gt=0)
+        )
+        .distinct()
+        .order_by("code")
+    )
     caps = Capacities(resources, first, first)
     used = {
         (r, p, d): u
@@ -1253,14 +1347,14 @@ def utilisation(actor, hospital, month: datetime.date) -> dict:
         out.append(
             {
                 "resource": resource,
-                "share": resource.intl_share,
+                "share": effective_share(resource),
                 "days": rows,
                 "month": {
                     "capacity": capacity,
                     "cap": month_cap,
                     "booked": month_booked,
                     "percent": _percent(month_booked, month_cap),
-                    "level": level_of(month_booked, month_cap),
+                    "level": level_of(month_booked, month_cap) if month_cap or month_booked else "closed",
                 },
                 "warnings": sum(1 for row in rows if row["level"] in ("warn", "full")),
             }

@@ -1,0 +1,82 @@
+"""Text may not hold the NUL character (PostgreSQL cannot store it): a request carrying one in a query
+parameter, a form field, a header or a JSON value is refused before any view runs, naming the field, in
+the user's language; as JSON under /api/, as an OperationOutcome under /fhir/, else as a page."""
+
+import json
+
+from django.http import JsonResponse
+from django.utils.translation import gettext as _
+
+from laihua.errors import InvalidInput
+
+NUL = "\x00"
+
+
+def _in_pairs(pairs) -> str | None:
+    for key, values in pairs:
+        if NUL in key or any(NUL in value for value in values if isinstance(value, str)):
+            return key.replace(NUL, "")
+    return None
+
+
+def _in_json(value, path: str = "") -> str | None:
+    """The dotted path of the first string (or key) holding a NUL, or None."""
+    if isinstance(value, str):
+        return (path or "body") if NUL in value else None
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = ((str(index), item) for index, item in enumerate(value))
+    else:
+        return None
+    for key, item in items:
+        if NUL in key:
+            return f"{path}.{key}".strip(".").replace(NUL, "")
+        found = _in_json(item, f"{path}.{key}".strip("."))
+        if found is not None:
+            return found
+    return None
+
+
+def nul_field(request) -> str | None:
+    """The name of the first field of the request that holds a NUL, or None."""
+    found = _in_pairs(request.GET.lists())
+    if found is not None:
+        return found
+    for name, value in request.META.items():
+        if name.startswith("HTTP_") and isinstance(value, str) and NUL in value:
+            return name[5:].replace("_", "-").title()
+    content_type = request.content_type or ""
+    if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return _in_pairs(request.POST.lists())
+    if "json" in content_type and b"\\u0000" in request.body:
+        try:
+            return _in_json(json.loads(request.body))
+        except ValueError:  # not JSON: the route says so itself
+            return None
+    return None
+
+
+class NulCharacterMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        field = nul_field(request)
+        if field is None:
+            return self.get_response(request)
+        error = InvalidInput(
+            _("%(field)s holds the NUL character, which text may not contain.") % {"field": field}, field=field
+        )
+        if request.path.startswith("/fhir/"):
+            from laihua.fhir_api import operation_outcome
+
+            outcome = operation_outcome(
+                [{"severity": "error", "code": "invalid", "diagnostics": str(error.message), "expression": field}]
+            )
+            return JsonResponse(outcome, status=422, content_type="application/fhir+json")
+        from laihua.web.errors import JSON_PREFIXES, render_domain_error
+
+        if request.path.startswith(JSON_PREFIXES):
+            return JsonResponse({"error": error.code, "detail": str(error.message), "field": field}, status=422)
+        return render_domain_error(request, error)
