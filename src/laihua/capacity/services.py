@@ -485,8 +485,12 @@ def case_bookings(actor, case: Case) -> list[Booking]:
 
 
 @transaction.atomic
-def cancel_booking(actor, booking: Booking) -> list[Booking]:
-    """Cancel the service the booking belongs to (all its days and resources) and give the quota back."""
+def cancel_booking(actor, booking: Booking, *, serve_waitlist: bool = True) -> list[Booking]:
+    """Cancel the service the booking belongs to (all its days and resources) and give the quota back.
+
+    serve_waitlist=False: the places freed are not offered to the waitlist here, because the caller
+    books some of them again in the same transaction (a re-planned trip) and then calls
+    offer_places for the rest."""
     require_case_staff(actor, booking.case, BOOKERS)
     active = list(Booking.objects.filter(request_id=booking.request_id, status=BookingStatus.BOOKED).order_by("pk"))
     if not active:
@@ -494,7 +498,8 @@ def cancel_booking(actor, booking: Booking) -> list[Booking]:
     plan: dict = {}
     for row in active:
         plan[(row.resource_id, row.day)] = plan.get((row.resource_id, row.day), 0) + row.units
-    candidates, locked = _lock_with_waitlist(booking.case.hospital_id, set(plan), _counter_keys(plan))
+    freed = set(plan) if serve_waitlist else set()
+    candidates, locked = _lock_with_waitlist(booking.case.hospital_id, freed, _counter_keys(plan))
     counters = locked.rows
     # Re-read under the lock: a concurrent cancel may have won.
     active = list(Booking.objects.filter(pk__in=[row.pk for row in active], status=BookingStatus.BOOKED).order_by("pk"))
@@ -529,6 +534,13 @@ def cancel_booking(actor, booking: Booking) -> list[Booking]:
         % {"service": booking.item.code, "day": booking.request.start_day.isoformat()},
     )
     return active
+
+
+def offer_places(actor, hospital_id: int, freed: set[tuple[int, datetime.date]]) -> list[WaitlistEntry]:
+    """Offer what is still free of these (resource id, day)s, freed earlier in the caller's transaction, to
+    the waitlist: the waiting entries' counters are locked in the global order first."""
+    candidates, locked = _lock_with_waitlist(hospital_id, freed)
+    return offer_freed_places(actor, hospital_id, candidates, locked)
 
 
 def nearest_days_with_room(

@@ -85,7 +85,8 @@ def ics(request, itinerary_id: int):
     """The itinerary as an iCalendar file."""
     itinerary = services.get_itinerary(request.auth, itinerary_id, audit=None)
     response = HttpResponse(
-        services.itinerary_ics(request.auth, itinerary), content_type="text/calendar; charset=utf-8"
+        services.itinerary_ics(request.auth, itinerary, reading=request.LANGUAGE_CODE),
+        content_type="text/calendar; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="trip-{itinerary.case.reference}.ics"'
     return response
@@ -95,7 +96,9 @@ def ics(request, itinerary_id: int):
 def pdf(request, itinerary_id: int):
     """The itinerary as a PDF."""
     itinerary = services.get_itinerary(request.auth, itinerary_id, audit=None)
-    response = HttpResponse(services.itinerary_pdf(request.auth, itinerary), content_type="application/pdf")
+    response = HttpResponse(
+        services.itinerary_pdf(request.auth, itinerary, reading=request.LANGUAGE_CODE), content_type="application/pdf"
+    )
     response["Content-Disposition"] = f'attachment; filename="trip-{itinerary.case.reference}.pdf"'
     return response
 

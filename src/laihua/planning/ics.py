@@ -41,7 +41,8 @@ def _utc(day: datetime.date, at: datetime.time) -> str:
 
 
 def calendar(name: str, events: list[dict], *, stamp: datetime.datetime, domain: str = "laihua") -> bytes:
-    """A VCALENDAR of events {uid, day, start, end (times or None for all-day), summary, location, description}."""
+    """A VCALENDAR of events {uid, day, start, end (times or None for all-day), summary, location, description,
+    and optionally sequence and status}."""
     lines = [
         "BEGIN:VCALENDAR",
         "VERSION:2.0",
@@ -54,6 +55,8 @@ def calendar(name: str, events: list[dict], *, stamp: datetime.datetime, domain:
     for event in events:
         lines += ["BEGIN:VEVENT", f"UID:{event['uid']}@{domain}", f"DTSTAMP:{dtstamp}"]
         lines.append(f"SEQUENCE:{int(event.get('sequence') or 0)}")
+        if event.get("status"):  # CANCELLED: an event of an earlier plan that this one drops
+            lines.append(f"STATUS:{event['status']}")
         if event.get("start") is not None:
             lines.append(f"DTSTART:{_utc(event['day'], event['start'])}")
             lines.append(f"DTEND:{_utc(event['day'], event['end'] or event['start'])}")

@@ -25,7 +25,15 @@ from django.utils.translation import gettext_lazy
 from laihua.accounts.models import Role
 from laihua.audit.services import record_event
 from laihua.capacity.models import Booking, BookingStatus, IntlUsage, ServiceUsage
-from laihua.capacity.services import Capacities, QuotaFull, book_service, cancel_booking, month_start
+from laihua.capacity.services import (
+    Capacities,
+    QuotaFull,
+    book_service,
+    cancel_booking,
+    last_bookable_day,
+    month_start,
+    offer_places,
+)
 from laihua.cases.models import Case
 from laihua.cases.notices import notify_patient
 from laihua.cases.services import add_event, get_case, move, require_case_party, require_case_staff
@@ -51,7 +59,6 @@ PLANNERS = (Role.COORDINATOR, Role.HOSPITAL_ADMIN)
 PLANNABLE_STATES = (State.ACCEPTED, State.SCHEDULED)
 DEFAULT_VISITS_PER_DAY = 2
 MAX_WINDOW_DAYS = 120
-DEFAULT_WINDOW_DAYS = 45
 
 
 class PlaceTaken(Conflict):
@@ -97,6 +104,12 @@ def get_itinerary(actor, pk: int, *, audit: str | None = "planning.itinerary.vie
     if audit:
         record_event(actor, audit, itinerary.case, hospital=itinerary.case.hospital, detail={"itinerary": pk})
     return itinerary
+
+
+def booked_itinerary(actor, case: Case) -> Itinerary | None:
+    """The case's confirmed (booked) trip, if any; the caller has audited the read of the case's trip."""
+    require_case_party(actor, case)
+    return visible_itineraries(actor).filter(case=case, status=ItineraryStatus.ACTIVE).first()
 
 
 def current_itinerary(actor, case: Case, *, audit: bool = True) -> Itinerary | None:
@@ -384,9 +397,10 @@ def build_problem(case: Case, planned: list[Planned], inputs: dict, *, time_limi
     that names the service holds from its last time (when it comes first) or to its first time."""
     items = [p.item for p in planned]
     earliest = inputs["earliest_arrival"]
-    last = inputs["latest_departure"] or earliest + datetime.timedelta(days=DEFAULT_WINDOW_DAYS)
-    # Look further than the window so that the explanation can name when a quota frees up.
-    end = last + datetime.timedelta(days=solver.RELAXED_EXTRA)
+    last = inputs["latest_departure"] or earliest + datetime.timedelta(days=MAX_WINDOW_DAYS)
+    # Look further than the window so that the explanation can name when a quota frees up; never past
+    # the last day the capacity booking takes, so that no plan is made that could not be confirmed.
+    end = min(last + datetime.timedelta(days=solver.RELAXED_EXTRA), last_bookable_day())
     usages = list(ServiceUsage.objects.filter(item__in=items).select_related("resource"))
     resources = {u.resource_id: u.resource for u in usages if u.resource.active}
     services, chains = [], []
@@ -445,7 +459,7 @@ def build_problem(case: Case, planned: list[Planned], inputs: dict, *, time_limi
         + chains,
         resources=out,
         earliest_arrival=earliest,
-        latest_departure=inputs["latest_departure"] or earliest + datetime.timedelta(days=DEFAULT_WINDOW_DAYS),
+        latest_departure=inputs["latest_departure"],
         stay_limit=inputs["stay_limit"],
         route=inputs.get("limit_name") or inputs.get("route_name") or "",
         visits_per_day=inputs["visits_per_day"],
@@ -459,9 +473,12 @@ def build_problem(case: Case, planned: list[Planned], inputs: dict, *, time_limi
 
 
 def _day_words(iso: str) -> str:
+    """The day as a sentence says it in the active language ("12 December 2026", "2026年12月12日")."""
     from django.utils.formats import date_format
+    from django.utils.translation import pgettext
 
-    return date_format(datetime.date.fromisoformat(iso), "j F Y")
+    # Translators: a date format (Django's date filter letters) for a day within a sentence.
+    return date_format(datetime.date.fromisoformat(iso), pgettext("day in a sentence", "j F Y"))
 
 
 def reason_text(reason: Mapping) -> str:
@@ -659,13 +676,16 @@ def confirm_itinerary(actor, itinerary: Itinerary) -> Itinerary:
                     % {"service": outside.item.code, "day": outside.day.isoformat()},
                     field="itinerary",
                 )
-            # The confirmed plan this one replaces gives its places back first.
+            # The confirmed plan this one replaces gives its places back first: to this trip, which the
+            # planner let use them, and only what it leaves to the waitlist, once it is booked.
             replaced = list(Itinerary.objects.filter(case=case, status=ItineraryStatus.ACTIVE))
+            freed = set()
             for old in replaced:
                 for row in old.items.filter(booking_request__isnull=False).select_related("booking_request"):
                     booking = Booking.objects.filter(request=row.booking_request, status=BookingStatus.BOOKED).first()
                     if booking is not None:
-                        cancel_booking(actor, booking)
+                        cancelled = cancel_booking(actor, booking, serve_waitlist=False)
+                        freed |= {(b.resource_id, b.day) for b in cancelled}
                 old.status = ItineraryStatus.REVOKED
                 old.save(update_fields=["status", "updated_at"])
             for row in visits:
@@ -676,6 +696,7 @@ def confirm_itinerary(actor, itinerary: Itinerary) -> Itinerary:
                 )
                 row.booking_request_id = bookings[0].request_id if bookings else None
                 row.save(update_fields=["booking_request"])
+            offer_places(actor, case.hospital_id, freed)
             itinerary.status = ItineraryStatus.ACTIVE
             itinerary.confirmed_at = clock.now()
             itinerary.save(update_fields=["status", "confirmed_at", "updated_at"])
@@ -705,7 +726,7 @@ def confirm_itinerary(actor, itinerary: Itinerary) -> Itinerary:
         tomorrow = clock.today() + datetime.timedelta(days=1)
         inputs["earliest_arrival"] = max(itinerary.earliest_arrival, tomorrow).isoformat()
         if itinerary.latest_departure is not None and itinerary.latest_departure <= tomorrow:
-            inputs["latest_departure"] = ""  # the window has passed: plan within the default one
+            inputs["latest_departure"] = ""  # the window has passed: plan with no latest departure
         replanned = plan_case(actor, case, inputs, note=_("Planned again: a place was taken."))
         raise PlaceTaken(
             _("%(why)s Nothing was booked; the trip was planned again.") % {"why": exc.message},
@@ -785,50 +806,75 @@ def _entry_summary(row: ItineraryItem, language: str) -> str:
     return name
 
 
-def itinerary_ics(actor, itinerary: Itinerary) -> bytes:
-    """The itinerary as an iCalendar file, in the patient's language, the hospital's address on each event."""
+def _document_language(actor, case: Case, reading: str | None) -> str:
+    """The patient reads their documents in the language they read the site in (`reading`, the request's);
+    staff, and anyone without a request, get the case's language (the patient's)."""
+    if reading and actor.role == Role.PATIENT:
+        return reading
+    return case.language or "en"
+
+
+def itinerary_ics(actor, itinerary: Itinerary, *, reading: str | None = None) -> bytes:
+    """The itinerary as an iCalendar file, in the reader's language (_document_language), the hospital's
+    address on each event."""
     from django.utils import translation
 
     from laihua.planning import ics
 
     case = itinerary.case
     require_case_party(actor, case)
-    language = case.language or "en"
+    language = _document_language(actor, case, reading)
     with translation.override(language):
         address = ", ".join(
             part for part in [pick(case.hospital.name, language), pick(case.hospital.address, language)] if part
         )
-        events, seen = [], {}
         # UIDs stay the same from one plan of the case to the next (with a higher SEQUENCE), so that a
         # calendar importing the new file moves the events instead of adding them again.
         sequence = Itinerary.objects.filter(case=case, pk__lte=itinerary.pk).count() - 1
-        for row in itinerary.items.select_related("item", "resource").order_by("day", "starts_at", "pk"):
-            key = f"case-{case.pk}-{row.kind}-{row.item_id or 0}"
-            seen[key] = seen.get(key, 0) + 1
-            events.append(
-                {
-                    "uid": f"{key}-{seen[key]}",
-                    "sequence": sequence,
-                    "day": row.day,
-                    "start": row.starts_at,
-                    "end": row.ends_at,
-                    "summary": _entry_summary(row, language),
-                    "location": address,  # the arrival and departure days too: where the trip is bound
-                    "description": _("Case %(reference)s") % {"reference": case.reference},
-                }
-            )
+        events = _ics_events(itinerary, language, address, sequence)
+        # An event of a trip booked before that this plan no longer has (a shorter stay, a service
+        # dropped) is sent as cancelled, so that it leaves the patient's calendar.
+        current = {event["uid"] for event in events}
+        earlier = Itinerary.objects.filter(case=case, pk__lt=itinerary.pk, confirmed_at__isnull=False).order_by("pk")
+        gone = {}
+        for old in earlier:
+            for event in _ics_events(old, language, address, sequence):
+                if event["uid"] not in current:
+                    gone[event["uid"]] = {**event, "status": "CANCELLED"}
         name = _("Trip %(reference)s") % {"reference": case.reference}
     record_event(actor, "planning.itinerary.ics", case, hospital=case.hospital, detail={"itinerary": itinerary.pk})
-    return ics.calendar(name, events, stamp=itinerary.updated_at or clock.now())
+    return ics.calendar(name, events + list(gone.values()), stamp=itinerary.updated_at or clock.now())
 
 
-def itinerary_pdf(actor, itinerary: Itinerary) -> bytes:
-    """The itinerary as a PDF in the patient's language."""
+def _ics_events(itinerary: Itinerary, language: str, address: str, sequence: int) -> list[dict]:
+    """The itinerary's events, each with its UID (the case, the kind of entry, the service, its count)."""
+    case = itinerary.case
+    events, seen = [], {}
+    for row in itinerary.items.select_related("item", "resource").order_by("day", "starts_at", "pk"):
+        key = f"case-{case.pk}-{row.kind}-{row.item_id or 0}"
+        seen[key] = seen.get(key, 0) + 1
+        events.append(
+            {
+                "uid": f"{key}-{seen[key]}",
+                "sequence": sequence,
+                "day": row.day,
+                "start": row.starts_at,
+                "end": row.ends_at,
+                "summary": _entry_summary(row, language),
+                "location": address,  # the arrival and departure days too: where the trip is bound
+                "description": _("Case %(reference)s") % {"reference": case.reference},
+            }
+        )
+    return events
+
+
+def itinerary_pdf(actor, itinerary: Itinerary, *, reading: str | None = None) -> bytes:
+    """The itinerary as a PDF in the reader's language (_document_language) and Chinese."""
     from laihua.kit.pdf import render_pdf
 
     case = itinerary.case
     require_case_party(actor, case)
-    language = case.language or "en"
+    language = _document_language(actor, case, reading)
     record_event(actor, "planning.itinerary.pdf", case, hospital=case.hospital, detail={"itinerary": itinerary.pk})
     return render_pdf(
         "planning/itinerary_pdf.html",

@@ -92,9 +92,12 @@ def _typed(value):
 def _render(request, case, *, posted=None, error=None, status=200):
     desk = request.user.role in services.PLANNERS
     itinerary = services.current_itinerary(request.user, case)
+    booked = services.booked_itinerary(request.user, case) if desk and itinerary else None
     context = {
         "case": case,
         "itinerary": itinerary,
+        # A new plan (or one that fits nothing) does not hide the trip that stays booked until it is replaced.
+        "booked": booked if booked != itinerary else None,
         "days": services.days_of(itinerary) if itinerary else [],
         "reasons": [services.reason_text(r) for r in itinerary.reasons] if itinerary else [],
         "desk": desk,
@@ -167,7 +170,8 @@ def confirm(request, itinerary_id: int):
 def ics(request, itinerary_id: int):
     itinerary = services.get_itinerary(request.user, itinerary_id, audit=None)
     response = HttpResponse(
-        services.itinerary_ics(request.user, itinerary), content_type="text/calendar; charset=utf-8"
+        services.itinerary_ics(request.user, itinerary, reading=request.LANGUAGE_CODE),
+        content_type="text/calendar; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="trip-{itinerary.case.reference}.ics"'
     return response
@@ -176,7 +180,9 @@ def ics(request, itinerary_id: int):
 @login_required
 def pdf(request, itinerary_id: int):
     itinerary = services.get_itinerary(request.user, itinerary_id, audit=None)
-    response = HttpResponse(services.itinerary_pdf(request.user, itinerary), content_type="application/pdf")
+    response = HttpResponse(
+        services.itinerary_pdf(request.user, itinerary, reading=request.LANGUAGE_CODE), content_type="application/pdf"
+    )
     response["Content-Disposition"] = f'attachment; filename="trip-{itinerary.case.reference}.pdf"'
     return response
 

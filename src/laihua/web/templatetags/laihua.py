@@ -76,7 +76,13 @@ def rate_source(rate: rates.Rate) -> str:
 
 
 @register.filter
-def local_date(day: datetime.date | None) -> str:
+def local_date(day: datetime.date | str | None) -> str:
+    """The day in the active language's date format (an ISO text, as JSON fields keep dates, too)."""
+    if isinstance(day, str):
+        try:
+            day = datetime.date.fromisoformat(day)
+        except ValueError:
+            return day
     return formats.date_format(day, "DATE_FORMAT") if day else ""
 
 
