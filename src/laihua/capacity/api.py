@@ -135,7 +135,10 @@ def list_closures(request, resource_id: int):
 
 class CapacityIn(Schema):
     day: datetime.date | None = Field(None, description="Leave out to set the default capacity per day.")
-    capacity: int
+    capacity: int | None = Field(
+        None,
+        description="Required without a day; for a day, leave out (and closed false) to go back to the usual capacity",
+    )
     closed: bool = False
     note: str = ""
 

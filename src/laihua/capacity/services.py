@@ -369,6 +369,7 @@ def book_service(
                 day=start_day.isoformat(),
             )
     except _Full:
+        _refuse_if_never_fits(plan, resources)
         raise QuotaFull(
             _("The international quota is full for this service on %(day)s.") % {"day": start_day.isoformat()},
             field="day",
@@ -414,6 +415,31 @@ def _withdraw_waiting(actor, case: Case, item, day: datetime.date) -> None:
 
 class _Full(Exception):
     pass
+
+
+def _refuse_if_never_fits(plan: dict, resources: dict) -> None:
+    """QuotaFull naming the resource when the service takes more of it on a day than the day's whole
+    international cap (a small resource: 10% of 8 theatre hours is 0 hours): no other day helps."""
+    days = [day for _r, day in plan]
+    caps = Capacities(list(resources.values()), min(days), max(days))
+    for (resource_id, day), units in sorted(plan.items(), key=lambda entry: entry[0][1]):
+        cap = caps.day_cap(resource_id, day)
+        if units > cap and caps.day(resource_id, day) > 0:
+            resource = resources[resource_id]
+            raise QuotaFull(
+                _(
+                    "%(resource)s has %(cap)s international place(s) a day (%(share)s of %(capacity)s) and this "
+                    "service needs %(units)s on one day: raise the share or the capacity for it to be bookable."
+                )
+                % {
+                    "resource": resource.code,
+                    "cap": cap,
+                    "share": f"{caps.shares[resource_id] * 100:.0f}%",
+                    "capacity": caps.day(resource_id, day),
+                    "units": units,
+                },
+                field="item",
+            )
 
 
 def _request_with_key(hospital_id: int, key: str) -> BookingRequest | None:
@@ -1056,9 +1082,21 @@ def set_share(actor, resource: Resource, share) -> list[OverCap]:
 def set_capacity(
     actor, resource: Resource, day: datetime.date | None, capacity, *, closed: bool = False, note: str = ""
 ) -> list[OverCap]:
-    """Set the default capacity (day None) or one day's; cancels nothing, returns the bookings now over."""
+    """Set the default capacity (day None) or one day's; cancels nothing, returns the bookings now over.
+
+    For a day, a capacity left empty (None or "") and not closed gives the day back its usual capacity
+    (reopening a closed day); a closed day takes no capacity."""
     require_hospital_staff(actor, resource.hospital, CAPACITY_EDITORS)
-    capacity = _int(capacity, "capacity", maximum=MAX_CAPACITY)
+    reset = day is not None and not closed and (capacity is None or str(capacity).strip() == "")
+    if closed and day is None:
+        raise InvalidInput(_("Give the day that is closed."), field="day")
+    if len(note or "") > 200:
+        raise InvalidInput(_("Give the note in at most 200 characters."), field="note")
+    capacity = (
+        0
+        if closed and capacity in (None, "")
+        else (None if reset else _int(capacity, "capacity", maximum=MAX_CAPACITY))
+    )
     wanted = _waiting_days(resource, day)
     if day is None:
         candidates, locked = _lock_with_waitlist(resource.hospital_id, wanted, resources=[resource.pk])
@@ -1067,15 +1105,18 @@ def set_capacity(
     else:
         keys = {(resource.pk, IntlUsage.DAY, day), (resource.pk, IntlUsage.MONTH, month_start(day))}
         candidates, locked = _lock_with_waitlist(resource.hospital_id, wanted, keys)
-        CapacityDay.objects.update_or_create(
-            resource=resource, day=day, defaults={"capacity": capacity, "closed": closed, "note": note[:200]}
-        )
+        if reset:
+            CapacityDay.objects.filter(resource=resource, day=day).delete()
+        else:
+            CapacityDay.objects.update_or_create(
+                resource=resource, day=day, defaults={"capacity": capacity, "closed": closed, "note": note or ""}
+            )
     record_event(
         actor,
         "capacity.set",
         resource,
         hospital=resource.hospital,
-        detail={"day": day.isoformat() if day else None, "capacity": capacity, "closed": closed},
+        detail={"day": day.isoformat() if day else None, "capacity": capacity, "closed": closed, "reset": reset},
     )
     offer_freed_places(actor, resource.hospital_id, candidates, locked)
     return over_cap_bookings(resource, day)

@@ -3,7 +3,8 @@
 days offered when full, a case's bookings and waitlist entries (cancel, leave), and the utilisation
 dashboard with its CSV export and the metrics the hospital reports on.
 Each calls capacity.services; a refusal escapes as a DomainError that web.errors renders as a page,
-except for form input errors, which are shown on the page with what was typed."""
+except for form input errors, which are shown on the page naming the field in the page's language (the
+new-resource form and the booking form keep what was typed)."""
 
 import datetime
 
@@ -13,6 +14,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from laihua.accounts.models import Role
@@ -24,6 +26,34 @@ from laihua.cases.services import get_case
 from laihua.catalog.models import CatalogItem
 from laihua.errors import InvalidInput, NotFound, PermissionDenied
 from laihua.kit import clock
+
+# The fields' names as the forms show them, for error messages (services name fields by their codes).
+FIELD_LABELS = {
+    "code": gettext_lazy("Code"),
+    "name": gettext_lazy("Name"),
+    "kind": gettext_lazy("Kind"),
+    "unit": gettext_lazy("Unit"),
+    "daily_capacity": gettext_lazy("Capacity per day"),
+    "capacity": gettext_lazy("Capacity"),
+    "opening_hours": gettext_lazy("Opening hours"),
+    "department": gettext_lazy("Department"),
+    "intl_share": gettext_lazy("Share"),
+    "share": gettext_lazy("Share"),
+    "day": gettext_lazy("Day"),
+    "note": gettext_lazy("Note"),
+    "item": gettext_lazy("Service"),
+    "units": gettext_lazy("Units"),
+    "day_offset": gettext_lazy("From day"),
+    "days": gettext_lazy("Days"),
+    "file": gettext_lazy("File"),
+    "active": gettext_lazy("Active"),
+}
+
+
+def field_error(exc: InvalidInput) -> str:
+    """The error with the field's label in front ("Capacity: Give a whole number.")."""
+    label = FIELD_LABELS.get(exc.field or "")
+    return _("%(field)s: %(message)s") % {"field": label, "message": exc.message} if label else str(exc.message)
 
 
 def _hospital(user):
@@ -58,8 +88,9 @@ def _show_over(request, over) -> None:
 
 
 @login_required
-def resources(request):
-    """Staff: the hospital's resources; the hospital admin sets capacity, share, closures and loads a CSV."""
+def resources(request, *, posted=None, add_error: str = "", status: int = 200):
+    """Staff: the hospital's resources; the hospital admin sets capacity, share, closures and loads a CSV.
+    `posted` and `add_error`: the new-resource form again, with what was typed and why it was refused."""
     hospital = _hospital(request.user)
     listed = list(services.resources_of(request.user, hospital))
     context = {
@@ -72,8 +103,10 @@ def resources(request):
         "max_share": services.max_share(),
         "max_capacity": services.MAX_CAPACITY,
         "errors": [],
+        "posted": posted or {},
+        "add_error": add_error,
     }
-    return render(request, "capacity/resources.html", context)
+    return render(request, "capacity/resources.html", context, status=status)
 
 
 @login_required
@@ -85,7 +118,7 @@ def resource_create(request):
     try:
         services.create_resource(request.user, _hospital(request.user), data)
     except InvalidInput as exc:
-        messages.error(request, f"{exc.field}: {exc.message}" if exc.field else str(exc.message))
+        return resources(request, posted=request.POST, add_error=field_error(exc), status=422)
     else:
         messages.success(request, _("The resource is added."))
     return redirect("capacity:resources")
@@ -162,7 +195,7 @@ def resource_update(request, resource_id: int):
         else:
             over = services.set_capacity(request.user, resource, None, request.POST.get("capacity", ""))
     except InvalidInput as exc:
-        messages.error(request, str(exc.message))
+        messages.error(request, field_error(exc))
     else:
         messages.success(request, _("Saved: %(resource)s.") % {"resource": resource.code})
         _show_over(request, over)
@@ -188,7 +221,7 @@ def usage_add(request, resource_id: int):
             days=request.POST.get("days", "1"),
         )
     except InvalidInput as exc:
-        messages.error(request, f"{exc.field}: {exc.message}" if exc.field else str(exc.message))
+        messages.error(request, field_error(exc))
     else:
         messages.success(
             request, _("%(service)s now takes %(resource)s.") % {"service": code, "resource": resource.code}

@@ -138,3 +138,36 @@ def test_an_inactive_resource_with_bookings_stays_on_the_dashboard(users, hospit
     assert report["resources"][0]["month"]["booked"] == 1
     services.cancel_booking(users["coordinator"], full_day)
     assert services.utilisation(users["hospital_admin"], hospital, day)["resources"] == []
+
+
+def test_a_service_bigger_than_a_days_whole_cap_says_so(users, patient, hospital, hip, day):
+    item, theatre, _beds = hip
+    services.set_capacity(users["hospital_admin"], theatre, None, 8)  # 10% of 8 hours: 0 international hours
+    case = make_case(patient, hospital, state="accepted", services=[item])
+    with pytest.raises(services.QuotaFull) as refused:
+        services.book_service(users["coordinator"], case, item, day, idempotency_key="hip")
+    assert refused.value.field == "item" and "theatre-1" in str(refused.value.message)
+    assert "needs 3" in str(refused.value.message) and not Booking.objects.filter(case=case).exists()
+
+
+def test_a_closed_day_reopens_to_its_usual_capacity_and_bad_closures_are_refused(users, scanner, day):
+    admin = users["hospital_admin"]
+    services.set_capacity(admin, scanner, day, None, closed=True, note="Holiday")
+    assert services.Capacities([scanner], day, day).day(scanner.pk, day) == 0
+    services.set_capacity(admin, scanner, day, "")
+    assert not CapacityDay.objects.filter(resource=scanner, day=day).exists()
+    assert services.Capacities([scanner], day, day).day(scanner.pk, day) == 100
+    with pytest.raises(InvalidInput) as refused:
+        services.set_capacity(admin, scanner, None, 50, closed=True)
+    assert refused.value.field == "day"
+    with pytest.raises(InvalidInput) as refused:
+        services.set_capacity(admin, scanner, day, 50, note="x" * 201)
+    assert refused.value.field == "note" and not CapacityDay.objects.exists()
+
+
+def test_form_errors_name_the_field_in_the_pages_language_and_keep_what_was_typed(client, users):
+    client.force_login(users["hospital_admin"])
+    data = {"code": "ct-9", "name_en": "CT 9", "kind": "ct", "unit": "slot", "daily_capacity": "999999999"}
+    response = client.post("/zh-hans/capacity/resources/new/", data)
+    page = response.content.decode()
+    assert response.status_code == 422 and "每日容量" in page and 'value="ct-9"' in page
