@@ -8,7 +8,9 @@ at least `min_gap` (and at most `max_gap`) days after another one starts. The pa
 
 CP-SAT chooses a start day for every service (one boolean per service and candidate day) within
 the remaining international quota of each resource and day, at most K visits a day, no visit on a
-rest day, the latest departure and the limit of the entry route, and minimises, in this order, the
+rest day, the latest departure and the limit of the entry route, each day's visits fitting one after
+another in their resources' opening hours (fasting ones starting before noon; a set of visits that does
+not fit is cut off and the model solved again), and minimises, in this order, the
 departure day, the number of days spent at the hospital and the days of waiting. The greedy
 baseline books each service in clinical order on the earliest day with room, as a coordinator does
 by hand; it is also the fallback when CP-SAT finds nothing in its time limit. When no plan fits,
@@ -19,17 +21,24 @@ from __future__ import annotations
 
 import datetime
 import heapq
+import itertools
 import time
 from dataclasses import dataclass, field, replace
 
 from ortools.sat.python import cp_model
 
 DEFAULT_HORIZON = 60  # days searched when the patient gives no latest departure
+HORIZON_MARGIN = 30  # with no latest departure, days searched beyond the shortest stay the orders allow
 RELAXED_EXTRA = 60  # days added to the window when the latest departure or the stay limit is relaxed
 DAY_START = 8 * 60  # minutes: the first visit of a day starts at 08:00 at the earliest
 MORNING_END = 12 * 60  # fasting (morning-only) services start before noon
 MOVE_MINUTES = 30  # between two visits of a day
 DAY_MINUTES = 9 * 60  # most minutes of visits in one day
+ALWAYS_OPEN = ((0, 24 * 60),)  # a resource with no opening hours
+USUAL_HOURS = ((DAY_START, 17 * 60),)  # opening hours that cannot be read
+PRECUT_SIZE = 4  # most services in a set that does not fit one day, looked for before the first solve
+MAX_CUT_ROUNDS = 30  # CP-SAT re-solves after excluding days whose visits do not fit the opening hours
+SEQUENCE_LIMIT = 12  # most visits of one day whose every order is searched when the usual order fails
 
 
 @dataclass(frozen=True)
@@ -95,10 +104,13 @@ class Problem:
 
     @property
     def horizon(self) -> int:
-        """The last possible departure day, as an index."""
+        """The last possible departure day, as an index. With no latest departure, far enough for the
+        orders' longest chain and a margin for the quota: the window is a search limit, not a date."""
         if self.latest_departure is not None:
             return self.index(self.latest_departure)
-        return DEFAULT_HORIZON
+        if not self.services:
+            return DEFAULT_HORIZON
+        return max(DEFAULT_HORIZON, lower_bound(self) + HORIZON_MARGIN)
 
     def is_rest(self, index: int) -> bool:
         day = self.day(index)
@@ -213,7 +225,8 @@ def _remaining(problem: Problem, resource: str, index: int) -> int:
 
 
 def _start_allowed(problem: Problem, service: Service, start: int, used: dict | None = None) -> bool:
-    if start < problem.arrival_buffer or start + service.span > problem.horizon:
+    """Room for the service from `start` (the caller keeps it within the horizon, computed once)."""
+    if start < problem.arrival_buffer:
         return False
     if problem.is_rest(start):
         return False
@@ -223,19 +236,24 @@ def _start_allowed(problem: Problem, service: Service, start: int, used: dict | 
     return True
 
 
-def _parse_hours(text: str) -> tuple[int, int]:
-    """Opening hours "08:00-17:00" (or "08:00-12:00,13:30-17:00") as minutes (first opening, last closing)."""
+def _minutes(text: str) -> int:
+    hours, minutes = text.strip().split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def _parse_hours(text: str) -> tuple[tuple[int, int], ...]:
+    """Opening hours "08:00-17:00" or "08:00-12:00,13:30-17:00" as (opens, closes) minutes, in order.
+    No hours means always open; hours that cannot be read mean a usual working day."""
+    parts = [p for p in (text or "").replace("–", "-").split(",") if p.strip()]
+    if not parts:
+        return ALWAYS_OPEN
     try:
-        parts = [p.strip() for p in (text or "").replace("–", "-").split(",") if p.strip()]
-        first = parts[0].split("-")[0]
-        last = parts[-1].split("-")[1]
-        opens = int(first.split(":")[0]) * 60 + int(first.split(":")[1])
-        closes = int(last.split(":")[0]) * 60 + int(last.split(":")[1])
-        if closes <= opens:
-            raise ValueError
-        return opens, closes
+        intervals = [tuple(_minutes(t) for t in part.split("-")[:2]) for part in parts]
     except (IndexError, ValueError):
-        return DAY_START, 17 * 60
+        return USUAL_HOURS
+    if any(len(i) != 2 or i[1] <= i[0] for i in intervals):
+        return USUAL_HOURS
+    return tuple(sorted(intervals))
 
 
 def _clock(minutes: int) -> datetime.time:
@@ -243,7 +261,9 @@ def _clock(minutes: int) -> datetime.time:
     return datetime.time(minutes // 60, minutes % 60)
 
 
-def _make_plan(problem: Problem, starts: dict[str, int], method: str, *, optimal=False, seconds=0.0) -> Plan:
+def _make_plan(
+    problem: Problem, starts: dict[str, int], method: str, *, optimal=False, seconds=0.0, timer: _Timer | None = None
+) -> Plan:
     """The plan for these start days: arrival, departure, hospital days and the visits with their times."""
     by_key = {s.key: s for s in problem.services}
     first = min(starts.values())
@@ -260,49 +280,167 @@ def _make_plan(problem: Problem, starts: dict[str, int], method: str, *, optimal
         optimal=optimal,
         seconds=seconds,
     )
-    plan.visits = _times(problem, starts)
+    plan.visits = _times(problem, starts, timer)
     return plan
 
 
-def _times(problem: Problem, starts: dict[str, int]) -> list[Visit]:
-    """Times within each day: in clinical order, fasting services first, from the opening of each resource."""
-    order = {s.key: n for n, s in enumerate(_topological(problem))}
-    by_key = {s.key: s for s in problem.services}
+# --- times within a day ---------------------------------------------------------------------------
+
+
+def _length(service: Service) -> int:
+    return max(1, service.duration_minutes)
+
+
+def _where(problem: Problem, service: Service) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """Where a visit happens, the usage of its first day that lasts least (the theatre, not the bed), and
+    that resource's opening hours."""
+    main = min(service.usages, key=lambda u: (u.day_offset, u.days), default=None)
+    resource = main.resource if main else ""
+    found = problem.resources.get(resource)
+    return resource, _parse_hours(found.opening_hours if found else "")
+
+
+def _slot(hours: tuple[tuple[int, int], ...], cursor: int, service: Service) -> int | None:
+    """The earliest start from `cursor` at which the visit fits inside one open interval, a fasting one
+    starting before noon; None when there is none. The intervals come in order, and a later start within
+    an interval never fits where the earliest does not."""
+    for opens, closes in hours:
+        begin = max(cursor, opens)
+        if begin + _length(service) <= closes and not (service.morning_only and begin >= MORNING_END):
+            return begin
+    return None
+
+
+def _warning(service: Service, begin: int, hours: tuple[tuple[int, int], ...]) -> str:
+    if service.morning_only and begin >= MORNING_END:
+        return "after_noon"
+    if not any(opens <= begin and begin + _length(service) <= closes for opens, closes in hours):
+        return "after_closing"
+    return ""
+
+
+class _Timer:
+    """Times the visits of one day inside their resources' opening hours, remembered by the set of services.
+    The hours are the same every day, so a set that does not fit on one day fits on none; and a set
+    holding one that does not fit does not fit either (leaving out visits never makes the others later)."""
+
+    def __init__(self, problem: Problem):
+        self.by_key = {s.key: s for s in problem.services}
+        self.rank = {s.key: n for n, s in enumerate(_topological(problem))}
+        self.place = {s.key: _where(problem, s) for s in problem.services}
+        self.before: dict[str, set[str]] = {s.key: set() for s in problem.services}
+        for o in problem.orders:
+            self.before.setdefault(o.after, set()).add(o.before)
+        self.known: dict[frozenset, list | None] = {}
+
+    def schedule(self, keys: frozenset) -> list[tuple[Service, int]] | None:
+        """The day's visits in the order they happen, each with its start minute; None when they cannot fit.
+        The usual order first (clinical order, fasting services first), so that times stay as coordinators
+        expect; only when it does not fit, every order the same-day orders allow."""
+        if keys not in self.known:
+            self.known[keys] = self._fit(self._usual(keys)) or self._search(keys)
+        return self.known[keys]
+
+    def fits(self, keys) -> bool:
+        return self.schedule(frozenset(keys)) is not None
+
+    def core(self, keys: frozenset) -> frozenset:
+        """A smaller set within one that does not fit, that still does not fit: a cut on it excludes more."""
+        core = set(keys)
+        for key in sorted(keys, key=self.rank.__getitem__):
+            if len(core) > 1 and not self.fits(core - {key}):
+                core.discard(key)
+        return frozenset(core)
+
+    def times(self, keys: frozenset) -> list[tuple[Service, int]]:
+        """The schedule, or for a set that does not fit (a plan `check` rejects) the usual order with each
+        visit from the first opening when it fits nowhere, so that its warning shows."""
+        return self.schedule(keys) or self._fit(self._usual(keys), strict=False)
+
+    def _after(self, keys) -> dict[str, set[str]]:
+        """Each visit's predecessors on the same day."""
+        return {k: self.before[k] & keys for k in keys}
+
+    def _usual(self, keys) -> list[Service]:
+        """In clinical order, fasting services first among those whose same-day predecessors are done."""
+        after, done, out = self._after(keys), set(), []
+        while len(out) < len(keys):
+            pending = [k for k in keys if k not in done]
+            ready = [k for k in pending if after[k] <= done] or pending
+            key = min(ready, key=lambda k: (not self.by_key[k].morning_only, self.rank[k]))
+            done.add(key)
+            out.append(self.by_key[key])
+        return out
+
+    def _fit(self, sequence: list[Service], *, strict: bool = True) -> list[tuple[Service, int]] | None:
+        """Each visit at the earliest time it fits, after the one before and the move between them."""
+        cursor, out = DAY_START, []
+        for service in sequence:
+            hours = self.place[service.key][1]
+            begin = _slot(hours, cursor, service)
+            if begin is None:
+                if strict:
+                    return None
+                begin = max(cursor, hours[0][0])
+            out.append((service, begin))
+            cursor = begin + _length(service) + MOVE_MINUTES
+        return out
+
+    def _search(self, keys: frozenset) -> list[tuple[Service, int]] | None:
+        """Every order the same-day orders allow, by the set of visits done so far: of two ways to do the
+        same visits, the one that ends earlier leaves the others at least as much room."""
+        items = sorted(keys, key=self.rank.__getitem__)
+        if len(items) > SEQUENCE_LIMIT:
+            return None
+        bit = {k: 1 << n for n, k in enumerate(items)}
+        need = {k: sum(bit[b] for b in before) for k, before in self._after(keys).items()}
+        best: dict[int, tuple[int, tuple]] = {0: (DAY_START, ())}  # done -> (cursor, visits so far)
+        for done in range(1 << len(items)):  # every set comes after the sets it grows from
+            if done not in best:
+                continue
+            cursor, visits = best[done]
+            for key in items:
+                if done & bit[key] or need[key] & ~done:
+                    continue
+                service = self.by_key[key]
+                begin = _slot(self.place[key][1], cursor, service)
+                if begin is None:
+                    continue
+                end = begin + _length(service) + MOVE_MINUTES
+                grown = done | bit[key]
+                if grown not in best or end < best[grown][0]:
+                    best[grown] = (end, visits + ((service, begin),))
+        found = best.get((1 << len(items)) - 1)
+        return list(found[1]) if found else None
+
+
+def _days(starts: dict[str, int]) -> dict[int, frozenset]:
+    """The services starting on each day."""
+    out: dict[int, set] = {}
+    for key, index in starts.items():
+        out.setdefault(index, set()).add(key)
+    return {index: frozenset(keys) for index, keys in sorted(out.items())}
+
+
+def _times(problem: Problem, starts: dict[str, int], timer: _Timer | None = None) -> list[Visit]:
+    """Times within each day, inside the opening hours of each visit's resource."""
+    timer = timer or _Timer(problem)
     visits = []
-    for index in sorted(set(starts.values())):
-        today = [by_key[k] for k, v in starts.items() if v == index]
-        pending = {s.key for s in today}
-        incoming = {
-            s.key: sum(
-                1 for o in problem.orders if o.after == s.key and o.before in pending and starts[o.before] == index
-            )
-            for s in today
-        }
-        cursor = DAY_START
-        while pending:
-            ready = [by_key[k] for k in pending if incoming[k] == 0] or [by_key[k] for k in pending]
-            service = min(ready, key=lambda s: (not s.morning_only, order[s.key]))
-            pending.discard(service.key)
-            for o in problem.orders:
-                if o.before == service.key and o.after in pending:
-                    incoming[o.after] -= 1
-            # Where the visit happens: the usage of the first day that lasts least (the theatre, not the bed).
-            main = min(service.usages, key=lambda u: (u.day_offset, u.days), default=None)
-            resource = main.resource if main else ""
-            opens, closes = _parse_hours(
-                problem.resources[resource].opening_hours if resource in problem.resources else ""
-            )
-            begin = max(cursor, opens)
-            end = begin + max(1, service.duration_minutes)
-            warning = ""
-            if service.morning_only and begin >= MORNING_END:
-                warning = "after_noon"
-            elif end > closes:
-                warning = "after_closing"
+    for index, keys in _days(starts).items():
+        for service, begin in timer.times(keys):
+            resource, hours = timer.place[service.key]
+            end = begin + _length(service)
             visits.append(
-                Visit(service.key, service.name, problem.day(index), _clock(begin), _clock(end), resource, warning)
+                Visit(
+                    service.key,
+                    service.name,
+                    problem.day(index),
+                    _clock(begin),
+                    _clock(end),
+                    resource,
+                    _warning(service, begin, hours),
+                )
             )
-            cursor = end + MOVE_MINUTES
     return visits
 
 
@@ -334,6 +472,8 @@ def check(problem: Problem, plan: Plan) -> list[str]:
         broken.append("latest_departure")
     if plan.arrival < problem.earliest_arrival:
         broken.append("earliest_arrival")
+    timer = _Timer(problem)
+    broken += [f"hours {problem.day(d)}" for d, keys in _days(starts).items() if not timer.fits(keys)]
     return broken
 
 
@@ -344,11 +484,13 @@ def greedy(problem: Problem, *, max_restarts: int = 300) -> Plan | None:
     """Book each service in clinical order on the earliest day with room; None when that fails."""
     began = time.perf_counter()
     services = _topological(problem)
+    horizon = problem.horizon
+    timer = _Timer(problem)
     floor: dict[str, int] = {}
     for _attempt in range(max_restarts):
         starts: dict[str, int] = {}
         used: dict = {}
-        per_day: dict = {}
+        booked: dict[int, frozenset] = {}  # the services starting on each day
         failed = None
         for service in services:
             preds = [o for o in problem.orders if o.after == service.key and o.before in starts]
@@ -356,23 +498,17 @@ def greedy(problem: Problem, *, max_restarts: int = 300) -> Plan | None:
                 [problem.arrival_buffer, floor.get(service.key, 0)] + [starts[o.before] + o.min_gap for o in preds]
             )
             caps = [starts[o.before] + o.max_gap for o in preds if o.max_gap is not None]
-            high = min(caps + [problem.horizon - service.span])
-            chosen = None
-            for start in range(low, high + 1):
-                if per_day.get(start, 0) >= problem.visits_per_day:
-                    continue
-                if _start_allowed(problem, service, start, used):
-                    chosen = start
-                    break
+            high = min(caps + [horizon - service.span])
+            chosen = _earliest_day(problem, service, range(low, high + 1), used, booked, timer)
             if chosen is None:
                 failed = (service, preds)
                 break
             starts[service.key] = chosen
-            per_day[chosen] = per_day.get(chosen, 0) + 1
+            booked[chosen] = booked.get(chosen, frozenset()) | {service.key}
             for resource, index, units in _uses(service, chosen):
                 used[(resource, index)] = used.get((resource, index), 0) + units
         if failed is None:
-            plan = _make_plan(problem, starts, "greedy", seconds=time.perf_counter() - began)
+            plan = _make_plan(problem, starts, "greedy", seconds=time.perf_counter() - began, timer=timer)
             if problem.stay_limit is not None and plan.stay > problem.stay_limit:
                 return None
             return plan
@@ -386,31 +522,104 @@ def greedy(problem: Problem, *, max_restarts: int = 300) -> Plan | None:
     return None
 
 
+def _earliest_day(problem: Problem, service: Service, days: range, used: dict, booked: dict, timer: _Timer):
+    """The first of these days with room for the service and under K visits, on which the day's visits
+    still fit the opening hours with it; None when there is none."""
+    for start in days:
+        today = booked.get(start, frozenset())
+        if len(today) >= problem.visits_per_day or not _start_allowed(problem, service, start, used):
+            continue
+        if timer.fits(today | {service.key}):
+            return start
+    return None
+
+
 # --- CP-SAT ---------------------------------------------------------------------------------------
 
 
 def _solve(problem: Problem, *, primary: str = "departure", ignore_quota: frozenset[str] = frozenset()):
-    """CP-SAT: (status, starts by key or None, optimal)."""
+    """CP-SAT: (status, starts by key or None, optimal). A solution with a day whose visits do not fit the
+    opening hours is cut off (those services never all on one day) and the model solved again, within
+    the time limit."""
+    began = time.perf_counter()
+    if not problem.services:
+        return "infeasible", None, False
+    timer = _Timer(problem)
+    built = _model(problem, primary, ignore_quota, timer)
+    if built is None:
+        return "infeasible", None, False
+    model, x, start_var = built
+    for _round in range(MAX_CUT_ROUNDS):
+        left = problem.time_limit - (time.perf_counter() - began)
+        if left <= 0:
+            break
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = left
+        solver.parameters.num_search_workers = problem.workers
+        status = solver.Solve(model)
+        if status == cp_model.INFEASIBLE:
+            return "infeasible", None, False
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            break
+        starts = {key: solver.Value(var) for key, var in start_var.items()}
+        misfits = [keys for keys in _days(starts).values() if not timer.fits(keys)]
+        if not misfits:
+            optimal = status == cp_model.OPTIMAL
+            return ("optimal" if optimal else "feasible"), starts, optimal
+        for keys in misfits:
+            _apart(model, x, timer.core(keys))
+    return "unknown", None, False
+
+
+def _apart(model: cp_model.CpModel, x: dict, keys) -> None:
+    """These services do not fit the opening hours together: not all of them on any one day."""
+    days = {d for (_key, d) in x}
+    for day in sorted(days):
+        terms = [x[(k, day)] for k in keys if (k, day) in x]
+        if len(terms) == len(keys):
+            model.Add(sum(terms) <= len(keys) - 1)
+
+
+def _misfits(timer: _Timer, keys: list[str], most: int) -> list[frozenset]:
+    """The sets of two to `most` services that do not fit one day together, leaving out those that hold
+    a smaller such set (its cut already covers them)."""
+    found: list[frozenset] = []
+    for size in range(2, most + 1):
+        for combo in map(frozenset, itertools.combinations(keys, size)):
+            if not any(f <= combo for f in found) and not timer.fits(combo):
+                found.append(combo)
+    return found
+
+
+def _candidates(problem: Problem, service: Service, horizon: int, ignore_quota, timer: _Timer) -> list[int]:
+    """The days the service may start: within the horizon, not a rest day, with room for it; none when
+    the visit fits no day's opening hours even alone (longer than any opening, fasting after noon)."""
+    if not timer.fits({service.key}):
+        return []
+    days = []
+    for start in range(problem.arrival_buffer, horizon - service.span + 1):
+        if problem.is_rest(start):
+            continue
+        if any(
+            r not in ignore_quota and units > _remaining(problem, r, index) for r, index, units in _uses(service, start)
+        ):
+            continue
+        days.append(start)
+    return days
+
+
+def _model(problem: Problem, primary: str, ignore_quota, timer: _Timer):
+    """The CP-SAT model: (model, x by (service, day), start variable by service), or None when a service
+    has no day at all."""
     services = problem.services
     horizon = problem.horizon
-    if not services:
-        return "infeasible", None, False
     model = cp_model.CpModel()
     x: dict[tuple[str, int], cp_model.IntVar] = {}
     start_var = {}
     for service in services:
-        days = []
-        for start in range(problem.arrival_buffer, horizon - service.span + 1):
-            if problem.is_rest(start):
-                continue
-            if any(
-                r not in ignore_quota and units > _remaining(problem, r, index)
-                for r, index, units in _uses(service, start)
-            ):
-                continue
-            days.append(start)
+        days = _candidates(problem, service, horizon, ignore_quota, timer)
         if not days:
-            return "infeasible", None, False
+            return None
         for start in days:
             x[(service.key, start)] = model.NewBoolVar(f"x_{service.key}_{start}")
         model.AddExactlyOne(x[(service.key, d)] for d in days)
@@ -441,6 +650,10 @@ def _solve(problem: Problem, *, primary: str = "departure", ignore_quota: frozen
             model.Add(sum(v for v, _m in terms) <= problem.visits_per_day)
         if sum(m for _v, m in terms) > DAY_MINUTES:
             model.Add(sum(v * m for v, m in terms) <= DAY_MINUTES)
+    # Small sets of visits that never fit one day's opening hours together are cut off before the first
+    # solve: each re-solve costs about as much as the first. Larger sets are cut as solutions show them.
+    for keys in _misfits(timer, [s.key for s in services], min(problem.visits_per_day, PRECUT_SIZE)):
+        _apart(model, x, keys)
     departure = model.NewIntVar(0, horizon, "departure")
     first = model.NewIntVar(0, horizon, "first")
     model.AddMinEquality(first, list(start_var.values()))
@@ -448,11 +661,17 @@ def _solve(problem: Problem, *, primary: str = "departure", ignore_quota: frozen
         model.Add(departure >= start_var[service.key] + service.span)
     if problem.stay_limit is not None:
         model.Add(departure - first + problem.arrival_buffer <= problem.stay_limit)
+    _objective(model, problem, x, departure, first, primary, horizon)
+    return model, x, start_var
+
+
+def _objective(model, problem: Problem, x: dict, departure, first, primary: str, horizon: int) -> None:
+    """Minimise the departure, the days at the hospital, the stay (the stay first when `primary` says so)."""
     # Days at the hospital: busy[t] is 1 when any service keeps the patient there on day t.
     busy = []
     for t in range(problem.arrival_buffer, horizon):
         active = []
-        for service in services:
+        for service in problem.services:
             terms = [x[(service.key, t - k)] for k in range(service.span) if (service.key, t - k) in x]
             if terms:
                 active.append(terms)
@@ -468,16 +687,6 @@ def _solve(problem: Problem, *, primary: str = "departure", ignore_quota: frozen
         model.Minimize(stay * weight * weight + departure * weight + sum(busy))
     else:
         model.Minimize(departure * weight * weight + sum(busy) * weight + stay)
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = problem.time_limit
-    solver.parameters.num_search_workers = problem.workers
-    status = solver.Solve(model)
-    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        starts = {key: solver.Value(var) for key, var in start_var.items()}
-        return ("optimal" if status == cp_model.OPTIMAL else "feasible"), starts, status == cp_model.OPTIMAL
-    if status == cp_model.INFEASIBLE:
-        return "infeasible", None, False
-    return "unknown", None, False
 
 
 def cpsat(problem: Problem, **options) -> Plan | None:
@@ -518,18 +727,27 @@ def _quick(problem: Problem) -> Problem:
     return replace(problem, time_limit=min(problem.time_limit, 0.5))
 
 
-def _full_until(problem: Problem, key: str) -> datetime.date | None:
-    """The first day with room again for what one service takes of the resource, after its first run of
-    days without (from the first day a service could start); None when no day lacks room."""
-    needed = max((u.units for s in problem.services for u in s.usages if u.resource == key), default=1)
-    resource = problem.resources[key]
-    full_seen = False
-    for index in range(problem.arrival_buffer, problem.horizon + RELAXED_EXTRA):
-        day = problem.day(index)
-        if resource.remaining.get(day, 0) < needed:
-            full_seen = True
-        elif full_seen:
-            return day
+def _full_until(problem: Problem, key: str, nearest: Plan | None = None) -> datetime.date | None:
+    """The first day the resource has room again for a service it holds up: for each service using it,
+    the first day from the service's earliest start (the arrival buffer and the orders' gaps), not a rest
+    day, with room for what it takes of the resource; the earliest of those later than that start. When
+    it holds none up on its own (it binds with others), the first day the nearest plan uses it later
+    than a service's earliest start. Never later than the nearest plan's day for a service it held up."""
+    lows = {k: problem.arrival_buffer + v for k, v in earliest_offsets(problem).items()}
+    users = [s for s in problem.services if any(u.resource == key for u in s.usages)]
+    held = [d for s in users if (d := _first_room(problem, s, key, lows[s.key])) is not None and d > lows[s.key]]
+    if not held and nearest is not None:
+        held = [i for s in users if (i := problem.index(nearest.starts[s.key])) > lows[s.key]]
+    return problem.day(min(held)) if held else None
+
+
+def _first_room(problem: Problem, service: Service, key: str, low: int) -> int | None:
+    """The first day from `low`, not a rest day, on which the resource has room for the service."""
+    for start in range(low, problem.horizon + RELAXED_EXTRA):
+        if not problem.is_rest(start) and all(
+            units <= _remaining(problem, r, index) for r, index, units in _uses(service, start) if r == key
+        ):
+            return start
     return None
 
 
@@ -539,6 +757,8 @@ def explain(problem: Problem) -> tuple[list[Reason], Plan | None]:
     reasons: list[Reason] = []
     nearest: Plan | None = None
     # 1. Dates: a later departure and a longer stay. When that helps, capacity or the window binds.
+    # With no latest departure the date below only widens the search of this relaxed copy: no reason
+    # names it (step 3 needs the patient's own latest departure).
     wider = replace(
         quick,
         latest_departure=problem.day(problem.horizon + RELAXED_EXTRA),
@@ -553,7 +773,7 @@ def explain(problem: Problem) -> tuple[list[Reason], Plan | None]:
                 alone = cpsat(replace(quick, resources={**problem.resources, key: _unlimited(resource)}))
                 if alone is None:
                     continue
-                until = _full_until(problem, key) or later.departure
+                until = _full_until(problem, key, later) or later.departure
                 reasons.append(
                     Reason(
                         "quota",
