@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy
 
 from laihua.accounts.models import Role
 from laihua.audit.services import record_event
-from laihua.capacity.models import Booking, BookingStatus, IntlUsage, ServiceUsage
+from laihua.capacity.models import Booking, BookingStatus, IntlUsage, Resource, ServiceUsage
 from laihua.capacity.services import (
     Capacities,
     QuotaFull,
@@ -230,6 +230,7 @@ def routes_for(case: Case) -> list[dict]:
         {
             "code": route.code,
             "name": pick(route.scheme.name),
+            "names": route.scheme.name,  # every language's, for texts shown later in another language
             "max_stay_days": route.max_stay_days,
             "onward_ticket": route.scheme.onward_ticket_required,
         }
@@ -481,14 +482,36 @@ def _day_words(iso: str) -> str:
     return date_format(datetime.date.fromisoformat(iso), pgettext("day in a sentence", "j F Y"))
 
 
+def _stored_params(reason: solver.Reason, case: Case, inputs: dict) -> dict:
+    """The reason's parameters with the names it needs in every language (the resource's, the entry
+    route's), so that it reads right in whatever language it is shown later."""
+    params = dict(reason.params)
+    if reason.code == "quota" and str(params.get("key", "")).isdigit():
+        resource = Resource.objects.filter(pk=int(params["key"])).only("name").first()
+        if resource is not None:
+            params["resource_names"] = resource.name
+    if reason.code == "stay_limit" and inputs.get("route"):
+        route = next((r for r in routes_for(case) if r["code"] == inputs["route"]), None)
+        if route is not None and route["max_stay_days"] == params.get("limit"):
+            params["route_names"] = route["names"]
+    return params
+
+
 def reason_text(reason: Mapping) -> str:
     """One reason in plain words, in the active language."""
     code, p = reason.get("code"), reason.get("params") or {}
     if code == "quota":
-        return _("%(resource)s quota full until %(day)s") % {"resource": p["resource"], "day": _day_words(p["until"])}
+        resource = pick(p["resource_names"]) if p.get("resource_names") else p["resource"]
+        return _("%(resource)s quota full until %(day)s") % {"resource": resource, "day": _day_words(p["until"])}
     if code == "stay_limit":
+        if p.get("route_names"):
+            route = pick(p["route_names"])
+        elif p.get("limit"):
+            route = _("%(days)s-day") % {"days": p["limit"]}
+        else:
+            route = p["route"]
         return _("the stay would exceed the %(route)s limit by %(days)s day(s)") % {
-            "route": p["route"],
+            "route": route,
             "days": p["excess"],
         }
     if code == "latest_departure":
@@ -595,7 +618,7 @@ def plan_case(actor, case: Case, data: Mapping | None = None, *, note: str = "")
             greedy_departure=outcome.greedy.departure if outcome.greedy else None,
             greedy_stay_days=outcome.greedy.stay if outcome.greedy else None,
             bound_days=outcome.bound,
-            reasons=[{"code": r.code, "params": r.params} for r in outcome.reasons],
+            reasons=[{"code": r.code, "params": _stored_params(r, case, inputs)} for r in outcome.reasons],
             nearest=_plan_json(outcome.nearest),
             note=note[:300],
             created_by=actor,

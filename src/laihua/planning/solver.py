@@ -777,7 +777,7 @@ def explain(problem: Problem) -> tuple[list[Reason], Plan | None]:
                 reasons.append(
                     Reason(
                         "quota",
-                        {"resource": resource.name or key, "until": until.isoformat()},
+                        {"resource": resource.name or key, "key": key, "until": until.isoformat()},
                         f"{resource.name or key} quota full until {_fmt(until)}",
                     )
                 )

@@ -1,6 +1,7 @@
 import datetime
 
 import pytest
+from django.utils import translation
 
 from laihua.audit.models import AuditEvent
 from laihua.capacity import services as capacity
@@ -71,8 +72,13 @@ def test_full_quota_names_the_resource_and_the_day(users, trip_case, other_case,
     assert not itinerary.feasible
     reason = itinerary.reasons[0]
     until = arrival + datetime.timedelta(days=25)
-    assert reason == {"code": "quota", "params": {"resource": "THEATRE", "until": until.isoformat()}}
+    assert reason["code"] == "quota"
+    assert (reason["params"]["resource"], reason["params"]["until"]) == ("THEATRE", until.isoformat())
     assert services.reason_text(reason) == f"THEATRE quota full until {until.day} {until:%B %Y}"
+    # Shown in Chinese, it names the theatre by its Chinese name and the day as Chinese writes it.
+    with translation.override("zh-hans"):
+        text = services.reason_text(reason)
+    assert "theatre" in text and f"{until.year}年{until.month}月{until.day}日" in text and "THEATRE" not in text
 
 
 def test_bad_inputs_name_the_field_and_save_nothing(users, trip_case, arrival):

@@ -128,7 +128,7 @@ def test_quota_infeasibility_names_the_resource_and_the_day_it_frees():
     outcome = plan_trip(p)
     assert outcome.plan is None
     assert outcome.reasons[0].code == "quota"
-    assert outcome.reasons[0].params == {"resource": "MRI", "until": _at(25).isoformat()}
+    assert outcome.reasons[0].params == {"resource": "MRI", "key": "mri", "until": _at(25).isoformat()}
     assert outcome.reasons[0].text == "MRI quota full until 26 March 2027"
     assert outcome.nearest.starts["mri"] == _at(25)
 

@@ -143,7 +143,7 @@ def test_the_quota_reason_names_the_first_day_with_room_from_the_services_earlie
     outcome = plan_trip(p)
     assert outcome.plan is None
     quota = next(r for r in outcome.reasons if r.code == "quota")
-    assert quota.params == {"resource": "MRI", "until": _at(25).isoformat()}
+    assert quota.params == {"resource": "MRI", "key": "mri", "until": _at(25).isoformat()}
     assert outcome.nearest.starts["mri"] == _at(25)
 
 
