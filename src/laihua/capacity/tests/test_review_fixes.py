@@ -32,7 +32,14 @@ def test_a_client_may_not_send_a_key_laihua_makes_itself(client, users, accepted
         assert response.json()["field"] == "idempotency_key"
     response = post_booking(client, users["coordinator"], accepted, day, "my-waitlist-7")
     assert response.status_code == 201
-    response = post_booking(client, users["coordinator"], accepted, day, "waitlist-7", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    body = {"case": accepted.reference, "item": "MRI-01", "day": day.isoformat(), "idempotency_key": "waitlist-7"}
+    response = client.post(
+        f"{API}/bookings",
+        body,
+        content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+        **auth(users["coordinator"]),
+    )
     assert "幂等" in response.json()["detail"]
 
 
