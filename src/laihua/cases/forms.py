@@ -65,10 +65,10 @@ class InquiryForm(forms.Form):
         help_text=_("Your problem or the care you are looking for, in your own words."),
     )
     desired_arrival = forms.DateField(
-        label=_("desired arrival"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("desired arrival"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
     desired_departure = forms.DateField(
-        label=_("desired departure"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("desired departure"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
     insurer_name = forms.CharField(label=_("insurer"), required=False, max_length=120)
     insurance_policy = forms.CharField(label=_("policy number"), required=False, max_length=60)

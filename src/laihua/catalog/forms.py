@@ -162,7 +162,9 @@ class ItemForm(forms.ModelForm):
 
 
 class PriceForm(forms.Form):
-    effective_from = forms.DateField(label=_("effective from"), widget=forms.DateInput(attrs={"type": "date"}))
+    effective_from = forms.DateField(
+        label=_("effective from"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     amount_min = forms.DecimalField(label=_("price in CNY (from)"), min_value=0, max_digits=12, decimal_places=2)
     amount_max = forms.DecimalField(
         label=_("price in CNY (to)"),
