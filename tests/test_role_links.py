@@ -38,3 +38,9 @@ def test_a_date_input_holds_an_iso_date_on_a_chinese_page(client, users, mri):
     page = client.get(f"/zh-hans{reverse('catalog:item', args=[mri.pk])[3:]}").content.decode()
     value = re.search(r'<input type="date" name="effective_from" value="([^"]*)"', page).group(1)
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", value), value
+
+
+def test_the_entry_check_lists_nationalities_in_the_pages_language(client):
+    page = client.get("/zh-hans/travel/entry/").content.decode()
+    assert "阿富汗" in page and "Afghanistan" not in page
+    assert "Afghanistan" in client.get("/en/travel/entry/").content.decode()

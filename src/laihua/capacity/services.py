@@ -30,7 +30,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q, QuerySet, Sum
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from laihua.accounts.models import Role
 from laihua.accounts.services import require_hospital_staff, require_role
@@ -54,7 +54,7 @@ from laihua.capacity.models import (
     WaitlistStatus,
 )
 from laihua.cases.models import Case
-from laihua.cases.services import add_event, require_case_staff
+from laihua.cases.services import add_event, require_case_staff, timeline_note
 from laihua.cases.states import State
 from laihua.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from laihua.kit import clock
@@ -364,7 +364,9 @@ def book_service(
                 actor,
                 "booked",
                 staff_only=True,
-                note=_("%(service)s booked from %(day)s.") % {"service": item.code, "day": start_day.isoformat()},
+                note=timeline_note(
+                    gettext_noop("%(service)s booked from %(day)s."), service=item.code, day=start_day.isoformat()
+                ),
                 item=item.code,
                 day=start_day.isoformat(),
             )
@@ -408,8 +410,11 @@ def _withdraw_waiting(actor, case: Case, item, day: datetime.date) -> None:
             actor,
             "waitlist_left",
             staff_only=True,
-            note=_("Left the waitlist for %(service)s: booked from %(day)s.")
-            % {"service": item.code, "day": day.isoformat()},
+            note=timeline_note(
+                gettext_noop("Left the waitlist for %(service)s: booked from %(day)s."),
+                service=item.code,
+                day=day.isoformat(),
+            ),
         )
 
 
@@ -556,8 +561,11 @@ def cancel_booking(actor, booking: Booking, *, serve_waitlist: bool = True) -> l
         actor,
         "booking_cancelled",
         staff_only=True,
-        note=_("Booking of %(service)s from %(day)s cancelled.")
-        % {"service": booking.item.code, "day": booking.request.start_day.isoformat()},
+        note=timeline_note(
+            gettext_noop("Booking of %(service)s from %(day)s cancelled."),
+            service=booking.item.code,
+            day=booking.request.start_day.isoformat(),
+        ),
     )
     return active
 
@@ -630,7 +638,9 @@ def join_waitlist(actor, case: Case, item, day: datetime.date) -> WaitlistEntry:
             actor,
             "waitlisted",
             staff_only=True,
-            note=_("On the waitlist for %(service)s from %(day)s.") % {"service": item.code, "day": day.isoformat()},
+            note=timeline_note(
+                gettext_noop("On the waitlist for %(service)s from %(day)s."), service=item.code, day=day.isoformat()
+            ),
         )
     return entry
 
@@ -811,8 +821,11 @@ def offer_freed_places(actor, hospital_id: int, candidates: list[_Candidate], lo
             actor,
             "booked",
             staff_only=True,
-            note=_("%(service)s booked from %(day)s from the waitlist.")
-            % {"service": entry.item.code, "day": entry.day.isoformat()},
+            note=timeline_note(
+                gettext_noop("%(service)s booked from %(day)s from the waitlist."),
+                service=entry.item.code,
+                day=entry.day.isoformat(),
+            ),
         )
         given.append(entry)
     return given
@@ -1430,9 +1443,11 @@ def utilisation(actor, hospital, month: datetime.date) -> dict:
 
 
 def _percent(booked: int, cap: int) -> Decimal | None:
+    """The share of the cap used, to 0.1%; a use below that shows as 0.1%, never as an empty 0.0%."""
     if cap <= 0:
         return None
-    return (Decimal(100) * booked / cap).quantize(Decimal("0.1"))
+    percent = (Decimal(100) * booked / cap).quantize(Decimal("0.1"))
+    return max(percent, Decimal("0.1")) if booked else percent
 
 
 def utilisation_csv(actor, hospital, month: datetime.date) -> str:

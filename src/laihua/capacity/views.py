@@ -378,7 +378,10 @@ def utilisation(request):
 
     hospitals = list(Hospital.objects.all()) if user.role == Role.PLATFORM_ADMIN else []
     if hospitals:
-        hospital = Hospital.objects.filter(slug=request.GET.get("hospital", "")).first() or hospitals[0]
+        slug = request.GET.get("hospital", "")
+        hospital = Hospital.objects.filter(slug=slug).first() if slug else hospitals[0]
+        if hospital is None:
+            raise NotFound(_("No such hospital."), field="hospital")
     else:
         hospital = _hospital(user)
     month = _month(request)

@@ -110,9 +110,23 @@ def patient_countries(actor) -> list[str]:
     return sorted(set(visible_cases(actor).values_list("patient__nationality", flat=True)))
 
 
-def add_event(case: Case, actor, kind: str, *, note: str = "", staff_only: bool = False, **detail) -> CaseEvent:
-    """Append a line to the case's timeline (the audit trail is written separately by the caller)."""
+def timeline_note(msgid: str, **params) -> dict:
+    """A timeline note to show in each reader's language: `msgid` marked with gettext_noop, with its
+    %(name)s parameters. add_event stores the writer's wording too (exports, search)."""
+    return {"msgid": msgid, "params": params}
+
+
+def note_text(note: dict) -> str:
+    """A timeline_note in the active language."""
+    return _(note["msgid"]) % note["params"]
+
+
+def add_event(case: Case, actor, kind: str, *, note="", staff_only: bool = False, **detail) -> CaseEvent:
+    """Append a line to the case's timeline (the audit trail is written separately by the caller). The note
+    is a text typed by someone (kept as typed) or a timeline_note (shown in the reader's language)."""
     actor = actor if actor is not None and actor.is_authenticated else None
+    if isinstance(note, dict):
+        detail["note_i18n"], note = note, note_text(note)
     return CaseEvent.objects.create(case=case, actor=actor, kind=kind, note=note, staff_only=staff_only, detail=detail)
 
 

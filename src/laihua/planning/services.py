@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from laihua.accounts.models import Role
 from laihua.audit.services import record_event
@@ -36,7 +36,7 @@ from laihua.capacity.services import (
 )
 from laihua.cases.models import Case
 from laihua.cases.notices import notify_patient
-from laihua.cases.services import add_event, get_case, move, require_case_party, require_case_staff
+from laihua.cases.services import add_event, get_case, move, require_case_party, require_case_staff, timeline_note
 from laihua.cases.states import State
 from laihua.catalog.models import CatalogItem
 from laihua.errors import Conflict, InvalidInput, NotFound
@@ -638,8 +638,11 @@ def plan_case(actor, case: Case, data: Mapping | None = None, *, note: str = "")
             "trip_planned",
             staff_only=True,
             note=(
-                _("Trip planned: %(arrival)s to %(departure)s.")
-                % {"arrival": plan.arrival.isoformat(), "departure": plan.departure.isoformat()}
+                timeline_note(
+                    gettext_noop("Trip planned: %(arrival)s to %(departure)s."),
+                    arrival=plan.arrival.isoformat(),
+                    departure=plan.departure.isoformat(),
+                )
                 if plan
                 else _("No trip fits: %(why)s.") % {"why": "; ".join(reason_text(r) for r in itinerary.reasons)}
             ),
@@ -730,8 +733,11 @@ def confirm_itinerary(actor, itinerary: Itinerary) -> Itinerary:
                 case,
                 actor,
                 "trip_confirmed",
-                note=_("Your trip is booked: arrival %(arrival)s, departure %(departure)s.")
-                % {"arrival": itinerary.arrival.isoformat(), "departure": itinerary.departure.isoformat()},
+                note=timeline_note(
+                    gettext_noop("Your trip is booked: arrival %(arrival)s, departure %(departure)s."),
+                    arrival=itinerary.arrival.isoformat(),
+                    departure=itinerary.departure.isoformat(),
+                ),
             )
             site = settings.SITE_URL.rstrip("/")
             transaction.on_commit(

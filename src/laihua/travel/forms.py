@@ -9,7 +9,6 @@ import datetime
 from django import forms
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
-from django_countries.fields import LazyTypedChoiceField
 
 from laihua.kit.i18n import TranslatedFormField
 from laihua.travel.models import LetterSettings, Payer
@@ -37,7 +36,8 @@ class StayFields(forms.Form):
 class GuidanceForm(StayFields):
     """The public check: a nationality and, optionally, the planned dates."""
 
-    nationality = LazyTypedChoiceField(label=_("nationality"), choices=countries)
+    # A callable: Django evaluates plain choices once, at import, in the default language.
+    nationality = forms.ChoiceField(label=_("nationality"), choices=lambda: list(countries))
     arrival = forms.DateField(label=_("arrival"), required=False, widget=DATE_WIDGET)
     departure = forms.DateField(label=_("departure"), required=False, widget=DATE_WIDGET)
 

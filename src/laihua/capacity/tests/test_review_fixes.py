@@ -178,3 +178,16 @@ def test_form_errors_name_the_field_in_the_pages_language_and_keep_what_was_type
     response = client.post("/zh-hans/capacity/resources/new/", data)
     page = response.content.decode()
     assert response.status_code == 422 and "每日容量" in page and 'value="ct-9"' in page
+
+
+def test_the_platform_view_of_an_unknown_hospital_is_not_found_and_small_use_is_not_zero(
+    client, users, hospital, scanner, accepted, mri, day
+):
+    client.force_login(users["platform_admin"])
+    assert client.get("/en/capacity/utilisation/", {"hospital": "nope"}).status_code == 404
+    assert client.get("/en/capacity/utilisation/", {"hospital": hospital.slug}).status_code == 200
+    services.set_capacity(users["hospital_admin"], scanner, None, 100_000)  # 10,000 places a day
+    services.book_service(users["coordinator"], accepted, mri, day, idempotency_key="one")
+    report = services.utilisation(users["hospital_admin"], hospital, day)
+    row = next(r for r in report["resources"][0]["days"] if r["day"] == day)
+    assert row["booked"] == 1 and row["percent"] == Decimal("0.1")

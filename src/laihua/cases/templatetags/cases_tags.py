@@ -24,6 +24,34 @@ EVENT_LABELS = {
     "quote_withdrawn": gettext_lazy("Quote withdrawn"),
     "letter_issued": gettext_lazy("Invitation letter issued"),
     "letter_revoked": gettext_lazy("Invitation letter revoked"),
+    # capacity.services
+    "booked": gettext_lazy("Booked"),
+    "booking_cancelled": gettext_lazy("Booking cancelled"),
+    "waitlisted": gettext_lazy("On the waitlist"),
+    "waitlist_left": gettext_lazy("Off the waitlist"),
+    # planning.services
+    "trip_planned": gettext_lazy("Trip planned"),
+    "trip_confirmed": gettext_lazy("Trip confirmed"),
+    # records.services
+    "records_imported": gettext_lazy("Records imported"),
+    "records_sent": gettext_lazy("Records sent abroad"),
+    "episode_summary_completed": gettext_lazy("Discharge summary completed"),
+    "consent_granted": gettext_lazy("Consent to send records given"),
+    "consent_withdrawn": gettext_lazy("Consent to send records withdrawn"),
+    # insurance.services
+    "coverage_recorded": gettext_lazy("Insurance recorded"),
+    "gop_sent": gettext_lazy("Guarantee of payment requested"),
+    "gop_resubmitted": gettext_lazy("Guarantee of payment request sent again"),
+    "gop_answered": gettext_lazy("Insurer answered the guarantee of payment request"),
+    "gop_overdue": gettext_lazy("Insurer's answer overdue"),
+    "gop_cancelled": gettext_lazy("Guarantee of payment request cancelled"),
+    # billing.services
+    "invoice_draft": gettext_lazy("Invoice drafted"),
+    "invoice_issued": gettext_lazy("Invoice issued"),
+    "invoice_cancelled": gettext_lazy("Invoice cancelled"),
+    "payment_recorded": gettext_lazy("Payment recorded"),
+    "claim_sent": gettext_lazy("Claim sent to the insurer"),
+    "claim_answered": gettext_lazy("Insurer answered the claim"),
 }
 
 
@@ -71,3 +99,12 @@ def event_text(context, event) -> str:
     if label:
         return str(label)
     return str(event.detail.get("label") or event.kind.replace(".", " ").replace("_", " ").capitalize())
+
+
+@register.simple_tag
+def event_note(event) -> str:
+    """The event's note: in the reader's language when it was written as a timeline_note."""
+    from laihua.cases.services import note_text
+
+    found = (event.detail or {}).get("note_i18n")
+    return note_text(found) if found else event.note
