@@ -44,3 +44,13 @@ def insurance_panel(context, case):
 @register.filter
 def gop_overdue(gop) -> bool:
     return services.is_overdue(gop)
+
+
+@register.filter
+def kind_labels(kinds) -> str:
+    """Catalog kinds ("procedure", "inpatient_day") as the page's language names them, comma-separated."""
+    from django.utils.translation import gettext as _
+
+    from laihua.catalog.models import Kind
+
+    return _(", ").join(str(Kind(k).label) if k in Kind.values else k for k in kinds or [])
