@@ -184,6 +184,10 @@ class Consent(models.Model):
     def __str__(self):
         return f"{self.recipient_name} ({self.get_status_display()})"
 
+    def data_type_labels(self) -> list[str]:
+        """The data types as the active language names them."""
+        return [str(DataType(code).label) if code in DataType.values else code for code in self.data_types]
+
 
 class Transfer(models.Model):
     """Records sent to someone outside the hospital under a consent."""

@@ -134,3 +134,15 @@ def test_index_lists_visible_cases(client, users, case):
     assert case.reference in client.get(url("index")).content.decode()
     client.force_login(users["other_coordinator"])
     assert case.reference not in client.get(url("index")).content.decode()
+
+
+def test_the_consents_name_their_data_types_in_the_pages_language(client, users, case):
+    from laihua.records import services
+    from laihua.records.tests.test_services import consent_data
+
+    services.grant_consent(users["patient"], case, **consent_data(data_types=["summary", "discharge"]))
+    client.force_login(users["patient"])
+    url = reverse("records:case", args=[case.reference])
+    assert "Discharge summary, Patient summary (IPS)" in client.get(url).content.decode()
+    chinese = client.get("/zh-hans" + url[3:]).content.decode()
+    assert "summary, discharge" not in chinese and "出院小结" in chinese
