@@ -4,7 +4,7 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from laihua.billing import services
-from laihua.billing.models import Invoice
+from laihua.billing.models import Invoice, InvoiceStatus, PaymentKind, PaymentMethod
 from laihua.kit.i18n import pick
 from laihua.kit.money import Money
 from laihua.kit.pdf import render_pdf
@@ -95,7 +95,8 @@ def context(invoice: Invoice) -> dict:
         "hospital_address": _texts(invoice.hospital.address, language),
         "language": language,
         "L": {key: _bilingual(label, language) for key, label in LABELS.items()},
-        "status_label": _bilingual(invoice.get_status_display(), language),
+        # The choices' lazy labels: get_..._display() is already text in the active language only.
+        "status_label": _bilingual(InvoiceStatus(invoice.status).label, language),
         "rows": [
             {
                 "line": line,
@@ -110,8 +111,8 @@ def context(invoice: Invoice) -> dict:
         "payments": [
             {
                 "payment": payment,
-                "kind": _bilingual(payment.get_kind_display(), language),
-                "method": _bilingual(payment.get_method_display(), language),
+                "kind": _bilingual(PaymentKind(payment.kind).label, language),
+                "method": _bilingual(PaymentMethod(payment.method).label, language),
                 "amount": _money(payment.amount, payment.currency, language),
                 "amount_cny": cny(payment.signed_cny),
             }

@@ -226,6 +226,9 @@ def test_the_invoice_pdf_is_itemised_in_both_languages(client, users, issued):
         assert "".join(expected.split()) in squashed, expected
     receipt = pdf_text(get(client, f"/api/billing/invoices/{issued.pk}/receipt", users["patient"]).content)
     assert "DEP-1" in receipt and "100.00" in receipt and "Receipt" in receipt
+    # The status and the payment's kind in both languages, not only the patient's.
+    assert "Issued" in squashed and "已开具" in squashed
+    assert "Deposit" in receipt and "押金" in receipt
 
 
 def test_the_fhir_invoice_carries_the_status_and_number(client, users, issued):
