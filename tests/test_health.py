@@ -18,3 +18,10 @@ def test_suite_runs_on_postgresql_with_the_trigram_index():
     with connection.cursor() as cursor:
         cursor.execute("SELECT indexname FROM pg_indexes WHERE indexname = 'catalog_item_search_trgm'")
         assert cursor.fetchone() is not None
+
+
+@pytest.mark.django_db
+def test_the_favicon_is_found(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response["Location"].endswith("img/favicon.svg")
+    assert 'rel="icon"' in client.get("/en/").content.decode()

@@ -1,6 +1,8 @@
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 from django.views.i18n import set_language
 
 from laihua.api import api
@@ -10,6 +12,8 @@ from laihua.web import views as web_views
 
 urlpatterns = [
     path("healthz", web_views.healthz, name="healthz"),
+    # Browsers ask for /favicon.ico whatever the page says (PDF views, bookmarks).
+    path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),
     path("api/", api.urls),
     path("fhir/", fhir_api.urls),
     path("i18n/setlang/", set_language, name="set_language"),

@@ -26,6 +26,7 @@ from laihua.cases.services import get_case
 from laihua.catalog.models import CatalogItem
 from laihua.errors import InvalidInput, NotFound, PermissionDenied
 from laihua.kit import clock
+from laihua.web.errors import labelled
 
 # The fields' names as the forms show them, for error messages (services name fields by their codes).
 FIELD_LABELS = {
@@ -53,7 +54,7 @@ FIELD_LABELS = {
 def field_error(exc: InvalidInput) -> str:
     """The error with the field's label in front ("Capacity: Give a whole number.")."""
     label = FIELD_LABELS.get(exc.field or "")
-    return _("%(field)s: %(message)s") % {"field": label, "message": exc.message} if label else str(exc.message)
+    return labelled(label, exc.message) if label else str(exc.message)
 
 
 def _hospital(user):

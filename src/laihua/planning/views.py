@@ -23,7 +23,7 @@ from laihua.errors import InvalidInput
 from laihua.planning import rules, services
 from laihua.planning.models import Repeat
 from laihua.planning.services import PlaceTaken
-from laihua.web.errors import is_partial_request
+from laihua.web.errors import is_partial_request, labelled
 
 WEEKDAYS = range(7)
 MAX_ORDER_ROWS = 200  # clinical order rows read from the plan form
@@ -144,7 +144,7 @@ def plan(request, reference: str):
         itinerary = services.plan_case(request.user, case, _form_data(request.POST, items))
     except InvalidInput as exc:
         label = _labels().get(exc.field or "", "")
-        message = f"{label}: {exc.message}" if label else str(exc.message)
+        message = labelled(label, exc.message) if label else str(exc.message)
         return _render(request, case, posted=request.POST, error={"field": exc.field, "message": message}, status=422)
     if itinerary.feasible:
         messages.success(request, _("Trip planned: %(days)s days in China.") % {"days": itinerary.stay_days})

@@ -18,6 +18,14 @@ TITLES = {
 JSON_PREFIXES = ("/api/", "/fhir/")
 
 
+def labelled(label, message) -> str:
+    """An input error with the field's label in front, punctuated as the page's language does
+    ("Capacity: ...", "容量：...")."""
+    from django.utils.translation import gettext
+
+    return gettext("%(field)s: %(message)s") % {"field": label, "message": message}
+
+
 def is_partial_request(request) -> bool:
     """An htmx request that swaps part of a page (a history restore wants the whole page)."""
     htmx = getattr(request, "htmx", None)
