@@ -91,6 +91,20 @@ class ClinicalItem(models.Model):
     def __str__(self):
         return self.text or (self.codes[0].get("code", "") if self.codes else self.kind)
 
+    def value_text(self) -> str:
+        """The value as a reader reads it: an allergy's FHIR criticality code in words, others as written."""
+        if self.kind == ItemKind.ALLERGY and self.value in CRITICALITY:
+            return str(CRITICALITY[self.value])
+        return self.value
+
+
+# FHIR AllergyIntolerance.criticality (http://hl7.org/fhir/allergy-intolerance-criticality).
+CRITICALITY = {
+    "low": _("low criticality"),
+    "high": _("high criticality"),
+    "unable-to-assess": _("criticality not assessed"),
+}
+
 
 class TermTranslation(models.Model):
     """A code's display in English and Chinese; made once, it serves every later record."""

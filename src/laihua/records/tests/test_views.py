@@ -146,3 +146,13 @@ def test_the_consents_name_their_data_types_in_the_pages_language(client, users,
     assert "Discharge summary, Patient summary (IPS)" in client.get(url).content.decode()
     chinese = client.get("/zh-hans" + url[3:]).content.decode()
     assert "summary, discharge" not in chinese and "出院小结" in chinese
+
+
+def test_an_allergys_criticality_reads_in_words():
+    from laihua.records.models import ClinicalItem
+
+    allergy = ClinicalItem(kind="allergy", value="high")
+    assert allergy.value_text() == "high criticality"
+    with translation.override("zh-hans"):
+        assert allergy.value_text() == "高危"
+    assert ClinicalItem(kind="result", value="13.5 g/dL").value_text() == "13.5 g/dL"
