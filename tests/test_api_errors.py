@@ -109,3 +109,9 @@ def test_a_nul_character_in_json_names_its_path_and_saves_nothing(client, users)
 def test_a_nul_character_in_a_form_is_a_message_on_the_page(client):
     response = client.post("/en/accounts/login/", {"username": "a\x00", "password": "x"})
     assert response.status_code == 422 and b"username" in response.content
+
+
+def test_deeply_nested_json_with_a_nul_is_not_a_server_error(client):
+    body = "[" * 100_000 + '"\\u0000"' + "]" * 100_000
+    response = client.post("/api/capacity/bookings", body, content_type="application/json")
+    assert response.status_code < 500

@@ -691,7 +691,7 @@ def case_waitlist(actor, case: Case) -> list[WaitlistEntry]:
 
 
 def _waiting_days(
-    resource: Resource, day: datetime.date | None = None, *, activating: bool = False
+    resource: Resource, day: datetime.date | None = None, *, activating: int | None = None
 ) -> set[tuple[int, datetime.date]]:
     """The (resource, day)s of this resource that waiting entries want (only `day`, if given;
     `activating`: the resource is being reactivated)."""
@@ -705,7 +705,7 @@ def _waiting_days(
     )
     for entry in entries:
         try:
-            plan = plan_for(entry.item, entry.day, activating=resource.pk if activating else None)
+            plan = plan_for(entry.item, entry.day, activating=activating)
         except InvalidInput:
             continue
         wanted |= {(r, d) for r, d in plan if r == resource.pk and (day is None or d == day)}
@@ -1021,7 +1021,7 @@ def update_resource(actor, resource: Resource, *, opening_hours=None, active=Non
     require_hospital_staff(actor, resource.hospital, CAPACITY_EDITORS)
     candidates, locked = [], None
     if active is True and not resource.active:
-        wanted = _waiting_days(resource, activating=True)
+        wanted = _waiting_days(resource, activating=resource.pk)
         candidates, locked = _lock_with_waitlist(
             resource.hospital_id, wanted, resources=[resource.pk], activating=resource.pk
         )
@@ -1105,11 +1105,12 @@ def set_capacity(
         raise InvalidInput(_("Give the day that is closed."), field="day")
     if len(note or "") > 200:
         raise InvalidInput(_("Give the note in at most 200 characters."), field="note")
-    capacity = (
-        0
-        if closed and capacity in (None, "")
-        else (None if reset else _int(capacity, "capacity", maximum=MAX_CAPACITY))
-    )
+    if reset:
+        capacity = None
+    elif closed and capacity in (None, ""):
+        capacity = 0  # a closed day needs no number
+    else:
+        capacity = _int(capacity, "capacity", maximum=MAX_CAPACITY)
     wanted = _waiting_days(resource, day)
     if day is None:
         candidates, locked = _lock_with_waitlist(resource.hospital_id, wanted, resources=[resource.pk])

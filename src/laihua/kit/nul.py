@@ -52,7 +52,7 @@ def nul_field(request) -> str | None:
     if "json" in content_type and b"\\u0000" in request.body:
         try:
             return _in_json(json.loads(request.body))
-        except ValueError:  # not JSON: the route says so itself
+        except (ValueError, RecursionError):  # not JSON, or nested too deep to parse: the route answers
             return None
     return None
 

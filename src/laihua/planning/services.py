@@ -107,9 +107,12 @@ def get_itinerary(actor, pk: int, *, audit: str | None = "planning.itinerary.vie
 
 
 def booked_itinerary(actor, case: Case) -> Itinerary | None:
-    """The case's confirmed (booked) trip, if any; the caller has audited the read of the case's trip."""
+    """The case's confirmed (booked) trip, if any; the read is audited."""
     require_case_party(actor, case)
-    return visible_itineraries(actor).filter(case=case, status=ItineraryStatus.ACTIVE).first()
+    itinerary = visible_itineraries(actor).filter(case=case, status=ItineraryStatus.ACTIVE).first()
+    if itinerary is not None:
+        record_event(actor, "planning.itinerary.view", case, hospital=case.hospital, detail={"itinerary": itinerary.pk})
+    return itinerary
 
 
 def current_itinerary(actor, case: Case, *, audit: bool = True) -> Itinerary | None:

@@ -21,7 +21,7 @@ from laihua.cases.services import get_case
 from laihua.catalog.models import CatalogItem
 from laihua.errors import InvalidInput
 from laihua.planning import rules, services
-from laihua.planning.models import Repeat
+from laihua.planning.models import ItineraryStatus, Repeat
 from laihua.planning.services import PlaceTaken
 from laihua.web.errors import is_partial_request, labelled
 
@@ -92,12 +92,13 @@ def _typed(value):
 def _render(request, case, *, posted=None, error=None, status=200):
     desk = request.user.role in services.PLANNERS
     itinerary = services.current_itinerary(request.user, case)
-    booked = services.booked_itinerary(request.user, case) if desk and itinerary else None
+    # A new plan (or one that fits nothing) does not hide the trip that stays booked until it is replaced.
+    replacing = desk and itinerary is not None and itinerary.status != ItineraryStatus.ACTIVE
+    booked = services.booked_itinerary(request.user, case) if replacing else None
     context = {
         "case": case,
         "itinerary": itinerary,
-        # A new plan (or one that fits nothing) does not hide the trip that stays booked until it is replaced.
-        "booked": booked if booked != itinerary else None,
+        "booked": booked,
         "days": services.days_of(itinerary) if itinerary else [],
         "reasons": [services.reason_text(r) for r in itinerary.reasons] if itinerary else [],
         "desk": desk,

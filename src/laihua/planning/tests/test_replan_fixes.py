@@ -96,5 +96,12 @@ def test_no_plan_reaches_past_the_last_bookable_day(users, trip_case):
     itinerary = services.plan_case(users["coordinator"], trip_case, inputs(arrival, latest_departure=""))
     days = [row.day for row in itinerary.items.filter(kind=ItemKind.VISIT)]
     assert all(day <= capacity.last_bookable_day() for day in days)
-    if itinerary.feasible:
-        services.confirm_itinerary(users["coordinator"], itinerary)
+    # The knee trip's second bed-day would fall after the last bookable day: no plan, rather than one
+    # that confirming would refuse.
+    assert not itinerary.feasible
+    earlier = services.plan_case(
+        users["coordinator"], trip_case, inputs(arrival - datetime.timedelta(days=10), latest_departure="")
+    )
+    assert earlier.feasible
+    assert max(row.day for row in earlier.items.filter(kind=ItemKind.VISIT)) <= capacity.last_bookable_day()
+    services.confirm_itinerary(users["coordinator"], earlier)
