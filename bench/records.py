@@ -269,7 +269,7 @@ def generate(rng: random.Random, templates: list[dict]) -> bytes:
 
 
 def templates() -> list[dict]:
-    from laihua.records.fhirxml import xml_to_dict
+    from laihua.kit.fhirxml import xml_to_dict
 
     out = []
     for path in sorted(DATA.iterdir()):

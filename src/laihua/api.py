@@ -5,23 +5,8 @@ from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
-from ninja.security import HttpBearer, django_auth
 
-from laihua.accounts.services import user_for_token
 from laihua.errors import DomainError
-
-
-class BearerToken(HttpBearer):
-    def authenticate(self, request, token):
-        user = user_for_token(token)
-        if user is not None:
-            request.user = user
-        return user
-
-
-bearer = BearerToken()
-# Signed-in browsers (session + CSRF) and API clients (personal token) both reach the API.
-AUTH = [bearer, django_auth]
 
 api = NinjaAPI(
     title="Laihua API",

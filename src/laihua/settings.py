@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "axes",
+    "laihua.kit",
     "laihua.accounts",
     "laihua.audit",
     "laihua.hospitals",
@@ -66,7 +67,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
-    "laihua.web.errors.DomainErrorMiddleware",
+    "laihua.kit.weberrors.DomainErrorMiddleware",
 ]
 
 ROOT_URLCONF = "laihua.urls"
@@ -83,7 +84,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "laihua.web.context.site",
+                "laihua.kit.webcontext.site",
             ],
         },
     }

@@ -39,4 +39,4 @@ urlpatterns += i18n_patterns(
     prefix_default_language=True,
 )
 
-handler404 = "laihua.web.errors.not_found"
+handler404 = "laihua.kit.weberrors.not_found"

@@ -3,7 +3,7 @@ import datetime
 from ninja import Router, Schema, Status
 
 from laihua.accounts import services
-from laihua.api import AUTH
+from laihua.accounts.auth import AUTH
 
 router = Router(tags=["accounts"])
 

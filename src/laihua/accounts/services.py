@@ -8,28 +8,11 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from laihua.accounts.models import ApiToken, Role, User, hash_token
+from laihua.accounts.permissions import require_hospital_staff, require_role  # noqa: F401 - callers move to permissions
 from laihua.audit.services import record_event
 from laihua.errors import InvalidInput, NotFound, PermissionDenied
 from laihua.kit import clock
 from laihua.kit.money import normalise_currency
-
-
-def require_role(actor: User | None, roles: Iterable[str]) -> User:
-    """The actor must be signed in with one of the roles."""
-    if actor is None or not actor.is_authenticated:
-        raise PermissionDenied(_("Sign in first."), code="unauthenticated", status=401)
-    if actor.role not in set(roles):
-        raise PermissionDenied()
-    return actor
-
-
-def require_hospital_staff(actor: User | None, hospital, roles: Iterable[str]) -> User:
-    """The actor must be staff of this very hospital with one of the roles."""
-    require_role(actor, roles)
-    if actor.hospital_id is None or actor.hospital_id != hospital.pk:
-        raise PermissionDenied(_("This belongs to another hospital."))
-    return actor
-
 
 CATALOG_EDITORS = (Role.HOSPITAL_ADMIN, Role.COORDINATOR)
 

@@ -3,6 +3,8 @@
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 
+from laihua.accounts.models import Role
+from laihua.accounts.permissions import require_role
 from laihua.audit.models import AuditEvent
 from laihua.kit import requestctx
 
@@ -40,8 +42,6 @@ def record_event(
 
 def visible_to(actor) -> QuerySet[AuditEvent]:
     """Platform admins see every event; hospital admins their hospital's; nobody else any."""
-    from laihua.accounts.models import Role
-
     events = AuditEvent.objects.select_related("actor", "hospital")
     if actor is None or not actor.is_authenticated:
         return events.none()
@@ -54,9 +54,6 @@ def visible_to(actor) -> QuerySet[AuditEvent]:
 
 def browse(actor, *, action: str = "", actor_name: str = "", page: int | str = 1, per_page: int = 50) -> Page:
     """One page of the events the actor may see, newest first, optionally filtered; browsing is audited."""
-    from laihua.accounts.models import Role
-    from laihua.accounts.services import require_role
-
     require_role(actor, (Role.PLATFORM_ADMIN, Role.HOSPITAL_ADMIN))
     action, actor_name = action.strip()[:80], actor_name.strip()[:150]
     events = visible_to(actor)

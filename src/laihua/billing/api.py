@@ -4,7 +4,7 @@ from django.http import HttpResponse
 from django.urls import reverse
 from ninja import Header, Router, Status
 
-from laihua.api import AUTH
+from laihua.accounts.auth import AUTH
 from laihua.billing import fhir, services
 from laihua.billing.models import Invoice, InvoiceStatus
 from laihua.billing.pdf import invoice_pdf, receipt_pdf

@@ -1,6 +1,6 @@
 """Pages: finance's invoice list and receivables, the invoice page (confirm what was delivered, add extras,
 issue, payments, write-offs, claims) and the patient's downloads. Each calls billing.services; a refusal
-of access escapes as a DomainError (web.errors renders it), a refused action comes back as a message."""
+of access escapes as a DomainError (kit.weberrors renders it), a refused action comes back as a message."""
 
 from collections.abc import Callable
 

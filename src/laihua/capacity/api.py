@@ -7,7 +7,7 @@ from django.http import HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from ninja import Field, File, Header, Query, Router, Schema, Status, UploadedFile
 
-from laihua.api import AUTH
+from laihua.accounts.auth import AUTH
 from laihua.capacity import services
 from laihua.capacity.services import QuotaFull
 from laihua.cases.services import get_case

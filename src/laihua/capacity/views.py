@@ -2,7 +2,7 @@
 (opening hours, active, closures, what services take of it), booking a service for a case with the nearest
 days offered when full, a case's bookings and waitlist entries (cancel, leave), and the utilisation
 dashboard with its CSV export and the metrics the hospital reports on.
-Each calls capacity.services; a refusal escapes as a DomainError that web.errors renders as a page,
+Each calls capacity.services; a refusal escapes as a DomainError that kit.weberrors renders as a page,
 except for form input errors, which are shown on the page naming the field in the page's language (the
 new-resource form and the booking form keep what was typed)."""
 
@@ -26,7 +26,7 @@ from laihua.cases.services import get_case
 from laihua.catalog.models import CatalogItem
 from laihua.errors import InvalidInput, NotFound, PermissionDenied
 from laihua.kit import clock
-from laihua.web.errors import labelled
+from laihua.kit.weberrors import labelled
 
 # The fields' names as the forms show them, for error messages (services name fields by their codes).
 FIELD_LABELS = {

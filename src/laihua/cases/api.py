@@ -4,7 +4,7 @@ cases, hospital staff their hospital's), with errors as {error, detail, field}."
 from django.urls import reverse
 from ninja import File, Form, Query, Router, Status, UploadedFile
 
-from laihua.api import AUTH
+from laihua.accounts.auth import AUTH
 from laihua.cases import services
 from laihua.cases.models import Attachment, Case, Message
 from laihua.cases.schemas import (

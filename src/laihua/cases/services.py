@@ -19,7 +19,7 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from laihua.accounts.models import Role, User
-from laihua.accounts.services import require_role
+from laihua.accounts.permissions import STAFF_ROLES, require_role
 from laihua.audit.services import record_event
 from laihua.cases import notices
 from laihua.cases.forms import MAX_FILES, MAX_MESSAGE, BoardFilterForm, InquiryForm
@@ -28,8 +28,8 @@ from laihua.cases.signals import case_moved
 from laihua.cases.states import DESK, SYSTEM, TERMINAL, State, allowed_moves, may_move
 from laihua.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from laihua.kit import clock
+from laihua.patients.services import patient_for_user
 
-STAFF_ROLES = (Role.HOSPITAL_ADMIN, Role.COORDINATOR, Role.CLINICIAN, Role.FINANCE)
 BOARD_PAGE_SIZE = 25
 
 
@@ -277,7 +277,6 @@ def open_inquiry(actor, data, files=(), *, language: str | None = None) -> list[
     import uuid
 
     from laihua.cases.uploads import store_attachment
-    from laihua.patients.services import patient_for_user
 
     require_role(actor, [Role.PATIENT])
     patient = patient_for_user(actor)

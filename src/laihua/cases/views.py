@@ -1,6 +1,6 @@
 """Pages: the inquiry form, the patient's cases and the coordinator board, the case page with its
 thread, and file downloads. Each calls the same service as the API; refusals escape as DomainErrors
-that web.errors renders as a page (a case of someone else is simply not found)."""
+that kit.weberrors renders as a page (a case of someone else is simply not found)."""
 
 from urllib.parse import urlencode
 
@@ -23,7 +23,7 @@ from laihua.errors import DomainError, InvalidInput, PermissionDenied
 from laihua.hospitals.models import Hospital
 from laihua.kit import clock
 from laihua.kit.i18n import pick
-from laihua.web.errors import is_partial_request
+from laihua.kit.weberrors import is_partial_request
 
 
 def _with_next(url_name: str, next_url: str) -> str:

@@ -3,37 +3,14 @@ are edited by each hospital's own staff (Our catalog), so /admin shows them read
 
 from django import forms
 from django.contrib import admin
-from django.db import models
-from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from laihua.audit.admin import AuditedModelAdmin
 from laihua.catalog.models import CatalogItem, ComparableService, PackageComponent, Price, ReferencePrice
-from laihua.catalog.views import TRANSLATED_WIDGET_TEMPLATE
 from laihua.errors import InvalidInput
-from laihua.kit.i18n import TranslatedWidget, pick
+from laihua.kit.admin import LanguageLabelsMixin, https_urls
+from laihua.kit.i18n import pick
 from laihua.kit.money import normalise_currency
-
-
-def https_urls(db_field, **kwargs):
-    """A web address typed without a scheme means https."""
-    if isinstance(db_field, models.URLField):
-        kwargs["assume_scheme"] = "https"
-    return db_field.formfield(**kwargs)
-
-
-class LanguageLabelsMixin:
-    """Translated fields show one input per language, each labelled with its language; a web address
-    typed without a scheme means https."""
-
-    def formfield_for_dbfield(self, db_field, request, **kwargs):
-        if isinstance(db_field, models.URLField):
-            kwargs["assume_scheme"] = "https"
-        field = super().formfield_for_dbfield(db_field, request, **kwargs)
-        if field is not None and isinstance(field.widget, TranslatedWidget):
-            field.widget.template_name = TRANSLATED_WIDGET_TEMPLATE
-            field.label = capfirst(field.label)
-        return field
 
 
 class ReferencePriceForm(forms.ModelForm):

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from ninja import Query, Router, Schema, Status
 
-from laihua.api import AUTH
+from laihua.accounts.auth import AUTH
 from laihua.catalog import services
 from laihua.catalog.links import ItemLinks
 from laihua.catalog.models import Kind

@@ -1,6 +1,6 @@
 """Staff pages to edit their own hospital's catalog: items, and prices with their history.
 
-A refusal (another hospital, wrong role) escapes as a DomainError that web.errors renders as a page.
+A refusal (another hospital, wrong role) escapes as a DomainError that kit.weberrors renders as a page.
 """
 
 from django.contrib import messages
@@ -16,17 +16,7 @@ from laihua.catalog.forms import ItemForm, PriceForm
 from laihua.catalog.models import Kind
 from laihua.errors import DomainError
 from laihua.kit import clock
-from laihua.kit.i18n import TranslatedWidget, pick
-
-TRANSLATED_WIDGET_TEMPLATE = "catalog/widgets/translated.html"
-
-
-def with_language_labels(form):
-    """Render each translated field as one labelled input per language."""
-    for field in form.fields.values():
-        if isinstance(field.widget, TranslatedWidget):
-            field.widget.template_name = TRANSLATED_WIDGET_TEMPLATE
-    return form
+from laihua.kit.i18n import pick, with_language_labels
 
 
 def _own_hospital(request):

@@ -4,8 +4,8 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from laihua.audit.admin import AuditedModelAdmin
-from laihua.catalog.admin import LanguageLabelsMixin
 from laihua.hospitals.models import City, Department, Hospital
+from laihua.kit.admin import LanguageLabelsMixin
 from laihua.kit.i18n import pick
 
 

@@ -4,8 +4,8 @@ as the pages; errors are `{error, detail, field}` (laihua.api)."""
 from django.urls import reverse
 from ninja import Router, Status
 
+from laihua.accounts.auth import AUTH
 from laihua.accounts.models import Role
-from laihua.api import AUTH
 from laihua.cases.services import get_case
 from laihua.errors import PermissionDenied
 from laihua.insurance import services

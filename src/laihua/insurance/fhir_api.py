@@ -13,7 +13,7 @@
 from django.utils.translation import gettext as _
 from ninja import Router, Status
 
-from laihua.api import AUTH
+from laihua.accounts.auth import AUTH
 from laihua.cases.services import get_case
 from laihua.errors import NotFound
 from laihua.insurance import fhir, services

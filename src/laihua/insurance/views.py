@@ -1,7 +1,7 @@
 """Pages: the insurer portal (an agent's members' GOP requests, each with its answer form), the
 hospital's contracts with insurers, the insurers list for the platform admin, and the case-side forms
 (coverage, sending a GOP request, answering a request for more information, withdrawing). Each calls
-insurance.services; refusals escape as DomainErrors rendered by web.errors, input errors come back to
+insurance.services; refusals escape as DomainErrors rendered by kit.weberrors, input errors come back to
 the page as messages."""
 
 from django.contrib import messages

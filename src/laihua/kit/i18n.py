@@ -23,6 +23,17 @@ def pick(texts: dict | None, language: str | None = None) -> str:
     return next((value for value in texts.values() if value), "")
 
 
+TRANSLATED_WIDGET_TEMPLATE = "kit/widgets/translated.html"
+
+
+def with_language_labels(form):
+    """Render each translated field as one labelled input per language."""
+    for field in form.fields.values():
+        if isinstance(field.widget, TranslatedWidget):
+            field.widget.template_name = TRANSLATED_WIDGET_TEMPLATE
+    return form
+
+
 class TranslatedWidget(forms.MultiWidget):
     def __init__(self, textarea: bool = False, attrs=None):
         base = forms.Textarea(attrs={"rows": 3}) if textarea else forms.TextInput()
@@ -41,9 +52,7 @@ class TranslatedFormField(forms.MultiValueField):
         kwargs.pop("encoder", None)
         kwargs.pop("decoder", None)
         fields = [forms.CharField(required=False) for _code in language_codes()]
-        super().__init__(
-            fields, widget=TranslatedWidget(textarea=textarea), require_all_fields=False, **kwargs
-        )
+        super().__init__(fields, widget=TranslatedWidget(textarea=textarea), require_all_fields=False, **kwargs)
 
     def compress(self, data_list):
         data = dict(zip(language_codes(), [(text or "").strip() for text in data_list or []], strict=False))

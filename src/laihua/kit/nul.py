@@ -8,6 +8,8 @@ from django.http import JsonResponse
 from django.utils.translation import gettext as _
 
 from laihua.errors import InvalidInput
+from laihua.kit.fhirhttp import operation_outcome
+from laihua.kit.weberrors import JSON_PREFIXES, render_domain_error
 
 NUL = "\x00"
 
@@ -69,14 +71,10 @@ class NulCharacterMiddleware:
             _("%(field)s holds the NUL character, which text may not contain.") % {"field": field}, field=field
         )
         if request.path.startswith("/fhir/"):
-            from laihua.fhir_api import operation_outcome
-
             outcome = operation_outcome(
                 [{"severity": "error", "code": "invalid", "diagnostics": str(error.message), "expression": field}]
             )
             return JsonResponse(outcome, status=422, content_type="application/fhir+json")
-        from laihua.web.errors import JSON_PREFIXES, render_domain_error
-
         if request.path.startswith(JSON_PREFIXES):
             return JsonResponse({"error": error.code, "detail": str(error.message), "field": field}, status=422)
         return render_domain_error(request, error)

@@ -9,7 +9,7 @@ profile and companions (they typed it and must be able to check it against the p
 from django.http import HttpResponse
 from ninja import Router, Status
 
-from laihua.api import AUTH
+from laihua.accounts.auth import AUTH
 from laihua.patients import services
 from laihua.patients.schemas import (
     CompanionIn,

@@ -12,7 +12,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from laihua.accounts.models import Role, User
-from laihua.accounts.services import require_role
+from laihua.accounts.permissions import STAFF_ROLES, require_role
 from laihua.audit.services import record_event
 from laihua.errors import Conflict, InvalidInput, NotFound
 from laihua.patients.forms import CompanionForm, PatientForm, RegistrationForm
@@ -138,18 +138,25 @@ def update_profile(actor, patient: Patient, data) -> Patient:
 def get_patient_for(actor, patient_id: int) -> Patient:
     """A patient's profile for hospital staff whose hospital has a case of theirs (audited), or the
     patient's own; anyone else gets NotFound, never a hint that the patient exists."""
-    from laihua.cases.services import STAFF_ROLES, visible_cases
-
     require_role(actor, [Role.PATIENT, *STAFF_ROLES])
     patient = Patient.objects.filter(pk=patient_id).select_related("user").first()
     if actor.role == Role.PATIENT:
         if patient is None or patient.user_id != actor.pk:
             raise NotFound(_("No such patient."))
         return patient
-    if patient is None or not visible_cases(actor).filter(patient_id=patient.pk).exists():
+    if patient is None or not cases_at_staff_hospital(actor, patient).exists():
         raise NotFound(_("No such patient."))
     record_event(actor, "patients.patient.view", patient, hospital=actor.hospital)
     return patient
+
+
+def cases_at_staff_hospital(actor, patient: Patient):
+    """The patient's cases at the staff member's own hospital (none for anyone else)."""
+    if actor.role not in STAFF_ROLES or not actor.hospital_id:
+        return patient.cases.none()
+    return patient.cases.filter(hospital_id=actor.hospital_id).select_related(
+        "patient", "hospital", "coordinator", "department"
+    )
 
 
 def companions_of(actor, patient: Patient):

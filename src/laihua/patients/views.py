@@ -1,7 +1,7 @@
 """Pages: registration, the patient's own profile and companions, and a patient's profile for staff.
 
 The passport number is shown in full only on the patient's own edit forms (sent with no-store);
-everywhere else it is masked. Refusals escape as DomainErrors that web.errors renders as a page.
+everywhere else it is masked. Refusals escape as DomainErrors that kit.weberrors renders as a page.
 """
 
 from django.contrib import messages
@@ -15,9 +15,9 @@ from django.views.decorators.http import require_POST
 
 from laihua.accounts.models import Role
 from laihua.errors import PermissionDenied
+from laihua.kit.webcontext import display_currency
 from laihua.patients import services
 from laihua.patients.forms import CompanionForm, PatientForm, RegistrationForm, language_name
-from laihua.web.context import display_currency
 
 
 def _next_url(request) -> str:
@@ -145,10 +145,8 @@ def companion_remove(request, companion_id: int):
 @login_required
 def patient_detail(request, patient_id: int):
     """A patient's profile as hospital staff see it (passport masked; the read is audited)."""
-    from laihua.cases.services import visible_cases
-
     patient = services.get_patient_for(request.user, patient_id)
     if request.user.role == Role.PATIENT:
         return redirect("patients:profile")
-    cases = visible_cases(request.user).filter(patient=patient)
+    cases = services.cases_at_staff_hospital(request.user, patient)
     return render(request, "patients/patient_detail.html", _profile_context(patient, cases=cases))

@@ -6,7 +6,7 @@ from django.http import HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
-from laihua.api import AUTH
+from laihua.accounts.auth import AUTH
 from laihua.cases.services import get_case
 from laihua.errors import NotFound
 from laihua.planning import rules, services

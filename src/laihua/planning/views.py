@@ -20,10 +20,10 @@ from laihua.accounts.models import Role
 from laihua.cases.services import get_case
 from laihua.catalog.models import CatalogItem
 from laihua.errors import InvalidInput
+from laihua.kit.weberrors import is_partial_request, labelled
 from laihua.planning import rules, services
 from laihua.planning.models import ItineraryStatus, Repeat
 from laihua.planning.services import PlaceTaken
-from laihua.web.errors import is_partial_request, labelled
 
 WEEKDAYS = range(7)
 MAX_ORDER_ROWS = 200  # clinical order rows read from the plan form

@@ -4,7 +4,7 @@ from django.http import HttpResponse
 from django.urls import reverse
 from ninja import Router, Status
 
-from laihua.api import AUTH
+from laihua.accounts.auth import AUTH
 from laihua.quotes import services
 from laihua.quotes.models import Quote
 from laihua.quotes.pdf import quote_pdf

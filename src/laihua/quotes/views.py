@@ -1,7 +1,7 @@
 """Pages: the coordinator's quote builder (htmx where it helps), the quote as the patient and staff see
 it with Accept / Decline, the list of quotes, and the PDF. Each calls the same service as the API.
 
-A refusal of access escapes as a DomainError that web.errors renders as a page; a refused change on the
+A refusal of access escapes as a DomainError that kit.weberrors renders as a page; a refused change on the
 builder or the quote page shows the page again with the message beside what was asked."""
 
 from urllib.parse import urlencode
@@ -21,10 +21,10 @@ from laihua.cases.states import State
 from laihua.errors import Conflict, DomainError, InvalidInput, RateUnavailable
 from laihua.kit import clock
 from laihua.kit.i18n import language_codes
+from laihua.kit.weberrors import is_partial_request
 from laihua.quotes import services
 from laihua.quotes.models import Quote, Status
 from laihua.quotes.pdf import quote_pdf
-from laihua.web.errors import is_partial_request
 
 # Refusals the user can correct on the page, shown beside the form; others (access) become an error page.
 CORRECTABLE = (InvalidInput, Conflict, RateUnavailable)

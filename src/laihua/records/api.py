@@ -2,11 +2,12 @@
 the pages. Errors are `{error, detail, field}`; a refused IPS adds `issues` (every rule broken, with
 its location)."""
 
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from ninja import File, Router, Status
 from ninja.files import UploadedFile
+from ninja.responses import NinjaJSONEncoder
 
-from laihua.api import AUTH
+from laihua.accounts.auth import AUTH
 from laihua.cases.services import get_case
 from laihua.records import ips, services
 from laihua.records.schemas import ConsentIn, EpisodeSummaryIn, TermIn, TransferIn
@@ -80,9 +81,7 @@ def consent_out(consent) -> dict:
 
 
 def _refused(request, exc: ips.IpsInvalid):
-    from laihua.api import api
-
-    return api.create_response(request, {**exc.as_dict(), "detail": str(exc.message)}, status=exc.status)
+    return JsonResponse({**exc.as_dict(), "detail": str(exc.message)}, status=exc.status, encoder=NinjaJSONEncoder)
 
 
 @router.get("/cases/{reference}", summary="The case's patient summary: documents and items with translations")

@@ -8,7 +8,7 @@
 - GET /fhir/Consent/{id}: a patient's consent to send records outside the hospital.
 
 The three GET routes answer FHIR JSON, or FHIR XML when asked (`?_format=xml` or
-`Accept: application/fhir+xml`; see laihua.fhir_api.requested_format). The format is settled before
+`Accept: application/fhir+xml`; see laihua.kit.fhirhttp.requested_format). The format is settled before
 anything is read, so an unknown `_format` reads (and audits) nothing; the reads are audited by the
 services whatever the format.
 """
@@ -19,9 +19,10 @@ from decimal import Decimal
 from django.utils.translation import gettext as _
 from ninja import Query, Router
 
-from laihua.api import AUTH
+from laihua.accounts.auth import AUTH
 from laihua.cases.services import get_case
 from laihua.errors import InvalidInput
+from laihua.kit.fhirhttp import fhir_response, json_response, requested_format
 from laihua.records import ips, services
 from laihua.records.fhir import consent_resource
 
@@ -29,9 +30,7 @@ router = Router(tags=["records"], auth=AUTH)
 
 
 def _respond(request, body: dict, status: int = 200, **headers):
-    from laihua.fhir_api import fhir_api
-
-    response = fhir_api.create_response(request, body, status=status)
+    response = json_response(request, body, status)
     for name, value in headers.items():
         response[name.replace("_", "-")] = value
     return response
@@ -55,37 +54,25 @@ FORMAT = Query(
 )
 
 
-def _format(request, format_param: str) -> str:
-    from laihua.fhir_api import requested_format
-
-    return requested_format(request, format_param)
-
-
-def _negotiated(request, body: dict):
-    from laihua.fhir_api import fhir_response
-
-    return fhir_response(request, body)
-
-
 @router.get("/Bundle/{document_id}", summary="A stored patient summary document (FHIR JSON or XML)")
 def read_bundle(request, document_id: int, format_param: str = FORMAT):
-    wanted = _format(request, format_param)
+    wanted = requested_format(request, format_param)
     document = services.get_document(request.user, document_id)
     if wanted == "xml" and document.source_format == "json":
         body = json.loads(document.content, parse_float=Decimal)  # decimals keep their JSON text in XML
     else:
         body = ips.decode(document.content)[0]
-    return _negotiated(request, body)
+    return fhir_response(request, body)
 
 
 @router.get("/Patient/{patient_id}/$summary", summary="IPS $summary: the patient's summary document (JSON or XML)")
 def patient_summary(request, patient_id: int, case: str = "", format_param: str = FORMAT):
-    _format(request, format_param)
+    requested_format(request, format_param)
     the_case = services.case_for_patient_summary(request.user, patient_id, case or None)
-    return _negotiated(request, services.export_case(request.user, the_case))
+    return fhir_response(request, services.export_case(request.user, the_case))
 
 
 @router.get("/Consent/{consent_id}", summary="A patient's consent to send records outside the hospital")
 def read_consent(request, consent_id: int, format_param: str = FORMAT):
-    _format(request, format_param)
-    return _negotiated(request, consent_resource(services.get_consent(request.user, consent_id)))
+    requested_format(request, format_param)
+    return fhir_response(request, consent_resource(services.get_consent(request.user, consent_id)))

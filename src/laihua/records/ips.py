@@ -14,7 +14,7 @@ from fhir.resources.R4B.bundle import Bundle
 from pydantic import ValidationError
 
 from laihua.errors import InvalidInput
-from laihua.records.fhirxml import XmlError, check_xhtml, xml_to_dict
+from laihua.kit.fhirxml import XmlError, check_xhtml, xml_to_dict
 
 LOINC = "http://loinc.org"
 PROBLEMS, ALLERGIES, MEDICATIONS = "11450-4", "48765-2", "10160-0"

@@ -1,7 +1,7 @@
 """Pages: the case's records (imported summaries with translations, import, export, consents, sending),
 the clinician's episode summary, and the shared term list. Each calls the same service as the API.
 
-A refusal of access escapes as a DomainError that web.errors renders as a page; a refused change is
+A refusal of access escapes as a DomainError that kit.weberrors renders as a page; a refused change is
 shown on the page again with its message (a refused IPS with every issue and its location)."""
 
 import json
@@ -17,8 +17,8 @@ from laihua.accounts.models import Role
 from laihua.accounts.services import require_role
 from laihua.cases.services import get_case, visible_cases
 from laihua.errors import Conflict, DomainError, InvalidInput, NotFound
-from laihua.kit import clock
-from laihua.records import fhirxml, ips, services
+from laihua.kit import clock, fhirxml
+from laihua.records import ips, services
 from laihua.records.models import DataType
 
 CORRECTABLE = (InvalidInput, Conflict, services.ConsentRequired)

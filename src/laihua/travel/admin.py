@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from laihua.audit.admin import AuditedModelAdmin
-from laihua.catalog.admin import LanguageLabelsMixin, https_urls
+from laihua.kit.admin import LanguageLabelsMixin, https_urls
 from laihua.kit.i18n import pick
 from laihua.travel.models import EntryScheme, LetterSettings, SchemeCountry
 

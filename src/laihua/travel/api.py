@@ -6,7 +6,7 @@ from django.http import HttpResponse
 from django.urls import reverse
 from ninja import Field, Query, Router, Schema, Status
 
-from laihua.api import AUTH
+from laihua.accounts.auth import AUTH
 from laihua.travel import services
 
 router = Router(tags=["travel"])

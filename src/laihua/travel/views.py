@@ -1,6 +1,6 @@
 """Pages: the public entry check, issuing and downloading invitation letters, the hospital's letter
 settings and the platform admin's overview of the entry rules. Each calls travel.services; a refusal
-escapes as a DomainError that web.errors renders as a page."""
+escapes as a DomainError that kit.weberrors renders as a page."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -82,7 +82,7 @@ def letter_revoke(request, letter_id: int):
 @login_required
 def letter_settings(request):
     """A hospital admin: who signs the hospital's invitation letters, its stamp, its letter numbers."""
-    from laihua.catalog.views import with_language_labels
+    from laihua.kit.i18n import with_language_labels
 
     current = services.settings_for_admin(request.user)
     form = LetterSettingsForm(instance=current)

@@ -8,8 +8,8 @@ from django.utils.translation import gettext as _
 
 from laihua.errors import DomainError, InvalidInput
 from laihua.kit.money import normalise_currency
+from laihua.kit.webcontext import requested_currency
 from laihua.rates import services as rates
-from laihua.web.context import requested_currency
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ from laihua.catalog.models import Kind
 from laihua.errors import DomainError, InvalidInput
 from laihua.hospitals import services as hospitals
 from laihua.kit import clock
+from laihua.kit.weberrors import is_partial_request
 from laihua.web.currency import display_for, rate_for_display
-from laihua.web.errors import is_partial_request
 from laihua.web.results import result_rows
 
 PAGE_SIZE = 20

@@ -30,9 +30,7 @@ def test_a_role_change_moves_admin_access_with_it(users):
 
 def test_createsuperuser_makes_a_platform_admin(db, monkeypatch):
     monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "a-long-admin-secret")
-    call_command(
-        "createsuperuser", "--noinput", "--username", "root", "--email", "root@example.test", verbosity=0
-    )
+    call_command("createsuperuser", "--noinput", "--username", "root", "--email", "root@example.test", verbosity=0)
     user = User.objects.get(username="root")
     assert user.role == Role.PLATFORM_ADMIN and user.is_staff and user.is_superuser
 
@@ -175,9 +173,7 @@ def test_admin_revokes_tokens_through_the_service(client, users):
     client.post("/en/admin/accounts/apitoken/", {"action": "revoke", "_selected_action": [token.pk]})
     token.refresh_from_db()
     assert token.revoked_at is not None
-    assert AuditEvent.objects.filter(
-        action="accounts.api_token.revoke", actor=users["platform_admin"]
-    ).exists()
+    assert AuditEvent.objects.filter(action="accounts.api_token.revoke", actor=users["platform_admin"]).exists()
 
 
 def test_admin_refuses_a_hospital_for_a_role_outside_hospitals(client, users, hospital):

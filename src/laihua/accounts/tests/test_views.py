@@ -114,18 +114,14 @@ def test_password_reset_mails_a_link_that_sets_a_new_password(client, users):
     form_page = client.get(link, follow=True)
     assert form_page.context["validlink"]
     new_password = "a-brand-new-long-secret"
-    done = client.post(
-        form_page.redirect_chain[-1][0], {"new_password1": new_password, "new_password2": new_password}
-    )
+    done = client.post(form_page.redirect_chain[-1][0], {"new_password1": new_password, "new_password2": new_password})
     assert done["Location"] == "/en/accounts/password/reset/done/"
     users["coordinator"].refresh_from_db()
     assert users["coordinator"].check_password(new_password)
     assert AuditEvent.objects.filter(
         action="accounts.password_reset.request", object_id=str(users["coordinator"].pk)
     ).exists()
-    assert AuditEvent.objects.filter(
-        action="accounts.password_reset.complete", actor=users["coordinator"]
-    ).exists()
+    assert AuditEvent.objects.filter(action="accounts.password_reset.complete", actor=users["coordinator"]).exists()
     assert client.get(link, follow=True).context["validlink"] is False  # the link works once
 
 
@@ -148,9 +144,7 @@ def test_password_reset_lifts_a_lockout(client, users):
     link = re.search(r"(/en/accounts/password/reset/\S+/)", mail.outbox[0].body).group(1)
     form_page = client.get(link, follow=True)
     new_password = "a-brand-new-long-secret"
-    client.post(
-        form_page.redirect_chain[-1][0], {"new_password1": new_password, "new_password2": new_password}
-    )
+    client.post(form_page.redirect_chain[-1][0], {"new_password1": new_password, "new_password2": new_password})
     assert sign_in(client, "east-coord", new_password).status_code == 302
 
 

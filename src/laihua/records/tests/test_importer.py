@@ -124,7 +124,7 @@ def test_xml_with_doctype_is_refused():
 
 
 def test_xml_and_json_of_the_same_document_hash_alike():
-    from laihua.records.fhirxml import xml_to_dict
+    from laihua.kit.fhirxml import xml_to_dict
 
     data = xml_to_dict(example_bytes("hl7-IPS-bundle-01.xml"))
     from_xml = ips.parse(example_bytes("hl7-IPS-bundle-01.xml"))

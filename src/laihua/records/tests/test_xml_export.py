@@ -1,4 +1,4 @@
-"""FHIR XML export: the writer (records.fhirxml.to_xml) against the reader and the HL7 examples, the
+"""FHIR XML export: the writer (kit.fhirxml.to_xml) against the reader and the HL7 examples, the
 $summary export as XML imported again, content negotiation on /fhir/ (with the refusals), the XML
 download on the records page, and narratives (kept as XHTML; a broken one is refused)."""
 
@@ -12,8 +12,8 @@ from lxml import etree
 
 from laihua.accounts.services import create_api_token
 from laihua.audit.models import AuditEvent
+from laihua.kit.fhirxml import FHIR_NS, XHTML_NS, XmlError, to_xml, xml_to_dict
 from laihua.records import ips, services
-from laihua.records.fhirxml import FHIR_NS, XHTML_NS, XmlError, to_xml, xml_to_dict
 from laihua.records.tests.conftest import EXAMPLES, as_bytes, example_bytes
 
 FHIR_XML = "application/fhir+xml; charset=utf-8"

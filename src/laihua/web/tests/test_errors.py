@@ -7,7 +7,7 @@ from django.utils import translation
 from django_htmx.middleware import HtmxDetails
 
 from laihua.errors import Conflict, DomainError, NotFound, PermissionDenied
-from laihua.web.errors import DomainErrorMiddleware
+from laihua.kit.weberrors import DomainErrorMiddleware
 from laihua.web.tests.helpers import page_text
 
 pytestmark = pytest.mark.django_db
