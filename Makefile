@@ -41,6 +41,7 @@ demo: setup
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/ruff format --check . || true
 
 format: $(VENV)/.installed
@@ -49,6 +50,7 @@ format: $(VENV)/.installed
 
 test: setup
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	LAIHUA_REQUIRE_BROWSER=1 $(BIN)/pytest $(PYTEST_ARGS)
 
 bench: setup

@@ -19,7 +19,7 @@ from laihua.cases.schemas import (
 )
 from laihua.cases.states import State
 from laihua.cases.templatetags.cases_tags import person
-from laihua.cases.views import attachment_response
+from laihua.cases.uploads import attachment_response
 
 router = Router(tags=["cases"], auth=AUTH)
 

@@ -25,12 +25,13 @@ from pathlib import PurePosixPath
 import filetype
 from django.conf import settings
 from django.db import transaction
+from django.http import FileResponse
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
 from laihua.audit.services import record_event
 from laihua.cases.models import Attachment, AttachmentKind
-from laihua.errors import InvalidInput
+from laihua.errors import DomainError, InvalidInput
 
 CHUNK = 64 * 1024
 SNIFF_BYTES = 8192
@@ -324,3 +325,17 @@ def store_attachment(case, uploaded_by, uploaded_file, *, message=None, internal
         detail={"case": case.reference, "kind": kind, "size": size, "sha256": digest, "internal": internal},
     )
     return attachment
+
+
+def attachment_response(attachment) -> FileResponse:
+    """The stored file as a download, with the content type found when it was checked; never inline."""
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError:
+        raise DomainError(_("This file is missing from the storage."), code="file_missing", status=410) from None
+    response = FileResponse(
+        handle, as_attachment=True, filename=attachment.original_name, content_type=attachment.content_type
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response

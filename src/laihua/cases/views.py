@@ -7,7 +7,6 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
@@ -15,11 +14,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from laihua.accounts.models import Role
-from laihua.cases import services
+from laihua.cases import services, uploads
 from laihua.cases.forms import BoardFilterForm, InquiryForm
 from laihua.cases.models import Case
 from laihua.cases.states import DESK, FOR_PATIENT, MAIN_PATH, TERMINAL, State
-from laihua.errors import DomainError, InvalidInput, PermissionDenied
+from laihua.errors import InvalidInput, PermissionDenied
 from laihua.hospitals.models import Hospital
 from laihua.kit import clock
 from laihua.kit.i18n import pick
@@ -272,18 +271,4 @@ def assign(request, reference: str):
 @login_required
 @require_safe
 def attachment(request, reference: str, attachment_id: int):
-    return attachment_response(services.get_attachment(request.user, reference, attachment_id))
-
-
-def attachment_response(attachment) -> FileResponse:
-    """The stored file as a download, with the content type found when it was checked; never inline."""
-    try:
-        handle = attachment.file.open("rb")
-    except FileNotFoundError:
-        raise DomainError(_("This file is missing from the storage."), code="file_missing", status=410) from None
-    response = FileResponse(
-        handle, as_attachment=True, filename=attachment.original_name, content_type=attachment.content_type
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return uploads.attachment_response(services.get_attachment(request.user, reference, attachment_id))
