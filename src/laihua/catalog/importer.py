@@ -8,7 +8,8 @@ from django.utils.translation import gettext as _
 
 from laihua.audit.services import record_event
 from laihua.catalog.models import CatalogItem, ComparableService, Kind, PackageComponent, Price
-from laihua.catalog.pricefiles import COMPONENTS, GROSS, MIN, FileRejected, PriceRow, RowError, read_csv
+from laihua.catalog.pricefiles import FileRejected, PriceRow, RowError, read_csv
+from laihua.catalog.pricefiles.csv_columns import COMPONENTS, GROSS, MIN
 from laihua.catalog.services import (
     component_problems,
     package_keeps_services_problem,

@@ -23,6 +23,7 @@ from laihua.errors import DomainError
 from laihua.kit import clock
 from laihua.quotes import services
 from laihua.quotes.models import Quote, QuoteLine, Status
+from laihua.quotes.services.lines import set_amounts, snapshot_item
 from laihua.rates import services as rates
 
 STATUS_FOR_STATE = {State.TRIAGE: Status.DRAFT, State.QUOTED: Status.SENT, State.ACCEPTED: Status.ACCEPTED}
@@ -57,9 +58,9 @@ def _items(case: Case, day: datetime.date) -> list[CatalogItem]:
 def _add_lines(quote: Quote, items: list[CatalogItem], day: datetime.date) -> None:
     for position, item in enumerate(items, start=1):
         line = QuoteLine(quote=quote, position=position)
-        services._snapshot_item(line, item, day)
+        snapshot_item(line, item, day)
         line.quantity, line.unit_price_cny = 1, line.catalog_price_min
-        services._set_amounts(line)
+        set_amounts(line)
         line.save()
     manual = QuoteLine(
         quote=quote,
@@ -70,7 +71,7 @@ def _add_lines(quote: Quote, items: list[CatalogItem], day: datetime.date) -> No
         quantity=2,
         unit_price_cny=INTERPRETER_PRICE,
     )
-    services._set_amounts(manual)
+    set_amounts(manual)
     manual.save()
     quote.total_cny = services.quote_total(quote.lines.values_list("amount_cny", flat=True))
     quote.deposit_cny = services.to_fen(quote.total_cny * DEPOSIT_SHARE)
