@@ -61,11 +61,13 @@ def on_not_found(request, exc):
 
 
 def _mount():
+    from laihua.billing.fhir_api import router as billing_router
     from laihua.insurance.fhir_api import router as insurance_router
     from laihua.records.fhir_api import router as records_router
 
     fhir_api.add_router("/", records_router)
     fhir_api.add_router("/", insurance_router)
+    fhir_api.add_router("/", billing_router)
 
 
 _mount()

@@ -7,7 +7,7 @@ class BillingConfig(AppConfig):
     verbose_name = _("Invoices and payments")
 
     def ready(self):
-        from laihua.billing.services import refuse_close_with_balance
+        from laihua.billing.services.balances import refuse_close_with_balance
         from laihua.cases.signals import case_moved
 
         case_moved.connect(refuse_close_with_balance, dispatch_uid="billing.refuse_close_with_balance")

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from laihua.billing.arithmetic import NO_INSURER, ZERO, Rules, to_fen
+from laihua.insurance import services as insurance
 from laihua.rates import services as rates
 
 
@@ -49,8 +50,6 @@ def cover_of(case, on: datetime.date, served_on: datetime.date | None = None) ->
 
     The contract and the guarantee are those in force when the treatment started (`served_on`, the first
     service date): a guarantee valid for the stay still pays an invoice issued after it ended."""
-    from laihua.insurance import services as insurance
-
     coverage = insurance.coverage_of(case)
     if coverage is None:
         return None
@@ -66,8 +65,6 @@ def cover_of(case, on: datetime.date, served_on: datetime.date | None = None) ->
 
 def insurer_of(actor):
     """The insurer an insurer agent works for (None for anybody else)."""
-    from laihua.insurance import services as insurance
-
     return insurance.insurer_of(actor)
 
 

@@ -6,8 +6,8 @@
   Claim Bundle it sent to the insurer (201).
 - GET /fhir/Claim?status=active|cancelled|all: the GOP requests the caller may see, as a searchset
   Bundle (insurer agents: their members' only). GET /fhir/Claim/{number}: one Claim Bundle.
-- POST /fhir/ClaimResponse: an insurer answers (a ClaimResponse, bare or in a Bundle, whose
-  request.identifier is the GOP number). GET /fhir/ClaimResponse/{number}: the stored answer.
+- GET /fhir/ClaimResponse/{number}: the stored answer. Insurers post their answers (POST /fhir/ClaimResponse) to
+  laihua.billing.fhir_api, which hands an answer to a GOP back to insurance: insurance does not import billing.
 """
 
 from django.utils.translation import gettext as _
@@ -86,21 +86,6 @@ def search_claims(request, status: str = "active"):
 @router.get("/Claim/{number}", response=dict, url_name="claim_read", summary="One GOP request as a Claim Bundle")
 def read_claim(request, number: str):
     return services.get_guarantee(request.auth, number).claim_json
-
-
-@router.post("/ClaimResponse", response=dict, summary="The insurer's answer to a GOP request (ClaimResponse)")
-def post_claim_response(request):
-    gop = services.record_claim_response(request.auth, request.body)
-    return {
-        "resourceType": "OperationOutcome",
-        "issue": [
-            {
-                "severity": "information",
-                "code": "informational",
-                "diagnostics": _("Recorded %(gop)s as %(status)s.") % {"gop": gop.number, "status": gop.status},
-            }
-        ],
-    }
 
 
 @router.get("/ClaimResponse/{number}", response=dict, summary="The answer recorded for a GOP request")

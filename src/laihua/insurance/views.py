@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from laihua.accounts.models import Role
 from laihua.accounts.services import require_role
-from laihua.cases.services import get_case
+from laihua.cases.services import STAFF_ROLES, get_case
 from laihua.catalog.models import Kind
 from laihua.errors import DomainError, InvalidInput, PermissionDenied
 from laihua.insurance import services
@@ -43,20 +43,11 @@ def portal(request):
     gops = services.list_guarantees(request.user, status=None if status == "all" else status)
     if status == "open":
         gops = gops.order_by("deadline_at")
-    claims = []
-    try:  # the billing domain's claims after treatment, when it offers them
-        from laihua.billing import services as billing
-
-        if hasattr(billing, "visible_claims"):
-            claims = list(billing.visible_claims(request.user)[:100])
-    except ImportError:
-        claims = []
     context = {
         "insurer": insurer,
         "gops": list(gops[:200]),
         "status": status,
         "statuses": [("open", _("Waiting for an answer"))] + list(GuaranteeStatus.choices) + [("all", _("All"))],
-        "claims": claims,
     }
     return render(request, "insurance/portal.html", context)
 
@@ -72,7 +63,7 @@ def gop_detail(request, number: str):
         "may_answer": may_answer,
         "overdue": services.is_overdue(gop),
         "answers": [(s, GuaranteeStatus(s).label) for s in services.ANSWERS],
-        "staff": request.user.role in services.STAFF_ROLES,
+        "staff": request.user.role in STAFF_ROLES,
     }
     return render(request, "insurance/gop_detail.html", context)
 
@@ -174,7 +165,7 @@ def gop_cancel(request, number: str):
 def contracts(request):
     """Hospital staff: their hospital's contracts with insurers; the hospital admin edits them."""
     user = request.user
-    if user.role not in services.STAFF_ROLES and not user.is_platform_admin:
+    if user.role not in STAFF_ROLES and not user.is_platform_admin:
         raise PermissionDenied()
     context = {
         "contracts": list(services.visible_contracts(user)),

@@ -1,6 +1,7 @@
 from django import template
 
 from laihua.billing import services
+from laihua.billing.models import OPEN_STATUSES
 
 register = template.Library()
 
@@ -18,6 +19,12 @@ def billing_panel(context, case):
         "staff": staff,
         "may_start": staff
         and case.state in services.BILLABLE_STATES
-        and not any(invoice.status in services.OPEN_STATUSES for invoice in invoices),
+        and not any(invoice.status in OPEN_STATUSES for invoice in invoices),
         "csrf_token": context.get("csrf_token"),
     }
+
+
+@register.inclusion_tag("billing/_portal_claims.html", takes_context=True)
+def portal_claims(context):
+    """The insurer portal's claims after treatment: those billing sent to the agent's insurer."""
+    return {"claims": list(services.visible_claims(context["request"].user)[:100])}

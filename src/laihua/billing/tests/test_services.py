@@ -334,8 +334,8 @@ def test_the_contracts_excess_copayment_and_covered_kinds_shape_the_split(insure
 
 
 def test_the_insurers_agent_answers_a_claim_in_fhir(issued, users, agents):
+    from laihua.billing.flows import record_claim_response
     from laihua.insurance import fhir as insurance_fhir
-    from laihua.insurance import services as insurance
 
     claim = services.submit_claim(users["finance"], issued)
     answer = insurance_fhir.claim_response(
@@ -349,8 +349,8 @@ def test_the_insurers_agent_answers_a_claim_in_fhir(issued, users, agents):
         items=[(1, "partial", Decimal("700"))],
     )
     with pytest.raises(NotFound):
-        insurance.record_claim_response(agents["other"], answer)
-    insurance.record_claim_response(agents["mine"], answer)
+        record_claim_response(agents["other"], answer)
+    record_claim_response(agents["mine"], answer)
     claim.refresh_from_db()
     assert claim.response.paid_cny == Decimal("700.00") and claim.response.adjusted_cny == Decimal("100.00")
     assert services.balances_of(issued).insurer_due == Decimal("800.00")  # until finance decides about the 100

@@ -1,6 +1,7 @@
 from django import template
 
 from laihua.accounts.models import Role
+from laihua.cases.services import STAFF_ROLES
 from laihua.catalog.models import Kind
 from laihua.insurance import services
 from laihua.kit import clock
@@ -31,7 +32,7 @@ def insurance_panel(context, case):
         "granted": granted,
         "now": clock.now(),
         "desk": desk,
-        "staff": user.role in services.STAFF_ROLES,
+        "staff": user.role in STAFF_ROLES,
         "insurers": list(services.visible_insurers(user)) if desk else [],
         "accepted": services.accepted_quote(case) if desk else None,
         "preview": services.gop_lines_preview(case) if desk else [],

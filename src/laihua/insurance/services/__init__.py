@@ -1,0 +1,110 @@
+"""Insurers, contracts, coverage and guarantees of payment (GOP).
+
+Every change is one transaction with a timeline event on the case and an audit event. By concern:
+
+- `access`: who sees what (`visible_guarantees`, the one scoping query for GOPs; `may_see_case`), audited reads;
+- `contracts`: insurers and the contract a hospital admin keeps with each;
+- `coverage`: the patient's policy on a case and what keeps it from direct billing;
+- `guarantees`: the GOP request built from the accepted quote, sent as a FHIR Claim, sent again or withdrawn,
+  and the approval billing reads (`approved_guarantee`);
+- `answers`: the insurer's answer, in the portal or as a FHIR ClaimResponse;
+- `reminders`: overdue requests remind the coordinator once; the e-mails;
+- `inputs`: reading dates and texts.
+
+Insurance does not import billing: an answer to a claim after treatment reaches billing through
+`laihua.billing.flows`.
+"""
+
+from laihua.insurance.services.access import (
+    FHIR_SEARCH_STATUSES,
+    get_guarantee,
+    guarantees_of_case,
+    insurer_case,
+    insurer_of,
+    list_guarantees,
+    may_see_case,
+    search_claims,
+    visible_cases_for_insurer,
+    visible_guarantees,
+)
+from laihua.insurance.services.answers import (
+    ANSWERS,
+    answer_guarantee_request,
+    read_claim_response,
+    record_guarantee_response,
+)
+from laihua.insurance.services.contracts import (
+    CONTRACT_EDITORS,
+    MAX_ANSWER_HOURS,
+    contract_for,
+    get_contract,
+    line_needs_preauth,
+    save_contract,
+    visible_contracts,
+    visible_insurers,
+)
+from laihua.insurance.services.coverage import (
+    CoverageProblem,
+    coverage_for_case,
+    coverage_of,
+    coverage_problems,
+    planned_dates,
+    record_coverage,
+)
+from laihua.insurance.services.guarantees import (
+    ICD10,
+    GuaranteeNotOpen,
+    accepted_quote,
+    approved_guarantee,
+    cancel_guarantee_request,
+    gop_bundle,
+    gop_lines_preview,
+    is_overdue,
+    may_send,
+    resubmit_guarantee_request,
+    send_guarantee_request,
+)
+from laihua.insurance.services.reminders import remind_overdue
+
+__all__ = [
+    "ANSWERS",
+    "CONTRACT_EDITORS",
+    "FHIR_SEARCH_STATUSES",
+    "ICD10",
+    "MAX_ANSWER_HOURS",
+    "CoverageProblem",
+    "GuaranteeNotOpen",
+    "accepted_quote",
+    "answer_guarantee_request",
+    "approved_guarantee",
+    "cancel_guarantee_request",
+    "contract_for",
+    "coverage_for_case",
+    "coverage_of",
+    "coverage_problems",
+    "get_contract",
+    "get_guarantee",
+    "gop_bundle",
+    "gop_lines_preview",
+    "guarantees_of_case",
+    "insurer_case",
+    "insurer_of",
+    "is_overdue",
+    "line_needs_preauth",
+    "list_guarantees",
+    "may_see_case",
+    "may_send",
+    "planned_dates",
+    "read_claim_response",
+    "record_coverage",
+    "record_guarantee_response",
+    "remind_overdue",
+    "resubmit_guarantee_request",
+    "save_contract",
+    "search_claims",
+    "send_guarantee_request",
+    "visible_cases_for_insurer",
+    "visible_contracts",
+    "visible_guarantees",
+    "visible_insurers",
+]
