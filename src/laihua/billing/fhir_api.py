@@ -10,7 +10,7 @@
 from django.utils.translation import gettext as _
 from ninja import Router
 
-from laihua.api import AUTH
+from laihua.accounts.auth import AUTH
 from laihua.billing import flows
 
 router = Router(tags=["insurance"], auth=AUTH)

@@ -13,7 +13,7 @@ call a flow; the domains' services never do.
 """
 
 from laihua.accounts.models import Role
-from laihua.accounts.services import require_role
+from laihua.accounts.permissions import require_role
 from laihua.billing.models import Claim
 from laihua.billing.services import claims
 from laihua.insurance.models import Guarantee

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from laihua.accounts.models import Role
-from laihua.accounts.services import require_role
+from laihua.accounts.permissions import require_role
 from laihua.audit.services import record_event
 from laihua.catalog.models import ComparableService, ReferencePrice
 from laihua.errors import InvalidInput

@@ -21,7 +21,8 @@ from django.db.models import (
 )
 from django.utils.translation import gettext as _
 
-from laihua.accounts.services import CATALOG_EDITORS, require_hospital_staff
+from laihua.accounts.permissions import require_hospital_staff
+from laihua.accounts.services import CATALOG_EDITORS
 from laihua.audit.services import record_event
 from laihua.catalog.forms import ItemForm, PriceForm
 from laihua.catalog.models import CatalogItem, ComparableService, Kind, PackageComponent, Price, ReferencePrice
@@ -568,7 +569,7 @@ def set_price(actor, item: CatalogItem, data: dict) -> Price:
 
 def require_editor(actor, hospital: Hospital | None) -> None:
     """The actor edits this hospital's catalog (hospital admins and coordinators of it only)."""
-    from laihua.accounts.services import require_role
+    from laihua.accounts.permissions import require_role
     from laihua.errors import PermissionDenied
 
     require_role(actor, CATALOG_EDITORS)

@@ -12,8 +12,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from laihua.accounts.models import Role
-from laihua.accounts.services import require_role
-from laihua.cases.services import STAFF_ROLES, get_case
+from laihua.accounts.permissions import STAFF_ROLES, require_role
+from laihua.cases.services import get_case
 from laihua.catalog.models import Kind
 from laihua.errors import DomainError, InvalidInput, PermissionDenied
 from laihua.insurance import services

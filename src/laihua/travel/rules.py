@@ -292,7 +292,7 @@ def load_entry_rules(
     `actor` None is the command line acting as the system; a signed-in actor must be a platform admin.
     """
     from laihua.accounts.models import Role
-    from laihua.accounts.services import require_role
+    from laihua.accounts.permissions import require_role
     from laihua.audit.services import record_event
     from laihua.travel.models import EntryScheme, SchemeCountry
 

@@ -674,7 +674,7 @@ def revoke_letter(actor, letter_id: int, *, reason: str = "") -> InvitationLette
 
 def settings_for_admin(actor):
     """The actor's own hospital's letter settings (a hospital admin's)."""
-    from laihua.accounts.services import require_role
+    from laihua.accounts.permissions import require_role
 
     require_role(actor, (Role.HOSPITAL_ADMIN,))
     return letter_settings(actor.hospital)
@@ -703,7 +703,7 @@ def save_letter_settings(actor, data, files=None) -> LetterSettings:
 
 def entry_rules(actor):
     """Every scheme with its countries, for the platform admin's overview."""
-    from laihua.accounts.services import require_role
+    from laihua.accounts.permissions import require_role
 
     require_role(actor, (Role.PLATFORM_ADMIN,))
     return EntryScheme.objects.prefetch_related("countries").order_by("order", "code")

@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from laihua.accounts.models import Role
-from laihua.accounts.services import require_hospital_staff, require_role
+from laihua.accounts.permissions import require_hospital_staff, require_role
 from laihua.audit.services import record_event
 from laihua.billing import coverage
 from laihua.billing.models import OPEN_STATUSES, Claim, Invoice, InvoiceStatus

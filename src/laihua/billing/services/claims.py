@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from laihua.accounts.models import Role
-from laihua.accounts.services import require_role
+from laihua.accounts.permissions import require_role
 from laihua.audit.services import record_event
 from laihua.billing import arithmetic, coverage
 from laihua.billing.arithmetic import ZERO, to_fen

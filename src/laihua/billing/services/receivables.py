@@ -7,7 +7,7 @@ import io
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from laihua.accounts.services import require_role
+from laihua.accounts.permissions import require_role
 from laihua.audit.services import record_event
 from laihua.billing import arithmetic
 from laihua.billing.arithmetic import ZERO

@@ -7,10 +7,10 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from laihua.accounts.models import Role
-from laihua.accounts.services import require_role
+from laihua.accounts.permissions import STAFF_ROLES, require_role
 from laihua.audit.services import record_event
 from laihua.cases.models import Case
-from laihua.cases.services import STAFF_ROLES, visible_cases
+from laihua.cases.services import visible_cases
 from laihua.errors import InvalidInput, NotFound
 from laihua.insurance.models import OPEN_STATUSES, Coverage, Guarantee, GuaranteeStatus, Insurer, InsurerAgent
 

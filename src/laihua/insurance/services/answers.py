@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from laihua.accounts.models import Role
-from laihua.accounts.services import require_role
+from laihua.accounts.permissions import require_role
 from laihua.cases.services import add_event
 from laihua.errors import InvalidInput, NotFound
 from laihua.insurance import fhir

@@ -11,9 +11,8 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from laihua.accounts.models import Role
-from laihua.accounts.services import require_hospital_staff, require_role
+from laihua.accounts.permissions import STAFF_ROLES, require_hospital_staff, require_role
 from laihua.audit.services import record_event
-from laihua.cases.services import STAFF_ROLES
 from laihua.catalog.models import Kind
 from laihua.errors import InvalidInput, NotFound
 from laihua.insurance.models import Contract, Insurer

@@ -1,7 +1,7 @@
 from django import template
 
 from laihua.accounts.models import Role
-from laihua.cases.services import STAFF_ROLES
+from laihua.accounts.permissions import STAFF_ROLES
 from laihua.catalog.models import Kind
 from laihua.insurance import services
 from laihua.kit import clock

@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from laihua.accounts.models import Role
-from laihua.accounts.services import require_role
+from laihua.accounts.permissions import require_role
 from laihua.audit.services import record_event
 from laihua.cases.models import Case
 from laihua.cases.services import get_case, require_case_staff, visible_cases

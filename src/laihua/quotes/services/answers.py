@@ -5,7 +5,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from laihua.accounts.models import Role
-from laihua.accounts.services import require_role
+from laihua.accounts.permissions import require_role
 from laihua.cases import notices
 from laihua.cases.models import Case
 from laihua.cases.services import add_event, move
