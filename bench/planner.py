@@ -31,12 +31,12 @@ from laihua.planning.solver import (  # noqa: E402
     Resource,
     Service,
     Usage,
-    _unlimited,
     check,
     cpsat,
     greedy,
     lower_bound,
 )
+from laihua.planning.solver.explanation import _unlimited  # noqa: E402
 
 # key, name, international places a day, opening hours. The default hospital is a grade-3 (三级)
 # general hospital at about the smallest size of that grade (over 500 beds), the kind that runs an

@@ -10,6 +10,7 @@ from laihua.audit.models import AuditEvent
 from laihua.capacity import services
 from laihua.capacity.models import ServiceUsage
 from laihua.errors import InvalidInput, NotFound, PermissionDenied
+from laihua.kit import clock
 from tests.builders import make_item
 
 from .conftest import make_resource
@@ -176,7 +177,7 @@ def test_closures_are_listed_on_the_page_and_over_the_api(client, users, scanner
     later = day + datetime.timedelta(days=3)
     services.set_capacity(admin, scanner, day, 0, closed=True, note="Spring Festival")
     services.set_capacity(admin, scanner, later, 50, note="Half the sessions")  # not a closure
-    yesterday = services.clock.today() - datetime.timedelta(days=1)
+    yesterday = clock.today() - datetime.timedelta(days=1)
     services.set_capacity(admin, scanner, yesterday, 0, closed=True, note="Yesterday")  # past: not listed
     listed = client.get(f"{API}/resources/{scanner.pk}/closures", **auth(users["coordinator"])).json()
     assert listed == [{"day": day.isoformat(), "note": "Spring Festival"}]

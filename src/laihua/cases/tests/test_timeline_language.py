@@ -37,7 +37,7 @@ def test_every_kind_the_services_record_has_a_label():
 
     source = pathlib.Path(__file__).resolve().parents[2]
     kinds = set()
-    for path in [*source.rglob("services.py"), *source.rglob("services/*.py")]:
+    for path in [*source.rglob("services.py"), *source.rglob("services/*.py")]:  # a module or a package
         kinds |= set(re.findall(r'add_event\(\s*[^,]+,\s*[^,]+,\s*"([a-z_]+)"', path.read_text()))
     special = {"transition", "assigned", "message"}
     assert kinds - special, "the search found the kinds"

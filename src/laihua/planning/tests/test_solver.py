@@ -143,9 +143,9 @@ def test_greedy_moves_the_surgery_when_the_check_window_is_full():
 
 
 def test_fallback_to_greedy_when_cpsat_finds_nothing_in_time(monkeypatch):
-    from laihua.planning import solver
+    from laihua.planning.solver import trip
 
-    monkeypatch.setattr(solver, "_solve", lambda problem, **kw: ("unknown", None, False))
+    monkeypatch.setattr(trip, "_solve", lambda problem, **kw: ("unknown", None, False))
     outcome = plan_trip(problem())
     assert outcome.status == "fallback" and outcome.plan.method == "greedy"
     assert check(problem(), outcome.plan) == []

@@ -13,13 +13,13 @@ from laihua.planning.solver import (
     Resource,
     Service,
     Usage,
-    _parse_hours,
     check,
     cpsat,
     greedy,
     lower_bound,
     plan_trip,
 )
+from laihua.planning.solver.hours import _parse_hours
 from laihua.planning.tests.test_solver import MONDAY, _at, _days, problem
 from laihua.planning.tests.test_solver_properties import problems
 
