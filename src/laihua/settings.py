@@ -14,10 +14,20 @@ VAR_DIR = Path(env_str("LAIHUA_VAR_DIR", str(BASE_DIR / "var")))
 
 DEMO_MODE = env_bool("LAIHUA_DEMO", False)
 DEBUG = env_bool("LAIHUA_DEBUG", DEMO_MODE)
+TESTING = env_bool("LAIHUA_TESTING", False)
+# Production is everything that is not the demo, debugging or the test suite: safe defaults apply there.
+PRODUCTION = not (DEMO_MODE or DEBUG or TESTING)
 _DEV_SECRET = "laihua-demo-secret-key-not-for-production"
 SECRET_KEY = env_str("LAIHUA_SECRET_KEY", _DEV_SECRET)
-if SECRET_KEY == _DEV_SECRET and not (DEMO_MODE or DEBUG or env_bool("LAIHUA_TESTING", False)):
-    raise ImproperlyConfigured("Set LAIHUA_SECRET_KEY: the built-in key is for the demo and tests only.")
+if PRODUCTION:
+    if SECRET_KEY == _DEV_SECRET:
+        raise ImproperlyConfigured("Set LAIHUA_SECRET_KEY: the built-in key is for the demo and tests only.")
+    # Django's own measure of a weak key (security.W009): short, few distinct characters, or a generated dev key.
+    if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure-"):
+        raise ImproperlyConfigured(
+            "LAIHUA_SECRET_KEY is too weak: use at least 50 random characters, e.g. "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(64))'."
+        )
 
 ALLOWED_HOSTS = env_list("LAIHUA_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("LAIHUA_CSRF_TRUSTED_ORIGINS", [])
@@ -54,6 +64,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "laihua.kit.requestctx.RequestContextMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -64,6 +75,7 @@ MIDDLEWARE = [
     "laihua.accounts.middleware.UserLanguageMiddleware",
     "laihua.kit.nul.NulCharacterMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "laihua.accounts.middleware.SessionLimitMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -91,7 +103,10 @@ TEMPLATES = [
 ]
 
 _default_db = f"sqlite:///{VAR_DIR / 'laihua.sqlite3'}"
-DATABASES = {"default": dj_database_url.parse(env_str("DATABASE_URL", _default_db), conn_max_age=60)}
+# Connections are checked before reuse, so that the first request after a database restart does not fail.
+DATABASES = {
+    "default": dj_database_url.parse(env_str("DATABASE_URL", _default_db), conn_max_age=60, conn_health_checks=True)
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Serialise writers instead of failing with "database is locked" under concurrent requests.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
@@ -166,8 +181,41 @@ STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool("LAIHUA_SECURE_COOKIES", False)
+SESSION_COOKIE_SECURE = env_bool("LAIHUA_SECURE_COOKIES", PRODUCTION)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Sessions end after an idle time (staff: 30 minutes by default; patients: the longer of that and
+# LAIHUA_PATIENT_IDLE_MINUTES) and at an absolute limit after sign-in (accounts.middleware.SessionLimitMiddleware).
+LAIHUA_STAFF_IDLE_MINUTES = env_int("LAIHUA_STAFF_IDLE_MINUTES", 30)
+LAIHUA_PATIENT_IDLE_MINUTES = env_int("LAIHUA_PATIENT_IDLE_MINUTES", 120)
+LAIHUA_SESSION_MAX_HOURS = env_int("LAIHUA_SESSION_MAX_HOURS", 12)
+SESSION_COOKIE_AGE = LAIHUA_SESSION_MAX_HOURS * 3600
+# HTTPS: every request redirected to https and HSTS sent, outside the demo. Behind a proxy that terminates
+# TLS and redirects itself, set LAIHUA_HTTPS_REDIRECT=false (and LAIHUA_BEHIND_PROXY=true).
+SECURE_SSL_REDIRECT = env_bool("LAIHUA_HTTPS_REDIRECT", PRODUCTION)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the load balancer's health check speaks plain HTTP inside the network
+SECURE_HSTS_SECONDS = env_int("LAIHUA_HSTS_SECONDS", 31536000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("LAIHUA_HSTS_INCLUDE_SUBDOMAINS", PRODUCTION)
+SECURE_HSTS_PRELOAD = env_bool("LAIHUA_HSTS_PRELOAD", PRODUCTION)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+# Content-Security-Policy (django-csp): scripts only from our own static files (no inline script; htmx runs
+# with allowEval false, see base.html), nothing framed, forms only to ourselves. Inline style attributes
+# stay allowed. The API's interactive docs load Swagger UI's own scripts, so they are left out.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/api/docs", "/fhir/docs"],
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 # Behind the one trusted reverse proxy: its X-Forwarded-Proto and its last X-Forwarded-For entry are believed.
 BEHIND_PROXY = env_bool("LAIHUA_BEHIND_PROXY", False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
@@ -213,8 +261,19 @@ LAIHUA_RATE_MAX_AGE_DAYS = env_int("LAIHUA_RATE_MAX_AGE_DAYS", 45)
 # Keys for fields encrypted at rest (passport numbers), comma-separated Fernet keys, newest first:
 # add a new key in front to rotate; old values stay readable. The demo and tests derive one from SECRET_KEY.
 FIELD_ENCRYPTION_KEYS = env_list("LAIHUA_FIELD_KEYS", [])
-if not FIELD_ENCRYPTION_KEYS and not (DEMO_MODE or DEBUG or env_bool("LAIHUA_TESTING", False)):
+if not FIELD_ENCRYPTION_KEYS and PRODUCTION:
     raise ImproperlyConfigured("Set LAIHUA_FIELD_KEYS: see docs/operations.md (laihua generate_field_key).")
+for _position, _key in enumerate(FIELD_ENCRYPTION_KEYS, start=1):
+    # A malformed key is refused now, not at the first passport read or write.
+    try:
+        from cryptography.fernet import Fernet as _Fernet
+
+        _Fernet(_key)
+    except (ValueError, TypeError):
+        raise ImproperlyConfigured(
+            f"LAIHUA_FIELD_KEYS: key {_position} is not a Fernet key (32 bytes, URL-safe base64; "
+            "make one with `laihua generate_field_key`)."
+        ) from None
 
 # Uploaded files (case attachments): stored under MEDIA_ROOT, served only through access-checked views.
 MEDIA_ROOT = Path(env_str("LAIHUA_MEDIA_ROOT", str(VAR_DIR / "media")))

@@ -40,3 +40,5 @@ urlpatterns += i18n_patterns(
 )
 
 handler404 = "laihua.kit.weberrors.not_found"
+handler400 = "laihua.kit.weberrors.bad_request"
+handler500 = "laihua.kit.weberrors.server_error"

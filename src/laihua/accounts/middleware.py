@@ -2,6 +2,8 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import translation
 
+from laihua.accounts.models import Role
+
 
 class UserLanguageMiddleware:
     """A signed-in user's remembered language wins when the URL carries no language prefix, and the
@@ -30,3 +32,59 @@ class UserLanguageMiddleware:
         accepted = response.status_code in (302, 204)  # set_language redirects, or answers 204 to fetch()
         if accepted and language in dict(settings.LANGUAGES) and language != user.preferred_language:
             set_preferences(user, language=language)
+
+
+# Session keys: when this sign-in started, and when the session was last seen (seconds since the epoch).
+SIGNED_IN_AT = "laihua_signed_in_at"
+LAST_SEEN_AT = "laihua_last_seen_at"
+SEEN_GRANULARITY = 60  # the last-seen time is written at most once a minute, not on every request
+
+
+def idle_limit(user) -> int:
+    """Seconds a session of this user may stay unused: staff briefly, patients longer (settings)."""
+    minutes = settings.LAIHUA_STAFF_IDLE_MINUTES
+    if not (user.is_hospital_staff or user.is_platform_admin or user.role == Role.INSURER_AGENT):
+        minutes = max(minutes, settings.LAIHUA_PATIENT_IDLE_MINUTES)
+    return minutes * 60
+
+
+class SessionLimitMiddleware:
+    """A signed-in browser session ends after an idle time and at an absolute limit after sign-in.
+
+    The next request after either limit is treated as signed out (a page asks to sign in again, the API
+    answers 401). API tokens are not sessions: they expire on their own."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and hasattr(request, "session"):
+            self._check(request, user)
+        return self.get_response(request)
+
+    @staticmethod
+    def _check(request, user):
+        from django.contrib import messages
+        from django.contrib.auth import logout
+        from django.utils.translation import gettext as _
+
+        from laihua.kit import clock
+
+        now = int(clock.now().timestamp())
+        session = request.session
+        signed_in = session.setdefault(SIGNED_IN_AT, now)
+        seen = session.get(LAST_SEEN_AT, now)
+        idle = now - seen > idle_limit(user)
+        if idle or now - signed_in > settings.LAIHUA_SESSION_MAX_HOURS * 3600:
+            logout(request)  # flushes the session; request.user is now anonymous
+            message = (
+                _("You were signed out after %(minutes)d minutes without activity. Sign in again to go on.")
+                % {"minutes": idle_limit(user) // 60}
+                if idle
+                else _("You were signed out because your session reached its time limit. Sign in again to go on.")
+            )
+            messages.info(request, message)
+            return
+        if now - seen >= SEEN_GRANULARITY or LAST_SEEN_AT not in session:
+            session[LAST_SEEN_AT] = now

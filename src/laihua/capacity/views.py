@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from laihua.accounts.models import Role
-from laihua.accounts.services import require_hospital_staff
+from laihua.accounts.permissions import require_hospital_staff
 from laihua.capacity import services
 from laihua.capacity.models import BookingStatus, ResourceKind, Unit, WaitlistStatus
 from laihua.capacity.services import QuotaFull

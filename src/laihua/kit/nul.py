@@ -4,12 +4,11 @@ the user's language; as JSON under /api/, as an OperationOutcome under /fhir/, e
 
 import json
 
-from django.http import JsonResponse
+from django.conf import settings
 from django.utils.translation import gettext as _
 
 from laihua.errors import InvalidInput
-from laihua.kit.fhirhttp import operation_outcome
-from laihua.kit.weberrors import JSON_PREFIXES, render_domain_error
+from laihua.kit.weberrors import JSON_PREFIXES, api_error, body_error, render_domain_error
 
 NUL = "\x00"
 
@@ -40,6 +39,14 @@ def _in_json(value, path: str = "") -> str | None:
     return None
 
 
+def _fits_memory(request) -> bool:
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False
+    return length <= (settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0)
+
+
 def nul_field(request) -> str | None:
     """The name of the first field of the request that holds a NUL, or None."""
     found = _in_pairs(request.GET.lists())
@@ -50,6 +57,9 @@ def nul_field(request) -> str | None:
             return name[5:].replace("_", "-").title()
     content_type = request.content_type or ""
     if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        if content_type == "multipart/form-data" and request.path.startswith(JSON_PREFIXES) and _fits_memory(request):
+            # Keep the raw body readable: a JSON route sent a multipart body must answer, not fail on a spent stream.
+            request.body  # noqa: B018 - reading it caches it, and the form is then parsed from the cache
         return _in_pairs(request.POST.lists())
     if "json" in content_type and b"\\u0000" in request.body:
         try:
@@ -64,17 +74,19 @@ class NulCharacterMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        field = nul_field(request)
+        try:
+            field = nul_field(request)
+        except Exception as exc:
+            # A body Django cannot read (too large, malformed multipart): the API answers in its own shape;
+            # a page gets Django's 400 (handler400).
+            problem = body_error(exc)
+            answer = api_error(request, *problem) if problem else None
+            if answer is None:
+                raise
+            return answer
         if field is None:
             return self.get_response(request)
         error = InvalidInput(
             _("%(field)s holds the NUL character, which text may not contain.") % {"field": field}, field=field
         )
-        if request.path.startswith("/fhir/"):
-            outcome = operation_outcome(
-                [{"severity": "error", "code": "invalid", "diagnostics": str(error.message), "expression": field}]
-            )
-            return JsonResponse(outcome, status=422, content_type="application/fhir+json")
-        if request.path.startswith(JSON_PREFIXES):
-            return JsonResponse({"error": error.code, "detail": str(error.message), "field": field}, status=422)
-        return render_domain_error(request, error)
+        return api_error(request, 422, error.code, error.message, field) or render_domain_error(request, error)

@@ -60,17 +60,85 @@ class DomainErrorMiddleware:
         return render_domain_error(request, exception)
 
 
-def not_found(request, exception=None):
-    """Django's 404 for a path no route serves: JSON under the API prefixes, else the page."""
+# FHIR's IssueType for each status that Django itself answers.
+_FHIR_CODES = {
+    400: "invalid",
+    404: "not-found",
+    413: "too-long",
+    415: "not-supported",
+    500: "exception",
+    503: "transient",
+}
+
+
+def api_error(request, status: int, code: str, detail, field: str | None = None):
+    """The API's error shape for this path: an OperationOutcome under /fhir/, `{error, detail, field}` under
+    /api/; None for any other path (a page)."""
     from django.http import JsonResponse
-    from django.views.defaults import page_not_found
 
     if request.path.startswith("/fhir/"):
-        outcome = {
-            "resourceType": "OperationOutcome",
-            "issue": [{"severity": "error", "code": "not-found", "diagnostics": str(_("Not found."))}],
-        }
-        return JsonResponse(outcome, status=404, content_type="application/fhir+json")
+        issue = {"severity": "error", "code": _FHIR_CODES.get(status, "processing"), "diagnostics": str(detail)}
+        if field:
+            issue["expression"] = [field]
+        outcome = {"resourceType": "OperationOutcome", "issue": [issue]}
+        return JsonResponse(outcome, status=status, content_type="application/fhir+json")
     if request.path.startswith(JSON_PREFIXES):
-        return JsonResponse({"error": "not_found", "detail": str(_("Not found.")), "field": None}, status=404)
-    return page_not_found(request, exception)
+        return JsonResponse({"error": code, "detail": str(detail), "field": field}, status=status)
+    return None
+
+
+def body_error(exception) -> tuple[int, str, str] | None:
+    """Status, code and message for a request body Django could not read, or None for another error."""
+    from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+    from django.http.multipartparser import MultiPartParserError
+    from django.http.request import RawPostDataException
+
+    if isinstance(exception, RequestDataTooBig):
+        return 413, "too_large", _("The request body is larger than this server accepts.")
+    if isinstance(exception, TooManyFieldsSent | TooManyFilesSent):
+        return 413, "too_large", _("The request has more fields or files than this server accepts.")
+    if isinstance(exception, MultiPartParserError):
+        return 400, "bad_request", _("The request body is not well-formed multipart form data.")
+    if isinstance(exception, RawPostDataException):
+        return 415, "unsupported_media_type", _("This route reads a JSON body: send it as application/json.")
+    return None
+
+
+def database_unavailable(exception) -> bool:
+    from django.db import InterfaceError, OperationalError
+
+    return isinstance(exception, OperationalError | InterfaceError)
+
+
+def not_found(request, exception=None):
+    """Django's 404 for a path no route serves: JSON under the API prefixes, else the page."""
+    from django.views.defaults import page_not_found
+
+    return api_error(request, 404, "not_found", _("Not found.")) or page_not_found(request, exception)
+
+
+def bad_request(request, exception=None):
+    """Django's 400 (an unreadable or oversized body, a bad host): in the API's shape under its prefixes."""
+    from django.views.defaults import bad_request as page_bad_request
+
+    status, code, message = body_error(exception) or (400, "bad_request", _("The request could not be read."))
+    return api_error(request, status, code, message) or page_bad_request(request, exception)
+
+
+def server_error(request):
+    """Django's 500: a database outage is a 503 (try again), and the API answers in its own shape."""
+    import sys
+
+    from django.http import HttpResponse
+    from django.views.defaults import server_error as page_server_error
+
+    exception = sys.exc_info()[1]
+    if database_unavailable(exception):
+        message = _("The service is briefly unavailable. Please try again in a minute.")
+        response = api_error(request, 503, "unavailable", message) or HttpResponse(
+            str(message), status=503, content_type="text/plain; charset=utf-8"
+        )
+        response["Retry-After"] = "30"
+        return response
+    detail = _("Something went wrong on our side; it has been logged.")
+    return api_error(request, 500, "server_error", detail) or page_server_error(request)

@@ -17,7 +17,8 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from laihua.accounts.models import Role
-from laihua.accounts.services import CATALOG_EDITORS, require_hospital_staff, require_role
+from laihua.accounts.permissions import require_hospital_staff, require_role
+from laihua.accounts.services import CATALOG_EDITORS
 from laihua.audit.services import record_event
 from laihua.catalog.models import CatalogItem
 from laihua.errors import InvalidInput, NotFound, PermissionDenied

@@ -8,7 +8,7 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from laihua.accounts.services import require_role
+from laihua.accounts.permissions import require_role
 from laihua.audit.services import record_event
 from laihua.capacity.models import Booking, BookingRequest, BookingStatus, IntlUsage
 from laihua.capacity.services.quota import (

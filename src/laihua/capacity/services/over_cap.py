@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q
 
-from laihua.accounts.services import require_hospital_staff
+from laihua.accounts.permissions import require_hospital_staff
 from laihua.capacity.models import Booking, BookingStatus, IntlUsage, Resource
 from laihua.capacity.services.quota import READERS, Capacities, _audit_listing, month_days, month_start
 from laihua.kit import clock

@@ -12,7 +12,7 @@ from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
 
 from laihua.accounts.models import Role
-from laihua.accounts.services import require_hospital_staff, require_role
+from laihua.accounts.permissions import require_hospital_staff, require_role
 from laihua.audit.services import record_event
 from laihua.capacity.models import Booking, BookingStatus, IntlUsage, ReportedMetrics, Resource, Unit
 from laihua.capacity.services.quota import (

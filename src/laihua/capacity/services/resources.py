@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
-from laihua.accounts.services import require_hospital_staff, require_role
+from laihua.accounts.permissions import require_hospital_staff, require_role
 from laihua.audit.services import record_event
 from laihua.capacity.models import (
     MAX_CAPACITY,

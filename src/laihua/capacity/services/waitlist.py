@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from laihua.accounts.services import require_hospital_staff, require_role
+from laihua.accounts.permissions import require_hospital_staff, require_role
 from laihua.audit.services import record_event
 from laihua.capacity.models import BookingRequest, Resource, WaitlistEntry, WaitlistStatus
 from laihua.capacity.services.quota import (
