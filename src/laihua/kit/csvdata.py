@@ -52,3 +52,49 @@ def translated(path, line: int, row: dict, prefix: str, *, required: bool) -> di
             if not texts.get(code):
                 fail(path, line, f"{prefix}_{code}", _("this text is required."))
     return {code: text for code, text in texts.items() if text}
+
+
+# A cell a spreadsheet would run as a formula (OWASP "CSV injection"): one that starts with one of these.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _looks_like_formula(text: str) -> bool:
+    """True for a formula-like text, and for one already escaped (so that escaping can be undone exactly)."""
+    return text.lstrip("'").startswith(FORMULA_STARTS)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def to_spreadsheet(value):
+    """The cell as Laihua writes it into a CSV: a text that a spreadsheet would run as a formula gets a
+    leading apostrophe (shown as text, never run); numbers, such as a negative amount, stay as they are."""
+    if isinstance(value, str) and value and _looks_like_formula(value) and not _is_number(value):
+        return "'" + value
+    return value
+
+
+def from_spreadsheet(text: str) -> str:
+    """The exact inverse of `to_spreadsheet` for a cell read back from a CSV Laihua wrote."""
+    if text.startswith("'") and _looks_like_formula(text[1:]) and not _is_number(text[1:]):
+        return text[1:]
+    return text
+
+
+class SafeWriter:
+    """csv.writer whose every text cell goes through `to_spreadsheet`: use it for every CSV Laihua writes."""
+
+    def __init__(self, out, **options):
+        self._writer = csv.writer(out, **options)
+
+    def writerow(self, row):
+        return self._writer.writerow([to_spreadsheet(cell) for cell in row])
+
+    def writerows(self, rows):
+        for row in rows:
+            self.writerow(row)

@@ -2,7 +2,6 @@
 levels (ok, warn at 80%, full at 100%), the metrics (units) a hospital reports its share on, the CSV
 export and the platform admin's overview of every hospital."""
 
-import csv
 import datetime
 import io
 from decimal import Decimal
@@ -25,6 +24,7 @@ from laihua.capacity.services.quota import (
 )
 from laihua.errors import InvalidInput, PermissionDenied
 from laihua.hospitals.models import Hospital
+from laihua.kit.csvdata import SafeWriter
 
 WARN_AT = Decimal("0.80")
 FIRST_REPORT_YEAR, LAST_REPORT_YEAR = 2000, 2100
@@ -196,7 +196,7 @@ def _percent(booked: int, cap: int) -> Decimal | None:
 def utilisation_csv(actor, hospital, month: datetime.date) -> str:
     report = utilisation(actor, hospital, month)
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = SafeWriter(out)
     writer.writerow(
         ["resource_code", "unit", "period", "day", "capacity", "intl_cap", "intl_booked", "percent", "level"]
     )

@@ -25,6 +25,7 @@ from laihua.catalog.pricefiles.csv_columns import (
 from laihua.catalog.pricefiles.rows import PriceRow
 from laihua.catalog.services import check_standard_codes
 from laihua.errors import DomainError, InvalidInput
+from laihua.kit.csvdata import from_spreadsheet
 from laihua.kit.money import parse_amount
 
 
@@ -110,7 +111,7 @@ class _Cells:
 def read_csv(text: str) -> ParsedFile:
     """Read a price file in the tall CSV layout, checking every row; nothing touches the database."""
     parsed = ParsedFile()
-    records = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    records = [[from_spreadsheet(cell) for cell in record] for record in csv.reader(io.StringIO(text.lstrip("\ufeff")))]
     if len(records) < 3:
         parsed.errors.append(RowError(3, "description", _("The file has no column headers on row 3.")))
         return parsed

@@ -1,6 +1,5 @@
 """The CSV price file in the CMS v3.0.0 tall layout: general data, column headers, one row per item."""
 
-import csv
 import io
 from decimal import Decimal
 
@@ -21,6 +20,7 @@ from laihua.catalog.pricefiles.csv_columns import (
     MIN,
 )
 from laihua.catalog.pricefiles.rows import PriceFile, PriceRow, generic_notes
+from laihua.kit.csvdata import SafeWriter
 from laihua.kit.i18n import pick
 
 
@@ -85,7 +85,7 @@ def csv_text(pricefile: PriceFile) -> str:
     ]
     width = max(len(item_header), len(general_header))
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = SafeWriter(out)
     writer.writerow(general_header + [""] * (width - len(general_header)))
     writer.writerow(general_values + [""] * (width - len(general_values)))
     writer.writerow(item_header)

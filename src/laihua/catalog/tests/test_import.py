@@ -317,3 +317,36 @@ def test_imported_item_is_searchable_in_both_languages(hospital, other_hospital,
     for query in ("核磁", "mri"):
         assert {i.hospital.slug for i in search(SearchQuery(q=query))[0]} == {"east", "west"}
     assert CatalogItem.objects.filter(hospital=other_hospital, active=True).count() == 1
+
+
+FORMULAS = [
+    '=HYPERLINK("http://evil.example","x")',
+    "+1+1",
+    "-2+3",
+    "@SUM(A1)",
+    "'=already quoted",
+]  # names are stripped, so no tab
+
+
+@pytest.mark.parametrize("name", FORMULAS)
+def test_a_name_a_spreadsheet_would_run_is_written_as_text_and_read_back_unchanged(hospital, other_hospital, name):
+    make_catalog(hospital)
+    item = hospital.catalog.get(code="HIP-PKG")
+    item.name = {**item.name, "en": name}
+    item.save()
+    text = export_csv(hospital)
+    cells = [cell for record in csv.reader(io.StringIO(text)) for cell in record]
+    assert not any(cell.startswith(("=", "+", "@", "\t")) for cell in cells)
+    assert "'" + name in cells
+    import_catalog(None, other_hospital, text)
+    assert other_hospital.catalog.get(code="HIP-PKG").name["en"] == name
+    assert snapshot(other_hospital) == snapshot(hospital)
+
+
+def test_the_public_price_file_neutralises_formulas(client, hospital):
+    make_catalog(hospital)
+    item = hospital.catalog.get(code="HIP-PKG")
+    item.name = {**item.name, "en": '=HYPERLINK("http://evil.example")'}
+    item.save()
+    body = client.get(f"/prices/{hospital.slug}.csv").content.decode()
+    assert "'=HYPERLINK" in body and ",=HYPERLINK" not in body
