@@ -17,7 +17,6 @@ import json
 import re
 import stat
 import unicodedata
-import xml.etree.ElementTree as ElementTree
 import zipfile
 import zlib
 from pathlib import PurePosixPath
@@ -32,6 +31,7 @@ from django.utils.translation import gettext as _
 from laihua.audit.services import record_event
 from laihua.cases.models import Attachment, AttachmentKind
 from laihua.errors import DomainError, InvalidInput
+from laihua.kit.fhirxml import XmlError, XmlUnsafe, parse_safely
 
 CHUNK = 64 * 1024
 SNIFF_BYTES = 8192
@@ -214,8 +214,23 @@ def _check_zip_members(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo])
 # --- International Patient Summary ---------------------------------------------------------------
 
 
+BYTE_ORDER_MARKS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+
+
+def _first_character(head: bytes) -> str:
+    """The first character of a text file that is not white space, read in the encoding its byte-order mark
+    names (UTF-8 without one); "" when the head is not text."""
+    encoding, start = "utf-8", 0
+    for mark, marked in BYTE_ORDER_MARKS:
+        if head.startswith(mark):
+            encoding, start = marked, len(mark)
+            break
+    text = head[start : start + 64].decode(encoding, errors="ignore")
+    return text.lstrip(" \t\r\n")[:1]
+
+
 def _looks_like_text(head: bytes) -> bool:
-    return head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"<")
+    return _first_character(head) in ("{", "<")
 
 
 def _not_ips(detail: str) -> InvalidInput:
@@ -228,7 +243,7 @@ def _check_ips(uploaded_file, head: bytes) -> str:
     uploaded_file.seek(0)
     content = uploaded_file.read()
     uploaded_file.seek(0)
-    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+    if _first_character(head) == "{":
         _check_ips_json(content)
         return "application/fhir+json"
     _check_ips_xml(content)
@@ -252,28 +267,20 @@ def _check_ips_json(content: bytes) -> None:
 
 
 def _check_ips_xml(content: bytes) -> None:
-    if b"<!DOCTYPE" in content or b"<!ENTITY" in content:
-        raise _not_ips(_("XML with a document type declaration is refused for safety."))
-    path: list[str] = []
-    bundle_type = first_resource = None
     try:
-        for event, element in ElementTree.iterparse(io.BytesIO(content), events=("start", "end")):
-            if event == "end":
-                path.pop()
-                continue
-            path.append(element.tag)
-            if len(path) == 1 and element.tag != FHIR_NS + "Bundle":
-                raise _not_ips(_("it is not a FHIR Bundle."))
-            if path == [FHIR_NS + "Bundle", FHIR_NS + "type"]:
-                bundle_type = element.get("value")
-            if len(path) == 4 and path[1:3] == [FHIR_NS + "entry", FHIR_NS + "resource"]:
-                first_resource = element.tag
-                break
-    except ElementTree.ParseError:
+        root = parse_safely(content)  # a DOCTYPE or an entity is refused in any encoding (UTF-8, UTF-16, ...)
+    except XmlUnsafe:
+        raise _not_ips(_("XML with a document type declaration is refused for safety.")) from None
+    except XmlError:
         raise _not_ips(_("it is not well-formed XML.")) from None
-    if bundle_type != "document":
+    if root.tag != FHIR_NS + "Bundle":
+        raise _not_ips(_("it is not a FHIR Bundle."))
+    bundle_type = root.find(FHIR_NS + "type")
+    if bundle_type is None or bundle_type.get("value") != "document":
         raise _not_ips(_("it is a FHIR Bundle, but not a document."))
-    if first_resource != FHIR_NS + "Composition":
+    holder = root.find(f"{FHIR_NS}entry/{FHIR_NS}resource")
+    first = next((child for child in holder if isinstance(child.tag, str)), None) if holder is not None else None
+    if first is None or first.tag != FHIR_NS + "Composition":
         raise _not_ips(_("a FHIR document starts with a Composition, and this one does not."))
 
 

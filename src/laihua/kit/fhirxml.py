@@ -42,6 +42,10 @@ class XmlError(ValueError):
         self.location = location
 
 
+class XmlUnsafe(XmlError):
+    """The XML declares a document type or entities: refused for safety (no XXE, no entity expansion)."""
+
+
 def _parser():
     return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
@@ -147,15 +151,25 @@ def _complex(element, type_name: str, *, is_resource: bool = False) -> dict:
     return out
 
 
-def xml_to_dict(content: bytes) -> dict:
-    """The FHIR JSON form (a dict) of a FHIR XML resource."""
-    if b"<!DOCTYPE" in content[:4096].upper() or b"<!ENTITY" in content.upper():
-        raise XmlError("XML with a document type declaration is refused")
+def parse_safely(content: bytes | str, location: str | None = None):
+    """The root element of an XML text, parsed without DTDs, entities or the network; a document type
+    declaration or an entity is refused whatever the text's encoding (UTF-8, UTF-16, ...), because the
+    check looks at what the parser read, not at the bytes."""
     try:
         root = etree.fromstring(content, parser=_parser())
-    except etree.XMLSyntaxError as exc:
-        raise XmlError(f"not well-formed XML: {exc}") from None
-    return _resource(root)
+    except (etree.XMLSyntaxError, ValueError) as exc:
+        raise XmlError(f"not well-formed XML: {exc}", location) from None
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
+        raise XmlUnsafe("XML with a document type declaration is refused", location)
+    if any(isinstance(node, etree._Entity) for node in root.iter()):
+        raise XmlUnsafe("XML with entities is refused", location)
+    return root
+
+
+def xml_to_dict(content: bytes) -> dict:
+    """The FHIR JSON form (a dict) of a FHIR XML resource."""
+    return _resource(parse_safely(content))
 
 
 # --- writing --------------------------------------------------------------------------------------
@@ -210,12 +224,9 @@ def check_xhtml(text, location: str) -> bytes:
     """The narrative's `<div>`, parsed without DTDs, entities or the network, serialized on its own."""
     if not isinstance(text, str):
         raise XmlError("the narrative must be XHTML text", location)
-    upper = text.upper()
-    if "<!DOCTYPE" in upper or "<!ENTITY" in upper:
-        raise XmlError("the narrative must not hold a document type declaration or entities", location)
     try:
-        div = etree.fromstring(text, parser=_parser())
-    except (etree.XMLSyntaxError, ValueError) as exc:
+        div = parse_safely(text)
+    except XmlError as exc:
         raise XmlError(f"the narrative is not well-formed XHTML: {exc}", location) from None
     if div.tag != f"{{{XHTML_NS}}}div":
         raise XmlError(f'the narrative must be one <div xmlns="{XHTML_NS}"> element', location)

@@ -435,3 +435,23 @@ def test_display_name_drops_folders_and_control_characters():
     assert display_name("") == "attachment"
     long = "a" * 300 + ".pdf"
     assert len(display_name(long)) == 200 and display_name(long).endswith(".pdf")
+
+
+def utf16(text: str) -> bytes:
+    return text.replace('<?xml version="1.0"?>', '<?xml version="1.0" encoding="UTF-16"?>').encode("utf-16")
+
+
+def test_a_doctype_is_refused_in_utf16_too():
+    content = utf16(
+        '<?xml version="1.0"?><!DOCTYPE b [<!ENTITY a "aaaa">]><Bundle xmlns="http://hl7.org/fhir">&a;</Bundle>'
+    )
+    assert b"<!DOCTYPE" not in content  # the byte scan this replaces saw nothing here
+    assert "document type declaration" in str(refusal("ips.xml", content).message)
+
+
+def test_a_real_summary_in_utf16_is_read():
+    text = (IPS_DIR / "hl7-IPS-bundle-01.xml").read_text(encoding="utf-8")
+    if not text.startswith("<?xml"):
+        text = '<?xml version="1.0"?>' + text
+    content = text.replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16")
+    assert check_upload(upload("ips.xml", content))[0] == "ips"
