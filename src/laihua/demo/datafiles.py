@@ -39,6 +39,8 @@ class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
         seen = set()
         for key_node, _value_node in node.value:
             key = self.construct_object(key_node, deep=True)
+            if isinstance(key, list | dict):
+                continue  # refused by the constructor itself as unhashable
             if key in seen:
                 raise yaml.MarkedYAMLError(
                     problem=_("“%(key)s” appears twice.") % {"key": key}, problem_mark=key_node.start_mark
