@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "laihua.insurance",
     "laihua.billing",
     "laihua.web",
+    "laihua.demo",
 ]
 
 MIDDLEWARE = [

@@ -15,8 +15,8 @@ def accepted_case():
     """A fresh case of the demo patient at Huangpu, accepted, with its accepted quote (no coverage yet)."""
     from laihua.accounts.models import User
     from laihua.catalog.models import CatalogItem
+    from laihua.demo import quotes as quotes_demo
     from laihua.hospitals.models import Hospital
-    from laihua.quotes import demo as quotes_demo
 
     hospital = Hospital.objects.get(slug=DEMO_HOSPITAL)
     patient = User.objects.get(username="demo-patient").patient

@@ -3,12 +3,13 @@ deposit, an answered claim and a remittance; loading again changes nothing."""
 
 from decimal import Decimal
 
-from laihua.billing import demo, services
+from laihua.billing import services
 from laihua.billing.models import Invoice, Payment
+from laihua.demo import billing as demo
 
 
 def test_demo_invoice_is_split_paid_in_part_and_loads_once(db, settings):
-    from laihua.hospitals.demo import load_demo
+    from laihua.demo.loader import load_demo
 
     settings.DEMO_MODE = True
     load_demo()

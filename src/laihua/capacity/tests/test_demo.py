@@ -1,11 +1,11 @@
 """The demo capacity loads on top of the demo hospitals, maps the MRI to its scanner, and loads only once."""
 
-from laihua.capacity import demo
 from laihua.capacity.models import Resource, ServiceUsage
+from laihua.demo import capacity as demo
 
 
 def test_demo_capacity_loads_once_with_the_mri_on_its_scanner(db, settings):
-    from laihua.hospitals.demo import load_demo
+    from laihua.demo.loader import load_demo
 
     settings.DEMO_MODE = True
     load_demo()  # loads the demo capacity too

@@ -1,13 +1,13 @@
 """The demo cases load on top of the demo hospitals and patients, in several states, and load only once."""
 
-from laihua.cases import demo
 from laihua.cases.models import Case, Message
 from laihua.cases.services import is_overdue
 from laihua.cases.states import State
+from laihua.demo import cases as demo
 
 
 def test_the_demo_cases_load_once(db, settings):
-    from laihua.hospitals.demo import load_demo
+    from laihua.demo.loader import load_demo
 
     settings.DEMO_MODE = True
     load_demo()  # loads the demo cases too (other domains' demo loaders add cases of their own)

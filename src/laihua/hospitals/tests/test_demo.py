@@ -9,7 +9,7 @@ from laihua.accounts.models import Role, User
 from laihua.catalog import pricefiles
 from laihua.catalog import services as catalog
 from laihua.catalog.models import CatalogItem, ComparableService, PackageComponent, Price, ReferencePrice
-from laihua.hospitals import demo
+from laihua.demo import hospitals as demo
 from laihua.hospitals.models import City, Department, Hospital
 from laihua.kit import clock
 from laihua.rates import services as rates

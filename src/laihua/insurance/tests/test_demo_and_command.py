@@ -34,7 +34,7 @@ def test_the_demo_has_insurers_contracts_and_a_gop_waiting_for_the_agent(demo):
     assert services.coverage_problems(gop.coverage) == []
     assert gop in services.visible_guarantees(agent)
     gops, contracts = Guarantee.objects.count(), Contract.objects.count()
-    from laihua.insurance import demo as insurance_demo
+    from laihua.demo import insurance as insurance_demo
 
     assert insurance_demo.load() == 0  # loading again adds nothing
     assert Guarantee.objects.count() == gops and Contract.objects.count() == contracts

@@ -3,8 +3,8 @@
 import pytest
 
 from laihua.accounts.models import Role
-from laihua.hospitals.demo import USERS
-from laihua.patients import demo
+from laihua.demo import patients as demo
+from laihua.demo.hospitals import USERS
 from laihua.patients.forms import clean_name, normalise_passport
 from laihua.patients.models import Companion, Patient
 from tests.builders import make_user

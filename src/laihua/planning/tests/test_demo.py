@@ -1,11 +1,11 @@
 """The demo carries clinical-order defaults and an accepted knee case with a planned trip, loaded once."""
 
-from laihua.planning import demo
+from laihua.demo import planning as demo
 from laihua.planning.models import Itinerary, ServiceOrder, ServiceRule
 
 
 def test_demo_plans_the_knee_trip_once(db, settings):
-    from laihua.hospitals.demo import load_demo
+    from laihua.demo.loader import load_demo
 
     settings.DEMO_MODE = True
     load_demo()

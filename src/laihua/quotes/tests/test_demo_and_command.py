@@ -5,8 +5,9 @@ import pytest
 from django.core.management import call_command
 
 from laihua.accounts.models import Role
+from laihua.demo import quotes as demo
 from laihua.kit import clock
-from laihua.quotes import demo, services
+from laihua.quotes import services
 from laihua.quotes.models import Quote, Status
 from tests.builders import make_case, make_patient, make_user
 

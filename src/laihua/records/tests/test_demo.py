@@ -2,14 +2,15 @@
 
 import pytest
 
-from laihua.records import demo, ips, services
+from laihua.demo import records as demo
+from laihua.records import ips, services
 from laihua.records.models import ClinicalItem, Consent, IpsDocument
 
 pytestmark = pytest.mark.django_db
 
 
 def test_demo_records_load_once(monkeypatch, patient, case):
-    monkeypatch.setattr("laihua.patients.demo.demo_patient_users", lambda: [patient.user])
+    monkeypatch.setattr("laihua.demo.patients.demo_patient_users", lambda: [patient.user])
     demo.load()
     demo.load()
     assert IpsDocument.objects.filter(case=case).count() == 1
@@ -23,6 +24,6 @@ def test_demo_records_load_once(monkeypatch, patient, case):
 
 
 def test_demo_without_patient_does_nothing(db, monkeypatch):
-    monkeypatch.setattr("laihua.patients.demo.demo_patient_users", lambda: [])
+    monkeypatch.setattr("laihua.demo.patients.demo_patient_users", lambda: [])
     demo.load()
     assert not IpsDocument.objects.exists()

@@ -7,9 +7,9 @@ from pypdf import PdfReader
 
 from laihua.accounts.services import create_api_token
 from laihua.audit.models import AuditEvent
-from laihua.hospitals.demo import HOSPITALS
+from laihua.demo import travel as demo
+from laihua.demo.hospitals import HOSPITALS
 from laihua.hospitals.models import Hospital
-from laihua.travel import demo
 from laihua.travel.models import InvitationLetter, LetterSettings
 from laihua.travel.tests.conftest import letter_data
 from tests.builders import make_city

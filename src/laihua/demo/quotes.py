@@ -1,4 +1,4 @@
-"""Demo data: a quote for each demo case that has reached triage, quoted or accepted without one.
+"""A quote for each demo case that has reached triage, quoted or accepted without one (quotes.yaml).
 
 A case in triage gets a draft (the coordinator can finish and send it); a quoted case a sent quote; an
 accepted case an accepted quote, as if the patient had accepted it online. Lines are the services the
@@ -19,6 +19,7 @@ from laihua.cases.services import add_event
 from laihua.cases.states import State
 from laihua.catalog.models import CatalogItem
 from laihua.catalog.services import with_price_on
+from laihua.demo import datafiles
 from laihua.errors import DomainError
 from laihua.kit import clock
 from laihua.quotes import services
@@ -27,9 +28,9 @@ from laihua.quotes.services.lines import set_amounts, snapshot_item
 from laihua.rates import services as rates
 
 STATUS_FOR_STATE = {State.TRIAGE: Status.DRAFT, State.QUOTED: Status.SENT, State.ACCEPTED: Status.ACCEPTED}
-INTERPRETER = {"en": "Medical interpreter (English), per day (demo)", "zh-hans": "医疗翻译（英语），每天（示范）"}
-INTERPRETER_PRICE = Decimal("600.00")
-DEPOSIT_SHARE = Decimal("0.20")
+_DATA = datafiles.read("quotes")
+INTERPRETER = _DATA["interpreter"]
+DEPOSIT_SHARE = Decimal(_DATA["deposit_share"])
 
 
 @dataclass
@@ -66,10 +67,10 @@ def _add_lines(quote: Quote, items: list[CatalogItem], day: datetime.date) -> No
         quote=quote,
         position=len(items) + 1,
         manual=True,
-        code="INTERP",
-        description=INTERPRETER,
-        quantity=2,
-        unit_price_cny=INTERPRETER_PRICE,
+        code=INTERPRETER["code"],
+        description=INTERPRETER["description"],
+        quantity=INTERPRETER["quantity"],
+        unit_price_cny=Decimal(INTERPRETER["unit_price_cny"]),
     )
     set_amounts(manual)
     manual.save()
@@ -77,7 +78,8 @@ def _add_lines(quote: Quote, items: list[CatalogItem], day: datetime.date) -> No
     quote.deposit_cny = services.to_fen(quote.total_cny * DEPOSIT_SHARE)
 
 
-def _quote_case(case: Case, status: str, author: User, day: datetime.date) -> bool:
+def quote_case(case: Case, status: str, author: User, day: datetime.date) -> bool:
+    """The case's first quote, in this status; False when no price or rate is known."""
     items = _items(case, day)
     if not items:
         return False
@@ -98,10 +100,7 @@ def _quote_case(case: Case, status: str, author: User, day: datetime.date) -> bo
         currency=case.patient.preferred_currency,
         language=case.language,
         created_by=author,
-        exclusions={
-            "en": "Flights, hotel and visa fees; treatment not listed above. (demo)",
-            "zh-hans": "机票、酒店和签证费用；上述未列出的治疗。（示范）",
-        },
+        exclusions=_DATA["exclusions"],
     )
     _add_lines(quote, items, day)
     if rate is not None:
@@ -130,7 +129,7 @@ def load() -> Summary:
     )
     for case in cases:
         author = _author(case)
-        if author is None or not _quote_case(case, STATUS_FOR_STATE[case.state], author, day):
+        if author is None or not quote_case(case, STATUS_FOR_STATE[case.state], author, day):
             summary.skipped += 1
             continue
         summary.created += 1

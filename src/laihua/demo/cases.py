@@ -1,13 +1,13 @@
-"""Demo data: a handful of fictional cases for the demo patient at the demo hospitals, in a few states, with
-messages and a staff note, and one inquiry left unanswered past the first-response deadline.
+"""A handful of fictional cases for the demo patient at the demo hospitals (cases.yaml, inquiries), in a few
+states, with messages and a staff note, and one inquiry left unanswered past the first-response deadline.
 
-Loading twice is harmless: each demo case is found by the key kept on its "opened" event. Run after
-hospitals.demo.load_demo() (hospitals, users, catalogs); the patient's profile comes from patients.demo.
+Loading twice is harmless: each demo case is found by the key kept on its "opened" event. Runs after
+demo.hospitals (hospitals, users, catalogs); the patient's profile comes from demo.patients.
 """
 
 import datetime
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
@@ -16,6 +16,9 @@ from laihua.accounts.models import User
 from laihua.cases.models import Case, CaseEvent, Message
 from laihua.cases.services import add_event
 from laihua.catalog.models import CatalogItem
+from laihua.demo import datafiles
+from laihua.demo import patients as demo_patients
+from laihua.demo.hospitals import BY_CODE, SERVICES
 from laihua.hospitals.models import Hospital
 from laihua.kit import clock
 
@@ -32,106 +35,54 @@ class DemoMessage:
 class DemoCase:
     key: str
     group: str  # cases with the same group were one inquiry to several hospitals
-    hospital: str  # slug
-    services: tuple[str, ...]  # catalog codes
+    hospital: str  # short code
+    services: tuple[str, ...]  # service codes (catalog.yaml)
     description: str
     days_ago: int
     arrival_in_days: int | None
     stay_days: int
     moves: tuple[tuple[str, str, str, int], ...] = ()  # (to, by username, note, hours after opening)
     coordinator: str | None = None
-    messages: tuple[DemoMessage, ...] = field(default=())
-    insurer: tuple[str, str, str] = ("", "", "")
+    messages: tuple[DemoMessage, ...] = ()
+    insurer: tuple[str, str, str] = ("", "", "")  # name, policy, member
 
 
-KNEE = (
-    "Right knee pain for eight months after a skiing fall; it swells after walking. My doctor at home "
-    "suspects a meniscus tear. The wait for an MRI here is four months. I would like an MRI and an "
-    "orthopaedic opinion, and surgery if needed."
-)
-
-CASES = (
-    DemoCase(
-        key="knee-huangpu",
-        group="knee",
-        hospital="huangpu-international-demo",
-        services=("HIDH-RAD-MRI-1", "HIDH-CON-ORTH"),
-        description=KNEE,
-        days_ago=3,
-        arrival_in_days=40,
-        stay_days=10,
-        coordinator="huangpu-coord",
-        moves=(("triage", "huangpu-coord", "", 5),),
-        messages=(
-            DemoMessage(
-                "huangpu-coord",
-                "Thank you for your inquiry. Could you send the report of your last X-ray or any earlier "
-                "scan of the knee? Our orthopaedic surgeon will review it before we prepare a quote.",
-                5,
-            ),
-            DemoMessage(
-                "huangpu-coord",
-                "Dr. Demo (sports injuries) sees international patients on Tuesdays; propose the week of the 40th day.",
-                6,
-                internal=True,
-            ),
-            DemoMessage(
-                "patient",
-                "Thank you! I only have the X-ray report on paper; I will scan it and send it tomorrow.",
-                20,
-            ),
+def _case(entry: dict, at: list) -> DemoCase:
+    datafiles.require("cases", [*at, "hospital"], entry["hospital"], BY_CODE)
+    for index, code in enumerate(entry["services"]):
+        datafiles.require("cases", [*at, "services", index], code, [service.code for service in SERVICES])
+    insurance = entry.get("insurance")
+    return DemoCase(
+        key=entry["key"],
+        group=entry["group"],
+        hospital=entry["hospital"],
+        services=tuple(entry["services"]),
+        description=entry["description"],
+        days_ago=entry["days_ago"],
+        arrival_in_days=entry["arrival_in_days"],
+        stay_days=entry["stay_days"],
+        moves=tuple(
+            (move["to"], move["by"], move.get("note", ""), move["hours_after"]) for move in entry.get("moves", ())
         ),
-        insurer=("Demo Global Health", "DGH-0000-0001", "M-000123"),
-    ),
-    DemoCase(
-        key="knee-pudong",
-        group="knee",
-        hospital="pudong-demo-medical-center",
-        services=("PDMC-RAD-MRI-1",),
-        description=KNEE,
-        days_ago=3,
-        arrival_in_days=40,
-        stay_days=10,
-        insurer=("Demo Global Health", "DGH-0000-0001", "M-000123"),
-    ),
-    DemoCase(
-        key="checkup-chaoyang",
-        group="checkup",
-        hospital="chaoyang-demo-hospital",
-        services=("CYDH-PKG-EXEC",),
-        description="A full executive check-up during a business trip to Beijing, ideally in one morning.",
-        days_ago=12,
-        arrival_in_days=None,
-        stay_days=0,
-        moves=(
-            (
-                "declined",
-                "chaoyang-coord",
-                "We are sorry: the check-up centre is fully booked for the dates you need. Please ask "
-                "again for a later trip.",
-                3,
-            ),
-        ),
-        messages=(
-            DemoMessage(
-                "chaoyang-coord",
-                "Thank you for asking us. Unfortunately the dates of your trip are fully booked.",
-                3,
-            ),
-        ),
-    ),
-)
+        coordinator=entry.get("coordinator"),
+        messages=tuple(DemoMessage(**message) for message in entry.get("messages", ())),
+        insurer=(insurance["insurer"], insurance["policy"], insurance["member"]) if insurance else ("", "", ""),
+    )
 
 
-def _demo_patient():
-    """The first demo patient account with its profile (made by patients.demo when missing)."""
-    from laihua.patients import demo as patients_demo
+_DATA = datafiles.read("cases")
+CASES = tuple(_case(entry, ["inquiries", index]) for index, entry in enumerate(_DATA["inquiries"]))
+# The accepted knee case whose trip demo.planning plans.
+PLANNED_TRIP = _case(_DATA["planned_trip"], ["planned_trip"])
 
-    users = patients_demo.demo_patient_users()
+
+def demo_patient():
+    """The first demo patient account with its profile (made by demo.patients when missing)."""
+    users = demo_patients.demo_patient_users()
     if not users:
         return None
     if not hasattr(users[0], "patient"):
-        patients_demo.load()
+        demo_patients.load()
         users[0].refresh_from_db()
     return users[0].patient
 
@@ -140,12 +91,15 @@ def _at(opened: datetime.datetime, hours: int) -> datetime.datetime:
     return opened + datetime.timedelta(hours=hours)
 
 
-def _create(spec: DemoCase, patient, groups: dict) -> Case | None:
-    hospital = Hospital.objects.filter(slug=spec.hospital).first()
+def create_case(spec: DemoCase, patient, groups: dict) -> Case | None:
+    """The case as the inquiry path opens it, then its history back-dated from `days_ago`."""
+    hospital_data = BY_CODE[spec.hospital]
+    hospital = Hospital.objects.filter(slug=hospital_data.slug).first()
     if hospital is None:
         return None
     users = {u.username: u for u in User.objects.filter(hospital=hospital)}
-    services = list(CatalogItem.objects.filter(hospital=hospital, code__in=spec.services))
+    codes = [hospital_data.item_code(code) for code in spec.services]
+    services = list(CatalogItem.objects.filter(hospital=hospital, code__in=codes))
     today = clock.today()
     arrival = today + datetime.timedelta(days=spec.arrival_in_days) if spec.arrival_in_days else None
     case = Case.objects.create(
@@ -205,7 +159,7 @@ def _history(case: Case, spec: DemoCase, patient, users: dict, opened) -> None:
 @transaction.atomic
 def load() -> int:
     """Create the demo cases that are missing; returns how many were created."""
-    patient = _demo_patient()
+    patient = demo_patient()
     if patient is None:
         return 0
     created, groups = 0, {}
@@ -218,5 +172,5 @@ def load() -> int:
         if spec.key in existing:
             groups.setdefault(spec.group, existing[spec.key].inquiry_group)
             continue
-        created += _create(spec, patient, groups) is not None
+        created += create_case(spec, patient, groups) is not None
     return created

@@ -1,10 +1,9 @@
-"""laihua load_demo: the fictional demo hospitals, their catalogs and users (safe to run again)."""
+"""laihua load_demo: the fictional demo hospitals, their catalogs, users and cases (safe to run again)."""
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from laihua.errors import DomainError
-from laihua.hospitals import demo
 
 
 class Command(BaseCommand):
@@ -15,7 +14,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         try:
-            summary = demo.load_demo()
+            # Imported here: importing the loaders reads and checks every data file, so a bad file is
+            # refused like any other error, before anything is written.
+            from laihua.demo import hospitals, loader
+
+            summary = loader.load_demo()
         except DomainError as exc:
             raise CommandError(str(exc.message)) from None
         if options["verbosity"] < 1:
@@ -39,5 +42,5 @@ class Command(BaseCommand):
             self.stdout.write(line)
         self.stdout.write(
             _("Sign in as huangpu-coord, platform-admin, demo-patient, … with the password %(password)s")
-            % {"password": demo.DEMO_PASSWORD}
+            % {"password": hospitals.DEMO_PASSWORD}
         )

@@ -1,19 +1,16 @@
-"""Demo letter settings: a fictional signatory for every demo hospital, labelled as demo.
+"""Letter settings for every demo hospital: a fictional signatory and a DEMO reference prefix (travel.yaml).
 
-Loading twice is harmless: each hospital's settings are brought back to this description.
+Loading twice is harmless: each hospital's settings are brought back to the data.
 """
 
 from django.db import transaction
 
-from laihua.hospitals.demo import HOSPITALS, T
+from laihua.demo import datafiles
+from laihua.demo.hospitals import HOSPITALS
 from laihua.hospitals.models import Hospital
 from laihua.travel.models import LetterSettings
 
-SIGNATORY_NAME = T("Demo Signatory (fictional)", "示范签字人（虚构）")
-SIGNATORY_TITLE = T(
-    "Director, International Medical Department (demo)",
-    "国际医疗部主任（示范）",
-)
+LETTERS = datafiles.read("travel")
 
 
 @transaction.atomic
@@ -27,9 +24,9 @@ def load() -> int:
         LetterSettings.objects.update_or_create(
             hospital=hospital,
             defaults={
-                "signatory_name": SIGNATORY_NAME,
-                "signatory_title": SIGNATORY_TITLE,
-                "reference_prefix": f"DEMO-{spec.prefix}",
+                "signatory_name": LETTERS["signatory_name"],
+                "signatory_title": LETTERS["signatory_title"],
+                "reference_prefix": LETTERS["reference_prefix"].format(prefix=spec.prefix),
             },
         )
         count += 1

@@ -1,0 +1,73 @@
+"""`load_demo()`: the whole demo, in order: hospitals, catalogs, accounts and rates, then the journeys.
+
+Importing this module reads every data file, so a bad one is refused before anything is written.
+"""
+
+from django.conf import settings
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from laihua.accounts.models import User
+from laihua.audit.services import record_event
+from laihua.catalog import reference_data
+from laihua.demo import billing, capacity, cases, hospitals, insurance, patients, planning, quotes, records, travel
+from laihua.errors import Conflict
+from laihua.hospitals.models import Hospital
+
+
+def refuse_on_a_live_site() -> None:
+    """Demo accounts have a published password: outside demo mode, only an empty or demo-only site
+    takes them."""
+    if getattr(settings, "DEMO_MODE", False):
+        return
+    demo_usernames = [user.username for user in hospitals.USERS]
+    if Hospital.objects.filter(is_demo=False).exists() or User.objects.exclude(username__in=demo_usernames).exists():
+        raise Conflict(
+            _(
+                "This database holds real hospitals or accounts, and the demo accounts have a published "
+                "password. Load the demo data only into a demo database (LAIHUA_DEMO=1)."
+            )
+        )
+
+
+@transaction.atomic
+def _journeys() -> None:
+    """Patient profiles, letter settings, a few cases and their quotes (each loader is idempotent)."""
+    patients.load()
+    travel.load()
+    cases.load()
+    quotes.load()
+    capacity.load()
+    insurance.load()
+    planning.load()
+    records.load()
+    billing.load()
+
+
+def load_demo() -> hospitals.DemoSummary:
+    """Load or refresh the demo hospitals, users, catalogs, rates, the shipped reference prices and the journeys."""
+    refuse_on_a_live_site()
+    summary = hospitals.DemoSummary()
+    summary.reference = reference_data.load_reference_data(None)
+    loaded = {}
+    for spec in hospitals.HOSPITALS:
+        loaded[spec.code] = hospitals.load_hospital(spec)
+        hospitals.load_catalog(spec, loaded[spec.code], summary)
+    summary.hospitals = len(loaded)
+    hospitals.load_users(loaded, summary)
+    hospitals.load_rates(summary)
+    _journeys()
+    if summary.users_created or summary.prices_created or summary.rates_created:
+        record_event(
+            None,
+            "demo.load",
+            None,
+            detail={
+                "hospitals": summary.hospitals,
+                "items": summary.items,
+                "users_created": summary.users_created,
+                "prices_created": summary.prices_created,
+                "rates_created": summary.rates_created,
+            },
+        )
+    return summary
