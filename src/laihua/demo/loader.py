@@ -15,17 +15,27 @@ from laihua.errors import Conflict
 from laihua.hospitals.models import Hospital
 
 
-def refuse_on_a_live_site() -> None:
-    """Demo accounts have a published password: outside demo mode, only an empty or demo-only site
-    takes them."""
+def holds_real_data() -> bool:
+    """True when the database holds more than the demo: a hospital not marked as demo, or an account other
+    than the demo's (in demo mode, patients who registered on the demo site are part of the demo)."""
+    from laihua.accounts.models import Role
+
+    if Hospital.objects.filter(is_demo=False).exists():
+        return True
+    others = User.objects.exclude(username__in=[user.username for user in hospitals.USERS])
     if getattr(settings, "DEMO_MODE", False):
-        return
-    demo_usernames = [user.username for user in hospitals.USERS]
-    if Hospital.objects.filter(is_demo=False).exists() or User.objects.exclude(username__in=demo_usernames).exists():
+        others = others.exclude(role=Role.PATIENT, is_superuser=False)
+    return others.exists()
+
+
+def refuse_on_a_live_site() -> None:
+    """Demo accounts have a published password: only an empty or demo-only database takes them, whatever
+    LAIHUA_DEMO says."""
+    if holds_real_data():
         raise Conflict(
             _(
                 "This database holds real hospitals or accounts, and the demo accounts have a published "
-                "password. Load the demo data only into a demo database (LAIHUA_DEMO=1)."
+                "password. Load the demo data only into an empty database of its own (LAIHUA_DEMO=1)."
             )
         )
 

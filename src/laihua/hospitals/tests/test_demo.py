@@ -130,9 +130,7 @@ def test_demo_mri_is_compared_with_sourced_prices_abroad(loaded):
     countries = {comparison.reference.country for comparison in comparisons}
     assert {"US", "GB"} <= countries
     for comparison in comparisons:
-        assert (
-            "Federation of Health Plans" in comparison.reference.source and comparison.reference.year == 2015
-        )
+        assert "Federation of Health Plans" in comparison.reference.source and comparison.reference.year == 2015
         assert comparison.saving_cny > 0
 
 
@@ -146,9 +144,7 @@ def test_search_api_prices_the_demo_mri_in_usd_with_the_rate_date(client, loaded
 
 def test_price_history_shows_last_years_price_on_a_past_date(loaded):
     code = "PDMC-RAD-MRI-1"
-    assert (
-        catalog.published_item("pudong-demo-medical-center", code, demo.CURRENT_PRICES_FROM).price_min == 486
-    )
+    assert catalog.published_item("pudong-demo-medical-center", code, demo.CURRENT_PRICES_FROM).price_min == 486
     past = catalog.published_item("pudong-demo-medical-center", code, datetime.date(2025, 6, 1))
     assert past.price_min == Decimal("450")
     assert Price.objects.filter(item__code=code).count() == 2
@@ -211,12 +207,10 @@ def test_load_demo_refuses_a_database_with_real_hospitals_outside_demo_mode(db):
         city=City.objects.create(slug="wuhan", name={"en": "Wuhan", "zh-hans": "武汉"}),
         address={"en": "1 Road", "zh-hans": "1路"},
     )
-    with override_settings(DEMO_MODE=False), pytest.raises(CommandError, match="LAIHUA_DEMO=1"):
-        call_command("load_demo", verbosity=0)
+    for demo_mode in (False, True):  # whatever LAIHUA_DEMO says
+        with override_settings(DEMO_MODE=demo_mode), pytest.raises(CommandError, match="LAIHUA_DEMO=1"):
+            call_command("load_demo", verbosity=0)
     assert not User.objects.exists() and CatalogItem.objects.count() == 0
-    with override_settings(DEMO_MODE=True):
-        call_command("load_demo", verbosity=0)
-    assert Hospital.objects.filter(is_demo=True).count() == 3
 
 
 def test_load_demo_refuses_a_database_with_real_accounts_outside_demo_mode(db):
@@ -224,3 +218,27 @@ def test_load_demo_refuses_a_database_with_real_accounts_outside_demo_mode(db):
     with override_settings(DEMO_MODE=False), pytest.raises(CommandError):
         call_command("load_demo", verbosity=0)
     assert not Hospital.objects.exists()
+
+
+def test_load_demo_refuses_real_staff_accounts_even_in_demo_mode(db):
+    make_user("real-admin", Role.PLATFORM_ADMIN)
+    with override_settings(DEMO_MODE=True), pytest.raises(CommandError):
+        call_command("load_demo", verbosity=0)
+    assert not Hospital.objects.exists()
+
+
+def test_patients_who_registered_on_the_demo_site_do_not_stop_a_reload(db):
+    with override_settings(DEMO_MODE=True):
+        call_command("load_demo", verbosity=0)
+        make_user("visitor", Role.PATIENT)
+        call_command("load_demo", verbosity=0)
+
+
+def test_the_demo_will_not_start_on_a_database_with_real_data(db):
+    from django.core.checks import run_checks
+
+    make_user("real-admin", Role.PLATFORM_ADMIN)
+    with override_settings(DEMO_MODE=True):
+        assert [error.id for error in run_checks()] == ["laihua.demo.E001"]
+    with override_settings(DEMO_MODE=False):
+        assert "laihua.demo.E001" not in [error.id for error in run_checks()]
