@@ -12,12 +12,14 @@ look records up by other fields.
 import base64
 import functools
 import hashlib
+import json
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.apps import apps
 from django.conf import settings
 from django.core import validators
 from django.core.exceptions import ImproperlyConfigured
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.signals import setting_changed
 from django.db import models, transaction
 from django.dispatch import receiver
@@ -98,11 +100,59 @@ class EncryptedCharField(models.TextField):
         return models.Field.formfield(self, **{**defaults, **kwargs})
 
 
+class EncryptedJSONField(models.TextField):
+    """A JSON value (dict or list) stored encrypted as one text: for snapshots that hold personal data such as
+    passport numbers. Never queried by its content in the database."""
+
+    def from_db_value(self, value, expression, connection):
+        return json.loads(decrypt(value)) if value else value
+
+    def to_python(self, value):
+        return json.loads(value) if isinstance(value, str) else value
+
+    def get_prep_value(self, value):
+        if value is None:
+            return None
+        return encrypt(json.dumps(value, ensure_ascii=False, sort_keys=True, cls=DjangoJSONEncoder))
+
+    def value_to_string(self, obj):
+        return json.dumps(self.value_from_object(obj), cls=DjangoJSONEncoder)
+
+
+def encrypt_bytes(value: bytes) -> bytes:
+    """Bytes encrypted with the newest key."""
+    return PREFIX.encode() + _fernet().encrypt(value)
+
+
+def decrypt_bytes(stored: bytes) -> bytes:
+    stored = bytes(stored)
+    if not stored.startswith(PREFIX.encode()):
+        raise ImproperlyConfigured("An encrypted file holds bytes that were not encrypted by Laihua.")
+    try:
+        return _fernet().decrypt(stored[len(PREFIX) :])
+    except InvalidToken:
+        raise ImproperlyConfigured("An encrypted value cannot be read with the configured LAIHUA_FIELD_KEYS.") from None
+
+
+class EncryptedBinaryField(models.BinaryField):
+    """Bytes (a generated PDF that prints personal data) stored encrypted."""
+
+    def from_db_value(self, value, expression, connection):
+        return decrypt_bytes(value) if value else value
+
+    def get_prep_value(self, value):
+        value = super().get_prep_value(value)
+        return encrypt_bytes(bytes(value)) if value is not None else None
+
+
+ENCRYPTED_FIELD_TYPES = (EncryptedCharField, EncryptedJSONField, EncryptedBinaryField)
+
+
 def encrypted_fields() -> list[tuple[type[models.Model], list[str]]]:
     """Every model with encrypted fields, and the names of those fields."""
     found = []
     for model in apps.get_models():
-        names = [field.name for field in model._meta.concrete_fields if isinstance(field, EncryptedCharField)]
+        names = [field.name for field in model._meta.concrete_fields if isinstance(field, ENCRYPTED_FIELD_TYPES)]
         if names:
             found.append((model, names))
     return found

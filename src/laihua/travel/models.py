@@ -10,6 +10,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
+from laihua.kit.crypto import EncryptedBinaryField, EncryptedJSONField
 from laihua.kit.i18n import TranslatedField, pick
 
 
@@ -175,8 +176,9 @@ class InvitationLetter(models.Model):
     )
     issued_at = models.DateTimeField(_("issued"), db_index=True)
     language = models.CharField(_("second language"), max_length=16, default="en")
-    snapshot = models.JSONField(_("fields as printed"), default=dict)
-    pdf = models.BinaryField(_("PDF"), editable=False)
+    # Both print the passport numbers of the patient and the companions: stored encrypted (kit/crypto.py).
+    snapshot = EncryptedJSONField(_("fields as printed"), default=dict)
+    pdf = EncryptedBinaryField(_("PDF"), editable=False)
     pdf_sha256 = models.CharField(max_length=64, editable=False)
     revoked = models.BooleanField(_("revoked"), default=False)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
