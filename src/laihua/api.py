@@ -7,8 +7,16 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from laihua.errors import DomainError
+from laihua.kit.openapi import API_ERROR, add_error_responses
 
-api = NinjaAPI(
+
+class LaihuaAPI(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        return add_error_responses(schema, "Error", API_ERROR, "application/json")
+
+
+api = LaihuaAPI(
     title="Laihua API",
     version="1",
     description="International patient services for Chinese hospitals. Authenticate with a personal "

@@ -13,8 +13,16 @@ from ninja.errors import ValidationError as NinjaValidationError
 
 from laihua.errors import DomainError
 from laihua.kit.fhirhttp import RENDERER, error_outcome, outcome_response
+from laihua.kit.openapi import OPERATION_OUTCOME, add_error_responses
 
-fhir_api = NinjaAPI(
+
+class FhirAPI(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        return add_error_responses(schema, "OperationOutcome", OPERATION_OUTCOME, "application/fhir+json")
+
+
+fhir_api = FhirAPI(
     title="Laihua FHIR endpoint",
     version="R4",
     description="FHIR R4 (4.0.1) resources: International Patient Summary documents and insurer "
