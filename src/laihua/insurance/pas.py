@@ -39,8 +39,8 @@ def _refuse(expression: str, diagnostics: str, code: str = "invalid") -> fhir.Ma
     return fhir.MalformedFhir([fhir.issue(expression, diagnostics, code)])
 
 
-def _warning(code: str, expression: str = "", **params) -> dict:
-    return {"code": code, "expression": expression, "params": params, "at": clock.now().isoformat()}
+def _warning(kind: str, expression: str = "", /, **params) -> dict:
+    return {"code": kind, "expression": expression, "params": params, "at": clock.now().isoformat()}
 
 
 def _client_identifier(parsed: fhir.ParsedClaim) -> str:

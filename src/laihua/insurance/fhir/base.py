@@ -66,6 +66,11 @@ class MalformedFhir(InvalidInput):
         super().__init__(summary, field=first.get("expression"))
 
 
+def ordered(issues: list[dict]) -> list[dict]:
+    """Missing elements and a wrong structure first (what the reader fixes first), then the rest."""
+    return sorted(issues, key=lambda i: 0 if i.get("code") in ("required", "structure") else 1)
+
+
 def issue(expression: str, diagnostics: str, code: str = "required", severity: str = "error") -> dict:
     return {"severity": severity, "code": code, "diagnostics": diagnostics, "expression": expression}
 

@@ -23,6 +23,7 @@ from laihua.insurance.fhir.base import (
     MalformedFhir,
     issue,
     load,
+    ordered,
     pydantic_issues,
     to_amount,
     to_date,
@@ -143,12 +144,12 @@ def parse_claim_bundle(data) -> ParsedClaim:
         bundle = Bundle.model_validate(data)
     except ValidationError as exc:
         more = pydantic_issues(exc, "Bundle", lambda path: _rebase(path, claim_index))
-        raise MalformedFhir(issues + [i for i in more if i["expression"] not in covered]) from None
+        raise MalformedFhir(ordered(issues + [i for i in more if i["expression"] not in covered])) from None
     index = BundleIndex(data)
     issues.extend(index.problems())
     issues.extend(unresolved(index, claim_index, raw_claim, PREFIX, EXPECTED, skip=("Claim.related",)))
     if issues:
-        raise MalformedFhir(issues)
+        raise MalformedFhir(ordered(issues))
     reader = _Reader(bundle, index, claim_index)
     parsed = reader.read()
     if reader.issues:
@@ -259,6 +260,7 @@ class _Reader:
                             f"{location}.{element}",
                             _("PractitionerRole.%(element)s refers to %(ref)s, which is not in the Bundle.")
                             % {"element": element, "ref": reference_of(target) or "?"},
+                            "not-found",
                         )
                     )
                     continue

@@ -162,6 +162,7 @@ def unresolved(
                     where,
                     _("%(element)s refers to %(ref)s, which is not in the Bundle (by fullUrl or type and id).")
                     % {"element": where, "ref": ref[:200]},
+                    "not-found",
                 )
             )
             continue

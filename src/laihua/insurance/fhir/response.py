@@ -25,6 +25,7 @@ from laihua.insurance.fhir.base import (
     code_of,
     issue,
     load,
+    ordered,
     pydantic_issues,
     to_amount,
     to_period,
@@ -143,7 +144,7 @@ def parse_claim_response(data) -> ParsedResponse:
             covered = {p["expression"] for p in problems}
             issues.extend(i for i in pydantic_issues(exc, PREFIX, _rebase) if i["expression"] not in covered)
     if issues or response is None:
-        raise MalformedFhir(issues or [issue(PREFIX, _("The ClaimResponse cannot be read."), "invalid")])
+        raise MalformedFhir(ordered(issues) or [issue(PREFIX, _("The ClaimResponse cannot be read."), "invalid")])
     return _read_response(response)
 
 
