@@ -131,5 +131,6 @@ def test_unknown_routes_operations_and_methods_answer_operation_outcomes(users, 
     assert response.status_code == status
     body = outcome(response)
     assert body["issue"][0]["severity"] == "error"
+    assert body["issue"][0]["code"] == ("not-found" if status == 404 else "not-supported")
     if status == 405:
         assert response["Allow"]
