@@ -66,6 +66,20 @@ class MalformedFhir(InvalidInput):
         super().__init__(summary, field=first.get("expression"))
 
 
+def shallow(reader):
+    """A reader that answers MalformedFhir, not a server error, for JSON nested too deep to walk."""
+    import functools
+
+    @functools.wraps(reader)
+    def read(data):
+        try:
+            return reader(data)
+        except RecursionError:
+            raise MalformedFhir([issue("", _("The resource is nested too deeply to be read."), "structure")]) from None
+
+    return read
+
+
 def ordered(issues: list[dict]) -> list[dict]:
     """Missing elements and a wrong structure first (what the reader fixes first), then the rest."""
     return sorted(issues, key=lambda i: 0 if i.get("code") in ("required", "structure") else 1)

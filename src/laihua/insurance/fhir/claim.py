@@ -25,6 +25,7 @@ from laihua.insurance.fhir.base import (
     load,
     ordered,
     pydantic_issues,
+    shallow,
     to_amount,
     to_date,
     to_period,
@@ -123,12 +124,15 @@ def _unwrap(data: dict) -> dict:
     return data
 
 
+@shallow
 def parse_claim_bundle(data) -> ParsedClaim:
     """Read a Claim Bundle (or a bare Claim); raise MalformedFhir listing every problem."""
     data = _unwrap(load(data))
-    bare = not data.get("timestamp") and len(data.get("entry") or []) == 1 and "fullUrl" not in data["entry"][0]
     issues: list[dict] = []
     entries = data.get("entry") if isinstance(data.get("entry"), list) else []
+    bare = (
+        not data.get("timestamp") and len(entries) == 1 and isinstance(entries[0], dict) and "fullUrl" not in entries[0]
+    )
     kinds = [((e or {}).get("resource") or {}).get("resourceType") if isinstance(e, dict) else None for e in entries]
     if "Claim" not in kinds:
         raise MalformedFhir([issue("Bundle.entry", _("The Bundle holds no Claim."), "structure")])

@@ -27,6 +27,7 @@ from laihua.insurance.fhir.base import (
     load,
     ordered,
     pydantic_issues,
+    shallow,
     to_amount,
     to_period,
 )
@@ -115,6 +116,7 @@ def _from_bundle(data: dict, issues: list[dict]) -> dict | None:
     return first
 
 
+@shallow
 def parse_claim_response(data) -> ParsedResponse:
     """Read a ClaimResponse (bare or in a Bundle); raise MalformedFhir listing every problem."""
     data = load(data)

@@ -454,3 +454,20 @@ def test_the_test_kits_denial_is_read_as_denied(client, gop, agent):
     assert response.status_code == 200
     gop.refresh_from_db()
     assert gop.status == GuaranteeStatus.DENIED and gop.warnings == []
+
+
+@pytest.mark.parametrize("path", ["/fhir/Claim/$submit", "/fhir/ClaimResponse", "/fhir/Claim/$inquire"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"resourceType": "Bundle", "type": "collection", "entry": [5]}',
+        '{"resourceType": "Bundle", "type": "collection", "entry": {"resource": 1}}',
+        '{"resourceType": "Claim", "extension": ' + "[" * 980 + "]" * 980 + "}",
+        '{"resourceType": "ClaimResponse", "extension": ' + "[" * 980 + "]" * 980 + "}",
+    ],
+)
+def test_odd_and_deeply_nested_bodies_are_refused_not_server_errors(client, users, agent, path, body):
+    user = agent if path == "/fhir/ClaimResponse" else users["coordinator"]
+    response = client.post(path, body, content_type=FHIR, headers=bearer(user))
+    assert response.status_code == 422, response.content
+    assert response.json()["resourceType"] == "OperationOutcome"
