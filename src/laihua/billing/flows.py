@@ -12,20 +12,26 @@ have, and the one cross-domain step between the two ends in billing's books. Onl
 call a flow; the domains' services never do.
 """
 
+from django.db import transaction
+
 from laihua.accounts.models import Role
 from laihua.accounts.permissions import require_role
 from laihua.billing.models import Claim
 from laihua.billing.services import claims
+from laihua.insurance import pas
 from laihua.insurance.models import Guarantee
 from laihua.insurance.services import answers
 
 
-def record_claim_response(actor, data) -> Guarantee | Claim:
+def record_claim_response(actor, data) -> tuple[Guarantee | Claim, list[dict]]:
     """The insurer's answer as a FHIR ClaimResponse (bare or in a Bundle), for a GOP of its own members
     (use = preauthorization; returns the Guarantee) or for a claim after treatment (use = claim; returns the
-    billing Claim). Each domain records its answer in its own transaction."""
+    billing Claim), with the warnings the coordinator is shown (an approval that does not cover the stay).
+    Each domain records its answer in its own transaction."""
     require_role(actor, (Role.INSURER_AGENT,))
     parsed, raw = answers.read_claim_response(data)
     if parsed.use == "claim":
-        return claims.record_claim_response(actor, parsed, raw)
-    return answers.record_guarantee_response(actor, parsed, raw)
+        return claims.record_claim_response(actor, parsed, raw), []
+    with transaction.atomic():
+        guarantee = answers.record_guarantee_response(actor, parsed, raw)
+        return guarantee, pas.record_period_warning(actor, guarantee)

@@ -1,73 +1,67 @@
-"""FHIR routes of the insurance domain (mounted under /fhir/ by laihua.fhir_api).
+"""FHIR routes of the insurance domain (mounted under /fhir/ by laihua.fhir_api), Da Vinci PAS style.
 
-- POST /fhir/Claim: a hospital system sends a Claim Bundle (use = preauthorization) for one case (the
-  Claim's identifier with system urn:laihua:case, or ?case=REF); Laihua builds the GOP request from the
-  case's accepted quote with the Claim's diagnosis, treating doctor and dates, and answers with the
-  Claim Bundle it sent to the insurer (201).
-- GET /fhir/Claim?status=active|cancelled|all: the GOP requests the caller may see, as a searchset
-  Bundle (insurer agents: their members' only). GET /fhir/Claim/{number}: one Claim Bundle.
-- GET /fhir/ClaimResponse/{number}: the stored answer. Insurers post their answers (POST /fhir/ClaimResponse) to
-  laihua.billing.fhir_api, which hands an answer to a GOP back to insurance: insurance does not import billing.
+- POST /fhir/Claim/$submit: a hospital system sends a PAS request Bundle (Claim, use = preauthorization)
+  for one case (a Claim.identifier with system urn:laihua:case, or ?case=REF). Laihua builds the GOP
+  request from the case's accepted quote with the Claim's diagnosis, treating doctor and dates, and
+  answers with a PAS response Bundle: the ClaimResponse first (outcome queued until the insurer decides,
+  or the decision when the same Claim was already decided), then the resources it references. What of
+  the Claim was ignored is in ClaimResponse.processNote.
+- POST /fhir/Claim/$inquire: a PAS inquiry Bundle; the answer is the same Bundle for the request its
+  Claim.identifier names.
+- POST /fhir/Claim: the same as $submit, answered with the Claim Bundle kept for the insurer (201), and
+  an OperationOutcome entry at its end when something was ignored.
+- GET /fhir/Claim?status=active|pending|cancelled|all: the GOP requests the caller may see, as a
+  searchset Bundle (insurer agents: their members' only). GET /fhir/Claim/{number}: one Claim Bundle.
+- GET /fhir/ClaimResponse/{number}: the stored answer. Insurers post their answers (POST /fhir/ClaimResponse)
+  to laihua.billing.fhir_api, which hands an answer to a GOP back to insurance: insurance does not import
+  billing.
+
+The $-operations are declared before /Claim/{number}, so that their paths are never read as a number.
 """
+
+import uuid
 
 from django.utils.translation import gettext as _
 from ninja import Router, Status
 
 from laihua.accounts.auth import AUTH
-from laihua.cases.services import get_case
 from laihua.errors import NotFound
-from laihua.insurance import fhir, services
+from laihua.insurance import fhir, pas, services
+from laihua.kit.fhirhttp import json_response, operation_outcome
 
 router = Router(tags=["insurance"], auth=AUTH)
 
 
-def _claim_issue(expression: str, diagnostics: str) -> fhir.MalformedFhir:
-    return fhir.MalformedFhir(
-        [{"severity": "error", "code": "invalid", "diagnostics": diagnostics, "expression": expression}]
-    )
+@router.post(
+    "/Claim/$submit",
+    response=dict,
+    summary="PAS $submit: a prior-authorisation request Bundle for a case; answers a ClaimResponse Bundle",
+)
+def submit(request, case: str = ""):
+    gop, _created = pas.submit(request.auth, request.body, case)
+    return json_response(request, pas.answer_bundle(gop), 200)
 
 
 @router.post(
-    "/Claim", response={201: dict}, summary="Send a GOP request (Claim Bundle, use = preauthorization) for a case"
+    "/Claim/$inquire",
+    response=dict,
+    summary="PAS $inquire: the current ClaimResponse Bundle for the Claim the posted Bundle identifies",
+)
+def inquire(request):
+    gop = pas.inquire(request.auth, request.body)
+    return json_response(request, pas.answer_bundle(gop), 200)
+
+
+@router.post(
+    "/Claim", response={200: dict, 201: dict}, summary="Send a GOP request (Claim Bundle, use = preauthorization)"
 )
 def post_claim(request, case: str = ""):
-    actor = request.auth
-    parsed = fhir.parse_claim_bundle(request.body)
-    if parsed.use != "preauthorization":
-        raise _claim_issue(
-            "Claim.use", _("Only pre-authorisation requests (use = preauthorization) are accepted here.")
-        )
-    reference = case or parsed.identifiers.get(fhir.CASE_SYSTEM, "")
-    if not reference:
-        raise _claim_issue(
-            "Claim.identifier",
-            _("Say which case this is: a Claim.identifier with system %(system)s, or ?case=REF.")
-            % {"system": fhir.CASE_SYSTEM},
-        )
-    the_case = get_case(actor, reference, audit=None)
-    coverage = services.coverage_of(the_case)
-    if coverage is not None and parsed.member_ids and coverage.member_id not in parsed.member_ids:
-        raise _claim_issue(
-            "Coverage.subscriberId",
-            _("The member number in the Claim (%(given)s) is not the one recorded on the case.")
-            % {"given": parsed.member_ids[0]},
-        )
-    if not parsed.diagnoses:
-        raise _claim_issue("Claim.diagnosis", _("Claim.diagnosis is required: the ICD-10 code of the diagnosis."))
-    code, display = parsed.diagnoses[0]
-    data = {
-        "diagnosis_code": code,
-        "diagnosis_text": display or code,
-        "treating_doctor": parsed.practitioner,
-        "planned_start": parsed.period[0] if parsed.period else None,
-        "planned_end": parsed.period[1] if parsed.period else None,
-    }
-    if not data["treating_doctor"]:
-        raise _claim_issue(
-            "Claim.careTeam", _("Claim.careTeam must name the treating doctor (a Practitioner in the Bundle).")
-        )
-    gop = services.send_guarantee_request(actor, the_case, data)
-    return Status(201, gop.claim_json)
+    gop, created = pas.submit(request.auth, request.body, case)
+    body = dict(gop.claim_json)
+    if created and gop.warnings:
+        outcome = operation_outcome(pas.warning_issues(gop.warnings))
+        body["entry"] = [*body.get("entry", []), {"fullUrl": f"urn:uuid:{uuid.uuid4()}", "resource": outcome}]
+    return Status(201 if created else 200, body)
 
 
 @router.get("/Claim", response=dict, summary="GOP requests you may see, as a searchset Bundle")
@@ -78,7 +72,12 @@ def search_claims(request, status: str = "active"):
         "type": "searchset",
         "total": len(gops),
         "entry": [
-            {"fullUrl": f"Claim/{gop.number}", "resource": gop.claim_json, "search": {"mode": "match"}} for gop in gops
+            {
+                "fullUrl": fhir.full_url(fhir.GOP_SYSTEM, gop.number, "Bundle", gop.number),
+                "resource": gop.claim_json,
+                "search": {"mode": "match"},
+            }
+            for gop in gops
         ],
     }
 

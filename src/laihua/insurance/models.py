@@ -218,6 +218,13 @@ class Guarantee(models.Model):
     disposition = models.TextField(_("insurer's note"), blank=True)
     claim_json = models.JSONField(_("FHIR Claim bundle sent"), default=dict, blank=True)
     response_json = models.JSONField(_("FHIR ClaimResponse received"), default=dict, blank=True)
+    # The hospital system's own Claim.identifier ("system|value") when the request came over FHIR: PAS
+    # $inquire and a repeated $submit find the request by it.
+    request_identifier = models.CharField(_("Claim identifier (FHIR)"), max_length=300, blank=True, db_index=True)
+    # What Laihua noticed and the coordinator should know (items of an incoming Claim that were ignored,
+    # an approval that does not cover the planned stay): [{"code", "expression", "params", "at"}],
+    # stored as message codes so that each reader sees them in their own language (warning_messages).
+    warnings = models.JSONField(_("warnings"), default=list, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -249,6 +256,53 @@ class Guarantee(models.Model):
     @property
     def is_granted(self) -> bool:
         return self.status in GRANTED_STATUSES
+
+    def warning_messages(self) -> list[str]:
+        """The warnings in the active language."""
+        return [describe_warning(warning) for warning in self.warnings or [] if isinstance(warning, dict)]
+
+
+WARNING_MESSAGES = {
+    "claim_item_ignored": _(
+        "%(element)s (%(code)s %(display)s) is not a line of the accepted quote %(quote)s: it was ignored."
+    ),
+    "claim_item_quantity": _(
+        "%(element)s: the quantity %(given)s differs from the accepted quote's %(expected)s; the quote's was sent."
+    ),
+    "claim_item_price": _(
+        "%(element)s: the unit price %(given)s differs from the accepted quote's %(expected)s; the quote's was sent."
+    ),
+    "claim_currency": _(
+        "%(element)s: amounts in %(currency)s were ignored; the request carries the accepted quote's amounts in CNY."
+    ),
+    "claim_line_added": _(
+        "The accepted quote's line %(sequence)s (%(code)s) was sent although the Claim does not list it."
+    ),
+    "claim_total": _(
+        "%(element)s: the total %(given)s differs from the accepted quote's %(expected)s; the quote's was sent."
+    ),
+    "claim_more": _("%(count)s more differences from the accepted quote were ignored."),
+    "claim_diagnosis_reused": _(
+        "The Claim has no diagnosis: the diagnosis %(code)s of the earlier request %(gop)s was sent."
+    ),
+    "preauth_period_short": _(
+        "The approval is valid %(start)s – %(end)s, which does not cover the planned stay %(planned_start)s – "
+        "%(planned_end)s. Ask the insurer to extend it before treatment outside those dates."
+    ),
+}
+
+
+def describe_warning(warning: dict) -> str:
+    """One stored warning as a sentence in the active language (an unknown code shows its code)."""
+    message = WARNING_MESSAGES.get(warning.get("code", ""))
+    params = {key: str(value) for key, value in (warning.get("params") or {}).items()}
+    params.setdefault("element", warning.get("expression") or "")
+    if message is None:
+        return str(warning.get("code", ""))
+    try:
+        return str(message) % params
+    except (KeyError, TypeError, ValueError):
+        return str(warning.get("code", ""))
 
 
 class GuaranteeLine(models.Model):

@@ -24,6 +24,43 @@ ACCEPT_XML = {FHIR_XML, "application/xml+fhir"}
 ACCEPT_JSON = {FHIR_JSON, "application/json+fhir", "application/json", "*/*", "application/*"}
 
 _ISSUE_CODES = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found", 409: "conflict", 422: "invalid"}
+# FHIR R4 issue-type codes (valueset-issue-type) a caller may name itself; any other code is replaced by
+# the status's (a DomainError's own code, such as rate_unavailable, is not one).
+ISSUE_TYPES = frozenset(
+    [
+        "invalid",
+        "structure",
+        "required",
+        "value",
+        "invariant",
+        "security",
+        "login",
+        "unknown",
+        "expired",
+        "forbidden",
+        "suppressed",
+        "processing",
+        "not-supported",
+        "duplicate",
+        "multiple-matches",
+        "not-found",
+        "deleted",
+        "too-long",
+        "code-invalid",
+        "extension",
+        "too-costly",
+        "business-rule",
+        "conflict",
+        "transient",
+        "lock-error",
+        "no-store",
+        "exception",
+        "timeout",
+        "incomplete",
+        "throttled",
+        "informational",
+    ]
+)
 
 
 class FhirJSONRenderer(JSONRenderer):
@@ -138,5 +175,6 @@ def outcome_response(request, status: int, issues: list[dict]):
 
 
 def error_outcome(request, status: int, code: str, detail: str, field: str | None = None):
-    issue = {"code": _ISSUE_CODES.get(status, code), "diagnostics": detail, "expression": field}
+    chosen = code if code in ISSUE_TYPES and code not in ("invalid", "processing") else _ISSUE_CODES.get(status, code)
+    issue = {"code": chosen if chosen in ISSUE_TYPES else "processing", "diagnostics": detail, "expression": field}
     return outcome_response(request, status, [issue])

@@ -135,7 +135,7 @@ def _complex(element, type_name: str, *, is_resource: bool = False) -> dict:
                 if extra:
                     out[f"_{name}"] = extra
             continue
-        if fhir_type in ("Resource", "DomainResource") or name in ("resource", "contained"):
+        if fhir_type in ("Resource", "DomainResource"):  # not by name: CapabilityStatement.rest.resource is not one
             inner = [c for c in child if isinstance(c.tag, str)]
             value = _resource(inner[0]) if inner else {}
         else:
@@ -327,7 +327,10 @@ class _Writer:
                     raise XmlError(f"{name} {'repeats: it must be a list' if many else 'does not repeat'}", path)
                 for index, item in enumerate(value if many else [value]):
                     item_path = f"{path}[{index}]" if many else path
-                    if fhir_type in ("Resource", "DomainResource") or name in ("resource", "contained"):
+                    if fhir_type in (
+                        "Resource",
+                        "DomainResource",
+                    ):  # not by name: CapabilityStatement.rest.resource is not one
                         self.resource(etree.SubElement(element, _tag(name)), item, item_path)
                     else:
                         self.complex(element, name, item, fhir_type, item_path)

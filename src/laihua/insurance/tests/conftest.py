@@ -3,6 +3,7 @@ whose patient accepted a quote (an MRI twice and a knee arthroscopy), with cover
 
 import datetime
 import json
+import uuid
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,10 +19,141 @@ from laihua.rates.models import ExchangeRate
 from tests.builders import make_case, make_item, make_patient, make_user
 
 DATA = Path(__file__).parent / "data"
+# The Da Vinci PAS test kit's Bundles as shared with the project (../shared beside the project root);
+# the same files are copied into DATA (with their source noted in docs/insurance.md) for a fresh clone.
+SHARED = Path(__file__).resolve().parents[4].parent / "shared" / "fixtures" / "insurer-preauth"
 
 
 def fixture_json(name: str) -> dict:
-    return json.loads((DATA / name).read_text())
+    path = SHARED / name if (SHARED / name).is_file() else DATA / name
+    return json.loads(path.read_text())
+
+
+def pas_request(
+    case,
+    *,
+    member_id: str = "ACME-0001",
+    identifier: tuple[str, str] = ("https://his.east.example/claims", "HC-0001"),
+    diagnoses=(("M23.2", "Meniscus tear, right knee", "principal"),),
+    care_team: str = "role",
+    items=None,
+    currency: str = "CNY",
+    period=None,
+) -> dict:
+    """A PAS request Bundle as the implementation guide writes one: urn:uuid fullUrls and references, the
+    Claim first, the care team's provider a PractitionerRole (its Practitioner and Organization in the
+    Bundle), diagnoses with their type, and the accepted quote's lines as items unless `items` is given."""
+    patient = case.patient
+    url = {
+        name: f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{case.reference}/{name}')}"
+        for name in ("claim", "patient", "coverage", "insurer", "hospital", "role", "doctor")
+    }
+    if items is None:
+        quote = case.quotes.get(status="accepted")
+        items = [(line.code, line.quantity, line.unit_price_cny) for line in quote.lines.order_by("position", "pk")]
+    claim = {
+        "resourceType": "Claim",
+        "id": "claim-1",
+        "identifier": [
+            {"system": identifier[0], "value": identifier[1]},
+            {"system": "urn:laihua:case", "value": case.reference},
+        ],
+        "status": "active",
+        "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/claim-type", "code": "institutional"}]},
+        "use": "preauthorization",
+        "patient": {"reference": url["patient"]},
+        "created": "2026-03-01T09:00:00+08:00",
+        "insurer": {"reference": url["insurer"]},
+        "provider": {"reference": url["hospital"]},
+        "priority": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/processpriority", "code": "normal"}]},
+        "insurance": [{"sequence": 1, "focal": True, "coverage": {"reference": url["coverage"]}}],
+        "diagnosis": [
+            {
+                "sequence": n,
+                "diagnosisCodeableConcept": {
+                    "coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": code, "display": display}]
+                },
+                "type": [
+                    {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/ex-diagnosistype", "code": kind}]}
+                ],
+            }
+            for n, (code, display, kind) in enumerate(diagnoses, start=1)
+        ],
+        "item": [
+            {
+                "sequence": n,
+                "productOrService": {"coding": [{"system": "urn:example:his-codes", "code": code}]},
+                "quantity": {"value": quantity},
+                "unitPrice": {"value": float(price), "currency": currency},
+            }
+            for n, (code, quantity, price) in enumerate(items, start=1)
+        ],
+    }
+    if not claim["diagnosis"]:
+        del claim["diagnosis"]
+    if not claim["item"]:
+        del claim["item"]
+    if period:
+        claim["billablePeriod"] = {"start": period[0].isoformat(), "end": period[1].isoformat()}
+    doctor = {
+        "resourceType": "Practitioner",
+        "id": "doc",
+        "name": [{"family": "Li", "given": ["Wei"], "prefix": ["Dr"]}],
+    }
+    hospital = {"resourceType": "Organization", "id": "east", "name": "East Demo Hospital"}
+    entries = [
+        ("claim", claim),
+        (
+            "patient",
+            {
+                "resourceType": "Patient",
+                "id": "p1",
+                "identifier": [{"system": "urn:example:member", "value": member_id}],
+                "name": [{"family": patient.family_name.upper(), "given": patient.given_names.split()}],
+                "gender": "female",
+                "birthDate": patient.date_of_birth.isoformat(),
+            },
+        ),
+        (
+            "coverage",
+            {
+                "resourceType": "Coverage",
+                "id": "cov",
+                "status": "active",
+                "subscriberId": member_id,
+                "beneficiary": {"reference": url["patient"]},
+                "payor": [{"reference": url["insurer"]}],
+            },
+        ),
+        ("insurer", {"resourceType": "Organization", "id": "acme", "name": "Acme Global Health"}),
+        ("hospital", hospital),
+    ]
+    if care_team == "role":
+        claim["careTeam"] = [{"sequence": 1, "provider": {"reference": url["role"]}}]
+        entries.append(
+            (
+                "role",
+                {
+                    "resourceType": "PractitionerRole",
+                    "id": "role",
+                    "practitioner": {"reference": url["doctor"]},
+                    "organization": {"reference": url["hospital"]},
+                },
+            )
+        )
+        entries.append(("doctor", doctor))
+    elif care_team == "practitioner":
+        claim["careTeam"] = [{"sequence": 1, "provider": {"reference": url["doctor"]}}]
+        entries.append(("doctor", doctor))
+    elif care_team == "organization":
+        claim["careTeam"] = [{"sequence": 1, "provider": {"reference": url["hospital"]}}]
+    return {
+        "resourceType": "Bundle",
+        "identifier": {"system": identifier[0], "value": identifier[1]},
+        "type": "collection",
+        "timestamp": "2026-03-01T09:00:00+08:00",
+        "entry": [{"fullUrl": url[name], "resource": resource} for name, resource in entries],
+    }
 
 
 @pytest.fixture
@@ -165,4 +297,4 @@ def other_case(other_hospital, other_insurer, users, other_patient, rates_today)
     return gop
 
 
-__all__ = ["fixture_json", "make_patient"]
+__all__ = ["fixture_json", "make_patient", "pas_request"]

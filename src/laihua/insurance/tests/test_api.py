@@ -264,24 +264,38 @@ def test_claim_response_refusals(client, users, gop, other_agent, agent):
     assert client.get(f"/fhir/ClaimResponse/{gop.number}", headers=bearer(agent)).status_code == 404
 
 
+def as_patient_of(data: dict, case) -> dict:
+    """The PAS test kit's request with the case's patient in it, as the hospital's own system would send it."""
+    patient = next(e["resource"] for e in data["entry"] if e["resource"]["resourceType"] == "Patient")
+    patient["name"] = [{"family": case.patient.family_name, "given": [case.patient.given_names]}]
+    patient["birthDate"] = case.patient.date_of_birth.isoformat()
+    return data
+
+
 def test_a_hospital_system_posts_the_pas_request_bundle_for_a_case(client, users, quoted_case, contract):
     from laihua.insurance.tests.conftest import cover
 
     cover(users["coordinator"], quoted_case, member_id="12345678901")
-    body = json.dumps(fixture_json("conformant_pas_bundle_v110.json"))
+    body = json.dumps(as_patient_of(fixture_json("conformant_pas_bundle_v110.json"), quoted_case))
     url = f"/fhir/Claim?case={quoted_case.reference}"
     response = client.post(url, body, content_type=FHIR, headers=bearer(users["coordinator"]))
     assert response.status_code == 201, response.content
     gop = Guarantee.objects.get()
     assert (gop.diagnosis_code, gop.treating_doctor) == ("G89.4", "SUSAN WATSON")
     assert response.json()["entry"][0]["resource"]["id"] == gop.number
-    # A second one while the first is open, another hospital's staff, a member number mismatch.
-    assert client.post(url, body, content_type=FHIR, headers=bearer(users["coordinator"])).status_code == 409
-    assert client.post(url, body, content_type=FHIR, headers=bearer(users["other_coordinator"])).status_code == 404
+    # The same Claim again answers the request it made; another Claim while it is open, another hospital's staff.
+    again = client.post(url, body, content_type=FHIR, headers=bearer(users["coordinator"]))
+    assert again.status_code == 200 and again.json()["entry"][0]["resource"]["id"] == gop.number
+    assert Guarantee.objects.count() == 1
+    other = json.loads(body)
+    other["entry"][0]["resource"]["identifier"][0]["value"] = "111100"
+    other = json.dumps(other)
+    assert client.post(url, other, content_type=FHIR, headers=bearer(users["coordinator"])).status_code == 409
+    assert client.post(url, other, content_type=FHIR, headers=bearer(users["other_coordinator"])).status_code == 404
 
 
 def test_posting_a_claim_checks_the_member_and_the_case(client, users, coverage):
-    body = json.dumps(fixture_json("conformant_pas_bundle_v110.json"))
+    body = json.dumps(as_patient_of(fixture_json("conformant_pas_bundle_v110.json"), coverage.case))
     response = client.post(
         f"/fhir/Claim?case={coverage.case.reference}", body, content_type=FHIR, headers=bearer(users["coordinator"])
     )

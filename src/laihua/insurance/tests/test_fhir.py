@@ -34,7 +34,7 @@ def test_the_response_with_missing_elements_is_rejected_naming_each_one():
         fhir.parse_claim_response(fixture_json("pa_response_bundle_missing_elements.json"))
     issues = caught.value.issues
     expressions = {issue["expression"] for issue in issues}
-    assert "Bundle.entry[0].resource.created" in expressions
+    assert "ClaimResponse.created" in expressions
     assert "Bundle.timestamp" in expressions
     # The references the PAS response bundle must carry but does not.
     assert any("Patient/SubscriberExample" in issue["diagnostics"] for issue in issues)
@@ -64,7 +64,9 @@ def test_other_wrong_inputs_are_rejected_clearly(body, expression):
 def test_the_pas_request_bundle_reads_as_an_incoming_claim():
     parsed = fhir.parse_claim_bundle(fixture_json("conformant_pas_bundle_v110.json"))
     assert parsed.use == "preauthorization"
-    assert parsed.diagnoses == [("G89.4", "")]
+    assert [(d.code, d.display, d.location) for d in parsed.diagnoses] == [
+        ("G89.4", "", "Claim.diagnosis[0].diagnosisCodeableConcept")
+    ]
     assert parsed.practitioner == "SUSAN WATSON"
     assert (parsed.patient_family, parsed.patient_given) == ("SMITH", "JOE")
     assert parsed.member_ids == ["12345678901"]
@@ -137,7 +139,7 @@ def test_the_gop_claim_bundle_is_valid_fhir_with_every_element(gop):
     assert coverage["subscriberId"] == "ACME-0001"
     # And it reads back as an incoming Claim.
     parsed = fhir.parse_claim_bundle(bundle)
-    assert parsed.diagnoses == [("M23.2", "Meniscus tear, right knee")]
+    assert [(d.code, d.display) for d in parsed.diagnoses] == [("M23.2", "Meniscus tear, right knee")]
     assert parsed.practitioner == "Dr Li Wei"
     assert parsed.identifiers[fhir.CASE_SYSTEM] == gop.case.reference
 
