@@ -19,7 +19,9 @@ def test_demo_records_load_once(monkeypatch, patient, case):
     records = services.case_records(patient.user, case)
     problem = next(i for i in records["items"] if i.kind == "problem")
     assert problem.display_zh == "更年期潮热"
-    assert services._patient_warnings(ips.parse(document.content), case) == []
+    from laihua.records.services.importing import _patient_warnings
+
+    assert _patient_warnings(ips.parse(document.content), case) == []
 
 
 def test_demo_without_patient_does_nothing(db, monkeypatch):
