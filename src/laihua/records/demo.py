@@ -1,5 +1,6 @@
 """Demo data: the demo patient's first case gets an International Patient Summary from their home doctor
-(the HL7 minimal IPS example, data/demo-ips.json, with the demo patient's name and birth date), a few
+(the HL7 minimal IPS example, data/demo-ips.json, with the demo patient's name, birth date, sex and
+passport, so that it matches them), a few
 Chinese translations in the term list, and a consent to send records to a fictional family doctor.
 Loading again changes nothing."""
 
@@ -12,7 +13,7 @@ from django.db import transaction
 
 from laihua.cases.models import Case
 from laihua.kit import clock
-from laihua.records import services
+from laihua.records import identity, services
 from laihua.records.models import Consent, TermTranslation
 
 DEMO_IPS = Path(__file__).parent / "data" / "demo-ips.json"
@@ -24,14 +25,32 @@ TERMS = (
 )
 
 
+def _given(patient) -> dict:
+    return {"given": patient.given_names.split()} if patient.given_names else {}
+
+
+def _passport(patient) -> dict:
+    """The patient's passport as a FHIR identifier (type PPN, system passport-<issuing country>)."""
+    country = patient.nationality.alpha3 if patient.nationality else ""
+    return {
+        "type": {"coding": [{"system": identity.PASSPORT_TYPE[0], "code": identity.PASSPORT_TYPE[1]}]},
+        "system": f"{identity.PASSPORT_SYSTEM}{country}",
+        "value": patient.passport_number,
+    }
+
+
 def _document_for(patient) -> bytes:
     document = copy.deepcopy(json.loads(DEMO_IPS.read_text()))
     document["identifier"]["value"] = "laihua-demo-ips-0001"
     for entry in document["entry"]:
         resource = entry["resource"]
         if resource["resourceType"] == "Patient":
-            resource["name"] = [{"family": patient.family_name, "given": patient.given_names.split() or ["-"]}]
+            resource["name"] = [{"family": patient.family_name, **_given(patient)}]
             resource["birthDate"] = patient.date_of_birth.isoformat()
+            resource["gender"] = identity.GENDER.get(patient.sex, "unknown")
+            resource["identifier"] = [_passport(patient)] if patient.passport_number else []
+            if not resource["identifier"]:
+                del resource["identifier"]
     return json.dumps(document, ensure_ascii=False).encode()
 
 

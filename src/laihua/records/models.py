@@ -49,6 +49,17 @@ class IpsDocument(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(_("stored"), auto_now_add=True)
+    # What the sender should fix but that did not stop the import (a reference to a resource it left out,
+    # a narrative that is not XHTML): [{"severity": "warning", "code", "diagnostics", "expression"}].
+    warnings = models.JSONField(_("warnings"), default=list, blank=True)
+    # A document whose Patient differs from the case's patient is refused; a clinician may import it
+    # anyway with a written reason: the fields that differed ([{"field", "document", "patient"}]) and who, when, why.
+    patient_mismatch = models.JSONField(_("patient differences"), default=list, blank=True)
+    matched_by_hand_reason = models.TextField(_("reason for matching by hand"), blank=True)
+    matched_by_hand_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    matched_by_hand_at = models.DateTimeField(_("matched by hand"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("patient summary document")
@@ -63,6 +74,10 @@ class IpsDocument(models.Model):
 
     def __str__(self):
         return self.title or self.identifier_value
+
+    @property
+    def matched_by_hand(self) -> bool:
+        return self.matched_by_hand_at is not None
 
 
 class ClinicalItem(models.Model):
@@ -81,6 +96,9 @@ class ClinicalItem(models.Model):
     date = models.CharField(_("date"), max_length=40, blank=True)  # FHIR date/dateTime as written
     value = models.CharField(_("value"), max_length=255, blank=True)
     detail = models.JSONField(default=dict, blank=True)
+    # Where the item comes from, to know it again in a re-sent document: "url:<fullUrl>",
+    # "doc:<Bundle identifier>|<Type>/<id>" and "id:<Type>|<system>|<value>" for each identifier.
+    source_keys = models.JSONField(default=list, blank=True)
 
     class Meta:
         verbose_name = _("clinical item")

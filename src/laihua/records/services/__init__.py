@@ -15,8 +15,9 @@ Every view, import, export and transfer is audited.
 The rules, by concern:
 
 - `access`: the roles, the access check of a case's records, the scoping queries;
-- `importing`: checking and storing documents and their items;
-- `viewing`: the case's summary with translations, one document, the term list;
+- `importing`: checking documents, matching their patient, storing them and their items; checks of
+  what is stored;
+- `viewing`: the case's distinct items with translations, one document, the term list;
 - `exporting`: the discharge summary, the IPS export (FHIR) and the PDF;
 - `consents`: consents and sending records under them.
 """
@@ -45,21 +46,28 @@ from laihua.records.services.exporting import (
     PDF_LABELS,
     build_export,
     case_for_patient_summary,
+    document_source,
     export_case,
     parse_lines,
     save_episode_summary,
     summary_pdf,
 )
 from laihua.records.services.importing import (
+    MatchByHandRefused,
+    PatientMismatch,
     import_attachment,
     import_document,
     importable_attachments,
+    mismatched_documents,
+    refresh_items,
     store,
 )
 from laihua.records.services.viewing import (
     annotate,
+    case_items,
     case_records,
     delete_term,
+    distinct_items,
     get_document,
     save_term,
     terms,
@@ -74,12 +82,17 @@ __all__ = [
     "SENDERS",
     "TERM_EDITORS",
     "ConsentRequired",
+    "MatchByHandRefused",
+    "PatientMismatch",
     "annotate",
     "build_export",
     "case_for_patient_summary",
+    "case_items",
     "case_records",
     "consents_of_case",
     "delete_term",
+    "distinct_items",
+    "document_source",
     "export_case",
     "get_consent",
     "get_document",
@@ -88,7 +101,9 @@ __all__ = [
     "import_document",
     "importable_attachments",
     "matching_consent",
+    "mismatched_documents",
     "parse_lines",
+    "refresh_items",
     "require_case_staff",
     "require_records_access",
     "save_episode_summary",

@@ -18,13 +18,12 @@ from laihua.kit import clock
 from laihua.records import export as exporter
 from laihua.records import ips
 from laihua.records.models import (
-    ClinicalItem,
     DataType,
     EpisodeSummary,
     ItemKind,
 )
-from laihua.records.services.access import KIND_ORDER, RECORD_STAFF, require_records_access
-from laihua.records.services.viewing import annotate
+from laihua.records.services.access import RECORD_STAFF, require_records_access
+from laihua.records.services.viewing import by_kind, case_items
 
 # Labels of the PDF, which shows each in the patient's language and in Chinese (records/_bi.html).
 PDF_LABELS = [
@@ -47,6 +46,8 @@ PDF_LABELS = [
     gettext_noop("Chinese"),
     gettext_noop("Date"),
     gettext_noop("No records yet."),
+    gettext_noop("Sources"),
+    gettext_noop("Matched to the patient by hand"),
 ]
 
 ICD10_RE = re.compile(r"^[A-TV-Z][0-9][0-9AB](\.[0-9A-TV-Z]{1,4})?$")
@@ -120,14 +121,53 @@ def save_episode_summary(actor, case: Case, data: dict, *, complete: bool = Fals
     return summary
 
 
+def document_source(document) -> dict:
+    """Where items come from, as the export's Provenance says it (and whether it was matched by hand)."""
+    source = {
+        "document": document.pk,
+        "system": document.identifier_system,
+        "value": document.identifier_value,
+        "title": document.title,
+        "author": document.author,
+        "timestamp": document.timestamp.isoformat() if document.timestamp else "",
+        "stored": document.created_at.isoformat(timespec="seconds"),
+        "matched_by_hand": None,
+    }
+    if document.matched_by_hand:
+        by = document.matched_by_hand_by
+        source["matched_by_hand"] = {
+            "by": (by.get_full_name() or by.get_username()) if by else "",
+            "at": document.matched_by_hand_at.isoformat(timespec="seconds"),
+            "reason": document.matched_by_hand_reason,
+            "fields": [d.get("field", "") for d in document.patient_mismatch],
+        }
+    return source
+
+
 def _case_item_dicts(case: Case, kinds=None) -> list[dict]:
-    rows = ClinicalItem.objects.filter(case=case, document__direction="imported").order_by("document_id", "position")
-    if kinds is not None:
-        rows = rows.filter(kind__in=kinds)
-    return [
-        {"kind": r.kind, "text": r.text, "codes": r.codes, "status": r.status, "date": r.date, "value": r.value}
-        for r in rows
-    ]
+    """The case's distinct imported items as the exporter takes them: every field, the structured detail,
+    the key it is known by and its source document."""
+    sources = {}
+    out = []
+    for item in case_items(case, kinds):
+        if item.document_id not in sources:
+            sources[item.document_id] = document_source(item.document)
+        out.append(
+            {
+                "kind": item.kind,
+                "resource_type": item.resource_type,
+                "text": item.text,
+                "codes": item.codes,
+                "status": item.status,
+                "date": item.date,
+                "value": item.value,
+                "detail": item.detail or {},
+                "key": (item.source_keys or [f"laihua:item:{item.pk}"])[0],
+                "dosage_en": item.dosage_en,
+                "source": sources[item.document_id],
+            }
+        )
+    return out
 
 
 def _kinds_for(data_types) -> set | None:
@@ -145,7 +185,7 @@ def build_export(case: Case, *, data_types=None) -> dict:
         summary = _restricted_summary(summary, kinds)
     items = _case_item_dicts(case, kinds)
     bundle = exporter.build_bundle(case, items=items, summary=summary, author=summary.completed_by if summary else None)
-    problems = ips.structure_issues(bundle) + ips.rule_issues(bundle)
+    problems = ips.strict_issues(bundle)
     if problems:  # pragma: no cover - a defect of the exporter, proven absent by the tests
         raise ips.IpsInvalid(problems)
     return bundle
@@ -199,16 +239,15 @@ def _pdf_language(case: Case) -> str:
 
 
 def _pdf_context(case: Case) -> dict:
-    items = annotate(list(ClinicalItem.objects.filter(case=case).order_by("document_id", "position")))
-    by_kind = {kind: [] for kind in KIND_ORDER}
-    for item in items:
-        by_kind[item.kind].append(item)
+    items = case_items(case)
+    documents = {item.document_id: item.document for item in items}
     return {
         "case": case,
         "patient": case.patient,
         "hospital": case.hospital,
         "hospital_zh": case.hospital.name.get("zh-hans", ""),
         "summary": EpisodeSummary.objects.filter(case=case).first(),
-        "sections": [(kind, ItemKind(kind).label, by_kind[kind]) for kind in KIND_ORDER if by_kind[kind]],
+        "sections": by_kind(items),
+        "sources": [documents[pk] for pk in sorted(documents)],
         "generated": clock.now(),
     }

@@ -2,7 +2,7 @@
 
 import pytest
 
-from laihua.records import demo, ips, services
+from laihua.records import demo, identity, ips, services
 from laihua.records.models import ClinicalItem, Consent, IpsDocument
 
 pytestmark = pytest.mark.django_db
@@ -19,9 +19,9 @@ def test_demo_records_load_once(monkeypatch, patient, case):
     records = services.case_records(patient.user, case)
     problem = next(i for i in records["items"] if i.kind == "problem")
     assert problem.display_zh == "更年期潮热"
-    from laihua.records.services.importing import _patient_warnings
-
-    assert _patient_warnings(ips.parse(document.content), case) == []
+    parsed = ips.parse(document.content)
+    assert identity.differences(parsed.patient(), patient) == []  # the demo document is the demo patient's
+    assert identity.passports(parsed.patient())  # with their passport
 
 
 def test_demo_without_patient_does_nothing(db, monkeypatch):
