@@ -4,6 +4,7 @@ the discharge (episode) summary, and the patient's consents to send records outs
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Direction(models.TextChoices):
@@ -115,12 +116,38 @@ class ClinicalItem(models.Model):
             return str(CRITICALITY[self.value])
         return self.value
 
+    def status_text(self) -> str:
+        """The FHIR status code in words (a clinical status, a medication's or a result's), else as written."""
+        return str(STATUS.get(self.status, self.status))
+
 
 # FHIR AllergyIntolerance.criticality (http://hl7.org/fhir/allergy-intolerance-criticality).
 CRITICALITY = {
     "low": _("low criticality"),
     "high": _("high criticality"),
     "unable-to-assess": _("criticality not assessed"),
+}
+
+
+# The status codes of the items' resources (condition and allergy clinical status, medication,
+# observation, procedure and immunization status) a reader meets most.
+STATUS = {
+    "active": pgettext_lazy("status", "active"),
+    "recurrence": pgettext_lazy("status", "recurrence"),
+    "relapse": pgettext_lazy("status", "relapse"),
+    "inactive": pgettext_lazy("status", "inactive"),
+    "remission": pgettext_lazy("status", "in remission"),
+    "resolved": pgettext_lazy("status", "resolved"),
+    "completed": pgettext_lazy("status", "completed"),
+    "stopped": pgettext_lazy("status", "stopped"),
+    "on-hold": pgettext_lazy("status", "on hold"),
+    "intended": pgettext_lazy("status", "intended"),
+    "not-taken": pgettext_lazy("status", "not taken"),
+    "entered-in-error": pgettext_lazy("status", "entered in error"),
+    "final": pgettext_lazy("status", "final"),
+    "preliminary": pgettext_lazy("status", "preliminary"),
+    "amended": pgettext_lazy("status", "amended"),
+    "not-done": pgettext_lazy("status", "not done"),
 }
 
 

@@ -54,6 +54,7 @@ class PatientMismatch(ips.IpsInvalid):
             "This summary is about someone else: its patient's %(fields)s differ from the case's patient. "
             "Nothing was stored."
         ) % {"fields": fields}
+        self.args = (self.message,)
 
 
 class MatchByHandRefused(PermissionDenied):

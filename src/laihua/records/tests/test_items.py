@@ -3,9 +3,11 @@ distinct item is kept and exported with its status, dates, dosage and source, an
 from the same source is one item, and a structured dosage is kept and read in words in both languages."""
 
 import copy
+import io
 import json
 
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import translation
 from hypothesis import HealthCheck, given, settings
@@ -402,3 +404,34 @@ def test_export_keeps_every_distinct_item_and_re_import_is_idempotent(patient, h
     services.import_document(clinician, elsewhere, as_bytes(bundle))
     services.import_document(clinician, elsewhere, as_bytes(services.export_case(clinician, case)))  # exported again
     assert fingerprint(services.case_records(clinician, elsewhere)["items"]) == fingerprint(before)
+
+
+def test_refresh_items_derives_the_items_of_documents_stored_before_again(case, users):
+    document = ips_document(
+        [
+            statement({"medicationReference": {"reference": "#med1"}}, tablets(1, 2))
+            | {"contained": [contained("med1", "L02BG03", "Anastrozole 1 mg tablet")]}
+        ]
+    )
+    imported, _created = services.import_document(users["clinician"], case, as_bytes(document))
+    # what the importer stored before contained resources were resolved and dosages kept
+    ClinicalItem.objects.filter(document=imported).update(text="", codes=[], detail={}, source_keys=[])
+    out = io.StringIO()
+    call_command("records", "refresh-items", "--case", case.reference, stdout=out)
+    assert f"refreshed document {imported.pk} (1 items)" in out.getvalue()
+    item = ClinicalItem.objects.get()
+    assert (item.text, item.codes[0]["code"], item.detail["dosage"]) == (
+        "Anastrozole 1 mg tablet",
+        "L02BG03",
+        [tablets(1, 2)],
+    )
+    assert item.source_keys
+
+
+def test_an_items_status_reads_in_words_in_both_languages():
+    resolved = ClinicalItem(kind="problem", status="resolved")
+    assert resolved.status_text() == "resolved"
+    with translation.override("zh-hans"):
+        assert resolved.status_text() == "已消退"
+        assert ClinicalItem(kind="problem", status="active").status_text() == "活动期"  # not a switch's "启用"
+    assert ClinicalItem(kind="result", status="cancelled").status_text() == "cancelled"  # as written
