@@ -154,6 +154,9 @@ class Command(BaseCommand):
                 }
             )
             for difference in differences:
+                if difference["field"] not in identity.FIELDS:  # the document itself cannot be read
+                    self.stdout.write(f"          - {difference['expression']}: {difference['document']}")
+                    continue
                 self.stdout.write(f"          - {difference['expression']}: {identity.describe(difference)}")
             if document.matched_by_hand:
                 by_hand += 1
