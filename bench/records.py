@@ -42,6 +42,8 @@ DATA = ROOT / "src" / "laihua" / "records" / "tests" / "data"
 SLUG = "bench-records"
 CASES = 20
 
+# The Patient of every generated document: the bench patient set_up() makes.
+BENCH_PATIENT = {"name": [{"family": "DeLarosa", "given": ["Martha"]}], "gender": "female", "birthDate": "1972-05-01"}
 SNOMED = "http://snomed.info/sct"
 LOINC = "http://loinc.org"
 ATC = "http://www.whocc.no/atc"
@@ -120,6 +122,9 @@ def generate(rng: random.Random, templates: list[dict]) -> bytes:
     """One IPS document: an HL7 example as the base, then a random number of realistic entries."""
     doc = copy.deepcopy(rng.choice(templates))
     doc["identifier"] = {"system": "urn:ietf:rfc:3986", "value": _urn()}
+    for entry in doc["entry"]:  # every document is the bench patient's (the import refuses anyone else's)
+        if entry["resource"]["resourceType"] == "Patient":
+            entry["resource"].update(BENCH_PATIENT)
     composition = doc["entry"][0]["resource"]
     patient_url = next(e["fullUrl"] for e in doc["entry"] if e["resource"]["resourceType"] == "Patient")
     subject = {"reference": patient_url}

@@ -1,10 +1,11 @@
 """Records that cross borders, in the browser.
 
 The demo patient finds the summary their home doctor sent (imported, with Chinese translations from the
-term list), imports another IPS (HL7 XML example) and consents to their family doctor receiving their
-records. The hospital's clinician sees a refused document with every problem and its location, adds a
-translation to the term list, completes the discharge summary and downloads the IPS and the PDF. The
-coordinator sends the records to the consented doctor, and is refused for anybody else.
+term list), imports another IPS (the HL7 XML example, written for them) and consents to their family
+doctor receiving their records. The hospital's clinician sees a refused document with every problem and
+its location, and another person's summary refused with what differs, adds a translation to the term
+list, completes the discharge summary and downloads the IPS and the PDF. The coordinator sends the
+records to the consented doctor, and is refused for anybody else.
 """
 
 import datetime
@@ -31,6 +32,22 @@ def staff_name(case, suffix: str) -> str:
     return User.objects.get(username__endswith=f"-{suffix}", hospital=case.hospital).username
 
 
+def written_for(patient, name: str, folder: Path) -> Path:
+    """The HL7 XML example with the patient's name, birth date and sex: a summary of theirs."""
+    from laihua.kit.fhirxml import to_xml, xml_to_dict
+
+    document = xml_to_dict((DATA / name).read_bytes())
+    for entry in document["entry"]:
+        if entry["resource"]["resourceType"] == "Patient":
+            entry["resource"]["name"] = [{"family": patient.family_name, "given": patient.given_names.split()}]
+            entry["resource"]["birthDate"] = patient.date_of_birth.isoformat()
+            entry["resource"]["gender"] = {"F": "female", "M": "male"}.get(patient.sex, "other")
+            entry["resource"].pop("identifier", None)
+    path = folder / name
+    path.write_bytes(to_xml(document))
+    return path
+
+
 def test_records_journey(page, tmp_path):
     from laihua.kit import clock
     from laihua.records.models import Consent, IpsDocument
@@ -45,7 +62,7 @@ def test_records_journey(page, tmp_path):
     expect(page.get_by_role("heading", name="Patient summary")).to_be_visible()
     expect(page.locator("#summary")).to_contain_text("Menopausal flushing (finding)")
     expect(page.locator("#summary")).to_contain_text("更年期潮热")
-    page.set_input_files("#ips-file", str(DATA / "hl7-IPS-bundle-with-immunization.xml"))
+    page.set_input_files("#ips-file", str(written_for(case.patient, "hl7-IPS-bundle-with-immunization.xml", tmp_path)))
     page.get_by_role("button", name="Import").first.click()
     expect(page.get_by_text("The summary was imported with 14 items.")).to_be_visible()
     expect(page.locator("#summary")).to_contain_text("Hemoglobin A1c")
@@ -78,6 +95,13 @@ def test_records_journey(page, tmp_path):
     expect(error).to_contain_text("Bundle.timestamp")
     expect(error).to_contain_text("Bundle.entry[4].resource.subject")
     screenshot(page, "records-import-refused")
+    assert IpsDocument.objects.count() == documents
+
+    page.set_input_files("#ips-file", str(DATA / "hl7-bundle-minimal.json"))  # Martha DeLarosa's, born 1972
+    page.get_by_role("button", name="Import").first.click()
+    expect(page.locator("#records-error")).to_contain_text("“hl7-bundle-minimal.json” is about someone else")
+    expect(page.locator("#patient-mismatch")).to_contain_text("1972-05-01")
+    expect(page.locator("#match-reason")).to_be_visible()
     assert IpsDocument.objects.count() == documents
 
     page.goto(f"/en/records/cases/{reference}/")

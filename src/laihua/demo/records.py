@@ -1,7 +1,7 @@
 """The demo patient's first case gets an International Patient Summary from their home doctor (the HL7 minimal
-IPS example, data/demo-ips.json, with the demo patient's name and birth date), a few Chinese translations in
-the term list, and a consent to send records to a fictional family doctor (records.yaml). Loading again
-changes nothing."""
+IPS example, data/demo-ips.json, with the demo patient's name, birth date and sex, so that it matches them), a
+few Chinese translations in the term list, and a consent to send records to a fictional family doctor
+(records.yaml). Loading again changes nothing."""
 
 import datetime
 import json
@@ -12,7 +12,7 @@ from laihua.cases.models import Case
 from laihua.demo import datafiles
 from laihua.demo import patients as demo_patients
 from laihua.kit import clock
-from laihua.records import services
+from laihua.records import identity, services
 from laihua.records.models import Consent, TermTranslation
 
 _DATA = datafiles.read("records")
@@ -27,8 +27,10 @@ def _document_for(patient) -> bytes:
     for entry in document["entry"]:
         resource = entry["resource"]
         if resource["resourceType"] == "Patient":
-            resource["name"] = [{"family": patient.family_name, "given": patient.given_names.split() or ["-"]}]
+            given = {"given": patient.given_names.split()} if patient.given_names else {}
+            resource["name"] = [{"family": patient.family_name, **given}]
             resource["birthDate"] = patient.date_of_birth.isoformat()
+            resource["gender"] = identity.GENDER.get(patient.sex, "unknown")
     return json.dumps(document, ensure_ascii=False).encode()
 
 

@@ -1,6 +1,9 @@
 """JSON routes of the records domain (mounted at /api/records by laihua.api): the same services as
 the pages. Errors are `{error, detail, field}`; a refused IPS adds `issues` (every rule broken, with
-its location)."""
+its location; a document about someone else, `patient_mismatch`, gives one issue per field that
+differs with `field`, `document` and `patient`). An accepted document carries its `warnings`.
+A clinician imports a document whose patient does not match with `?match_reason=...` (or a
+`match_reason` form field beside the file)."""
 
 from django.http import HttpResponse, JsonResponse
 from ninja import File, Router, Status
@@ -27,7 +30,20 @@ def document_out(document) -> dict:
         "content_hash": document.content_hash,
         "items": document.item_count,
         "created_at": document.created_at,
-        "warnings": getattr(document, "warnings", []),
+        "warnings": document.warnings,
+        "matched_by_hand": matched_by_hand_out(document),
+    }
+
+
+def matched_by_hand_out(document) -> dict | None:
+    if not document.matched_by_hand:
+        return None
+    by = document.matched_by_hand_by
+    return {
+        "by": (by.get_full_name() or by.get_username()) if by else None,
+        "at": document.matched_by_hand_at,
+        "reason": document.matched_by_hand_reason,
+        "differences": document.patient_mismatch,
     }
 
 
@@ -44,6 +60,11 @@ def item_out(item) -> dict:
         "status": item.status,
         "date": item.date,
         "value": item.value,
+        "dosage": (item.detail or {}).get("dosage", []),
+        "dosage_en": item.dosage_en,
+        "dosage_zh": item.dosage_zh,
+        "times": (item.detail or {}).get("time", {}),
+        "matched_by_hand": item.document.matched_by_hand,
     }
 
 
@@ -101,11 +122,12 @@ def case_records(request, reference: str):
     response={200: dict, 201: dict},
     summary="Import an IPS (FHIR JSON or XML body, or a `file` upload)",
 )
-def import_document(request, reference: str, file: File[UploadedFile] = None):
+def import_document(request, reference: str, file: File[UploadedFile] = None, match_reason: str = ""):
     case = get_case(request.user, reference, audit=None)
     content = file.read() if file is not None else request.body
+    reason = match_reason or (request.POST.get("match_reason", "") if file is not None else "")
     try:
-        document, created = services.import_document(request.user, case, content, source="api")
+        document, created = services.import_document(request.user, case, content, source="api", match_reason=reason)
     except ips.IpsInvalid as exc:
         return _refused(request, exc)
     return Status(201 if created else 200, {**document_out(document), "created": created})
@@ -116,10 +138,10 @@ def import_document(request, reference: str, file: File[UploadedFile] = None):
     response={200: dict, 201: dict},
     summary="Import an IPS attached to the case",
 )
-def import_attachment(request, reference: str, attachment_id: int):
+def import_attachment(request, reference: str, attachment_id: int, match_reason: str = ""):
     case = get_case(request.user, reference, audit=None)
     try:
-        document, created = services.import_attachment(request.user, case, attachment_id)
+        document, created = services.import_attachment(request.user, case, attachment_id, match_reason=match_reason)
     except ips.IpsInvalid as exc:
         return _refused(request, exc)
     return Status(201 if created else 200, {**document_out(document), "created": created})

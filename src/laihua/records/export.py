@@ -1,7 +1,12 @@
 """Writing an International Patient Summary (FHIR R4 document Bundle) for a case: the Laihua patient,
 the hospital as custodian and author (with the clinician), the episode summary written at discharge
 (ICD-10 diagnoses, procedures, discharge medications, allergies, results, plan of care, follow-up) and
-the items already known from imported documents. The result passes the importer's own checks."""
+every distinct item known from imported documents, each as the sender wrote it: its status, its dates
+(onset and abatement, effective period...), its dosage (structured, as received), its value and its
+identifiers. A Provenance per source document says where the items come from (and whether a clinician
+matched that document to the patient by hand). Each item keeps its fullUrl from one export to the next
+(its own urn:uuid, or one derived from the key it is known by), so a re-sent export is known again.
+The result passes every one of the importer's checks, warnings included."""
 
 import uuid
 from html import escape
@@ -13,6 +18,8 @@ ICD10 = "http://hl7.org/fhir/sid/icd-10"
 EMPTY_REASON = "http://terminology.hl7.org/CodeSystem/list-empty-reason"
 IDENTIFIER_SYSTEM = "urn:ietf:rfc:3986"
 GENDER = {"F": "female", "M": "male", "X": "other"}
+MATCHED_BY_HAND = "https://laihua.org/fhir/StructureDefinition/patient-matched-by-hand"
+ITEM_NAMESPACE = uuid.UUID("6f1d4c1e-7b1a-4f59-9c55-3a2f0e0c9b11")
 
 SECTIONS = [
     # (key, LOINC code, title, item kinds, mandatory)
@@ -42,91 +49,27 @@ def _concept(text: str, codes: list[dict]) -> dict:
     return concept or {"text": "unknown"}
 
 
+def _coded(system: str, code: str) -> dict:
+    return {"coding": [{"system": system, "code": code}]}
+
+
 def _div(lines: list[str]) -> dict:
     body = "".join(f"<li>{escape(line)}</li>" for line in lines if line) or "<li>No information</li>"
     return {"status": "generated", "div": f'<div xmlns="http://www.w3.org/1999/xhtml"><ul>{body}</ul></div>'}
 
 
-def _resource(kind: str, item: dict, patient_ref: str) -> tuple[dict, list[tuple[str, dict]]]:
-    """The FHIR resource of one item (and any resource it needs, such as a Device)."""
-    subject = {"reference": patient_ref}
-    concept = _concept(item.get("text", ""), item.get("codes", []))
-    date = item.get("date") or ""
-    extra: list[tuple[str, dict]] = []
-    if kind == "problem":
-        res = {"resourceType": "Condition", "subject": subject, "code": concept}
-        status = item.get("status") or "active"
-        res["clinicalStatus"] = {
-            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": status}]
-        }
-        if date:
-            res["onsetDateTime"] = date
-    elif kind == "allergy":
-        res = {"resourceType": "AllergyIntolerance", "patient": subject, "code": concept}
-        if item.get("value") in ("low", "high", "unable-to-assess"):
-            res["criticality"] = item["value"]
-        if date:
-            res["onsetDateTime"] = date
-    elif kind == "medication":
-        res = {
-            "resourceType": "MedicationStatement",
-            "status": item.get("status") if item.get("status") in _MED_STATUS else "active",
-            "medicationCodeableConcept": concept,
-            "subject": subject,
-        }
-        if item.get("value"):
-            res["dosage"] = [{"text": item["value"]}]
-        if date:
-            res["effectiveDateTime"] = date
-    elif kind == "immunization":
-        res = {
-            "resourceType": "Immunization",
-            "status": item.get("status")
-            if item.get("status") in ("completed", "entered-in-error", "not-done")
-            else "completed",
-            "vaccineCode": concept,
-            "patient": subject,
-            "occurrenceDateTime": date or clock.today().isoformat(),
-        }
-    elif kind in ("result", "vital_sign"):
-        category = "vital-signs" if kind == "vital_sign" else "laboratory"
-        res = {
-            "resourceType": "Observation",
-            "status": item.get("status") if item.get("status") in _OBS_STATUS else "final",
-            "category": [
-                {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": category}]}
-            ],
-            "code": concept,
-            "subject": subject,
-        }
-        if date:
-            res["effectiveDateTime"] = date
-        if item.get("value"):
-            res["valueString"] = item["value"]
-    elif kind == "procedure":
-        res = {
-            "resourceType": "Procedure",
-            "status": item.get("status") if item.get("status") in _PROC_STATUS else "completed",
-            "code": concept,
-            "subject": subject,
-        }
-        if date:
-            res["performedDateTime"] = date
-    elif kind == "device":
-        device_url = _uuid()
-        extra.append((device_url, {"resourceType": "Device", "type": concept}))
-        res = {
-            "resourceType": "DeviceUseStatement",
-            "status": item.get("status") if item.get("status") in _DEVICE_STATUS else "active",
-            "subject": subject,
-            "device": {"reference": device_url},
-        }
-    else:  # pragma: no cover - kinds are a closed list
-        raise ValueError(kind)
-    return res, extra
-
-
+CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+ALLERGY_CLINICAL = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical"
+ALLERGY_VERIFICATION = "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification"
+_CONDITION_STATUS = {"active", "recurrence", "relapse", "inactive", "remission", "resolved"}
+_CONDITION_ABATED = {"inactive", "remission", "resolved"}  # con-4
+_CONDITION_VERIFICATION = {"unconfirmed", "provisional", "differential", "confirmed", "refuted", "entered-in-error"}
+_ALLERGY_STATUS = {"active", "inactive", "resolved"}
+_ALLERGY_VERIFICATION = {"unconfirmed", "confirmed", "refuted", "entered-in-error"}
 _MED_STATUS = {"active", "completed", "entered-in-error", "intended", "stopped", "on-hold", "unknown", "not-taken"}
+# A MedicationRequest's or MedicationAdministration's status as a MedicationStatement's.
+_MED_STATUS_FROM = {"cancelled": "stopped", "draft": "intended", "in-progress": "active", "not-done": "not-taken"}
 _OBS_STATUS = {"registered", "preliminary", "final", "amended", "corrected", "cancelled", "entered-in-error", "unknown"}
 _PROC_STATUS = {
     "preparation",
@@ -138,11 +81,154 @@ _PROC_STATUS = {
     "entered-in-error",
     "unknown",
 }
+_IMM_STATUS = {"completed", "entered-in-error", "not-done"}
 _DEVICE_STATUS = {"active", "completed", "entered-in-error", "intended", "stopped", "on-hold"}
+# The time elements an exported resource takes from the imported one (by the exported type).
+_TIMES = {
+    "Condition": (
+        "onsetDateTime",
+        "onsetAge",
+        "onsetPeriod",
+        "onsetRange",
+        "onsetString",
+        "abatementDateTime",
+        "abatementAge",
+        "abatementPeriod",
+        "abatementRange",
+        "abatementString",
+        "recordedDate",
+    ),
+    "AllergyIntolerance": (
+        "onsetDateTime",
+        "onsetAge",
+        "onsetPeriod",
+        "onsetRange",
+        "onsetString",
+        "recordedDate",
+        "lastOccurrence",
+    ),
+    "MedicationStatement": ("effectiveDateTime", "effectivePeriod", "dateAsserted"),
+    "Immunization": ("occurrenceDateTime", "occurrenceString", "recorded"),
+    "Observation": ("effectiveDateTime", "effectivePeriod", "effectiveInstant", "issued"),
+    "Procedure": ("performedDateTime", "performedPeriod", "performedString", "performedAge", "performedRange"),
+    "DeviceUseStatement": ("timingDateTime", "timingPeriod", "recordedOn"),
+}
+_RENAMED = {"authoredOn": "dateAsserted"}  # MedicationRequest.authoredOn as MedicationStatement.dateAsserted
+
+
+def _times(res: dict, item: dict, fallback: str) -> None:
+    """The item's time elements as received; an item without them (the discharge summary's, or one
+    stored before they were kept) gives its date as `fallback`."""
+    kept = (item.get("detail") or {}).get("time")
+    if isinstance(kept, dict):
+        allowed = _TIMES[res["resourceType"]]
+        for name, value in kept.items():
+            name = _RENAMED.get(name, name)
+            if name in allowed and value not in (None, "", {}, []):
+                res[name] = value
+        return
+    if item.get("date") and fallback:
+        res[fallback] = item["date"]
+
+
+def _resource(kind: str, item: dict, patient_ref: str) -> tuple[dict, list[tuple[str, dict]]]:
+    """The FHIR resource of one item (and any resource it needs, such as a Device)."""
+    subject = {"reference": patient_ref}
+    concept = _concept(item.get("text", ""), item.get("codes", []))
+    detail = item.get("detail") or {}
+    status = item.get("status") or ""
+    extra: list[tuple[str, dict]] = []
+    if kind == "problem":
+        res = {"resourceType": "Condition", "subject": subject, "code": concept}
+        verification = detail.get("verification")
+        if status in _CONDITION_STATUS and verification != "entered-in-error":  # con-5
+            res["clinicalStatus"] = _coded(CONDITION_CLINICAL, status)
+        if verification in _CONDITION_VERIFICATION:
+            res["verificationStatus"] = _coded(CONDITION_VERIFICATION, verification)
+        _times(res, item, "onsetDateTime")
+        if status not in _CONDITION_ABATED:  # con-4: only an abated condition has an abatement
+            for name in [n for n in res if n.startswith("abatement")]:
+                del res[name]
+    elif kind == "allergy":
+        res = {"resourceType": "AllergyIntolerance", "patient": subject, "code": concept}
+        verification = detail.get("verification")
+        if status in _ALLERGY_STATUS and verification != "entered-in-error":  # ait-2
+            res["clinicalStatus"] = _coded(ALLERGY_CLINICAL, status)
+        if verification in _ALLERGY_VERIFICATION:
+            res["verificationStatus"] = _coded(ALLERGY_VERIFICATION, verification)
+        if item.get("value") in ("low", "high", "unable-to-assess"):
+            res["criticality"] = item["value"]
+        reactions = [r for r in detail.get("reactions") or [] if isinstance(r, str) and r]
+        if reactions:
+            res["reaction"] = [{"manifestation": [{"text": r} for r in reactions]}]
+        _times(res, item, "onsetDateTime")
+    elif kind == "medication":
+        status = _MED_STATUS_FROM.get(status, status)
+        res = {
+            "resourceType": "MedicationStatement",
+            "status": status if status in _MED_STATUS else ("active" if not detail else "unknown"),
+            "medicationCodeableConcept": concept,
+            "subject": subject,
+        }
+        dosages = [d for d in detail.get("dosage") or [] if isinstance(d, dict)]
+        if dosages:
+            res["dosage"] = dosages
+        elif item.get("value"):
+            res["dosage"] = [{"text": item["value"]}]
+        _times(res, item, "effectiveDateTime")
+    elif kind == "immunization":
+        res = {
+            "resourceType": "Immunization",
+            "status": status if status in _IMM_STATUS else "completed",
+            "vaccineCode": concept,
+            "patient": subject,
+        }
+        _times(res, item, "occurrenceDateTime")
+        if not any(name.startswith("occurrence") for name in res):
+            res["occurrenceString"] = "unknown"
+    elif kind in ("result", "vital_sign"):
+        category = "vital-signs" if kind == "vital_sign" else "laboratory"
+        res = {
+            "resourceType": "Observation",
+            "status": status if status in _OBS_STATUS else ("final" if not detail else "unknown"),
+            "category": [_coded("http://terminology.hl7.org/CodeSystem/observation-category", category)],
+            "code": concept,
+            "subject": subject,
+        }
+        _times(res, item, "effectiveDateTime")
+        kept = detail.get("observation") if item.get("resource_type", "Observation") == "Observation" else None
+        if isinstance(kept, dict) and kept:
+            res.update(kept)
+        elif item.get("value"):
+            res["valueString"] = item["value"]
+    elif kind == "procedure":
+        res = {
+            "resourceType": "Procedure",
+            "status": status if status in _PROC_STATUS else ("completed" if not detail else "unknown"),
+            "code": concept,
+            "subject": subject,
+        }
+        _times(res, item, "performedDateTime")
+    elif kind == "device":
+        device_url = _uuid()
+        extra.append((device_url, {"resourceType": "Device", "type": concept}))
+        res = {
+            "resourceType": "DeviceUseStatement",
+            "status": status if status in _DEVICE_STATUS else "active",
+            "subject": subject,
+            "device": {"reference": device_url},
+        }
+        _times(res, item, "")
+    else:  # pragma: no cover - kinds are a closed list
+        raise ValueError(kind)
+    identifiers = [i for i in detail.get("identifiers") or [] if isinstance(i, dict) and i.get("value")]
+    if identifiers:
+        res = {"resourceType": res.pop("resourceType"), "identifier": identifiers, **res}
+    return res, extra
 
 
 def summary_items(summary) -> list[dict]:
-    """The episode summary's lines as item dicts (ICD-10 coded diagnoses)."""
+    """The episode summary's lines as item dicts (ICD-10 coded diagnoses); a line written twice once."""
     out = []
     if summary is None:
         return out
@@ -157,12 +243,80 @@ def summary_items(summary) -> list[dict]:
         out.append({"kind": "allergy", "text": row.get("text", ""), "codes": []})
     for row in summary.results:
         out.append({"kind": "result", "text": row.get("text", ""), "codes": [], "value": row.get("value", "")})
-    return out
+    unique = []
+    for item in out:
+        if item not in unique:
+            unique.append(item)
+    return unique
 
 
-def _key(item: dict) -> tuple:
-    first = item["codes"][0] if item.get("codes") else {}
-    return (item["kind"], first.get("system", ""), first.get("code", ""), (item.get("text") or "").lower())
+def _item_url(case, item: dict, used: set) -> str:
+    """The item's fullUrl: its own urn:uuid when it came with one, else one derived from its key; the
+    same from one export to the next."""
+    key = item.get("key") or ""
+    url = key[4:] if key.startswith("url:urn:uuid:") else ""
+    if not url or url in used:
+        url = f"urn:uuid:{uuid.uuid5(ITEM_NAMESPACE, f'{case.reference}|{key}')}"
+    used.add(url)
+    return url
+
+
+def _line(item: dict) -> str:
+    """The item in the section's narrative: text, value or dosage, status, date."""
+    parts = [item.get("text") or "unknown"]
+    how = item.get("dosage_en") or item.get("value")
+    if how:
+        parts.append(str(how))
+    if item.get("status"):
+        parts.append(str(item["status"]))
+    if item.get("date"):
+        parts.append(str(item["date"])[:10])
+    return " — ".join(parts)
+
+
+def _provenance(source: dict, targets: list[str], recorded: str) -> dict:
+    """Where a document's items come from; a document matched to the patient by hand says who, when and why."""
+    who = source.get("author") or source.get("title") or "unknown sender"
+    provenance = {
+        "resourceType": "Provenance",
+        "target": [{"reference": url} for url in targets],
+        "recorded": source.get("stored") or recorded,
+        "agent": [
+            {
+                "type": _coded("http://terminology.hl7.org/CodeSystem/provenance-participant-type", "author"),
+                "who": {"display": who},
+            }
+        ],
+        "entity": [
+            {
+                "role": "source",
+                "what": {
+                    "identifier": {k: source[k] for k in ("system", "value") if source.get(k)},
+                    **({"display": source["title"]} if source.get("title") else {}),
+                },
+            }
+        ],
+    }
+    matched = source.get("matched_by_hand")
+    if matched:
+        provenance["extension"] = [
+            {
+                "url": MATCHED_BY_HAND,
+                "extension": [
+                    {"url": "reason", "valueString": matched["reason"]},
+                    {"url": "matchedBy", "valueString": matched["by"] or "unknown"},
+                    {"url": "matchedAt", "valueDateTime": matched["at"]},
+                    *[{"url": "field", "valueCode": field} for field in matched["fields"] if field],
+                ],
+            }
+        ]
+        provenance["agent"].append(
+            {
+                "type": _coded("http://terminology.hl7.org/CodeSystem/provenance-participant-type", "verifier"),
+                "who": {"display": matched["by"] or "unknown"},
+            }
+        )
+    return provenance
 
 
 def build_bundle(case, *, items: list[dict], summary=None, author=None) -> dict:
@@ -197,25 +351,25 @@ def build_bundle(case, *, items: list[dict], summary=None, author=None) -> dict:
         practitioner = (practitioner_url, {"resourceType": "Practitioner", "name": [{"text": name}]})
         authors.insert(0, {"reference": practitioner_url})
 
-    seen, by_kind = set(), {}
-    for item in summary_items(summary) + items:
-        key = _key(item)
-        if key in seen:
-            continue
-        seen.add(key)
+    by_kind = {}
+    for index, item in enumerate(summary_items(summary)):
+        by_kind.setdefault(item["kind"], []).append({**item, "key": f"summary:{item['kind']}:{index}"})
+    for item in items:
         by_kind.setdefault(item["kind"], []).append(item)
 
-    sections = []
+    sections, used, sourced = [], set(), {}
     for _key_name, code, title, kinds, mandatory in SECTIONS:
         refs, lines = [], []
         for kind in kinds:
             for item in by_kind.get(kind, []):
-                url = _uuid()
+                url = _item_url(case, item, used)
                 res, extra = _resource(kind, item, patient_url)
                 entries.append((url, res))
                 entries.extend(extra)
                 refs.append({"reference": url})
-                lines.append(" ".join(filter(None, [item.get("text"), item.get("value")])))
+                lines.append(_line(item))
+                if item.get("source"):
+                    sourced.setdefault(item["source"]["document"], (item["source"], []))[1].append(url)
         if not refs and not mandatory:
             continue
         section = {
@@ -251,6 +405,7 @@ def build_bundle(case, *, items: list[dict], summary=None, author=None) -> dict:
     if practitioner:
         all_entries.append(practitioner)
     all_entries += entries
+    all_entries += [(_uuid(), _provenance(source, targets, now)) for source, targets in sourced.values()]
     return {
         "resourceType": "Bundle",
         "identifier": {"system": IDENTIFIER_SYSTEM, "value": _uuid()},

@@ -1,9 +1,13 @@
 """FHIR routes of the records domain (mounted under /fhir/ by laihua.fhir_api).
 
-- POST /fhir/Bundle?case=<reference>: import an IPS document (JSON or XML body) onto a case;
-  201 when stored, 200 when the same document was already there; refused documents give a 422
-  OperationOutcome listing every issue with its location.
-- GET /fhir/Bundle/{id}: a stored document.
+- POST /fhir/Bundle?case=<reference>[&match_reason=...]: import an IPS document (JSON or XML body)
+  onto a case; 201 when stored, 200 when the same document was already there; refused documents give
+  a 422 OperationOutcome listing every issue with its location (a document about someone else: one
+  issue per field that differs, with both values). The answer is the stored Bundle; when the import
+  has warnings it is an OperationOutcome with each warning (severity `warning`) and where the document
+  is stored. `Prefer: return=representation`, `return=OperationOutcome` or `return=minimal` chooses.
+- GET /fhir/Bundle/{id}: a stored document (as received; as XML, a narrative that is not well-formed
+  XHTML is written as its plain text).
 - GET /fhir/Patient/{id}/$summary[?case=<reference>]: the IPS operation, the patient's summary document.
 - GET /fhir/Consent/{id}: a patient's consent to send records outside the hospital.
 
@@ -16,14 +20,15 @@ services whatever the format.
 import json
 from decimal import Decimal
 
+from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Query, Router
 
 from laihua.accounts.auth import AUTH
 from laihua.cases.services import get_case
 from laihua.errors import InvalidInput
-from laihua.kit.fhirhttp import fhir_response, json_response, requested_format
-from laihua.records import ips, services
+from laihua.kit.fhirhttp import fhir_response, json_response, operation_outcome, requested_format
+from laihua.records import ips, narrative, services
 from laihua.records.fhir import consent_resource
 
 router = Router(tags=["records"], auth=AUTH)
@@ -36,14 +41,48 @@ def _respond(request, body: dict, status: int = 200, **headers):
     return response
 
 
+def _preferred_return(request) -> str:
+    """ "representation", "OperationOutcome" or "minimal" as the Prefer header asks, else ""."""
+    for part in request.headers.get("Prefer", "").split(","):
+        name, _sep, value = part.strip().partition("=")
+        if name.strip().lower() == "return":
+            value = value.strip().strip('"')
+            return {"representation": "representation", "operationoutcome": "OperationOutcome"}.get(
+                value.lower(), "minimal" if value.lower() == "minimal" else ""
+            )
+    return ""
+
+
+def _import_outcome(document, created: bool) -> dict:
+    stored = _("Stored as Bundle/%(id)s with %(count)d items.") if created else _("Already stored as Bundle/%(id)s.")
+    notes = [stored % {"id": document.pk, "count": document.item_count}]
+    if document.matched_by_hand:
+        notes.append(
+            _("Matched to the case's patient by hand: %(reason)s") % {"reason": document.matched_by_hand_reason}
+        )
+    issues = [*document.warnings]
+    issues += [{"severity": "information", "code": "informational", "diagnostics": note} for note in notes]
+    return operation_outcome(issues)
+
+
 @router.post("/Bundle", summary="Import an International Patient Summary onto a case")
-def import_bundle(request, case: str = ""):
+def import_bundle(request, case: str = "", match_reason: str = ""):
     if not case:
         raise InvalidInput(_("Name the case the document belongs to (?case=LH-...)."), field="case")
     the_case = get_case(request.user, case)
-    document, created = services.import_document(request.user, the_case, request.body, source="fhir")
+    document, created = services.import_document(
+        request.user, the_case, request.body, source="fhir", match_reason=match_reason
+    )
+    status, location = 201 if created else 200, f"/fhir/Bundle/{document.pk}"
+    wanted = _preferred_return(request) or ("OperationOutcome" if document.warnings else "representation")
+    if wanted == "minimal":
+        response = HttpResponse(status=status)
+        response["Location"] = location
+        return response
+    if wanted == "OperationOutcome":
+        return _respond(request, _import_outcome(document, created), status, Location=location)
     body = json.loads(document.content) if document.source_format == "json" else ips.decode(document.content)[0]
-    return _respond(request, body, 201 if created else 200, Location=f"/fhir/Bundle/{document.pk}")
+    return _respond(request, body, status, Location=location)
 
 
 FORMAT = Query(
@@ -60,6 +99,7 @@ def read_bundle(request, document_id: int, format_param: str = FORMAT):
     document = services.get_document(request.user, document_id)
     if wanted == "xml" and document.source_format == "json":
         body = json.loads(document.content, parse_float=Decimal)  # decimals keep their JSON text in XML
+        body = narrative.with_plain_narratives(body)  # XML carries only well-formed XHTML
     else:
         body = ips.decode(document.content)[0]
     return fhir_response(request, body)

@@ -3,6 +3,16 @@ fhir.resources R4B models and the IPS rules, and pull out the clinical items.
 
 Every rule reports where it failed as a FHIRPath-like location (`Bundle.entry[3].resource.subject`);
 all failures are reported together, never only the first.
+
+What breaks the document is refused (errors): a body nested deeper than `MAX_DEPTH` levels, what the
+R4B models refuse, a Bundle that is not a document with an identifier (system and value, bdl-9) and a
+timestamp (bdl-10), a first entry that is not a Composition, not exactly one Patient, a required
+section missing or empty without a reason, a reference of the Composition or any `subject`/`patient`
+that does not resolve, and an entry whose item would have neither a code nor a text. What the sender
+should fix but that does not stop a reader is a warning, returned with the import and kept on the
+document: a reference from an entry to a resource the sender left out (a performer, an encounter, a
+recorder...), and a narrative that is not well-formed XHTML (its structured data is kept; the narrative
+is shown as plain text). Laihua's own exports are held to every rule, warnings included (`strict_issues`).
 """
 
 import hashlib
@@ -11,10 +21,12 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 from fhir.resources.R4B.bundle import Bundle
+from lxml import etree
 from pydantic import ValidationError
 
 from laihua.errors import InvalidInput
 from laihua.kit.fhirxml import XmlError, check_xhtml, xml_to_dict
+from laihua.records import extraction
 
 LOINC = "http://loinc.org"
 PROBLEMS, ALLERGIES, MEDICATIONS = "11450-4", "48765-2", "10160-0"
@@ -24,6 +36,9 @@ REQUIRED_SECTIONS = {
     MEDICATIONS: "medications",
 }
 MAX_ISSUES = 200
+# FHIR documents nest a few dozen levels at most (a Questionnaire's items, contained resources): a body
+# nested deeper is refused before anything walks it.
+MAX_DEPTH = 100
 
 
 class IpsInvalid(InvalidInput):
@@ -55,10 +70,12 @@ class Parsed:
     text: str
     content_hash: str
     warnings: list = field(default_factory=list)
+    rows: list | None = None
 
     @property
     def identifier(self) -> tuple[str, str]:
-        ident = self.data.get("identifier") or {}
+        ident = self.data.get("identifier")
+        ident = ident if isinstance(ident, dict) else {}
         return str(ident.get("system") or ""), str(ident.get("value") or "")
 
     @property
@@ -73,6 +90,10 @@ class Parsed:
 
     def patient(self) -> dict:
         return next(r for _i, _e, r in self.resources() if r.get("resourceType") == "Patient")
+
+    def patient_location(self) -> str:
+        index = next(i for i, _e, r in self.resources() if r.get("resourceType") == "Patient")
+        return f"Bundle.entry[{index}].resource"
 
 
 # --- parsing --------------------------------------------------------------------------------------
@@ -89,19 +110,67 @@ def decode(content: bytes | str) -> tuple[dict, str, str]:
         text = content
     stripped = text.lstrip()
     if stripped.startswith("<"):
+        raw = stripped.encode("utf-8")
+        if _xml_too_deep(raw):
+            raise too_deep()
         try:
-            return xml_to_dict(stripped.encode("utf-8")), "xml", text
+            return xml_to_dict(raw), "xml", text
         except XmlError as exc:
             raise IpsInvalid(
                 [issue("Bundle", _("Not a FHIR XML document: %(why)s") % {"why": exc}, "structure")]
             ) from None
     try:
         data = json.loads(text)
+    except RecursionError:  # nested deeper than the interpreter's own limit: far deeper than MAX_DEPTH
+        raise too_deep() from None
     except ValueError as exc:
         raise IpsInvalid([issue("Bundle", _("Not valid JSON: %(why)s") % {"why": exc}, "structure")]) from None
     if not isinstance(data, dict):
         raise IpsInvalid([issue("Bundle", _("A FHIR resource is a JSON object."), "structure")])
+    if _json_too_deep(data):
+        raise too_deep()
     return data, "json", text
+
+
+def too_deep() -> IpsInvalid:
+    return IpsInvalid(
+        [
+            issue(
+                "Bundle",
+                _("The document is nested deeper than %(limit)d levels; FHIR never needs that many.")
+                % {"limit": MAX_DEPTH},
+                "structure",
+            )
+        ]
+    )
+
+
+def _json_too_deep(data) -> bool:
+    """Whether objects and lists nest deeper than MAX_DEPTH (the outermost object is level 1)."""
+    stack = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
+_DEPTH_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
+_DEEPER = "/" + "/".join(["*"] * (MAX_DEPTH + 1))  # the elements at level MAX_DEPTH + 1
+
+
+def _xml_too_deep(raw: bytes) -> bool:
+    """Whether elements nest deeper than MAX_DEPTH (the root is level 1); a body that is not XML is
+    left to the reader, which says why."""
+    try:
+        root = etree.fromstring(raw, parser=_DEPTH_PARSER)
+    except etree.XMLSyntaxError as exc:
+        return "depth" in str(exc).lower()  # deeper than even libxml2's own limit
+    except ValueError:
+        return False
+    return bool(root.xpath(_DEEPER))
 
 
 def _path(loc) -> str:
@@ -147,7 +216,11 @@ def rule_issues(data: dict) -> list[dict]:
     ident = data.get("identifier")
     if not isinstance(ident, dict) or not ident.get("value"):
         found.append(issue("Bundle.identifier", _("A document Bundle needs an identifier."), "required"))
-    if not data.get("timestamp"):
+    elif not ident.get("system"):  # bdl-9
+        found.append(
+            issue("Bundle.identifier.system", _("A document's identifier needs a system and a value."), "required")
+        )
+    if not data.get("timestamp"):  # bdl-10
         found.append(issue("Bundle.timestamp", _("A document Bundle needs a timestamp."), "required"))
     entries = data.get("entry") if isinstance(data.get("entry"), list) else []
     if not entries:
@@ -238,8 +311,18 @@ def _elements(node, path: str, skip=()):
                 yield from _elements(value, f"{path}[{index}]", skip)
 
 
+# The elements whose reference must resolve wherever they are; any other reference outside the
+# Composition to a resource the sender left out is a warning.
+ESSENTIAL_REFERENCES = {"subject", "patient"}
+
+
+def _element_name(path: str) -> str:
+    return path.rsplit(".", 1)[-1].split("[", 1)[0]
+
+
 def reference_issues(entries: list) -> list[dict]:
-    """Every reference must point at an entry of the Bundle (by fullUrl or Type/id) or a contained resource."""
+    """References that do not point at an entry of the Bundle (by fullUrl or Type/id) or a contained
+    resource: errors for the Composition's and every subject/patient, warnings for the others."""
     full_urls, relative = _targets(entries)
     found = []
     for index, entry in enumerate(entries):
@@ -252,22 +335,36 @@ def reference_issues(entries: list) -> list[dict]:
             for path, element in _elements(resource, f"Bundle.entry[{index}].resource", skip=("contained",))
             if isinstance(element.get("reference"), str)
         ]
+        in_composition = resource.get("resourceType") == "Composition"
         for path, ref in refs:
             if ref in full_urls or ref in relative or ref in contained:
                 continue
             tail = "/".join(ref.rstrip("/").split("/")[-2:])
             if "://" in ref and tail in relative and any(u.endswith(tail) for u in full_urls):
                 continue
-            found.append(
-                issue(
-                    path, _("The reference “%(ref)s” does not resolve inside the Bundle.") % {"ref": ref}, "not-found"
+            if in_composition or _element_name(path) in ESSENTIAL_REFERENCES:
+                found.append(
+                    issue(
+                        path,
+                        _("The reference “%(ref)s” does not resolve inside the Bundle.") % {"ref": ref},
+                        "not-found",
+                    )
                 )
-            )
+            else:
+                found.append(
+                    issue(
+                        path,
+                        _("The reference “%(ref)s” points at a resource the document left out; kept as written.")
+                        % {"ref": ref},
+                        "not-found",
+                        "warning",
+                    )
+                )
     return found
 
 
-def narrative_issues(data: dict) -> list[dict]:
-    """Every narrative is one well-formed XHTML <div> (FHIR's rule; the XML form could not carry it else)."""
+def narrative_issues(data: dict, severity: str = "warning") -> list[dict]:
+    """Every narrative should be one well-formed XHTML <div> (FHIR's rule; the XML form cannot carry it else)."""
     narratives = [
         (f"{path}.div", element["div"])
         for path, element in _elements(data, data.get("resourceType") or "Bundle")
@@ -278,20 +375,41 @@ def narrative_issues(data: dict) -> list[dict]:
         try:
             check_xhtml(text, path)
         except XmlError as exc:
-            found.append(issue(path, _("The narrative is not well-formed XHTML: %(why)s") % {"why": exc.args[0]}))
+            message = _("The narrative is not well-formed XHTML (%(why)s); it is shown as plain text.")
+            found.append(issue(path, message % {"why": exc.args[0]}, "invalid", severity))
     return found
 
 
+def _errors(issues: list[dict]) -> list[dict]:
+    return [i for i in issues if i["severity"] == "error"]
+
+
 def parse(content: bytes | str) -> Parsed:
-    """Parse and check a document; IpsInvalid with every issue, or the parsed document."""
+    """Parse and check a document; IpsInvalid with every error, or the parsed document with its
+    items and its warnings."""
     data, source_format, text = decode(content)
+    found = structure_issues(data)
+    parsed = Parsed(data, source_format, text, "")
+    if data.get("resourceType") == "Bundle":
+        found += rule_issues(data)
+        parsed.rows, problems = extraction.extract(data, parsed.identifier)
+        found += [issue(where, why, "required") for where, why in problems]
+    found += narrative_issues(data)
+    if _errors(found):
+        raise IpsInvalid(_errors(found))
+    parsed.warnings = found
+    parsed.content_hash = canonical_hash(data)
+    return parsed
+
+
+def strict_issues(data: dict) -> list[dict]:
+    """Every rule as an error, warnings included: what Laihua's own exports are held to."""
     found = structure_issues(data)
     if data.get("resourceType") == "Bundle":
         found += rule_issues(data)
-    found += narrative_issues(data)
-    if found:
-        raise IpsInvalid(found)
-    return Parsed(data, source_format, text, canonical_hash(data))
+        found += [issue(where, why, "required") for where, why in extraction.extract(data, ("", ""))[1]]
+    found += narrative_issues(data, "error")
+    return [{**i, "severity": "error"} for i in found]
 
 
 def canonical_hash(data: dict) -> str:
@@ -303,163 +421,8 @@ def canonical_hash(data: dict) -> str:
 # --- clinical items -------------------------------------------------------------------------------
 
 
-def concept_text(concept) -> tuple[str, list[dict]]:
-    """(original text, codes) of a CodeableConcept."""
-    if not isinstance(concept, dict):
-        return "", []
-    codes = [
-        {"system": c.get("system", ""), "code": c.get("code", ""), "display": c.get("display", "")}
-        for c in concept.get("coding") or []
-        if isinstance(c, dict) and c.get("code")
-    ]
-    text = concept.get("text") or next((c["display"] for c in codes if c["display"]), "")
-    return text, codes
-
-
-def _first_code(concept) -> str:
-    codes = concept_text(concept)[1]
-    return codes[0]["code"] if codes else ""
-
-
-def _date(resource: dict, *names) -> str:
-    for name in names:
-        value = resource.get(name)
-        if isinstance(value, str):
-            return value
-        if isinstance(value, dict) and isinstance(value.get("start"), str):
-            return value["start"]
-    return ""
-
-
-def _value(resource: dict) -> str:
-    quantity = resource.get("valueQuantity")
-    if isinstance(quantity, dict) and quantity.get("value") is not None:
-        return f"{quantity['value']} {quantity.get('unit') or quantity.get('code') or ''}".strip()
-    concept = resource.get("valueCodeableConcept")
-    if concept:
-        return concept_text(concept)[0]
-    for name in ("valueString", "valueBoolean", "valueInteger", "valueDateTime"):
-        if resource.get(name) is not None:
-            return str(resource[name])
-    parts = []
-    for component in resource.get("component") or []:
-        label = concept_text(component.get("code"))[0]
-        value = _value(component)
-        if value:
-            parts.append(f"{label} {value}".strip())
-    return "; ".join(parts)[:255]
-
-
-def _category_codes(resource: dict) -> set:
-    codes = set()
-    for concept in resource.get("category") or []:
-        codes |= _codes(concept)
-    return codes
-
-
 def items(parsed: Parsed) -> list[dict]:
     """The clinical items of a checked document, in document order, as ClinicalItem field dicts."""
-    by_url = {}
-    for _index, entry, resource in parsed.resources():
-        if entry.get("fullUrl"):
-            by_url[entry["fullUrl"]] = resource
-        if resource.get("id"):
-            by_url[f"{resource.get('resourceType')}/{resource['id']}"] = resource
-
-    def resolve(reference) -> dict:
-        if not isinstance(reference, dict):
-            return {}
-        ref = reference.get("reference") or ""
-        return by_url.get(ref) or by_url.get("/".join(ref.split("/")[-2:])) or {}
-
-    out = []
-    for _index, _entry, resource in parsed.resources():
-        kind_of = resource.get("resourceType")
-        item = None
-        if kind_of == "Condition":
-            text, codes = concept_text(resource.get("code"))
-            item = {
-                "kind": "problem",
-                "text": text,
-                "codes": codes,
-                "status": _first_code(resource.get("clinicalStatus")),
-                "date": _date(resource, "onsetDateTime", "onsetPeriod", "recordedDate"),
-            }
-        elif kind_of == "AllergyIntolerance":
-            text, codes = concept_text(resource.get("code"))
-            reactions = [
-                concept_text(m)[0]
-                for reaction in resource.get("reaction") or []
-                for m in reaction.get("manifestation") or []
-            ]
-            item = {
-                "kind": "allergy",
-                "text": text,
-                "codes": codes,
-                "status": _first_code(resource.get("clinicalStatus")),
-                "date": _date(resource, "onsetDateTime", "recordedDate"),
-                "value": resource.get("criticality") or "",
-                "detail": {"reactions": [r for r in reactions if r]} if reactions else {},
-            }
-        elif kind_of in ("MedicationStatement", "MedicationRequest", "MedicationAdministration"):
-            concept = resource.get("medicationCodeableConcept")
-            if concept is None:
-                concept = resolve(resource.get("medicationReference")).get("code")
-            text, codes = concept_text(concept)
-            dosage = resource.get("dosage") or resource.get("dosageInstruction") or []
-            dose_text = dosage[0].get("text", "") if dosage and isinstance(dosage[0], dict) else ""
-            item = {
-                "kind": "medication",
-                "text": text,
-                "codes": codes,
-                "status": resource.get("status") or "",
-                "date": _date(resource, "effectiveDateTime", "effectivePeriod", "authoredOn"),
-                "value": dose_text[:255],
-            }
-        elif kind_of == "Immunization":
-            text, codes = concept_text(resource.get("vaccineCode"))
-            item = {
-                "kind": "immunization",
-                "text": text,
-                "codes": codes,
-                "status": resource.get("status") or "",
-                "date": _date(resource, "occurrenceDateTime"),
-            }
-        elif kind_of in ("Observation", "DiagnosticReport"):
-            text, codes = concept_text(resource.get("code"))
-            vital = "vital-signs" in _category_codes(resource)
-            item = {
-                "kind": "vital_sign" if vital else "result",
-                "text": text,
-                "codes": codes,
-                "status": resource.get("status") or "",
-                "date": _date(resource, "effectiveDateTime", "effectivePeriod", "issued"),
-                "value": _value(resource)[:255],
-            }
-        elif kind_of == "Procedure":
-            text, codes = concept_text(resource.get("code"))
-            item = {
-                "kind": "procedure",
-                "text": text,
-                "codes": codes,
-                "status": resource.get("status") or "",
-                "date": _date(resource, "performedDateTime", "performedPeriod"),
-            }
-        elif kind_of in ("DeviceUseStatement", "DeviceUseStatement"):
-            device = resolve(resource.get("device"))
-            text, codes = concept_text(device.get("type"))
-            if not text:
-                names = device.get("deviceName") or []
-                text = names[0].get("name", "") if names else ""
-            item = {
-                "kind": "device",
-                "text": text,
-                "codes": codes,
-                "status": resource.get("status") or "",
-                "date": _date(resource, "timingDateTime", "timingPeriod", "recordedOn"),
-            }
-        if item is not None:
-            item["resource_type"] = kind_of
-            item["text"] = (item["text"] or "")[:2000]
-            out.append(item)
-    return out
+    if parsed.rows is None:
+        parsed.rows, _problems = extraction.extract(parsed.data, parsed.identifier)
+    return parsed.rows

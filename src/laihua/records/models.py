@@ -4,6 +4,7 @@ the discharge (episode) summary, and the patient's consents to send records outs
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Direction(models.TextChoices):
@@ -49,6 +50,17 @@ class IpsDocument(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(_("stored"), auto_now_add=True)
+    # What the sender should fix but that did not stop the import (a reference to a resource it left out,
+    # a narrative that is not XHTML): [{"severity": "warning", "code", "diagnostics", "expression"}].
+    warnings = models.JSONField(_("warnings"), default=list, blank=True)
+    # A document whose Patient differs from the case's patient is refused; a clinician may import it
+    # anyway with a written reason: the fields that differed ([{"field", "document", "patient"}]) and who, when, why.
+    patient_mismatch = models.JSONField(_("patient differences"), default=list, blank=True)
+    matched_by_hand_reason = models.TextField(_("reason for matching by hand"), blank=True)
+    matched_by_hand_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    matched_by_hand_at = models.DateTimeField(_("matched by hand"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("patient summary document")
@@ -63,6 +75,10 @@ class IpsDocument(models.Model):
 
     def __str__(self):
         return self.title or self.identifier_value
+
+    @property
+    def matched_by_hand(self) -> bool:
+        return self.matched_by_hand_at is not None
 
 
 class ClinicalItem(models.Model):
@@ -81,6 +97,9 @@ class ClinicalItem(models.Model):
     date = models.CharField(_("date"), max_length=40, blank=True)  # FHIR date/dateTime as written
     value = models.CharField(_("value"), max_length=255, blank=True)
     detail = models.JSONField(default=dict, blank=True)
+    # Where the item comes from, to know it again in a re-sent document: "url:<fullUrl>",
+    # "doc:<Bundle identifier>|<Type>/<id>" and "id:<Type>|<system>|<value>" for each identifier.
+    source_keys = models.JSONField(default=list, blank=True)
 
     class Meta:
         verbose_name = _("clinical item")
@@ -97,12 +116,38 @@ class ClinicalItem(models.Model):
             return str(CRITICALITY[self.value])
         return self.value
 
+    def status_text(self) -> str:
+        """The FHIR status code in words (a clinical status, a medication's or a result's), else as written."""
+        return str(STATUS.get(self.status, self.status))
+
 
 # FHIR AllergyIntolerance.criticality (http://hl7.org/fhir/allergy-intolerance-criticality).
 CRITICALITY = {
     "low": _("low criticality"),
     "high": _("high criticality"),
     "unable-to-assess": _("criticality not assessed"),
+}
+
+
+# The status codes of the items' resources (condition and allergy clinical status, medication,
+# observation, procedure and immunization status) a reader meets most.
+STATUS = {
+    "active": pgettext_lazy("status", "active"),
+    "recurrence": pgettext_lazy("status", "recurrence"),
+    "relapse": pgettext_lazy("status", "relapse"),
+    "inactive": pgettext_lazy("status", "inactive"),
+    "remission": pgettext_lazy("status", "in remission"),
+    "resolved": pgettext_lazy("status", "resolved"),
+    "completed": pgettext_lazy("status", "completed"),
+    "stopped": pgettext_lazy("status", "stopped"),
+    "on-hold": pgettext_lazy("status", "on hold"),
+    "intended": pgettext_lazy("status", "intended"),
+    "not-taken": pgettext_lazy("status", "not taken"),
+    "entered-in-error": pgettext_lazy("status", "entered in error"),
+    "final": pgettext_lazy("status", "final"),
+    "preliminary": pgettext_lazy("status", "preliminary"),
+    "amended": pgettext_lazy("status", "amended"),
+    "not-done": pgettext_lazy("status", "not done"),
 }
 
 

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("terms/", views.terms, name="terms"),
     path("documents/<int:document_id>/", views.document_raw, name="document"),
+    path("documents/<int:document_id>/about/", views.document_detail, name="document_detail"),
     path("consents/<int:consent_id>/withdraw/", views.consent_withdraw, name="consent_withdraw"),
     path("cases/<str:reference>/", views.case_records, name="case"),
     path("cases/<str:reference>/import/", views.import_upload, name="import"),

@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST, require_safe
 
 from laihua.accounts.models import Role
@@ -18,10 +19,10 @@ from laihua.accounts.services import require_role
 from laihua.cases.services import get_case, visible_cases
 from laihua.errors import Conflict, DomainError, InvalidInput, NotFound
 from laihua.kit import clock, fhirxml
-from laihua.records import ips, services
+from laihua.records import identity, ips, narrative, services
 from laihua.records.models import DataType
 
-CORRECTABLE = (InvalidInput, Conflict, services.ConsentRequired)
+CORRECTABLE = (InvalidInput, Conflict, services.ConsentRequired, services.MatchByHandRefused)
 
 
 def _context(request, case, **extra) -> dict:
@@ -80,11 +81,13 @@ def import_upload(request, reference: str):
     try:
         if upload is None:
             raise InvalidInput(_("Choose an IPS file (FHIR JSON or XML)."), field="file")
-        document, created = services.import_document(request.user, case, upload.read(), source="upload")
+        document, created = services.import_document(
+            request.user, case, upload.read(), source="upload", match_reason=request.POST.get("match_reason", "")
+        )
     except ips.IpsInvalid as error:
         return _again(request, case, error, refused_name=upload.name)
     except CORRECTABLE as error:
-        return _again(request, case, error)
+        return _again(request, case, error, match_reason=request.POST.get("match_reason", ""))
     _imported_message(request, document, created)
     return redirect("records:case", case.reference)
 
@@ -94,8 +97,18 @@ def _imported_message(request, document, created):
         messages.success(request, _("The summary was imported with %(count)d items.") % {"count": document.item_count})
     else:
         messages.info(request, _("This summary had already been imported; nothing was added."))
-    for warning in getattr(document, "warnings", []):
-        messages.warning(request, _("Check the patient: %(warning)s") % {"warning": warning})
+    if created and document.matched_by_hand:
+        messages.warning(request, _("The summary was matched to the patient by hand; the reason is kept with it."))
+    if document.warnings and request.user.role != Role.PATIENT:
+        messages.warning(
+            request,
+            ngettext(
+                "The sender should fix %(count)d thing in it; see the document.",
+                "The sender should fix %(count)d things in it; see the document.",
+                len(document.warnings),
+            )
+            % {"count": len(document.warnings)},
+        )
 
 
 @login_required
@@ -103,7 +116,9 @@ def _imported_message(request, document, created):
 def import_attachment(request, reference: str, attachment_id: int):
     case = get_case(request.user, reference, audit=None)
     try:
-        document, created = services.import_attachment(request.user, case, attachment_id)
+        document, created = services.import_attachment(
+            request.user, case, attachment_id, match_reason=request.POST.get("match_reason", "")
+        )
     except CORRECTABLE as error:
         return _again(request, case, error)
     _imported_message(request, document, created)
@@ -137,6 +152,31 @@ def export_pdf(request, reference: str):
     response = HttpResponse(services.summary_pdf(request.user, case), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="summary-{case.reference}.pdf"'
     return response
+
+
+@login_required
+@require_safe
+def document_detail(request, document_id: int):
+    """One stored document: where it comes from, whether it was matched by hand, what the sender should
+    fix (staff), and its sections' narratives as plain text."""
+    document = services.get_document(request.user, document_id)
+    try:
+        sections = narrative.sections(ips.decode(document.content)[0])
+    except ips.IpsInvalid:
+        sections = []
+    return render(
+        request,
+        "records/document.html",
+        {
+            "document": document,
+            "case": document.case,
+            "sections": sections,
+            "differences": [
+                {**d, "label": identity.FIELDS.get(d.get("field"), d.get("field"))} for d in document.patient_mismatch
+            ],
+            "is_staff": request.user.role != Role.PATIENT,
+        },
+    )
 
 
 @login_required

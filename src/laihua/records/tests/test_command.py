@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from laihua.records.models import IpsDocument
-from laihua.records.tests.conftest import DATA
+from laihua.records.tests.conftest import DATA, JUDGE_EXAMPLE, SHARED
 
 pytestmark = pytest.mark.django_db
 
@@ -22,12 +22,12 @@ def run(*args):
 
 def test_imports_a_folder_and_summarises(case, tmp_path):
     for path in DATA.iterdir():
-        if path.suffix in (".json", ".xml"):
+        if path.suffix in (".json", ".xml") and path.name != JUDGE_EXAMPLE:
             shutil.copy(path, tmp_path / path.name)
     output = run(str(tmp_path), "--case", case.reference)
-    assert output.count("accepted  ") == 4
-    assert output.strip().endswith("4 accepted, 0 already stored, 0 rejected.")
-    assert IpsDocument.objects.filter(case=case).count() == 4
+    assert output.count("accepted  ") == 3
+    assert output.strip().endswith("3 accepted, 0 already stored, 0 rejected.")
+    assert IpsDocument.objects.filter(case=case).count() == 3
     again = run(str(tmp_path / "hl7-bundle-minimal.json"), "--case", case.reference)
     assert again.strip().endswith("0 accepted, 1 already stored, 0 rejected.")
 
@@ -77,9 +77,12 @@ def test_import_as_a_user_checks_their_access(case, users, tmp_path):
     assert not IpsDocument.objects.exists()
 
 
-def test_the_shared_hl7_examples_import_when_present(case):
-    shared = DATA.parents[5] / "shared" / "fixtures" / "ips"
-    if not shared.is_dir():
+def test_the_shared_hl7_examples_import_when_present(case, case_for, tmp_path):
+    if not SHARED.is_dir():
         pytest.skip("../shared/fixtures/ips is not here (fresh clone)")
-    output = run(str(shared), "--case", case.reference)
-    assert "0 rejected." in output
+    theirs = [p for p in SHARED.iterdir() if p.name != JUDGE_EXAMPLE]
+    assert len(theirs) == 3
+    output = run(*(str(p) for p in theirs), "--case", case.reference)
+    assert output.strip().endswith("3 accepted, 0 already stored, 0 rejected.")
+    output = run(str(SHARED / JUDGE_EXAMPLE), "--case", case_for(JUDGE_EXAMPLE).reference)
+    assert output.strip().endswith("1 accepted, 0 already stored, 0 rejected.")

@@ -3,7 +3,7 @@
 import pytest
 
 from laihua.demo import records as demo
-from laihua.records import ips, services
+from laihua.records import identity, ips, services
 from laihua.records.models import ClinicalItem, Consent, IpsDocument
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +20,9 @@ def test_demo_records_load_once(monkeypatch, patient, case):
     records = services.case_records(patient.user, case)
     problem = next(i for i in records["items"] if i.kind == "problem")
     assert problem.display_zh == "更年期潮热"
-    assert services._patient_warnings(ips.parse(document.content), case) == []
+    parsed = ips.parse(document.content)
+    assert identity.differences(parsed.patient(), patient) == []  # the demo document is the demo patient's
+    assert not identity.passports(parsed.patient())  # no passport number in a stored document: none is needed to match
 
 
 def test_demo_without_patient_does_nothing(db, monkeypatch):

@@ -158,10 +158,22 @@ def test_xml_written_by_fhir_resources_reads_back_to_the_same_items(name):
     assert ips.items(from_xml) == ips.items(from_json)
 
 
-def test_a_narrative_that_is_not_well_formed_xhtml_is_refused_with_its_place(minimal):
+def test_a_narrative_that_is_not_well_formed_xhtml_is_a_warning_with_its_place(minimal):
     section = minimal["entry"][0]["resource"]["section"][0]
     section["text"] = {"status": "generated", "div": '<div xmlns="http://www.w3.org/1999/xhtml"><p>open'}
-    issues = refused(minimal)
-    assert expressions(issues) == ["Bundle.entry[0].resource.section[0].text.div"]
+    parsed = ips.parse(as_bytes(minimal))
+    assert [(w["severity"], w["expression"]) for w in parsed.warnings] == [
+        ("warning", "Bundle.entry[0].resource.section[0].text.div")
+    ]
+    assert "shown as plain text" in parsed.warnings[0]["diagnostics"]
+    assert len(ips.items(parsed)) == 3  # the structured data is kept
     section["text"]["div"] = "<div><p>no namespace</p></div>"
-    assert expressions(refused(minimal)) == ["Bundle.entry[0].resource.section[0].text.div"]
+    assert [w["expression"] for w in ips.parse(as_bytes(minimal)).warnings] == [
+        "Bundle.entry[0].resource.section[0].text.div"
+    ]
+    assert ips.strict_issues(minimal)  # never in an export of Laihua's own
+
+
+def test_a_document_identifier_needs_a_system_bdl_9(minimal):
+    del minimal["identifier"]["system"]
+    assert expressions(refused(minimal)) == ["Bundle.identifier.system"]

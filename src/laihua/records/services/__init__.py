@@ -1,0 +1,119 @@
+"""Records that cross borders: import and view International Patient Summaries, the term list, the
+discharge (episode) summary and its IPS export, and the patient's consents to send records outside
+the hospital (PIPL: a separate consent naming recipient, purpose, data types and period).
+
+Who may do what:
+- import: the case's patient, and the hospital's coordinators, clinicians and admins;
+- view the summary and export: the case's patient and the hospital's coordinators, clinicians and admins;
+- write the episode summary: the hospital's clinicians;
+- term list: the hospital staff (any hospital; the list is shared, a translation made once serves all);
+- consents: granted and withdrawn by the patient; read by the case's staff;
+- send records outside: the hospital's coordinators and clinicians, only under an active consent that
+  names the recipient and covers the data types today. The patient's own download needs no consent.
+Every view, import, export and transfer is audited.
+
+The rules, by concern:
+
+- `access`: the roles, the access check of a case's records, the scoping queries;
+- `importing`: checking documents, matching their patient, storing them and their items; checks of
+  what is stored;
+- `viewing`: the case's distinct items with translations, one document, the term list;
+- `exporting`: the discharge summary, the IPS export (FHIR) and the PDF;
+- `consents`: consents and sending records under them.
+"""
+
+from laihua.cases.services import require_case_staff
+from laihua.records.services.access import (
+    KIND_ORDER,
+    RECORD_STAFF,
+    SENDERS,
+    TERM_EDITORS,
+    require_records_access,
+    visible_consents,
+    visible_documents,
+)
+from laihua.records.services.consents import (
+    ConsentRequired,
+    consents_of_case,
+    get_consent,
+    grant_consent,
+    matching_consent,
+    send_records,
+    withdraw_consent,
+)
+from laihua.records.services.exporting import (
+    ICD10_RE,
+    PDF_LABELS,
+    build_export,
+    case_for_patient_summary,
+    document_source,
+    export_case,
+    parse_lines,
+    save_episode_summary,
+    summary_pdf,
+)
+from laihua.records.services.importing import (
+    MatchByHandRefused,
+    PatientMismatch,
+    import_attachment,
+    import_document,
+    importable_attachments,
+    mismatched_documents,
+    refresh_items,
+    store,
+)
+from laihua.records.services.viewing import (
+    annotate,
+    case_items,
+    case_records,
+    delete_term,
+    distinct_items,
+    get_document,
+    save_term,
+    terms,
+    untranslated_codes,
+)
+
+__all__ = [
+    "ICD10_RE",
+    "KIND_ORDER",
+    "PDF_LABELS",
+    "RECORD_STAFF",
+    "SENDERS",
+    "TERM_EDITORS",
+    "ConsentRequired",
+    "MatchByHandRefused",
+    "PatientMismatch",
+    "annotate",
+    "build_export",
+    "case_for_patient_summary",
+    "case_items",
+    "case_records",
+    "consents_of_case",
+    "delete_term",
+    "distinct_items",
+    "document_source",
+    "export_case",
+    "get_consent",
+    "get_document",
+    "grant_consent",
+    "import_attachment",
+    "import_document",
+    "importable_attachments",
+    "matching_consent",
+    "mismatched_documents",
+    "parse_lines",
+    "refresh_items",
+    "require_case_staff",
+    "require_records_access",
+    "save_episode_summary",
+    "save_term",
+    "send_records",
+    "store",
+    "summary_pdf",
+    "terms",
+    "untranslated_codes",
+    "visible_consents",
+    "visible_documents",
+    "withdraw_consent",
+]

@@ -1,0 +1,201 @@
+"""The patient's consents (PIPL art. 38-39) and sending records outside the hospital under them."""
+
+import datetime
+import json
+
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from laihua.accounts.models import Role
+from laihua.accounts.services import require_role
+from laihua.audit.services import record_event
+from laihua.cases.models import Case
+from laihua.cases.services import add_event, require_case_party, require_case_staff
+from laihua.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from laihua.kit import clock
+from laihua.records.models import (
+    Consent,
+    ConsentStatus,
+    DataType,
+    Transfer,
+)
+from laihua.records.services.access import SENDERS, require_records_access, visible_consents
+from laihua.records.services.exporting import _pdf_context, _pdf_language, build_export
+
+
+class ConsentRequired(PermissionDenied):
+    code = "consent_required"
+    default_message = gettext_lazy("The patient has not consented to sending these records to this recipient.")
+
+
+def _date(value, field: str) -> datetime.date:
+    if isinstance(value, datetime.date):
+        return value
+    try:
+        return datetime.date.fromisoformat(str(value or ""))
+    except ValueError:
+        raise InvalidInput(_("Write the date as YYYY-MM-DD."), field=field) from None
+
+
+@transaction.atomic
+def grant_consent(
+    actor,
+    case: Case,
+    *,
+    recipient_name: str,
+    recipient_email: str,
+    purpose: str,
+    data_types: list[str],
+    period_start,
+    period_end,
+    recipient_country: str = "",
+) -> Consent:
+    """The patient consents separately to one recipient receiving some of their records for a purpose and period."""
+    require_case_party(actor, case)
+    if actor.role != Role.PATIENT:
+        raise PermissionDenied(_("Only the patient can give this consent."))
+    recipient_name = str(recipient_name or "").strip()
+    if not recipient_name:
+        raise InvalidInput(_("Name the recipient."), field="recipient_name")
+    recipient_email = str(recipient_email or "").strip()
+    try:
+        validate_email(recipient_email)
+    except ValidationError:
+        raise InvalidInput(_("Give the recipient's e-mail address."), field="recipient_email") from None
+    purpose = str(purpose or "").strip()
+    if not purpose:
+        raise InvalidInput(_("Say what the records are for."), field="purpose")
+    data_types = [str(t) for t in data_types or []]
+    if not data_types:
+        raise InvalidInput(_("Choose which records may be sent."), field="data_types")
+    unknown = [t for t in data_types if t not in DataType.values]
+    if unknown:
+        raise InvalidInput(_("Unknown data type “%(type)s”.") % {"type": unknown[0]}, field="data_types")
+    start, end = _date(period_start, "period_start"), _date(period_end, "period_end")
+    if end < start:
+        raise InvalidInput(_("The period ends before it starts."), field="period_end")
+    if end < clock.today():
+        raise InvalidInput(_("The period has already ended."), field="period_end")
+    consent = Consent.objects.create(
+        patient=case.patient,
+        case=case,
+        recipient_name=recipient_name[:200],
+        recipient_email=recipient_email,
+        recipient_country=str(recipient_country or "")[:2].upper(),
+        purpose=purpose[:300],
+        data_types=sorted(set(data_types)),
+        period_start=start,
+        period_end=end,
+        granted_by=actor,
+    )
+    record_event(actor, "records.consent_grant", consent, hospital=case.hospital, detail={"recipient": recipient_name})
+    add_event(case, actor, "consent_granted", note=recipient_name)
+    return consent
+
+
+def get_consent(actor, pk: int, *, audit: str | None = "records.consent_view") -> Consent:
+    require_role(actor, Role.values)
+    consent = visible_consents(actor).filter(pk=pk).first()
+    if consent is None:
+        raise NotFound(_("No such consent."))
+    if audit:
+        record_event(actor, audit, consent, hospital=consent.case.hospital)
+    return consent
+
+
+def consents_of_case(actor, case: Case) -> list[Consent]:
+    require_records_access(actor, case)
+    return list(visible_consents(actor).filter(case=case))
+
+
+@transaction.atomic
+def withdraw_consent(actor, pk: int) -> Consent:
+    """The patient withdraws a consent: no transfer under it from now on."""
+    consent = get_consent(actor, pk, audit=None)
+    if actor.role != Role.PATIENT:
+        raise PermissionDenied(_("Only the patient can withdraw this consent."))
+    consent = Consent.objects.select_for_update().get(pk=consent.pk)
+    if consent.status != ConsentStatus.ACTIVE:
+        raise Conflict(_("This consent is no longer active."))
+    consent.status = ConsentStatus.INACTIVE
+    consent.withdrawn_at = clock.now()
+    consent.save(update_fields=["status", "withdrawn_at"])
+    record_event(actor, "records.consent_withdraw", consent, hospital=consent.case.hospital)
+    add_event(consent.case, actor, "consent_withdrawn", note=consent.recipient_name)
+    return consent
+
+
+def matching_consent(case: Case, recipient_email: str, data_types: list[str]) -> Consent | None:
+    """An active consent of the case's patient naming this recipient and covering the data types today."""
+    today = clock.today()
+    for consent in Consent.objects.filter(
+        patient_id=case.patient_id,
+        case=case,
+        status=ConsentStatus.ACTIVE,
+        recipient_email__iexact=(recipient_email or "").strip(),
+        period_start__lte=today,
+        period_end__gte=today,
+    ):
+        if set(data_types) <= set(consent.data_types):
+            return consent
+    return None
+
+
+def send_records(actor, case: Case, *, recipient_email: str, data_types: list[str] | None = None) -> Transfer:
+    """E-mail the case's IPS (and the PDF, for summary or discharge consents) to a consented recipient; else refuse."""
+    require_case_staff(actor, case, SENDERS)
+    recipient_email = str(recipient_email or "").strip()
+    candidates = Consent.objects.filter(
+        case=case, status=ConsentStatus.ACTIVE, recipient_email__iexact=recipient_email
+    ).order_by("-granted_at")
+    wanted = list(data_types) if data_types else (list(candidates[0].data_types) if candidates else [])
+    consent = matching_consent(case, recipient_email, wanted) if wanted else None
+    if consent is None:
+        record_event(
+            actor,
+            "records.transfer_refused",
+            case,
+            hospital=case.hospital,
+            detail={"recipient": recipient_email, "data_types": wanted},
+        )
+        raise ConsentRequired()
+    with transaction.atomic():
+        bundle = build_export(case, data_types=wanted)
+        transfer = Transfer.objects.create(
+            consent=consent, case=case, sent_by=actor, recipient_email=consent.recipient_email, data_types=wanted
+        )
+        record_event(
+            actor,
+            "records.transfer",
+            case,
+            hospital=case.hospital,
+            detail={"consent": consent.pk, "recipient": consent.recipient_email, "data_types": wanted},
+        )
+        add_event(case, actor, "records_sent", note=consent.recipient_name, staff_only=True)
+    from laihua.kit.pdf import render_pdf
+
+    message = EmailMessage(
+        subject=_("Medical records of %(name)s from %(hospital)s")
+        % {"name": case.patient.full_name, "hospital": case.hospital.name.get("en", "")},
+        body=_(
+            "Attached are the medical records of %(name)s, sent with the patient's consent for: %(purpose)s.\n"
+            "The International Patient Summary (HL7 FHIR) is attached as JSON, with a readable PDF."
+        )
+        % {"name": case.patient.full_name, "purpose": consent.purpose},
+        to=[consent.recipient_email],
+    )
+    message.attach(
+        f"ips-{case.reference}.json", json.dumps(bundle, ensure_ascii=False, indent=1), "application/fhir+json"
+    )
+    if DataType.SUMMARY in wanted or DataType.DISCHARGE in wanted:  # the PDF shows everything
+        message.attach(
+            f"summary-{case.reference}.pdf",
+            render_pdf("records/summary_pdf.html", _pdf_context(case), language=_pdf_language(case)),
+            "application/pdf",
+        )
+    transaction.on_commit(message.send)
+    return transfer
