@@ -65,7 +65,7 @@ class ShortfallIn(Schema):
     reason: str = ""
 
 
-class LineOut(Schema):
+class InvoiceLineOut(Schema):
     id: int
     position: int
     source: str
@@ -145,7 +145,7 @@ class InvoiceOut(Schema):
     patient_cny: Decimal
     total_converted: Decimal | None
     issue_date: datetime.date | None
-    lines: list[LineOut]
+    lines: list[InvoiceLineOut]
     balances: BalancesOut
     payments: list[PaymentOut]
     write_offs: list[WriteOffOut]
