@@ -167,6 +167,8 @@ def load() -> int:
         )
     if Guarantee.objects.filter(case=case).exists():
         return 0
+    if services.consent_for(case, services.coverage_of(case).insurer) is None:
+        services.grant_gop_consent(patient.user, case)  # the patient's consent to send their data to the insurer
     services.send_guarantee_request(
         coordinator,
         case,
