@@ -122,7 +122,9 @@ def send_guarantee_request(actor, case: Case, data: Mapping) -> Guarantee:
     patient's consent for the insurer, or while another request of the case is open. Nothing is written
     when a check fails."""
     require_case_staff(actor, case, DESK)
-    case = Case.objects.select_for_update().get(pk=case.pk)
+    # FOR NO KEY UPDATE: serialises two sendings, yet lets a withdrawal of the consent (which adds a timeline line,
+    # a key-share lock on the case) commit while this sending waits for the consent's lock.
+    case = Case.objects.select_for_update(no_key=True).get(pk=case.pk)
     quote = accepted_quote(case)
     if quote is None:
         raise Conflict(_("The patient has not accepted a quote yet: the GOP request is built from it."), field="quote")
