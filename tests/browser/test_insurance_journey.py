@@ -1,6 +1,7 @@
-"""Direct billing: the coordinator records the patient's coverage and sends a guarantee of payment request
-built from the accepted quote; the insurer's agent lands in the insurer portal, approves it with a
-reference, an amount, a currency and a validity; the case shows the approval."""
+"""Direct billing: the coordinator records the patient's coverage and asks the patient for their consent to send
+their health data to the insurer; the patient reads what would be sent to whom, on a phone, and consents; the
+coordinator sends a guarantee of payment request built from the accepted quote; the insurer's agent lands in the
+insurer portal, approves it with a reference, an amount, a currency and a validity; the case shows the approval."""
 
 import datetime
 import re
@@ -48,7 +49,8 @@ def other_agent(username):
     InsurerAgent.objects.create(user=user, insurer=Insurer.objects.get(code="demo-assist"))
 
 
-def test_coordinator_sends_a_gop_the_insurer_approves_and_the_case_shows_it(page):
+def test_coordinator_sends_a_gop_the_insurer_approves_and_the_case_shows_it(page, live_server, settings):
+    settings.SITE_URL = live_server.url  # the link in the message to the patient
     reference = accepted_case()
     today = datetime.date.today()
 
@@ -64,6 +66,33 @@ def test_coordinator_sends_a_gop_the_insurer_approves_and_the_case_shows_it(page
     panel.locator("input[name=valid_until]").fill((today + datetime.timedelta(days=365)).isoformat())
     panel.get_by_role("button", name="Save the coverage").click()
     expect(page.locator("main")).to_contain_text("matches the contract")
+
+    # No request without the patient's consent: the coordinator asks for it.
+    expect(panel).to_contain_text("consent to send their health data to Demo Global Health (demo insurer) is missing")
+    expect(page.locator("form.gop-form")).to_have_count(0)
+    panel.get_by_role("button", name="Ask the patient for consent").click()
+    expect(page.locator("main")).to_contain_text("The patient is asked for consent")
+
+    # The patient follows the link in the message, on a phone, reads what would be sent to whom and consents.
+    sign_in(page, "demo-patient")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"/en/cases/{reference}/")
+    page.locator("#thread a[href*='#insurer-consent']").last.click()
+    box = page.locator("#insurer-consent")
+    expect(box).to_contain_text("Demo Global Health")
+    expect(box).to_contain_text("Diagnosis (with its ICD-10 code)")
+    expect(box).to_contain_text("Itemised estimate and bill")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "sideways scroll on a phone"
+    box.scroll_into_view_if_needed()
+    screenshot(page, "insurance-patient-consent")
+    box.get_by_role("button", name="I consent to sending this to Demo Global Health (demo insurer)").click()
+    expect(page.locator("main")).to_contain_text("your consent is recorded")
+    expect(page.locator("#insurer-consent")).to_contain_text("Consent given on")
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+    sign_in(page, "huangpu-coord")
+    page.goto(f"/en/cases/{reference}/")
+    expect(page.locator("#gop-consent")).to_contain_text("The patient consented on")
     form = page.locator("form.gop-form")
     expect(form).to_contain_text("needs pre-authorisation")
     form.locator("input[name=diagnosis_code]").fill("knee")

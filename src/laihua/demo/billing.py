@@ -92,6 +92,8 @@ def _cover(case: Case, coordinator) -> bool:
         return False
     if insurance.coverage_of(case) is None:
         insurance.record_coverage(coordinator, case, coverage_data(_DATA["coverage"]))
+    if insurance.consent_for(case, insurer) is None:  # the patient's consent to send their data to the insurer
+        insurance.grant_gop_consent(case.patient.user, case)
     if not Guarantee.objects.filter(case=case).exists():
         # Through the insurance services, as a coordinator and the insurer's agent would: the request
         # carries its lines and its FHIR Claim, and the answer its ClaimResponse.

@@ -135,5 +135,7 @@ def load() -> int:
         services.record_coverage(coordinator, case, coverage_data(_DATA["coverage"]))
     if Guarantee.objects.filter(case=case).exists():
         return 0
+    if services.consent_for(case, services.coverage_of(case).insurer) is None:
+        services.grant_gop_consent(patient.user, case)  # the patient's consent to send their data to the insurer
     services.send_guarantee_request(coordinator, case, dict(_DATA["guarantee_request"]))
     return 1

@@ -10,7 +10,8 @@ from laihua.cases.services import get_case
 from laihua.errors import PermissionDenied
 from laihua.insurance import services
 from laihua.insurance.models import Contract, Coverage, Guarantee
-from laihua.insurance.schemas import AnswerIn, CancelIn, ContractIn, CoverageIn, GuaranteeIn, ResubmitIn
+from laihua.insurance.schemas import AnswerIn, CancelIn, ConsentIn, ContractIn, CoverageIn, GuaranteeIn, ResubmitIn
+from laihua.records.models import PaymentDataType
 
 router = Router(tags=["insurance"], auth=AUTH)
 
@@ -105,6 +106,29 @@ def gop_out(gop: Guarantee) -> dict:
     }
 
 
+def consent_out(state: services.ConsentState) -> dict:
+    consent = state.consent or state.latest
+    return {
+        "insurer": state.insurer.code if state.insurer else None,
+        "insurer_name": state.insurer.name if state.insurer else None,
+        "status": state.status,
+        "data_types": list(PaymentDataType.values),
+        "asked_at": state.asked_at,
+        "consent": None
+        if consent is None
+        else {
+            "id": consent.pk,
+            "status": consent.status,
+            "period_start": consent.period_start,
+            "period_end": consent.period_end,
+            "granted_at": consent.granted_at,
+            "withdrawn_at": consent.withdrawn_at,
+            "withdraw": f"/api/records/consents/{consent.pk}/withdraw",
+            "fhir": f"/fhir/Consent/{consent.pk}",
+        },
+    }
+
+
 def _case(actor, reference: str):
     """A case through insurance: its insurer's agents see their members' cases, others as usual."""
     if actor.role == Role.INSURER_AGENT:
@@ -192,3 +216,31 @@ def resubmit_gop(request, number: str, payload: ResubmitIn):
 def cancel_gop(request, number: str, payload: CancelIn):
     gop = services.get_guarantee(request.auth, number, audit=None)
     return gop_out(services.cancel_guarantee_request(request.auth, gop, payload.reason))
+
+
+@router.get(
+    "/cases/{reference}/consent", response=dict, summary="The patient's consent to send health data to the insurer"
+)
+def get_consent(request, reference: str):
+    case = get_case(request.auth, reference, audit=None)
+    return consent_out(services.get_consent_state(request.auth, case))
+
+
+@router.post(
+    "/cases/{reference}/consent",
+    response={201: dict},
+    summary="The patient consents to sending health data to the insurer",
+)
+def grant_consent(request, reference: str, payload: ConsentIn):
+    case = get_case(request.auth, reference, audit=None)
+    services.grant_gop_consent(request.auth, case, period_end=payload.period_end)
+    return Status(201, consent_out(services.consent_state(case)))
+
+
+@router.post(
+    "/cases/{reference}/consent/request", response={201: dict}, summary="Ask the patient for the consent (a message)"
+)
+def ask_for_consent(request, reference: str):
+    case = get_case(request.auth, reference, audit=None)
+    message = services.ask_for_consent(request.auth, case)
+    return Status(201, {"message": message.pk, **consent_out(services.consent_state(case))})

@@ -334,3 +334,24 @@ class GuaranteeLine(models.Model):
 
     def __str__(self):
         return f"{self.guarantee} #{self.sequence}"
+
+
+class InsurerConsent(models.Model):
+    """Links the patient's payment consent (a records Consent, use = payment) to the insurer it names: the
+    real reference the GOP request and the claims after treatment are checked against."""
+
+    consent = models.OneToOneField(
+        "records.Consent",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="insurer_link",
+        verbose_name=_("consent"),
+    )
+    insurer = models.ForeignKey(Insurer, on_delete=models.PROTECT, related_name="consents", verbose_name=_("insurer"))
+
+    class Meta:
+        verbose_name = _("consent to send health data to an insurer")
+        verbose_name_plural = _("consents to send health data to insurers")
+
+    def __str__(self):
+        return f"{self.insurer} ({self.consent.get_status_display()})"

@@ -27,6 +27,7 @@ from laihua.cases.services import get_case
 from laihua.errors import DomainError, NotFound
 from laihua.insurance import fhir, services
 from laihua.insurance.models import Guarantee, GuaranteeStatus, describe_warning
+from laihua.insurance.services.consent import audit_consent_refusal
 from laihua.kit import clock
 
 ICD10_CODE = re.compile(r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$")
@@ -150,6 +151,7 @@ def _already_sent(case, parsed: fhir.ParsedClaim, key: str) -> Guarantee | None:
     )
 
 
+@audit_consent_refusal  # outside the transaction, so that the refusal's audit event is kept
 @transaction.atomic
 def submit(actor, body, case_reference: str = "") -> tuple[Guarantee, bool]:
     """A PAS request Bundle (Claim, use = preauthorization) for a case: (the GOP request, created?)."""

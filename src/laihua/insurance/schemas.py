@@ -55,3 +55,7 @@ class ResubmitIn(Schema):
 
 class CancelIn(Schema):
     reason: str = ""
+
+
+class ConsentIn(Schema):
+    period_end: str | None = None

@@ -15,7 +15,7 @@ from laihua.accounts.models import Role
 from laihua.accounts.permissions import STAFF_ROLES, require_role
 from laihua.cases.services import get_case
 from laihua.catalog.models import Kind
-from laihua.errors import DomainError, InvalidInput, PermissionDenied
+from laihua.errors import Conflict, DomainError, InvalidInput, PermissionDenied
 from laihua.insurance import services
 from laihua.insurance.models import GuaranteeStatus
 
@@ -128,7 +128,7 @@ def gop_send(request, reference: str):
     }
     try:
         gop = services.send_guarantee_request(request.user, case, data)
-    except (InvalidInput, services.CoverageProblem) as exc:
+    except (InvalidInput, services.CoverageProblem, services.ConsentMissing) as exc:
         _error(request, exc)
     else:
         messages.success(
@@ -145,7 +145,7 @@ def gop_resubmit(request, number: str):
         services.resubmit_guarantee_request(
             request.user, gop, {"clinical_notes": request.POST.get("clinical_notes", "")}
         )
-    except InvalidInput as exc:
+    except (InvalidInput, services.ConsentMissing) as exc:
         _error(request, exc)
     else:
         messages.success(request, _("%(gop)s is sent again.") % {"gop": gop.number})
@@ -159,6 +159,41 @@ def gop_cancel(request, number: str):
     services.cancel_guarantee_request(request.user, gop, request.POST.get("reason", ""))
     messages.success(request, _("%(gop)s is withdrawn.") % {"gop": gop.number})
     return redirect(_case_page(gop.case.reference))
+
+
+@login_required
+@require_POST
+def consent_grant(request, reference: str):
+    """The patient consents to sending their health data to their insurer (from their records page)."""
+    case = get_case(request.user, reference, audit=None)
+    try:
+        consent = services.grant_gop_consent(request.user, case, period_end=request.POST.get("period_end") or None)
+    except (InvalidInput, Conflict) as exc:
+        _error(request, exc)
+    else:
+        messages.success(
+            request,
+            _(
+                "Thank you: your consent is recorded. The hospital may now send %(insurer)s what is listed, until "
+                "%(date)s. You can withdraw it here at any time."
+            )
+            % {"insurer": consent.recipient_name, "date": consent.period_end.isoformat()},
+        )
+    return redirect(reverse("records:case", args=[case.reference]) + "#insurer-consent")
+
+
+@login_required
+@require_POST
+def consent_ask(request, reference: str):
+    """The hospital's desk asks the patient for the consent (a message on the case with the link)."""
+    case = get_case(request.user, reference, audit=None)
+    try:
+        services.ask_for_consent(request.user, case)
+    except Conflict as exc:
+        _error(request, exc)
+    else:
+        messages.success(request, _("The patient is asked for consent: a message on the case, with the link."))
+    return redirect(_case_page(reference))
 
 
 @login_required

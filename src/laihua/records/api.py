@@ -92,6 +92,12 @@ def consent_out(consent) -> dict:
         "recipient_email": consent.recipient_email,
         "recipient_country": consent.recipient_country,
         "purpose": consent.purpose,
+        "use": consent.use,
+        "recipient_identifier": (
+            {"system": consent.recipient_system, "value": consent.recipient_identifier}
+            if consent.recipient_identifier
+            else None
+        ),
         "data_types": consent.data_types,
         "period_start": consent.period_start,
         "period_end": consent.period_end,

@@ -215,9 +215,30 @@ class DataType(models.TextChoices):
     RESULT = "result", _("Results")
 
 
+class ConsentUse(models.TextChoices):
+    """What a consent lets the hospital do: e-mail records to a named person, or send health data to the
+    patient's insurer for a guarantee of payment and claims (that insurer is linked by insurance)."""
+
+    RECORDS = "records", _("Send records")
+    PAYMENT = "payment", _("Guarantee of payment and claims")
+
+
+class PaymentDataType(models.TextChoices):
+    """What a guarantee of payment request and a claim after treatment carry to the insurer."""
+
+    DIAGNOSIS = "diagnosis", _("Diagnosis (with its ICD-10 code)")
+    DOCTOR = "treating_doctor", _("Treating doctor")
+    NOTES = "clinical_notes", _("Clinical notes (symptoms and reason for treatment)")
+    ESTIMATE = "itemised_estimate", _("Itemised estimate and bill")
+
+
+PAYMENT_PURPOSE = _("Send my health data to this insurer for a guarantee of payment and claims")
+
+
 class Consent(models.Model):
     """The patient's separate consent (PIPL art. 38-39) to send their records to one named recipient,
-    for one purpose, for some data types, during a period; a FHIR Consent with the same status codes."""
+    for one purpose, for some data types, during a period; a FHIR Consent with the same status codes.
+    A payment consent names an organisation (the insurer) by identifier instead of an e-mail address."""
 
     patient = models.ForeignKey(
         "patients.Patient", on_delete=models.CASCADE, related_name="consents", verbose_name=_("patient")
@@ -225,8 +246,11 @@ class Consent(models.Model):
     case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="consents", verbose_name=_("case"))
     status = models.CharField(_("status"), max_length=10, choices=ConsentStatus.choices, default=ConsentStatus.ACTIVE)
     recipient_name = models.CharField(_("recipient"), max_length=200)
-    recipient_email = models.EmailField(_("recipient's e-mail"))
+    recipient_email = models.EmailField(_("recipient's e-mail"), blank=True)
     recipient_country = models.CharField(_("recipient's country"), max_length=2, blank=True)
+    use = models.CharField(_("use"), max_length=10, choices=ConsentUse.choices, default=ConsentUse.RECORDS)
+    recipient_system = models.CharField(_("recipient's identifier system"), max_length=100, blank=True)
+    recipient_identifier = models.CharField(_("recipient's identifier"), max_length=100, blank=True)
     purpose = models.CharField(_("purpose"), max_length=300)
     data_types = models.JSONField(_("data types"), default=list)
     period_start = models.DateField(_("from"))
@@ -245,7 +269,12 @@ class Consent(models.Model):
 
     def data_type_labels(self) -> list[str]:
         """The data types as the active language names them."""
-        return [str(DataType(code).label) if code in DataType.values else code for code in self.data_types]
+        labels = {**dict(DataType.choices), **dict(PaymentDataType.choices)}
+        return [str(labels.get(code, code)) for code in self.data_types]
+
+    def purpose_text(self) -> str:
+        """The purpose as the active language says it (a payment consent's is fixed; others as typed)."""
+        return str(PAYMENT_PURPOSE) if self.use == ConsentUse.PAYMENT else self.purpose
 
 
 class Transfer(models.Model):

@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST, require_safe
@@ -20,7 +21,7 @@ from laihua.cases.services import get_case, visible_cases
 from laihua.errors import Conflict, DomainError, InvalidInput, NotFound
 from laihua.kit import clock, fhirxml
 from laihua.records import identity, ips, narrative, services
-from laihua.records.models import DataType
+from laihua.records.models import ConsentUse, DataType
 
 CORRECTABLE = (InvalidInput, Conflict, services.ConsentRequired, services.MatchByHandRefused)
 
@@ -263,6 +264,16 @@ def consent_withdraw(request, consent_id: int):
         services.withdraw_consent(request.user, consent_id)
     except CORRECTABLE as error:
         return _again(request, consent.case, error)
+    if consent.use == ConsentUse.PAYMENT:
+        messages.success(
+            request,
+            _(
+                "Your consent was withdrawn: nothing more will be sent to %(recipient)s. What it already received "
+                "(a request already sent) stays with it."
+            )
+            % {"recipient": consent.recipient_name},
+        )
+        return redirect(reverse("records:case", args=[consent.case.reference]) + "#insurer-consent")
     messages.success(request, _("The consent was withdrawn: nothing more will be sent under it."))
     return redirect("records:case", consent.case.reference)
 

@@ -86,9 +86,11 @@ def _claim_resource(invoice: Invoice, number: str) -> dict:
     )
 
 
+@insurance.audit_consent_refusal
 @transaction.atomic
 def submit_claim(actor, invoice: Invoice) -> Claim:
-    """Send the insurer's part of an issued invoice as a FHIR Claim (use = claim); one claim in force at a time."""
+    """Send the insurer's part of an issued invoice as a FHIR Claim (use = claim); one claim in force at a time,
+    and only while the patient's consent to send their health data to that insurer is in force."""
     require_staff(actor, invoice, CASHIERS)
     invoice = lock_invoice(invoice)
     if invoice.status not in (InvoiceStatus.ISSUED, InvoiceStatus.BALANCED):
@@ -97,6 +99,7 @@ def submit_claim(actor, invoice: Invoice) -> Claim:
         raise Conflict(_("This invoice has no insurer's part to claim."), code="nothing_to_claim")
     if invoice.claims.filter(status=ClaimStatus.ACTIVE).exists():
         raise Conflict(_("A claim was already sent for this invoice."), code="claim_exists")
+    consent = insurance.require_consent(invoice.case, invoice.insurer, sending="claim")
     number = f"{invoice.number}-C{invoice.claims.count() + 1}"
     claim = Claim.objects.create(
         invoice=invoice,
@@ -111,7 +114,13 @@ def submit_claim(actor, invoice: Invoice) -> Claim:
     )
     add_event(invoice.case, actor, "claim_sent", staff_only=True, claim=number, amount_cny=str(claim.amount_cny))
     audit_invoice(
-        actor, "claim.submit", invoice, claim=number, insurer=invoice.insurer_name, amount=str(claim.amount_cny)
+        actor,
+        "claim.submit",
+        invoice,
+        claim=number,
+        insurer=invoice.insurer_name,
+        amount=str(claim.amount_cny),
+        consent=consent.pk,
     )
     return claim
 

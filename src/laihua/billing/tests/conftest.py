@@ -1,5 +1,6 @@
 """Billing's fixtures: a discharged case with an accepted quote (MRI x2 at 486 CNY), a booked extra service,
-an insurer with a contract, the patient's coverage and an approved guarantee, agents of two insurers."""
+an insurer with a contract, the patient's coverage, their consent to send health data to the insurer and an
+approved guarantee, agents of two insurers."""
 
 import datetime
 from decimal import Decimal
@@ -10,6 +11,7 @@ from laihua.accounts.models import Role
 from laihua.billing import services
 from laihua.cases.services import move
 from laihua.insurance.models import Contract, Coverage, Guarantee, Insurer, InsurerAgent
+from laihua.insurance.services import grant_gop_consent
 from laihua.kit import clock
 from laihua.quotes import services as quotes
 from laihua.rates.models import ExchangeRate
@@ -112,6 +114,7 @@ def insured(treated_case, users, hospital, insurer):
         approved_currency="CNY",
         created_by=users["coordinator"],
     )
+    grant_gop_consent(treated_case.patient.user, treated_case)
     return treated_case
 
 

@@ -38,6 +38,9 @@ EVENT_LABELS = {
     "episode_summary_completed": gettext_lazy("Discharge summary completed"),
     "consent_granted": gettext_lazy("Consent to send records given"),
     "consent_withdrawn": gettext_lazy("Consent to send records withdrawn"),
+    "payment_consent_granted": gettext_lazy("Consent to send health data to the insurer given"),
+    "payment_consent_withdrawn": gettext_lazy("Consent to send health data to the insurer withdrawn"),
+    "payment_consent_requested": gettext_lazy("Patient asked for consent to send health data to the insurer"),
     # insurance.services
     "coverage_recorded": gettext_lazy("Insurance recorded"),
     "gop_sent": gettext_lazy("Guarantee of payment requested"),

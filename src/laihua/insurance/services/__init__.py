@@ -8,6 +8,7 @@ Every change is one transaction with a timeline event on the case and an audit e
 - `guarantees`: the GOP request built from the accepted quote, sent as a FHIR Claim, sent again or withdrawn,
   and the approval billing reads (`approved_guarantee`);
 - `answers`: the insurer's answer, in the portal or as a FHIR ClaimResponse;
+- `consent`: the patient's consent to send their health data to the insurer, which every sending needs;
 - `reminders`: overdue requests remind the coordinator once; the e-mails;
 - `inputs`: reading dates and texts.
 
@@ -32,6 +33,19 @@ from laihua.insurance.services.answers import (
     answer_guarantee_request,
     read_claim_response,
     record_guarantee_response,
+)
+from laihua.insurance.services.consent import (
+    INSURER_SYSTEM,
+    ConsentMissing,
+    ConsentState,
+    ask_for_consent,
+    audit_consent_refusal,
+    consent_for,
+    consent_page_url,
+    consent_state,
+    get_consent_state,
+    grant_gop_consent,
+    require_consent,
 )
 from laihua.insurance.services.contracts import (
     CONTRACT_EDITORS,
@@ -69,6 +83,17 @@ from laihua.insurance.services.reminders import remind_overdue
 __all__ = [
     "ANSWERS",
     "CONTRACT_EDITORS",
+    "INSURER_SYSTEM",
+    "ConsentMissing",
+    "ConsentState",
+    "ask_for_consent",
+    "audit_consent_refusal",
+    "consent_for",
+    "consent_page_url",
+    "consent_state",
+    "get_consent_state",
+    "grant_gop_consent",
+    "require_consent",
     "FHIR_SEARCH_STATUSES",
     "ICD10",
     "MAX_ANSWER_HOURS",

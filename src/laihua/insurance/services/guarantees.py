@@ -1,7 +1,8 @@
 """The guarantee of payment (GOP) request: built from the case's accepted quote (every line, those the contract
 requires pre-authorisation for flagged), sent as a FHIR Claim (use = preauthorization) with a deadline = sent +
 the contract's answer hours, sent again after the insurer asked for more information, or withdrawn; and what
-billing and the pages read of it (the approval in force, whether an answer is overdue)."""
+billing and the pages read of it (the approval in force, whether an answer is overdue). Sending and sending again
+need the patient's consent for the insurer in force (services.consent), whatever the channel."""
 
 import datetime
 import re
@@ -21,6 +22,7 @@ from laihua.errors import Conflict, InvalidInput, RateUnavailable
 from laihua.insurance import fhir
 from laihua.insurance.models import GRANTED_STATUSES, OPEN_STATUSES, Guarantee, GuaranteeLine, GuaranteeStatus
 from laihua.insurance.services.access import audit_guarantee
+from laihua.insurance.services.consent import audit_consent_refusal, require_consent
 from laihua.insurance.services.contracts import contract_for, line_needs_preauth
 from laihua.insurance.services.coverage import CoverageProblem, coverage_of, coverage_problems
 from laihua.insurance.services.inputs import parse_date, text_field
@@ -112,13 +114,17 @@ def gop_bundle(gop: Guarantee) -> dict:
     )
 
 
+@audit_consent_refusal
 @transaction.atomic
 def send_guarantee_request(actor, case: Case, data: Mapping) -> Guarantee:
     """Build a GOP request from the case's accepted quote and send it to the insurer (coordinators and
-    admins of the case's hospital). Refused without an accepted quote, a coverage without problems, or
-    while another request of the case is open. Nothing is written when a check fails."""
+    admins of the case's hospital). Refused without an accepted quote, a coverage without problems, the
+    patient's consent for the insurer, or while another request of the case is open. Nothing is written
+    when a check fails."""
     require_case_staff(actor, case, DESK)
-    case = Case.objects.select_for_update().get(pk=case.pk)
+    # FOR NO KEY UPDATE: serialises two sendings, yet lets a withdrawal of the consent (which adds a timeline line,
+    # a key-share lock on the case) commit while this sending waits for the consent's lock.
+    case = Case.objects.select_for_update(no_key=True).get(pk=case.pk)
     quote = accepted_quote(case)
     if quote is None:
         raise Conflict(_("The patient has not accepted a quote yet: the GOP request is built from it."), field="quote")
@@ -127,6 +133,7 @@ def send_guarantee_request(actor, case: Case, data: Mapping) -> Guarantee:
         raise CoverageProblem(_("Record the patient's insurance coverage first."), field="insurer")
     if Guarantee.objects.filter(case=case, status__in=(GuaranteeStatus.DRAFT, *OPEN_STATUSES)).exists():
         raise Conflict(_("A guarantee request of this case is already waiting for the insurer."))
+    consent = require_consent(case, coverage.insurer, sending="gop")
     diagnosis_code = _icd10(data.get("diagnosis_code"))
     diagnosis_text = text_field(data, "diagnosis_text", max_length=300, message=_("Describe the diagnosis."))
     doctor = text_field(data, "treating_doctor", max_length=200, message=_("Name the treating doctor."))
@@ -206,18 +213,21 @@ def send_guarantee_request(actor, case: Case, data: Mapping) -> Guarantee:
         "deadline": gop.deadline_at.isoformat(),
     }
     add_event(case, actor, "gop_sent", staff_only=False, gop=gop.number, **detail)
-    audit_guarantee(actor, "insurance.gop.send", gop, **detail)
+    audit_guarantee(actor, "insurance.gop.send", gop, consent=consent.pk, **detail)
     transaction.on_commit(lambda: notify_insurer(gop))
     return gop
 
 
+@audit_consent_refusal
 @transaction.atomic
 def resubmit_guarantee_request(actor, gop: Guarantee, data: Mapping) -> Guarantee:
-    """Answer the insurer's request for more information and send the GOP again with a new deadline."""
+    """Answer the insurer's request for more information and send the GOP again with a new deadline (only
+    while the patient's consent for the insurer is in force: a withdrawal leaves the request as it was)."""
     require_case_staff(actor, gop.case, DESK)
     gop = Guarantee.objects.select_for_update().get(pk=gop.pk)
     if gop.status != GuaranteeStatus.PENDED:
         raise GuaranteeNotOpen(_("Only a request the insurer asked more information about can be sent again."))
+    consent = require_consent(gop.case, gop.insurer, sending="gop_resubmit")
     note = text_field(data, "clinical_notes", max_length=4000, message=_("Give the information the insurer asked for."))
     now = clock.now()
     gop.clinical_notes = (gop.clinical_notes + "\n\n" + note).strip()
@@ -226,7 +236,7 @@ def resubmit_guarantee_request(actor, gop: Guarantee, data: Mapping) -> Guarante
     gop.claim_json = gop_bundle(gop)
     gop.save()
     add_event(gop.case, actor, "gop_resubmitted", gop=gop.number, deadline=gop.deadline_at.isoformat())
-    audit_guarantee(actor, "insurance.gop.resubmit", gop)
+    audit_guarantee(actor, "insurance.gop.resubmit", gop, consent=consent.pk)
     return gop
 
 

@@ -1,3 +1,5 @@
+import datetime
+
 from django import template
 
 from laihua.accounts.models import Role
@@ -22,6 +24,7 @@ def insurance_panel(context, case):
     desk = services.may_send(user, case)
     open_gop = next((gop for gop in gops if gop.status in ("draft", "submitted", "pended")), None)
     granted = services.approved_guarantee(case)
+    is_agent = user.role == Role.INSURER_AGENT
     return {
         "case": case,
         "request": request,
@@ -37,7 +40,36 @@ def insurance_panel(context, case):
         "accepted": services.accepted_quote(case) if desk else None,
         "preview": services.gop_lines_preview(case) if desk else [],
         "kinds": dict(Kind.choices),
-        "is_agent": user.role == Role.INSURER_AGENT,
+        "is_agent": is_agent,
+        "is_patient": user.role == Role.PATIENT,
+        "consent": services.consent_state(case) if coverage and not is_agent else None,
+        "csrf_token": context.get("csrf_token"),
+    }
+
+
+@register.inclusion_tag("insurance/_consent_panel.html", takes_context=True)
+def insurer_consent(context, case):
+    """On the records page: the consent to send health data to the case's insurer. The patient sees exactly what
+    would be sent to whom and gives or withdraws it; the staff see where it stands (the desk can ask for it)."""
+    request = context["request"]
+    user = request.user
+    if not user.is_authenticated or user.role == Role.INSURER_AGENT or not services.may_see_case(user, case):
+        return {"hidden": True}
+    state = services.consent_state(case)
+    if state.insurer is None:
+        return {"hidden": True}
+    quote = services.accepted_quote(case)
+    return {
+        "case": case,
+        "request": request,
+        "state": state,
+        "insurer": state.insurer,
+        "quote": quote,
+        "quote_lines": list(quote.lines.order_by("position", "pk")) if quote else [],
+        "is_patient": user.role == Role.PATIENT,
+        "desk": services.may_send(user, case),
+        "default_until": clock.today() + datetime.timedelta(days=365),
+        "today": clock.today(),
         "csrf_token": context.get("csrf_token"),
     }
 

@@ -259,9 +259,22 @@ def cover(coordinator, case, *, insurer="acme", member_id="ACME-0001", days=365)
     )
 
 
+def consent(case):
+    """The case's patient consents to sending their health data to the case's insurer."""
+    return services.grant_gop_consent(case.patient.user, case)
+
+
 @pytest.fixture
-def coverage(quoted_case, users, contract):
+def bare_coverage(quoted_case, users, contract):
+    """The coverage, without the patient's consent to send anything to the insurer."""
     return cover(users["coordinator"], quoted_case)
+
+
+@pytest.fixture
+def coverage(bare_coverage):
+    """The coverage, and the patient's consent to send their health data to the insurer."""
+    consent(bare_coverage.case)
+    return bare_coverage
 
 
 GOP_DATA = {
@@ -293,6 +306,7 @@ def other_case(other_hospital, other_insurer, users, other_patient, rates_today)
     staff = {"coordinator": coordinator}
     case = accepted_case(case, staff, other_patient.user, mri, knee)
     cover(coordinator, case, insurer="zenith", member_id="ZEN-777")
+    consent(case)
     gop = services.send_guarantee_request(coordinator, case, GOP_DATA)
     return gop
 

@@ -66,6 +66,10 @@ def test_coverage_and_gop_over_the_api_then_the_insurer_answers(client, users, q
     agent_view = client.get(f"/api/insurance/cases/{ref}/coverage", headers=bearer(agent))
     assert agent_view.json()["coverage"]["insurer"] == "acme"
 
+    refused = client.post(f"/api/insurance/cases/{ref}/gops", GOP_DATA, content_type="application/json", headers=coord)
+    assert refused.status_code == 409 and refused.json()["error"] == "consent_missing"  # not before the consent
+    patient = bearer(users["patient"])
+    assert client.post(f"/api/insurance/cases/{ref}/consent", {}, content_type="application/json", headers=patient)
     sent = client.post(f"/api/insurance/cases/{ref}/gops", GOP_DATA, content_type="application/json", headers=coord)
     assert sent.status_code == 201, sent.content
     gop = sent.json()
@@ -273,9 +277,10 @@ def as_patient_of(data: dict, case) -> dict:
 
 
 def test_a_hospital_system_posts_the_pas_request_bundle_for_a_case(client, users, quoted_case, contract):
-    from laihua.insurance.tests.conftest import cover
+    from laihua.insurance.tests.conftest import consent, cover
 
     cover(users["coordinator"], quoted_case, member_id="12345678901")
+    consent(quoted_case)
     body = json.dumps(as_patient_of(fixture_json("conformant_pas_bundle_v110.json"), quoted_case))
     url = f"/fhir/Claim?case={quoted_case.reference}"
     response = client.post(url, body, content_type=FHIR, headers=bearer(users["coordinator"]))

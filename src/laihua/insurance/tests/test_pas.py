@@ -99,10 +99,12 @@ def test_the_test_kit_request_with_absolute_full_urls_is_read_and_what_it_ignore
 ):
     """conformant_pas_bundle_v110.json: absolute http fullUrls, relative references, a Practitioner care
     team, ICD-10-CM, one X12 item that is not in the quote."""
-    from laihua.insurance.tests.conftest import cover
+    from laihua.insurance.tests.conftest import consent, cover
     from laihua.insurance.tests.test_api import as_patient_of
 
     cover(users["coordinator"], quoted_case, member_id="12345678901")
+
+    consent(quoted_case)
     body = as_patient_of(fixture_json("conformant_pas_bundle_v110.json"), quoted_case)
     response = post(client, f"/fhir/Claim/$submit?case={quoted_case.reference}", body, users["coordinator"])
     assert response.status_code == 200, response.content

@@ -11,7 +11,7 @@ from laihua.audit.models import AuditEvent
 from laihua.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from laihua.insurance import services
 from laihua.insurance.models import Guarantee, GuaranteeStatus
-from laihua.insurance.tests.conftest import GOP_DATA, cover
+from laihua.insurance.tests.conftest import GOP_DATA, consent, cover
 from laihua.kit import clock
 from tests.builders import make_user
 
@@ -150,6 +150,7 @@ def test_no_gop_request_without_coverage(quoted_case, users, contract):
 
 def test_no_gop_request_when_the_coverage_has_a_problem(quoted_case, users, contract):
     cover(users["coordinator"], quoted_case, days=12)
+    consent(quoted_case)
     with pytest.raises(services.CoverageProblem) as caught:
         services.send_guarantee_request(users["coordinator"], quoted_case, GOP_DATA)
     assert "before the planned treatment ends" in str(caught.value.message)

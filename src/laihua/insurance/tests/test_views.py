@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from laihua.insurance.models import GuaranteeStatus
-from laihua.insurance.tests.conftest import GOP_DATA
+from laihua.insurance.tests.conftest import GOP_DATA, consent
 from laihua.kit import clock
 
 pytestmark = pytest.mark.django_db
@@ -89,6 +89,9 @@ def test_the_coordinator_records_coverage_and_sends_from_the_case_page(client, u
     }
     response = client.post(f"/en/insurance/case/{ref}/coverage/", form, follow=True)
     assert "matches the contract" in response.content.decode()
+    page = client.get(f"/en/cases/{ref}/").content.decode()
+    assert "Ask the patient for consent" in page and "Send the GOP request" not in page
+    consent(quoted_case)
     page = client.get(f"/en/cases/{ref}/").content.decode()
     assert "Send the GOP request" in page and "needs pre-authorisation" in page
     response = client.post(f"/en/insurance/case/{ref}/gop/", {**GOP_DATA, "diagnosis_code": "knee"}, follow=True)

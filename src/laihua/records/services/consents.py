@@ -20,6 +20,7 @@ from laihua.kit import clock
 from laihua.records.models import (
     Consent,
     ConsentStatus,
+    ConsentUse,
     DataType,
     Transfer,
 )
@@ -124,8 +125,11 @@ def withdraw_consent(actor, pk: int) -> Consent:
     consent.status = ConsentStatus.INACTIVE
     consent.withdrawn_at = clock.now()
     consent.save(update_fields=["status", "withdrawn_at"])
-    record_event(actor, "records.consent_withdraw", consent, hospital=consent.case.hospital)
-    add_event(consent.case, actor, "consent_withdrawn", note=consent.recipient_name)
+    record_event(
+        actor, "records.consent_withdraw", consent, hospital=consent.case.hospital, detail={"use": consent.use}
+    )
+    kind = "payment_consent_withdrawn" if consent.use == ConsentUse.PAYMENT else "consent_withdrawn"
+    add_event(consent.case, actor, kind, note=consent.recipient_name)
     return consent
 
 
@@ -135,6 +139,7 @@ def matching_consent(case: Case, recipient_email: str, data_types: list[str]) ->
     for consent in Consent.objects.filter(
         patient_id=case.patient_id,
         case=case,
+        use=ConsentUse.RECORDS,
         status=ConsentStatus.ACTIVE,
         recipient_email__iexact=(recipient_email or "").strip(),
         period_start__lte=today,
@@ -150,7 +155,7 @@ def send_records(actor, case: Case, *, recipient_email: str, data_types: list[st
     require_case_staff(actor, case, SENDERS)
     recipient_email = str(recipient_email or "").strip()
     candidates = Consent.objects.filter(
-        case=case, status=ConsentStatus.ACTIVE, recipient_email__iexact=recipient_email
+        case=case, use=ConsentUse.RECORDS, status=ConsentStatus.ACTIVE, recipient_email__iexact=recipient_email
     ).order_by("-granted_at")
     wanted = list(data_types) if data_types else (list(candidates[0].data_types) if candidates else [])
     consent = matching_consent(case, recipient_email, wanted) if wanted else None
