@@ -180,6 +180,14 @@ def test_a_replacement_invoice_pins_again_and_its_amount_shown_settles_it(in_pou
     assert services.balances_of(reissued).patient_due == 0
 
 
+def test_the_patient_sees_what_is_still_owed_in_pounds(in_pounds, client, users):
+    pay(users["finance"], in_pounds, "10.00")
+    client.force_login(users["patient"])
+    for page in (f"/en/cases/{in_pounds.case.reference}/", "/en/billing/mine/"):
+        text = client.get(page).content.decode()
+        assert "£8.85" in text, page
+
+
 def test_the_pdf_asks_for_the_pinned_amount(in_pounds, client, users):
     pay(users["finance"], in_pounds, "10.00")
     text = pdf_text(client.get(f"/api/billing/invoices/{in_pounds.pk}/pdf", headers=bearer(users["patient"])).content)
