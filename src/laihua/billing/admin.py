@@ -26,7 +26,18 @@ class LineInline(ReadOnly, admin.TabularInline):
 class PaymentInline(ReadOnly, admin.TabularInline):
     model = Payment
     extra = 0
-    fields = ["received_on", "kind", "method", "reference", "amount", "currency", "amount_cny", "idempotency_key"]
+    fields = [
+        "received_on",
+        "kind",
+        "method",
+        "reference",
+        "amount",
+        "currency",
+        "amount_cny",
+        "settled_cny",
+        "exchange_difference_cny",
+        "idempotency_key",
+    ]
     readonly_fields = fields
 
 

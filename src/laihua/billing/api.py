@@ -12,6 +12,8 @@ from laihua.billing.schemas import (
     ClaimOut,
     ClaimResponseIn,
     ConfirmIn,
+    DuplicateOut,
+    ExchangeReportOut,
     ExtraIn,
     InvoiceIn,
     InvoiceOut,
@@ -59,6 +61,10 @@ PAYMENT_FIELDS = [
     "amount_cny",
     "received_on",
     "idempotency_key",
+    "rate_cny_per_unit",
+    "pinned_rate",
+    "settled_cny",
+    "exchange_difference_cny",
 ]
 
 
@@ -113,6 +119,7 @@ def invoice_out(invoice: Invoice, actor=None) -> dict:
         "insurer_cny": invoice.insurer_cny,
         "patient_cny": invoice.patient_cny,
         "total_converted": invoice.total_converted,
+        "pinned": _pinned(invoice),
         "issue_date": invoice.issue_date,
         "lines": [line_out(line) for line in invoice.lines.all()],
         "balances": vars(services.balances_of(invoice)),
@@ -124,6 +131,11 @@ def invoice_out(invoice: Invoice, actor=None) -> dict:
         "pdf": reverse("api:billing_invoice_pdf", args=[invoice.pk]),
         "receipt": reverse("api:billing_receipt_pdf", args=[invoice.pk]) if issued else None,
     }
+
+
+def _pinned(invoice: Invoice) -> dict | None:
+    pinned = services.pinned_amounts(invoice)
+    return vars(pinned) if pinned else None
 
 
 def claim_out(claim) -> dict:
@@ -259,15 +271,20 @@ def list_payments(request, invoice_id: int):
 
 @router.post(
     "/invoices/{invoice_id}/payments",
-    response={200: PaymentOut, 201: PaymentOut},
-    summary="Record a payment; a retry with the same key returns it (200)",
+    response={200: PaymentOut, 201: PaymentOut, 409: DuplicateOut},
+    summary="Record a payment; a retry with the same key returns it (200); a likely duplicate asks first (409)",
 )
 def record_payment(
     request, invoice_id: int, payload: PaymentIn, idempotency_key: str = Header("", alias="Idempotency-Key")
 ):
     data = payload.dict(exclude_unset=True)
     key = data.pop("idempotency_key", "") or idempotency_key
-    payment, created = services.record_payment(request.auth, _invoice(request, invoice_id), data, idempotency_key=key)
+    try:
+        payment, created = services.record_payment(
+            request.auth, _invoice(request, invoice_id), data, idempotency_key=key
+        )
+    except services.PossibleDuplicate as exc:
+        return Status(409, {**exc.as_dict(), "duplicate_of": payment_out(exc.payment)})
     return Status(201 if created else 200, payment_out(payment))
 
 
@@ -357,4 +374,35 @@ def receivables(request):
 def receivables_csv(request):
     response = HttpResponse(services.receivables_csv(request.auth), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="receivables.csv"'
+    return response
+
+
+# --- exchange gains and losses --------------------------------------------------------------------
+
+
+@router.get(
+    "/exchange-differences",
+    response=ExchangeReportOut,
+    summary="The month's exchange gains and losses on payments in other currencies (?month=YYYY-MM; finance)",
+)
+def exchange_differences(request, month: str = ""):
+    report = services.exchange_differences(request.auth, month)
+    return {
+        "month": report.label,
+        "rows": [{**vars(row), "payment": row.payment.pk} for row in report.rows],
+        "by_currency": [vars(entry) for entry in report.by_currency],
+        "settled_cny": report.settled_cny,
+        "received_cny": report.received_cny,
+        "exchange_cny": report.exchange_cny,
+        "gains_cny": report.gains,
+        "losses_cny": report.losses,
+    }
+
+
+@router.get("/exchange-differences.csv", summary="The same as CSV")
+def exchange_differences_csv(request, month: str = ""):
+    content = services.exchange_differences_csv(request.auth, month)
+    label = services.exchange_month(month).strftime("%Y-%m")
+    response = HttpResponse(content, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="exchange-differences-{label}.csv"'
     return response

@@ -82,6 +82,9 @@ class Invoice(models.Model):
     insurer_cny = models.DecimalField(_("insurer's part (CNY)"), default=Decimal("0.00"), **MONEY)
     patient_cny = models.DecimalField(_("patient's part (CNY)"), default=Decimal("0.00"), **MONEY)
     total_converted = models.DecimalField(_("total (patient's currency)"), null=True, blank=True, **MONEY)
+    # Pinned at issue (the rate above): paying a part's amount in the patient's currency settles that part exactly.
+    patient_converted = models.DecimalField(_("patient's part (patient's currency)"), null=True, blank=True, **MONEY)
+    insurer_converted = models.DecimalField(_("insurer's part (patient's currency)"), null=True, blank=True, **MONEY)
     issue_date = models.DateField(_("issued on"), null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -212,6 +215,11 @@ class Payment(models.Model):
     currency = models.CharField(_("currency"), max_length=3, default="CNY")
     amount_cny = models.DecimalField(_("amount (CNY)"), **MONEY)
     rate_cny_per_unit = models.DecimalField(max_digits=18, decimal_places=8, null=True, blank=True)
+    # What the payment counts for towards the balance: its amount in CNY, or, paid in the invoice's pinned currency,
+    # its share of the part at the pinned rate; the exchange gain (a loss negative) is amount_cny less that.
+    settled_cny = models.DecimalField(_("settled (CNY)"), **MONEY)
+    exchange_difference_cny = models.DecimalField(_("exchange gain or loss (CNY)"), default=Decimal("0.00"), **MONEY)
+    pinned_rate = models.DecimalField(_("pinned rate"), max_digits=18, decimal_places=8, null=True, blank=True)
     received_on = models.DateField(_("received on"))
     idempotency_key = models.CharField(_("idempotency key"), max_length=100)
     claim = models.ForeignKey("Claim", null=True, blank=True, on_delete=models.PROTECT, related_name="remittances")
@@ -225,6 +233,11 @@ class Payment(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["hospital", "idempotency_key"], name="payment_key_unique"),
             models.CheckConstraint(name="payment_amount_positive", condition=Q(amount__gt=0) & Q(amount_cny__gt=0)),
+            models.CheckConstraint(name="payment_settled_not_negative", condition=Q(settled_cny__gte=0)),
+            models.CheckConstraint(
+                name="payment_exchange_only_at_pin",
+                condition=Q(pinned_rate__isnull=False) | Q(exchange_difference_cny=0),
+            ),
             models.CheckConstraint(
                 name="payment_payer_matches_kind",
                 condition=(Q(kind="remittance", payer="insurer") | (~Q(kind="remittance") & Q(payer="patient"))),
@@ -234,9 +247,18 @@ class Payment(models.Model):
     def __str__(self):
         return f"{self.get_kind_display()} {self.amount} {self.currency} ({self.reference})"
 
+    def save(self, *args, **kwargs):
+        if self.settled_cny is None:  # not paid at a pinned rate: it settles what it is worth in CNY
+            self.settled_cny = self.amount_cny
+        super().save(*args, **kwargs)
+
     @property
     def signed_cny(self) -> Decimal:
         return -self.amount_cny if self.kind == PaymentKind.REFUND else self.amount_cny
+
+    @property
+    def signed_settled_cny(self) -> Decimal:
+        return -self.settled_cny if self.kind == PaymentKind.REFUND else self.settled_cny
 
 
 class WriteOffStatus(models.TextChoices):

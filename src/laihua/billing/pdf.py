@@ -55,8 +55,8 @@ LABELS = {
     "received": _("Received with thanks"),
     "rate": _("Exchange rate"),
     "rate_note": _(
-        "The amounts in CNY are what the hospital charges; the amounts in your currency are given for information, "
-        "converted at the rate shown."
+        "The amounts in CNY are what the hospital charges. The amounts in your currency are pinned at the rate "
+        "shown: paying exactly the amount you still owe in your currency settles it."
     ),
     "no_payments": _("No payment recorded yet."),
 }
@@ -84,6 +84,8 @@ def context(invoice: Invoice) -> dict:
     language = services.invoice_language(invoice)
     cny = lambda amount: _money(amount, "CNY", language)  # noqa: E731
     owed = services.balances_of(invoice)
+    pinned = services.pinned_amounts(invoice, owed)
+    in_currency = lambda amount_cny: services.converted(invoice, amount_cny)  # noqa: E731 - a draft: today's rate
     lines = list(invoice.lines.all())
     payments = list(invoice.payments.order_by("received_on", "pk"))
     return {
@@ -114,7 +116,7 @@ def context(invoice: Invoice) -> dict:
                 "kind": _bilingual(PaymentKind(payment.kind).label, language),
                 "method": _bilingual(PaymentMethod(payment.method).label, language),
                 "amount": _money(payment.amount, payment.currency, language),
-                "amount_cny": cny(payment.signed_cny),
+                "amount_cny": cny(payment.signed_settled_cny),  # what it settled (at the pinned rate)
             }
             for payment in payments
         ],
@@ -131,15 +133,21 @@ def context(invoice: Invoice) -> dict:
             "insurer": cny(invoice.insurer_cny),
             "patient": cny(invoice.patient_cny),
             "moved": cny(owed.moved_to_patient),
-            "patient_paid": cny(owed.patient_paid),
-            "insurer_paid": cny(owed.insurer_paid),
+            "patient_paid": cny(owed.patient_paid - owed.patient_exchange),  # as settled
+            "insurer_paid": cny(owed.insurer_paid - owed.insurer_exchange),
             "written_off": cny(owed.patient_written_off + owed.insurer_written_off),
             "patient_due": cny(owed.patient_due),
             "insurer_due": cny(owed.insurer_due),
             "balance": cny(owed.balance),
-            "total_converted": _money(services.converted(invoice, invoice.total_cny), invoice.currency, language),
-            "patient_converted": _money(services.converted(invoice, invoice.patient_cny), invoice.currency, language),
-            "patient_due_converted": _money(services.converted(invoice, owed.patient_due), invoice.currency, language),
+            "total_converted": _money(
+                pinned.total if pinned else in_currency(invoice.total_cny), invoice.currency, language
+            ),
+            "patient_converted": _money(
+                pinned.patient if pinned else in_currency(invoice.patient_cny), invoice.currency, language
+            ),
+            "patient_due_converted": _money(
+                pinned.patient_due if pinned else in_currency(owed.patient_due), invoice.currency, language
+            ),
         },
     }
 

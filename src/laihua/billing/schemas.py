@@ -38,6 +38,9 @@ class PaymentIn(Schema):
     received_on: datetime.date | None = None
     payer: str | None = Field(None, description="patient | insurer (follows from the kind)")
     idempotency_key: str = Field("", description="Or send the Idempotency-Key header")
+    confirm_duplicate: bool = Field(
+        False, description="Record it although a payment with the same reference and amount came within a day"
+    )
 
 
 class WriteOffIn(Schema):
@@ -100,6 +103,17 @@ class PaymentOut(Schema):
     amount_cny: Decimal
     received_on: datetime.date
     idempotency_key: str
+    rate_cny_per_unit: Decimal | None = Field(None, description="The rate of the day received (a foreign amount)")
+    pinned_rate: Decimal | None = Field(None, description="The invoice's pinned rate it settled at, if any")
+    settled_cny: Decimal = Field(description="What it counts for towards the balance (a refund negative there)")
+    exchange_difference_cny: Decimal = Field(description="amount_cny less settled_cny: a gain, a loss negative")
+
+
+class DuplicateOut(Schema):
+    error: str = Field(description="possible_duplicate")
+    detail: str
+    field: str | None
+    duplicate_of: PaymentOut = Field(description="The earlier payment; send confirm_duplicate: true to go ahead")
 
 
 class WriteOffOut(Schema):
@@ -125,6 +139,23 @@ class BalancesOut(Schema):
     insurer_due: Decimal
     patient_due: Decimal
     balance: Decimal
+    patient_exchange: Decimal = Decimal("0.00")
+    insurer_exchange: Decimal = Decimal("0.00")
+    exchange: Decimal = Field(Decimal("0.00"), description="Exchange gains (losses negative) on the payments")
+
+
+class PinnedOut(Schema):
+    """An issued invoice's amounts in the patient's currency, pinned at the issue day's rate: paying a part's amount
+    owed in this currency settles it exactly."""
+
+    currency: str
+    rate: Decimal
+    rate_date: datetime.date | None
+    total: Decimal
+    patient: Decimal
+    insurer: Decimal
+    patient_due: Decimal
+    insurer_due: Decimal
 
 
 class InvoiceOut(Schema):
@@ -144,6 +175,7 @@ class InvoiceOut(Schema):
     insurer_cny: Decimal
     patient_cny: Decimal
     total_converted: Decimal | None
+    pinned: PinnedOut | None = None
     issue_date: datetime.date | None
     lines: list[InvoiceLineOut]
     balances: BalancesOut
@@ -196,3 +228,40 @@ class ReceivablesOut(Schema):
     by_payer: list[dict]
     rows: list[ReceivableOut]
     total: Decimal
+
+
+class ExchangeRowOut(Schema):
+    received_on: datetime.date
+    payment: int
+    invoice: str
+    case: str
+    kind: str
+    payer: str
+    reference: str
+    currency: str
+    amount: Decimal
+    pinned_rate: Decimal | None
+    day_rate: Decimal | None
+    settled_cny: Decimal
+    received_cny: Decimal
+    exchange_cny: Decimal
+
+
+class ExchangeTotalOut(Schema):
+    currency: str
+    payments: int
+    amount: Decimal
+    settled_cny: Decimal
+    received_cny: Decimal
+    exchange_cny: Decimal
+
+
+class ExchangeReportOut(Schema):
+    month: str
+    rows: list[ExchangeRowOut]
+    by_currency: list[ExchangeTotalOut]
+    settled_cny: Decimal
+    received_cny: Decimal
+    exchange_cny: Decimal
+    gains_cny: Decimal
+    losses_cny: Decimal

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -22,7 +23,7 @@ from laihua.billing.models import (
 from laihua.billing.pdf import invoice_pdf, receipt_pdf
 from laihua.cases.services import get_case
 from laihua.cases.states import State
-from laihua.errors import DomainError
+from laihua.errors import DomainError, InvalidInput
 
 
 def _attempt(request, action: Callable, success: str):
@@ -73,12 +74,18 @@ def invoice_detail(request, invoice_id: int):
         else []
     )
     owed = services.balances_of(invoice)
+    payment_form = _payment_form(request, invoice) if _takes_payments(user, invoice) else ""
+    payments = list(invoice.payments.order_by("received_on", "pk"))
     context = {
         "invoice": invoice,
         "written_off": owed.patient_written_off + owed.insurer_written_off,
         "lines": list(invoice.lines.all()),
         "owed": owed,
-        "payments": list(invoice.payments.order_by("received_on", "pk")),
+        "payments": payments,
+        "pinned": services.pinned_amounts(invoice, owed),
+        "at_pinned_rate": any(payment.pinned_rate for payment in payments),
+        "payment_form": payment_form,
+        "form_payment": services.form_payment(user, invoice, payment_form) if payment_form else None,
         "write_offs": list(invoice.write_offs.select_related("requested_by", "decided_by")),
         "claims": claims,
         "may_draft": services.may_draft(user, invoice),
@@ -150,18 +157,79 @@ def cancel(request, invoice_id: int):
     return _back(replacement.pk if replacement else invoice_id)
 
 
+# --- payments: one form, one payment ---------------------------------------------------------------
+
+PAYMENT_FORMS = "billing.payment_forms"  # the session's current payment form per invoice
+MAX_PAYMENT_FORMS = 50
+PAYMENT_FIELDS = ("kind", "method", "reference", "amount", "currency", "received_on")
+
+
+def _takes_payments(user, invoice) -> bool:
+    return services.may_cash(user, invoice) and invoice.status not in (
+        InvoiceStatus.CANCELLED,
+        InvoiceStatus.ENTERED_IN_ERROR,
+    )
+
+
+def _payment_form(request, invoice, *, new: bool = False) -> str:
+    """The invoice page's payment form for this session: the same form (and key) on every load of the page, Back
+    included, until the user asks for a new one; so a form sent twice records one payment."""
+    forms = dict(request.session.get(PAYMENT_FORMS, {}))
+    key = str(invoice.pk)
+    if new or key not in forms:
+        forms.pop(key, None)
+        forms[key] = services.new_payment_form(request.user, invoice)
+        while len(forms) > MAX_PAYMENT_FORMS:
+            forms.pop(next(iter(forms)))
+        request.session[PAYMENT_FORMS] = forms
+    return forms[key]
+
+
+@login_required
+@require_POST
+def new_payment_form(request, invoice_id: int):
+    """Open a new payment form on the invoice page (the last one recorded its payment)."""
+    invoice = services.get_invoice(request.user, invoice_id, audit=None)
+    try:
+        _payment_form(request, invoice, new=True)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect(f"{reverse('billing:invoice', args=[invoice_id])}#payments")
+
+
 @login_required
 @require_POST
 def record_payment(request, invoice_id: int):
+    """Record the payment of the invoice page's form: the same form sent again shows the payment it recorded; a
+    likely duplicate of another payment asks for confirmation first."""
     invoice = services.get_invoice(request.user, invoice_id, audit=None)
     post = request.POST
-    data = {name: post.get(name, "") for name in ("kind", "method", "reference", "amount", "currency", "received_on")}
-    key = post.get("idempotency_key", "")
-    _attempt(
-        request,
-        lambda: services.record_payment(request.user, invoice, data, idempotency_key=key),
-        _("The payment is recorded."),
-    )
+    data = {name: post.get(name, "") for name in PAYMENT_FIELDS}
+    data["confirm_duplicate"] = post.get("confirm_duplicate", "")
+    form = post.get("form", "")
+    try:
+        payment, created = services.record_form_payment(request.user, invoice, data, form=form)
+    except services.PossibleDuplicate as exc:
+        context = {"invoice": invoice, "earlier": exc.payment, "data": data, "form": form, "message": exc.message}
+        return render(request, "billing/payment_confirm.html", context)
+    except DomainError as exc:
+        messages.error(request, f"{exc.field}: {exc.message}" if exc.field else exc.message)
+        return _back(invoice_id)
+    if not created:
+        messages.info(
+            request, _("This payment was already recorded: %(payment)s.") % {"payment": services.describe(payment)}
+        )
+    elif payment.pinned_rate:
+        messages.success(
+            request,
+            _(
+                "The payment is recorded. At the invoice's pinned rate it settles %(settled)s CNY; "
+                "the exchange difference is %(difference)s CNY."
+            )
+            % {"settled": f"{payment.settled_cny:,.2f}", "difference": f"{payment.exchange_difference_cny:+,.2f}"},
+        )
+    else:
+        messages.success(request, _("The payment is recorded."))
     return _back(invoice_id)
 
 
@@ -265,6 +333,28 @@ def receivables(request):
 def receivables_csv(request):
     response = HttpResponse(services.receivables_csv(request.user), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="receivables.csv"'
+    return response
+
+
+@login_required
+def exchange_differences(request):
+    """Finance's monthly exchange gains and losses (?month=YYYY-MM)."""
+    month = request.GET.get("month", "")
+    try:
+        report = services.exchange_differences(request.user, month)
+    except InvalidInput as exc:
+        messages.error(request, f"{exc.field}: {exc.message}")
+        report = services.exchange_differences(request.user)
+    return render(request, "billing/exchange.html", {"report": report})
+
+
+@login_required
+def exchange_differences_csv(request):
+    month = request.GET.get("month", "")
+    content = services.exchange_differences_csv(request.user, month)
+    response = HttpResponse(content, content_type="text/csv; charset=utf-8")
+    label = services.exchange_month(month).strftime("%Y-%m")
+    response["Content-Disposition"] = f'attachment; filename="exchange-differences-{label}.csv"'
     return response
 
 

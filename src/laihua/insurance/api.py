@@ -10,7 +10,15 @@ from laihua.cases.services import get_case
 from laihua.errors import PermissionDenied
 from laihua.insurance import services
 from laihua.insurance.models import Contract, Coverage, Guarantee
-from laihua.insurance.schemas import AnswerIn, CancelIn, ConsentIn, ContractIn, CoverageIn, GuaranteeIn, ResubmitIn
+from laihua.insurance.schemas import (
+    AnswerIn,
+    CancelIn,
+    ContractIn,
+    CoverageIn,
+    GuaranteeIn,
+    InsurerConsentIn,
+    ResubmitIn,
+)
 from laihua.records.models import PaymentDataType
 
 router = Router(tags=["insurance"], auth=AUTH)
@@ -231,7 +239,7 @@ def get_consent(request, reference: str):
     response={201: dict},
     summary="The patient consents to sending health data to the insurer",
 )
-def grant_consent(request, reference: str, payload: ConsentIn):
+def grant_consent(request, reference: str, payload: InsurerConsentIn):
     case = get_case(request.auth, reference, audit=None)
     services.grant_gop_consent(request.auth, case, period_end=payload.period_end)
     return Status(201, consent_out(services.consent_state(case)))

@@ -57,5 +57,5 @@ class CancelIn(Schema):
     reason: str = ""
 
 
-class ConsentIn(Schema):
+class InsurerConsentIn(Schema):
     period_end: str | None = None

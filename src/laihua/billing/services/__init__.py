@@ -15,7 +15,10 @@ By concern:
 - `invoices`: drafting from the accepted quote and the bookings, delivered quantities and extras, issuing
   (split, frozen rate, number) and cancelling to correct;
 - `balances`: what is owed, the status that follows the money, and no closing with a balance;
-- `payments`: deposits, balances, refunds and remittances, idempotent per hospital;
+- `payments`: deposits, balances, refunds and remittances, idempotent per hospital (the page's form carries a
+  key the server minted), likely duplicates confirmed first;
+- `exchange`: the invoice's parts pinned in the patient's currency, what a payment in it settles, its exchange
+  gain or loss; `exchange_report`: finance's monthly exchange gains and losses, and its CSV;
 - `write_offs`: proposed and approved by two people;
 - `claims`: the FHIR Claim to the insurer and its answer, entered or received as a ClaimResponse;
 - `receivables`: what is owed by payer and age, and its CSV;
@@ -58,6 +61,13 @@ from laihua.billing.services.claims import (
     settle_shortfall,
     submit_claim,
 )
+from laihua.billing.services.exchange import Pinned, pinned_amounts
+from laihua.billing.services.exchange_report import (
+    ExchangeReport,
+    exchange_differences,
+    exchange_differences_csv,
+)
+from laihua.billing.services.exchange_report import parse_month as exchange_month
 from laihua.billing.services.inputs import MAX_QUANTITY, MAX_REASON, MAX_REFERENCE
 from laihua.billing.services.invoices import (
     MAX_LINES,
@@ -71,7 +81,18 @@ from laihua.billing.services.invoices import (
     remove_extra,
     start_invoice,
 )
-from laihua.billing.services.payments import IdempotencyMismatch, PaymentInput, payments_of, record_payment
+from laihua.billing.services.payments import (
+    IdempotencyMismatch,
+    PaymentFormUsed,
+    PaymentInput,
+    PossibleDuplicate,
+    describe,
+    form_payment,
+    new_payment_form,
+    payments_of,
+    record_form_payment,
+    record_payment,
+)
 from laihua.billing.services.receivables import (
     AGE_BUCKETS,
     Receivable,
@@ -92,12 +113,16 @@ __all__ = [
     "MAX_REASON",
     "MAX_REFERENCE",
     "READERS",
+    "ExchangeReport",
     "IdempotencyMismatch",
     "InvoiceBalances",
     "InvoiceFrozen",
     "InvoiceNotIssued",
     "LineAnswer",
+    "PaymentFormUsed",
     "PaymentInput",
+    "Pinned",
+    "PossibleDuplicate",
     "Receivable",
     "Receivables",
     "UnexplainedBalance",
@@ -110,8 +135,13 @@ __all__ = [
     "confirm_line",
     "converted",
     "decide_write_off",
+    "describe",
     "enter_claim_response",
+    "exchange_differences",
+    "exchange_differences_csv",
+    "exchange_month",
     "extra_choices",
+    "form_payment",
     "get_claim",
     "get_invoice",
     "invoice_language",
@@ -121,11 +151,14 @@ __all__ = [
     "list_invoices",
     "may_cash",
     "may_draft",
+    "new_payment_form",
     "payments_of",
+    "pinned_amounts",
     "propose_write_off",
     "receivables",
     "receivables_csv",
     "record_claim_response",
+    "record_form_payment",
     "record_payment",
     "refuse_close_with_balance",
     "remove_extra",

@@ -41,6 +41,10 @@ class InvoiceBalances:
     insurer_due: Decimal
     patient_due: Decimal
     balance: Decimal
+    # Exchange gains (losses negative) on payments in the pinned currency: paid (as received) less these settles.
+    patient_exchange: Decimal = ZERO
+    insurer_exchange: Decimal = ZERO
+    exchange: Decimal = ZERO
 
 
 def sum_cny(queryset, column: str = "amount_cny") -> Decimal:
@@ -63,10 +67,13 @@ def balances_of(invoice: Invoice) -> InvoiceBalances:
         "insurer_paid": insurer_paid,
         "patient_written_off": sum_cny(approved.filter(part=Payer.PATIENT)),
         "insurer_written_off": sum_cny(approved.filter(part=Payer.INSURER)),
+        "patient_exchange": sum_cny(payments.filter(payer=Payer.PATIENT), "exchange_difference_cny"),
+        "insurer_exchange": sum_cny(payments.filter(payer=Payer.INSURER), "exchange_difference_cny"),
     }
     result = arithmetic.balances(**amounts)
     return InvoiceBalances(
         **amounts,
+        exchange=result.exchange,
         total=result.total,
         pending_write_offs=sum_cny(invoice.write_offs.filter(status=WriteOffStatus.PROPOSED)),
         insurer_due=result.insurer_due,

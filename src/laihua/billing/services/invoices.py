@@ -35,6 +35,7 @@ from laihua.billing.services.access import (
     require_staff,
 )
 from laihua.billing.services.balances import settle_status
+from laihua.billing.services.exchange import pin_invoice
 from laihua.billing.services.inputs import clean_text, parse_date, parse_quantity, texts_by_language
 from laihua.capacity.models import BookingRequest, BookingStatus
 from laihua.cases.models import Case
@@ -359,6 +360,7 @@ def issue_invoice(actor, invoice: Invoice, *, cover: coverage.CaseCover | None |
         invoice.guarantee_ref = cover.guarantee_ref
     invoice.rules = coverage.rules_as_json(rules) if cover else {}
     _freeze_rate(invoice, today)
+    pin_invoice(invoice)
     invoice.number = _number(invoice, today)
     invoice.status, invoice.issue_date, invoice.issued_at, invoice.issued_by = (
         InvoiceStatus.ISSUED,

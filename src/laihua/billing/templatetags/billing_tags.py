@@ -2,8 +2,17 @@ from django import template
 
 from laihua.billing import services
 from laihua.billing.models import OPEN_STATUSES
+from laihua.kit.money import Money
 
 register = template.Library()
+
+
+@register.filter
+def pinned_due(invoice, owed) -> str:
+    """What the patient still owes in the currency the issued invoice is pinned in (paying exactly that settles
+    it), formatted; empty for a draft or an invoice in CNY."""
+    pinned = services.pinned_amounts(invoice, owed)
+    return Money(pinned.patient_due, pinned.currency).format() if pinned else ""
 
 
 @register.inclusion_tag("billing/_case_panel.html", takes_context=True)

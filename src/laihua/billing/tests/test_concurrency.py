@@ -55,7 +55,7 @@ def test_the_same_payment_sent_at_once_is_recorded_once(users, issued):
 def test_concurrent_refunds_never_exceed_what_was_paid(users, issued):
     paid = {"kind": "balance", "method": "card", "reference": "POS-1", "amount": "172"}
     services.record_payment(users["finance"], issued, paid, idempotency_key="paid")
-    refund = {"kind": "refund", "method": "card", "reference": "R", "amount": "50"}
+    refund = {"kind": "refund", "method": "card", "reference": "R", "amount": "50", "confirm_duplicate": True}
     results = _run(
         THREADS, lambda n: services.record_payment(users["finance"], issued, refund, idempotency_key=f"r{n}")[0].kind
     )

@@ -131,8 +131,9 @@ def _check(invoice):
     assert invoice.insurer_cny + invoice.patient_cny == invoice.total_cny
     owed = services.balances_of(invoice)
     payments = sum((p.signed_cny for p in invoice.payments.all()), Decimal(0))
+    exchange = sum((p.exchange_difference_cny for p in invoice.payments.all()), Decimal(0))
     approved = sum((w.amount_cny for w in invoice.write_offs.filter(status=WriteOffStatus.APPROVED)), Decimal(0))
-    assert owed.balance == invoice.total_cny - payments - approved
+    assert owed.balance == invoice.total_cny - payments + exchange - approved
     assert owed.insurer_due + owed.patient_due == owed.balance
     refunds = sum((p.amount_cny for p in invoice.payments.filter(kind=PaymentKind.REFUND)), Decimal(0))
     assert refunds <= sum(

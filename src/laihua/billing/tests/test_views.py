@@ -1,3 +1,4 @@
+import re
 from decimal import Decimal
 
 import pytest
@@ -15,6 +16,12 @@ def url(name, *args):
         return reverse(f"billing:{name}", args=args)
 
 
+def payment_form(client, invoice) -> str:
+    """The server-minted token of the invoice page's payment form."""
+    page = client.get(url("invoice", invoice.pk)).content.decode()
+    return re.search(r'name="form" value="([^"]+)"', page).group(1)
+
+
 def test_finance_drafts_confirms_issues_and_records_a_payment_on_the_pages(client, users, insured, blood):
     client.force_login(users["finance"])
     page = client.get(url("list"))
@@ -30,7 +37,8 @@ def test_finance_drafts_confirms_issues_and_records_a_payment_on_the_pages(clien
     client.post(url("issue", invoice.pk))
     invoice.refresh_from_db()
     assert invoice.status == InvoiceStatus.ISSUED and invoice.patient_cny == Decimal("292.00")
-    payment = {"kind": "balance", "method": "card", "reference": "POS-1", "amount": "292", "idempotency_key": "form-1"}
+    form = payment_form(client, invoice)
+    payment = {"kind": "balance", "method": "card", "reference": "POS-1", "amount": "292", "form": form}
     client.post(url("payment", invoice.pk), payment)
     client.post(url("payment", invoice.pk), payment)  # a double submit records it once
     assert invoice.payments.count() == 1
