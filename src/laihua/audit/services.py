@@ -1,11 +1,13 @@
 """Writing and reading the audit trail."""
 
 from django.core.paginator import Page, Paginator
+from django.db import DEFAULT_DB_ALIAS, transaction
 from django.db.models import QuerySet
 
 from laihua.accounts.models import Role
 from laihua.accounts.permissions import require_role
-from laihua.audit.models import AuditEvent
+from laihua.audit import chain
+from laihua.audit.models import AuditChainHead, AuditEvent
 from laihua.kit import requestctx
 
 
@@ -25,7 +27,7 @@ def record_event(
     """Append one audit event; the client address and channel come from the current request."""
     actor = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
     where = {"hospital_id": hospital_id} if hospital_id else {"hospital": hospital or _hospital_of(target, actor)}
-    return AuditEvent.objects.create(
+    event = AuditEvent.objects.create(
         actor=actor,
         actor_label=actor.get_username() if actor else "",
         actor_role=getattr(actor, "role", "") if actor else "",
@@ -38,6 +40,29 @@ def record_event(
         channel=requestctx.channel.get(),
         detail=detail or {},
     )
+    _seal_after_commit()  # outside a transaction: now
+    return event
+
+
+def seal(using: str = DEFAULT_DB_ALIAS) -> int:
+    """Chain every committed event not yet chained (`audit.chain`); returns how many."""
+    return chain.seal_pending(AuditEvent, AuditChainHead, using)
+
+
+def _seal_after_commit() -> None:
+    """Seal once the current transaction commits (at once outside a transaction), once per transaction.
+
+    A failure is logged and leaves the events to the next seal: the work they record is already committed."""
+    connection = transaction.get_connection()
+    if connection.in_atomic_block and any(entry[1] is seal for entry in connection.run_on_commit):
+        return
+    transaction.on_commit(seal, robust=True)
+
+
+def verify_chain(using: str = DEFAULT_DB_ALIAS) -> chain.Report:
+    """Seal what is pending, then check the whole chain up to its head."""
+    seal(using)
+    return chain.verify(AuditEvent, AuditChainHead, using)
 
 
 def visible_to(actor) -> QuerySet[AuditEvent]:
