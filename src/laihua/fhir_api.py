@@ -11,6 +11,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
+from laihua.audit.services import record_refusal
 from laihua.errors import DomainError
 from laihua.kit.fhirhttp import RENDERER, error_outcome, outcome_response
 
@@ -28,6 +29,7 @@ fhir_api = NinjaAPI(
 
 @fhir_api.exception_handler(DomainError)
 def on_domain_error(request, exc: DomainError):
+    record_refusal(request, exc)
     issues = getattr(exc, "issues", None)
     if issues:
         return outcome_response(request, exc.status, issues)

@@ -68,6 +68,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
     "laihua.kit.weberrors.DomainErrorMiddleware",
+    "laihua.audit.middleware.RefusedAccessMiddleware",  # after the above: audits a refusal before it is shown
 ]
 
 ROOT_URLCONF = "laihua.urls"
