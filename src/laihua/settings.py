@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "laihua.insurance",
     "laihua.billing",
     "laihua.web",
+    "laihua.ops",
 ]
 
 MIDDLEWARE = [
