@@ -128,7 +128,7 @@ def test_a_deleted_first_event_is_missing(events):
 
 def test_events_cut_off_the_end_are_missing(events):
     tamper("DELETE FROM audit_auditevent WHERE id = %s", [events[3].pk])
-    assert "missing at the end of the chain: from number 4 on" in broken()
+    assert "missing at the end of the chain: number 4 and after" in broken()
 
 
 def test_a_head_that_does_not_match_the_last_event_is_reported(events):

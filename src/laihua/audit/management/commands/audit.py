@@ -36,7 +36,10 @@ def describe(broken) -> str:
             "%(expected)s straight to number %(seq)s."
         )
     elif broken.problem == "missing_end":
-        text = _("Events are missing at the end of the chain: from number %(expected)s on, the chain's head says so.")
+        text = _(
+            "Events are missing at the end of the chain: number %(expected)s and after, which the chain's head "
+            "counts, are gone."
+        )
     elif broken.seq is not None:
         text = _("The chain's head does not match its last event, number %(seq)s.")
     else:
