@@ -68,7 +68,7 @@ def _dump(folder: Path) -> tuple[dict, dict]:
             state = databases.read_state(cursor)
         return {"vendor": vendor, "file": copy.name, "server_version": server, "dump_tool": tool}, state
     databases.sqlite_copy(copy)
-    with closing(sqlite3.connect(copy)) as copied:
+    with closing(databases.sqlite_read_only(copy)) as copied:
         state = databases.read_state(copied.cursor())
     return {"vendor": vendor, "file": copy.name, "sqlite_version": sqlite3.sqlite_version}, state
 

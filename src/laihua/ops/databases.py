@@ -154,17 +154,23 @@ def relations_in(database: dict, vendor: str) -> int:
 
 
 def sqlite_copy(into: Path) -> None:
-    """A consistent copy of the configured SQLite database through SQLite's backup API."""
+    """A consistent copy of the configured SQLite database through SQLite's backup API, in rollback-journal
+    mode (the demo runs in WAL mode), so that reading the copy leaves no -wal or -shm file beside it."""
     connection = connections["default"]
     connection.ensure_connection()
     with closing(sqlite3.connect(into)) as copy:
         connection.connection.backup(copy)
+        copy.execute("PRAGMA journal_mode=DELETE")
+
+
+def sqlite_read_only(path: Path):
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
 
 
 def sqlite_restore(copy: Path, database: dict) -> None:
     path = sqlite_path(database)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with closing(sqlite3.connect(f"file:{copy}?mode=ro", uri=True)) as source, closing(sqlite3.connect(path)) as target:
+    with closing(sqlite_read_only(copy)) as source, closing(sqlite3.connect(path)) as target:
         source.backup(target)
 
 

@@ -101,5 +101,14 @@ def restore(source: Path | str, *, database_url: str | None = None, media_root: 
             databases.pg_restore(database, dump)
         else:
             databases.sqlite_restore(dump, database)
-        files = _restore_files(folder, manifest, root)
+        try:
+            files = _restore_files(folder, manifest, root)
+        except OSError as exc:
+            raise OpsError(
+                _(
+                    "The database was restored, but the files could not be copied into %(path)s: %(error)s. Empty "
+                    "the database and the media root before trying again."
+                )
+                % {"path": root, "error": exc}
+            ) from None
     return Restored(manifest, str(database.get("NAME")), files, pending)
