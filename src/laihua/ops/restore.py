@@ -87,6 +87,7 @@ def restore(source: Path | str, *, database_url: str | None = None, media_root: 
                 % {"backup": backed_up.get("vendor"), "target": vendor}
             )
         pending = _migrations(manifest)
+        _require_empty_media(root)
         if databases.relations_in(database, vendor):
             raise OpsError(
                 _(
@@ -95,7 +96,6 @@ def restore(source: Path | str, *, database_url: str | None = None, media_root: 
                 )
                 % {"name": database.get("NAME")}
             )
-        _require_empty_media(root)
         dump = folder / backed_up["file"]
         if vendor == databases.POSTGRES:
             databases.pg_restore(database, dump)

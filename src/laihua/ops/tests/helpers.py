@@ -6,6 +6,9 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote
+
+from django.db import connection
 
 import laihua
 from laihua.audit.services import record_event
@@ -58,3 +61,10 @@ def run_laihua(*arguments: str, database_url: str) -> subprocess.CompletedProces
     return subprocess.run(
         [sys.executable, "-m", "laihua.manage", *arguments], env=env, capture_output=True, text=True, timeout=120
     )
+
+
+def postgres_url(name: str) -> str:
+    """A database on the test database's server, reached as the tests reach theirs."""
+    db = connection.settings_dict
+    who = quote(db["USER"] or "") + (f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else "")
+    return f"postgresql://{who}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{name}"

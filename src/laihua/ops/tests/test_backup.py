@@ -1,6 +1,5 @@
-"""`laihua backup` and `laihua restore` on SQLite (the demo's database), and what both refuse.
-
-PostgreSQL's round trip is test_backup_postgres.py."""
+"""`laihua backup` and `laihua restore`: SQLite's round trip (the demo's database), and what both refuse, on
+either database. PostgreSQL's round trip is test_backup_postgres.py."""
 
 import hashlib
 import io
@@ -16,14 +15,21 @@ from django.db import connection
 
 from laihua.audit.models import AuditChainHead
 from laihua.ops.backup import laihua_version
-from laihua.ops.tests.helpers import KEY_NEW, KEY_OLD, SECRET, attach_files, media_files, run_laihua, secrets_in
+from laihua.ops.tests.helpers import (
+    KEY_NEW,
+    KEY_OLD,
+    SECRET,
+    attach_files,
+    media_files,
+    postgres_url,
+    run_laihua,
+    secrets_in,
+)
 from laihua.patients.models import Patient
 from tests.builders import make_patient
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),  # a backup copies what is committed
-    pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's copy; PostgreSQL's is test_backup_postgres"),
-]
+pytestmark = pytest.mark.django_db(transaction=True)  # a backup copies what is committed
+sqlite_only = pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's round trip (PostgreSQL's: its own)")
 
 
 @pytest.fixture
@@ -65,9 +71,16 @@ def backup(destination: Path) -> dict:
         return json.load(tar.extractfile("manifest.json"))
 
 
-def restore(source: Path, tmp_path: Path, *extra: str) -> str:
+def target(tmp_path: Path) -> str:
+    """Where the tests restore: a new SQLite file, or a PostgreSQL database the refused restores never reach."""
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{tmp_path / 'restored.sqlite3'}"
+    return postgres_url("laihua_restore_never_created")
+
+
+def restore(source: Path, tmp_path: Path, *extra: str, database: str = "") -> str:
     out = io.StringIO()
-    database = f"sqlite:///{tmp_path / 'restored.sqlite3'}"
+    database = database or target(tmp_path)
     call_command(
         "restore",
         str(source),
@@ -81,6 +94,7 @@ def restore(source: Path, tmp_path: Path, *extra: str) -> str:
     return out.getvalue()
 
 
+@sqlite_only
 def test_a_backup_restores_every_row_every_file_and_the_audit_chain(tmp_path, data, media):
     before, files = source_rows(), media_files(media)
     head = AuditChainHead.objects.get()
@@ -110,18 +124,24 @@ def test_a_backup_restores_every_row_every_file_and_the_audit_chain(tmp_path, da
     assert verified.returncode == 0 and "The audit chain holds" in verified.stdout, verified.stderr
 
 
-def test_a_tar_backup_is_checked_then_restored(tmp_path, data, media):
-    before, files = source_rows(), media_files(media)
+def test_a_backup_is_checked_without_restoring_anything(tmp_path, data, media):
     backup(tmp_path / "laihua.tar.gz")
     out = io.StringIO()
     call_command("restore", str(tmp_path / "laihua.tar.gz"), "--check", stdout=out)
     assert "is whole: all 3 files match their checksums" in out.getvalue()
-    assert not (tmp_path / "restored.sqlite3").exists()
+    assert not (tmp_path / "restored.sqlite3").exists() and not (tmp_path / "restored-media").exists()
+
+
+@sqlite_only
+def test_a_tar_backup_is_restored(tmp_path, data, media):
+    before, files = source_rows(), media_files(media)
+    backup(tmp_path / "laihua.tar.gz")
     restore(tmp_path / "laihua.tar.gz", tmp_path)
     assert restored_rows(tmp_path / "restored.sqlite3") == before
     assert media_files(tmp_path / "restored-media") == files
 
 
+@sqlite_only  # PostgreSQL's dump is compressed: test_backup_postgres reads it back as SQL
 def test_no_key_is_ever_written_into_a_backup(tmp_path, settings, users, case, media):
     settings.SECRET_KEY = SECRET
     settings.FIELD_ENCRYPTION_KEYS = [KEY_OLD]
@@ -164,23 +184,34 @@ def test_a_damaged_backup_is_refused_before_anything_is_restored(tmp_path, data,
 
 def test_a_database_or_media_root_that_holds_anything_is_refused(tmp_path, data, media):
     backup(tmp_path / "backup")
-    with closing(sqlite3.connect(tmp_path / "restored.sqlite3")) as used:
-        used.execute("CREATE TABLE something (x)")
+    if connection.vendor == "sqlite":
+        database = target(tmp_path)
+        with closing(sqlite3.connect(tmp_path / "restored.sqlite3")) as used:
+            used.execute("CREATE TABLE something (x)")
+    else:
+        database = postgres_url(connection.settings_dict["NAME"])  # the tests' own
+    before = source_rows() if connection.vendor == "sqlite" else None
     with pytest.raises(CommandError, match="is not empty: a backup is restored only into an empty database"):
-        restore(tmp_path / "backup", tmp_path)
-    assert restored_rows(tmp_path / "restored.sqlite3") == {"something": []}
-    (tmp_path / "restored.sqlite3").unlink()
+        restore(tmp_path / "backup", tmp_path, database=database)
+    assert not (tmp_path / "restored-media").exists()
+    if connection.vendor == "sqlite":
+        assert restored_rows(tmp_path / "restored.sqlite3") == {"something": []} and source_rows() == before
+        (tmp_path / "restored.sqlite3").unlink()
     (tmp_path / "restored-media" / "cases").mkdir(parents=True)
     (tmp_path / "restored-media" / "cases" / "old.pdf").write_bytes(b"%PDF")
     with pytest.raises(CommandError, match="already holds files"):
         restore(tmp_path / "backup", tmp_path)
     assert not (tmp_path / "restored.sqlite3").exists()
+    assert media_files(tmp_path / "restored-media") == {"cases/old.pdf": b"%PDF"}
 
 
 def test_a_backup_of_a_newer_laihua_or_another_database_is_refused(tmp_path, data, media):
     manifest = backup(tmp_path / "backup")
-    with pytest.raises(CommandError, match="This is a backup of a sqlite database; the target is postgresql"):
-        call_command("restore", str(tmp_path / "backup"), "--database-url", "postgresql://nobody@127.0.0.1:1/none")
+    mine, other, url = "sqlite", "postgresql", "postgresql://nobody@127.0.0.1:1/none"
+    if connection.vendor != "sqlite":
+        mine, other, url = other, mine, f"sqlite:///{tmp_path / 'other.sqlite3'}"
+    with pytest.raises(CommandError, match=f"This is a backup of a {mine} database; the target is {other}"):
+        call_command("restore", str(tmp_path / "backup"), "--database-url", url)
     manifest["migrations"]["audit"].append("9999_from_the_future")
     (tmp_path / "backup" / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(CommandError, match=r"made by a newer Laihua .*audit\.9999_from_the_future"):

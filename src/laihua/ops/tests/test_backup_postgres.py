@@ -8,7 +8,6 @@ import subprocess
 import tarfile
 from contextlib import closing
 from decimal import Decimal
-from urllib.parse import quote
 
 import psycopg
 import pytest
@@ -21,7 +20,16 @@ from laihua.audit.models import AuditChainHead, AuditEvent
 from laihua.billing import services as billing
 from laihua.cases.services import move
 from laihua.kit import clock, crypto
-from laihua.ops.tests.helpers import KEY_NEW, KEY_OLD, SECRET, attach_files, media_files, run_laihua, secrets_in
+from laihua.ops.tests.helpers import (
+    KEY_NEW,
+    KEY_OLD,
+    SECRET,
+    attach_files,
+    media_files,
+    postgres_url,
+    run_laihua,
+    secrets_in,
+)
 from laihua.quotes import services as quotes
 from laihua.rates.models import ExchangeRate
 from laihua.travel.models import InvitationLetter, LetterSettings
@@ -31,12 +39,6 @@ from tests.builders import make_case, make_user
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 
 RESTORED = "laihua_restore_test"
-
-
-def _url(name: str) -> str:
-    db = connection.settings_dict
-    who = quote(db["USER"] or "") + (f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else "")
-    return f"postgresql://{who}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{name}"
 
 
 def _server(name: str):
@@ -51,7 +53,7 @@ def fresh_database():
     with closing(_server("postgres")) as server:
         server.execute(f"DROP DATABASE IF EXISTS {RESTORED} WITH (FORCE)")
         server.execute(f"CREATE DATABASE {RESTORED}")
-    yield _url(RESTORED)
+    yield postgres_url(RESTORED)
     with closing(_server("postgres")) as server:
         server.execute(f"DROP DATABASE IF EXISTS {RESTORED} WITH (FORCE)")
 
