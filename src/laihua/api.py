@@ -6,6 +6,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
+from laihua.audit.services import record_refusal
 from laihua.errors import DomainError
 from laihua.kit.openapi import API_ERROR, add_error_responses
 
@@ -33,6 +34,7 @@ def _error(request, status: int, code: str, detail: str, field: str | None = Non
 
 @api.exception_handler(DomainError)
 def on_domain_error(request, exc: DomainError):
+    record_refusal(request, exc)
     return _error(request, exc.status, exc.code, str(exc.message), exc.field)
 
 

@@ -20,6 +20,7 @@ from ninja import NinjaAPI, Query
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
+from laihua.audit.services import record_refusal
 from laihua.errors import DomainError
 from laihua.fhir_capability import capability_statement
 from laihua.kit.fhirhttp import FHIR_JSON, RENDERER, error_outcome, fhir_response, outcome_response, requested_format
@@ -120,6 +121,7 @@ def _unauthenticated(request):
 
 @fhir_api.exception_handler(DomainError)
 def on_domain_error(request, exc: DomainError):
+    record_refusal(request, exc)
     issues = getattr(exc, "issues", None)
     if issues:
         return outcome_response(request, exc.status, issues)

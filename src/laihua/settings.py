@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "laihua.billing",
     "laihua.web",
     "laihua.demo",
+    "laihua.ops",
 ]
 
 MIDDLEWARE = [
@@ -81,6 +82,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
     "laihua.kit.weberrors.DomainErrorMiddleware",
+    "laihua.audit.middleware.RefusedAccessMiddleware",  # after the above: audits a refusal before it is shown
 ]
 
 ROOT_URLCONF = "laihua.urls"

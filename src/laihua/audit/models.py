@@ -34,6 +34,10 @@ class AuditEvent(models.Model):
     ip_address = models.GenericIPAddressField(_("address"), null=True, blank=True)
     channel = models.CharField(_("channel"), max_length=8, blank=True)
     detail = models.JSONField(_("detail"), default=dict, blank=True)
+    # The hash chain (audit/chain.py): set once, right after the recording transaction commits.
+    seq = models.BigIntegerField(_("place in the chain"), null=True, blank=True, unique=True, editable=False)
+    prev_hash = models.CharField(_("previous event's hash"), max_length=64, blank=True, default="", editable=False)
+    hash = models.CharField(_("hash"), max_length=64, blank=True, default="", editable=False)
 
     objects = AuditQuerySet.as_manager()
 
@@ -53,3 +57,19 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("Audit events are append-only.")
+
+
+class AuditChainHead(models.Model):
+    """The chain's last sealed event (one row): locked while events are sealed, so that the chain never forks,
+    and compared with the last event by `laihua audit verify`, so that events cut off the end are noticed."""
+
+    seq = models.BigIntegerField(default=0)
+    hash = models.CharField(max_length=64, blank=True, default="")
+
+    class Meta:
+        verbose_name = _("audit chain head")
+        verbose_name_plural = _("audit chain head")
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="audit_chain_head_one_row")]
+
+    def __str__(self):
+        return f"{self.seq} {self.hash}"

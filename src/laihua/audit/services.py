@@ -1,12 +1,20 @@
 """Writing and reading the audit trail."""
 
+import re
+
 from django.core.paginator import Page, Paginator
+from django.db import DEFAULT_DB_ALIAS, transaction
 from django.db.models import QuerySet
 
 from laihua.accounts.models import Role
 from laihua.accounts.permissions import require_role
-from laihua.audit.models import AuditEvent
+from laihua.audit import chain
+from laihua.audit.models import AuditChainHead, AuditEvent
+from laihua.errors import NotFound, PermissionDenied
 from laihua.kit import requestctx
+
+REFUSED = "access.refused"
+_PARAMETER = re.compile(r"^<(?:\w+:)?(\w+)>$")
 
 
 def _hospital_of(target, actor):
@@ -25,19 +33,87 @@ def record_event(
     """Append one audit event; the client address and channel come from the current request."""
     actor = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
     where = {"hospital_id": hospital_id} if hospital_id else {"hospital": hospital or _hospital_of(target, actor)}
-    return AuditEvent.objects.create(
+    record = {"object_type": "", "object_id": "", "object_label": ""}
+    if target is not None:
+        record = {"object_type": target._meta.label_lower, "object_id": str(target.pk), "object_label": str(target)}
+    return _append(actor, action, **where, **record, detail=detail or {})
+
+
+def _append(actor, action: str, *, object_label: str = "", **values) -> AuditEvent:
+    event = AuditEvent.objects.create(
         actor=actor,
         actor_label=actor.get_username() if actor else "",
         actor_role=getattr(actor, "role", "") if actor else "",
-        **where,
         action=action,
-        object_type=target._meta.label_lower if target is not None else "",
-        object_id=str(target.pk) if target is not None else "",
-        object_label=str(target)[:200] if target is not None else "",
+        object_label=object_label[:200],
         ip_address=requestctx.client_ip.get(),
         channel=requestctx.channel.get(),
-        detail=detail or {},
+        **values,
     )
+    _seal_after_commit()  # outside a transaction: now
+    return event
+
+
+def _asked_for(request) -> tuple[str, str, dict, str]:
+    """What the request asked for, as it asked: the kind of record (the address's word before its first
+    parameter: "cases", "invoices", "Patient"), that parameter's value, every parameter, and the route's name."""
+    match = getattr(request, "resolver_match", None)
+    if match is None:
+        return "", "", {}, ""
+    asked = {name: str(value)[:64] for name, value in match.kwargs.items()}
+    kind, ident, previous = "", "", ""
+    for segment in str(match.route).split("/"):
+        parameter = _PARAMETER.match(segment)
+        if parameter:
+            kind, ident = previous[:80], asked.get(parameter.group(1), "")
+            break
+        previous = segment
+    return kind, ident, asked, match.view_name or ""
+
+
+def record_refusal(request, error) -> AuditEvent | None:
+    """A signed-in user was refused (PermissionDenied, or NotFound: another hospital's record is "not found"):
+    record who asked for what, as asked, and why. Called by the one handler of each kind of response (the JSON
+    API, the FHIR endpoint, pages), after the service's transaction has rolled back, so the event stays.
+    Errors about a form's field are the input's fault, not a refusal, and are not recorded."""
+    if not isinstance(error, PermissionDenied | NotFound) or error.status not in (403, 404) or error.field:
+        return None
+    actor = getattr(request, "auth", None) or getattr(request, "user", None)
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return None
+    kind, ident, asked, route = _asked_for(request)
+    detail = {
+        "reason": error.code,
+        "status": error.status,
+        "method": request.method,
+        "path": request.path[:300],
+        "route": route,
+        "asked": asked,
+    }
+    return _append(
+        actor, REFUSED, hospital=getattr(actor, "hospital", None), object_type=kind, object_id=ident, detail=detail
+    )
+
+
+def seal(using: str = DEFAULT_DB_ALIAS) -> int:
+    """Chain every committed event not yet chained (`audit.chain`); returns how many."""
+    return chain.seal_pending(AuditEvent, AuditChainHead, using)
+
+
+def _seal_after_commit() -> None:
+    """Seal once the current transaction commits (at once outside a transaction), once per transaction.
+
+    A failure is logged and leaves the events to the next seal: the work they record is already committed."""
+    connection = transaction.get_connection()
+    if connection.in_atomic_block and any(entry[1] is seal for entry in connection.run_on_commit):
+        return
+    transaction.on_commit(seal, robust=True)
+
+
+def verify_chain(using: str = DEFAULT_DB_ALIAS) -> chain.Report:
+    """Seal what is pending, then check the whole chain up to its head."""
+    seal(using)
+    return chain.verify(AuditEvent, AuditChainHead, using)
 
 
 def visible_to(actor) -> QuerySet[AuditEvent]:

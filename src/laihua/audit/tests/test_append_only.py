@@ -51,3 +51,14 @@ def test_the_database_refuses_a_raw_update_or_delete(event):
             cursor.execute(statement, [event.pk])
     event.refresh_from_db()
     assert event.action == "catalog.item.update"
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(
+    transaction=True
+)  # committed rows: a TRUNCATE in a transaction with pending work is refused anyway
+@pytest.mark.parametrize("statement", ["TRUNCATE audit_auditevent", "TRUNCATE audit_auditevent CASCADE"])
+def test_the_database_refuses_to_truncate_the_trail(event, statement):
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(statement)
+    assert AuditEvent.objects.filter(pk=event.pk).exists()
