@@ -153,6 +153,10 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+# Personal API tokens stop working this many days after they are made (accounts.services.create_api_token).
+LAIHUA_TOKEN_DAYS = env_int("LAIHUA_TOKEN_DAYS", 90)
+if LAIHUA_TOKEN_DAYS < 1:
+    raise ImproperlyConfigured("LAIHUA_TOKEN_DAYS must be at least 1.")
 
 EMAIL_BACKEND = env_str(
     "LAIHUA_EMAIL_BACKEND",

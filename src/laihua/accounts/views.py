@@ -15,6 +15,7 @@ from laihua.accounts import services
 from laihua.accounts.forms import PreferencesForm, TokenForm
 from laihua.accounts.models import Role
 from laihua.errors import InvalidInput
+from laihua.kit import clock
 
 
 def _in_language(response, language: str):
@@ -128,6 +129,8 @@ def _render_settings(request, *, preferences_form=None, token_form=None, new_tok
         "tokens": services.active_api_tokens(user),
         "new_token": new_token,
         "new_secret": new_secret,
+        "now": clock.now(),
+        "token_days": settings.LAIHUA_TOKEN_DAYS,
     }
     response = render(request, "accounts/settings.html", context)
     if new_secret:
@@ -174,6 +177,6 @@ def create_token(request):
 @login_required
 @require_POST
 def revoke_token(request, token_id: int):
-    token = services.revoke_api_token(request.user, token_id)
+    token = services.revoke_api_token(request.user, token_id, own_only=True)
     messages.success(request, _("The token “%(name)s” is revoked.") % {"name": token.name})
     return redirect(reverse("accounts:settings"))
