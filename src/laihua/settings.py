@@ -146,10 +146,20 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:home"
 LOGOUT_REDIRECT_URL = "web:home"
 
-# Repeated failed logins lock the username + address pair for a while (django-axes).
+# Repeated failed logins lock the username + address pair for a while, and the address alone (across every
+# username) after a higher number (django-axes, with accounts.throttle.LoginFailureHandler).
 AXES_FAILURE_LIMIT = env_int("LAIHUA_LOGIN_FAILURE_LIMIT", 5)
+LAIHUA_LOGIN_IP_FAILURE_LIMIT = env_int("LAIHUA_LOGIN_IP_FAILURE_LIMIT", 30)
 AXES_COOLOFF_TIME = env_int("LAIHUA_LOGIN_COOLOFF_MINUTES", 15) / 60
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_HANDLER = "laihua.accounts.throttle.LoginFailureHandler"
+if not 1 <= AXES_FAILURE_LIMIT <= LAIHUA_LOGIN_IP_FAILURE_LIMIT:
+    raise ImproperlyConfigured("LAIHUA_LOGIN_IP_FAILURE_LIMIT must be at least LAIHUA_LOGIN_FAILURE_LIMIT (1 or more).")
+# Requests that send e-mail (password reset, registration) per client address and per e-mail address within a
+# window, counted in the cache (accounts.throttle); past either limit the request is refused with 429.
+LAIHUA_EMAIL_LIMIT_PER_ADDRESS = env_int("LAIHUA_EMAIL_LIMIT_PER_ADDRESS", 10)
+LAIHUA_EMAIL_LIMIT_PER_EMAIL = env_int("LAIHUA_EMAIL_LIMIT_PER_EMAIL", 3)
+LAIHUA_EMAIL_LIMIT_WINDOW_MINUTES = env_int("LAIHUA_EMAIL_LIMIT_WINDOW_MINUTES", 60)
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False

@@ -33,6 +33,8 @@ class User(AbstractUser):
     )
     preferred_language = models.CharField(_("preferred language"), max_length=16, blank=True)
     preferred_currency = models.CharField(_("preferred currency"), max_length=3, blank=True)
+    # A patient who registered and has not yet opened the link e-mailed to them (the account is inactive).
+    registration_pending = models.BooleanField(_("registration not confirmed"), default=False)
 
     class Meta:
         verbose_name = _("user")

@@ -7,12 +7,13 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from laihua.accounts.models import ApiToken, Role, User, hash_token
 from laihua.accounts.permissions import require_hospital_staff, require_role  # noqa: F401 - callers move to permissions
 from laihua.audit.services import record_event
-from laihua.errors import InvalidInput, NotFound, PermissionDenied
-from laihua.kit import clock
+from laihua.errors import DomainError, InvalidInput, NotFound, PermissionDenied
+from laihua.kit import clock, requestctx
 from laihua.kit.money import normalise_currency
 
 CATALOG_EDITORS = (Role.HOSPITAL_ADMIN, Role.COORDINATOR)
@@ -157,3 +158,40 @@ def note_password_changed(user: User, *, by_reset: bool) -> None:
         reset_lockouts(username=user.get_username())
     action = "accounts.password_reset.complete" if by_reset else "accounts.password.change"
     record_event(user, action, user)
+
+
+class TooManyRequests(DomainError):
+    code = "too_many_requests"
+    status = 429
+
+
+def check_email_request(scope: str, email: str) -> None:
+    """Count a request that sends e-mail (a password reset, a registration) against its client address and
+    against the e-mail address it names; refuse it with 429 past either limit. The count does not depend on
+    whether an account has that address, so the answer tells nothing about it."""
+    from laihua.accounts import throttle
+
+    window = settings.LAIHUA_EMAIL_LIMIT_WINDOW_MINUTES * 60
+    address = requestctx.client_ip.get()
+    allowed_address = throttle.hit(
+        f"{scope}:address", address, limit=settings.LAIHUA_EMAIL_LIMIT_PER_ADDRESS, window_seconds=window
+    )
+    allowed_email = throttle.hit(
+        f"{scope}:email",
+        (email or "").strip().lower(),
+        limit=settings.LAIHUA_EMAIL_LIMIT_PER_EMAIL,
+        window_seconds=window,
+    )
+    if allowed_address and allowed_email:
+        return
+    by = "address" if not allowed_address else "email"
+    record_event(None, f"accounts.{scope}.throttled", None, detail={"by": by})
+    minutes = settings.LAIHUA_EMAIL_LIMIT_WINDOW_MINUTES
+    raise TooManyRequests(
+        ngettext(
+            "Too many requests: try again in %(minutes)d minute.",
+            "Too many requests: try again in %(minutes)d minutes.",
+            minutes,
+        )
+        % {"minutes": minutes}
+    )

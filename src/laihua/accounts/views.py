@@ -62,6 +62,11 @@ class PasswordResetView(auth_views.PasswordResetView):
     success_url = reverse_lazy("accounts:password_reset_done")
 
     def form_valid(self, form):
+        try:
+            services.check_email_request("password_reset", form.cleaned_data["email"])
+        except services.TooManyRequests as exc:
+            form.add_error(None, str(exc.message))
+            return self.render_to_response(self.get_context_data(form=form), status=exc.status)
         self.extra_email_context = {
             "site_url": settings.SITE_URL.rstrip("/"),
             "reset_days": max(1, settings.PASSWORD_RESET_TIMEOUT // 86400),
