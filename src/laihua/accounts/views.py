@@ -11,7 +11,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from laihua.accounts import services
+from laihua.accounts import mfa, services
 from laihua.accounts.forms import PreferencesForm, TokenForm
 from laihua.accounts.models import Role
 from laihua.errors import InvalidInput
@@ -39,6 +39,9 @@ def _in_language(response, language: str):
 class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "mfa_required_roles": settings.LAIHUA_MFA_REQUIRED_ROLES}
 
     def form_valid(self, form):
         response = super().form_valid(form)
@@ -136,6 +139,7 @@ def _render_settings(request, *, preferences_form=None, token_form=None, new_tok
         "new_secret": new_secret,
         "now": clock.now(),
         "token_days": settings.LAIHUA_TOKEN_DAYS,
+        **mfa.summary(user),
     }
     response = render(request, "accounts/settings.html", context)
     if new_secret:
