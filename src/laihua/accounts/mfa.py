@@ -59,13 +59,14 @@ def has_factor(user: User) -> bool:
 def state(request) -> str:
     """OK, or what a signed-in session must do before anything else: VERIFY its second factor, or ENROL one."""
     user = request.user
-    if request.session.get(NOT_NEEDED) == user.pk or user.is_verified():
+    remembered = f"{user.pk}:{user.role}"  # a change of role asks again
+    if request.session.get(NOT_NEEDED) == remembered or user.is_verified():
         return OK
     if has_factor(user):
         return VERIFY
     if required_for(user):
         return ENROL
-    request.session[NOT_NEEDED] = user.pk
+    request.session[NOT_NEEDED] = remembered
     return OK
 
 

@@ -277,3 +277,12 @@ def test_the_demo_setting_asks_no_second_factor(client, users, settings):
     assert "the demo logins need no second step" in client.get(LOGIN).content.decode()
     sign_in(client, users["coordinator"])
     assert client.get("/en/cases/").status_code == 200
+
+
+def test_a_new_role_that_needs_a_second_factor_asks_for_it_in_the_same_session(client, users):
+    user = users["patient"]
+    sign_in(client, user)
+    assert client.get("/en/accounts/settings/").status_code == 200
+    user.role = "insurer_agent"
+    user.save()
+    assert client.get("/en/accounts/settings/")["Location"].startswith(SETUP)
