@@ -80,5 +80,10 @@ urlpatterns = [
     path("registration/complete/", CompleteRegistration.as_view(), name="credential-registration-complete"),
     path("authentication/begin/", BeginAuthentication.as_view(), name="credential-authentication-begin"),
     path("authentication/complete/", CompleteAuthentication.as_view(), name="credential-authentication-complete"),
-    path("jsi18n/", JavaScriptCatalog.as_view(packages=["django_otp_webauthn"]), name="js-i18n-catalog"),
+    # The script's messages: the package's own, and Chinese from accounts/locale (djangojs.po).
+    path(
+        "jsi18n/",
+        JavaScriptCatalog.as_view(packages=["django_otp_webauthn", "laihua.accounts"]),
+        name="js-i18n-catalog",
+    ),
 ]

@@ -286,3 +286,8 @@ def test_a_new_role_that_needs_a_second_factor_asks_for_it_in_the_same_session(c
     user.role = "insurer_agent"
     user.save()
     assert client.get("/en/accounts/settings/")["Location"].startswith(SETUP)
+
+
+def test_the_passkey_scripts_messages_come_in_chinese(client):
+    catalog = client.get("/webauthn/jsi18n/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "\\u4f7f\\u7528\\u901a\\u884c\\u5bc6\\u94a5\\u9a8c\\u8bc1" in catalog or "使用通行密钥验证" in catalog
