@@ -1,6 +1,7 @@
 """Laihua settings, read from the environment (see docs/operations.md for every variable)."""
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -43,6 +44,11 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "axes",
+    # Second factor (before laihua.accounts, whose admin takes their models out of /admin).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "laihua.kit",
     "laihua.accounts",
     "laihua.audit",
@@ -74,10 +80,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "laihua.accounts.middleware.UserLanguageMiddleware",
     "laihua.kit.nul.NulCharacterMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "laihua.accounts.middleware.SessionLimitMiddleware",
+    "laihua.accounts.middleware.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -149,13 +157,51 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:home"
 LOGOUT_REDIRECT_URL = "web:home"
 
-# Repeated failed logins lock the username + address pair for a while (django-axes).
+# Repeated failed logins lock the username + address pair for a while, and the address alone (across every
+# username) after a higher number (django-axes, with accounts.throttle.LoginFailureHandler).
 AXES_FAILURE_LIMIT = env_int("LAIHUA_LOGIN_FAILURE_LIMIT", 5)
+LAIHUA_LOGIN_IP_FAILURE_LIMIT = env_int("LAIHUA_LOGIN_IP_FAILURE_LIMIT", 30)
 AXES_COOLOFF_TIME = env_int("LAIHUA_LOGIN_COOLOFF_MINUTES", 15) / 60
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_HANDLER = "laihua.accounts.throttle.LoginFailureHandler"
+if not 1 <= AXES_FAILURE_LIMIT <= LAIHUA_LOGIN_IP_FAILURE_LIMIT:
+    raise ImproperlyConfigured("LAIHUA_LOGIN_IP_FAILURE_LIMIT must be at least LAIHUA_LOGIN_FAILURE_LIMIT (1 or more).")
+# Requests that send e-mail (password reset, registration) per client address and per e-mail address within a
+# window, counted in the cache (accounts.throttle); past either limit the request is refused with 429.
+LAIHUA_EMAIL_LIMIT_PER_ADDRESS = env_int("LAIHUA_EMAIL_LIMIT_PER_ADDRESS", 10)
+LAIHUA_EMAIL_LIMIT_PER_EMAIL = env_int("LAIHUA_EMAIL_LIMIT_PER_EMAIL", 3)
+LAIHUA_EMAIL_LIMIT_WINDOW_MINUTES = env_int("LAIHUA_EMAIL_LIMIT_WINDOW_MINUTES", 60)
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+# Second factor (accounts.mfa): the roles that must have one (an authenticator app or a passkey) and pass it at
+# every sign-in; anyone else may add one and is then asked for it too. Every staff role by default, none in the
+# demo (its published logins stay one click away). Comma-separated role names, or "none".
+_ROLES = ["platform_admin", "hospital_admin", "coordinator", "clinician", "finance", "insurer_agent", "patient"]
+LAIHUA_MFA_REQUIRED_ROLES = env_list("LAIHUA_MFA_REQUIRED_ROLES", [] if DEMO_MODE else _ROLES[:-1])
+if LAIHUA_MFA_REQUIRED_ROLES == ["none"]:
+    LAIHUA_MFA_REQUIRED_ROLES = []
+if set(LAIHUA_MFA_REQUIRED_ROLES) - set(_ROLES):
+    raise ImproperlyConfigured(f"LAIHUA_MFA_REQUIRED_ROLES: use role names from {', '.join(_ROLES)}, or none.")
+# Wrong second-factor codes a user may type before they wait LAIHUA_MFA_COOLOFF_MINUTES (each device also slows
+# down after every wrong code: django-otp's throttling).
+LAIHUA_MFA_FAILURE_LIMIT = env_int("LAIHUA_MFA_FAILURE_LIMIT", 5)
+LAIHUA_MFA_COOLOFF_MINUTES = env_int("LAIHUA_MFA_COOLOFF_MINUTES", 15)
+OTP_TOTP_ISSUER = "Laihua"
+# Passkeys belong to the site's host name and origin (LAIHUA_SITE_URL); they are a second factor only. Browsers
+# offer them on https:// sites and on http://localhost, never on a bare address such as the demo's 127.0.0.1.
+_site = urlsplit(SITE_URL)
+OTP_WEBAUTHN_RP_ID = _site.hostname
+OTP_WEBAUTHN_RP_NAME = "Laihua"
+OTP_WEBAUTHN_ALLOWED_ORIGINS = [f"{_site.scheme}://{_site.netloc}"]
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+LAIHUA_PASSKEYS = _site.scheme == "https" or _site.hostname == "localhost"
+if not LAIHUA_PASSKEYS:
+    SILENCED_SYSTEM_CHECKS = [*globals().get("SILENCED_SYSTEM_CHECKS", []), "otp_webauthn.E031"]
+# Personal API tokens stop working this many days after they are made (accounts.services.create_api_token).
+LAIHUA_TOKEN_DAYS = env_int("LAIHUA_TOKEN_DAYS", 90)
+if LAIHUA_TOKEN_DAYS < 1:
+    raise ImproperlyConfigured("LAIHUA_TOKEN_DAYS must be at least 1.")
 
 EMAIL_BACKEND = env_str(
     "LAIHUA_EMAIL_BACKEND",

@@ -22,3 +22,6 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 DEBUG = False
+# The suite signs users in with force_login, which passes no second factor; the tests of the second factor
+# (accounts/tests/test_mfa*.py) set LAIHUA_MFA_REQUIRED_ROLES to the production default themselves.
+LAIHUA_MFA_REQUIRED_ROLES = []

@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/", api.urls),
     path("fhir/", fhir_api.urls),
     path("i18n/setlang/", set_language, name="set_language"),
+    path("webauthn/", include("laihua.accounts.webauthn")),  # passkey ceremonies (JSON), second factor
     path("prices/<slug:slug>.json", pricefiles.price_file_json, name="price_file_json"),
     path("prices/<slug:slug>.csv", pricefiles.price_file_csv, name="price_file_csv"),
 ]

@@ -73,6 +73,16 @@ def chinese(text: str) -> str:
         return str(translation.gettext(text))
 
 
+def confirm_from_the_e_mail(page):
+    """Open the link of the confirmation e-mail (the live server runs in this process: its outbox is here)."""
+    from django.core import mail
+
+    expect(page.locator("h1")).to_have_text("Check your e-mail")
+    link = re.search(r"https?://[^/\s]+(/\S+/register/confirm/\S+)", mail.outbox[-1].body).group(1)
+    page.goto(link)
+    page.get_by_role("button", name="Confirm and sign in").click()
+
+
 def register_and_ask_about_the_mri(page, tmp_path) -> str:
     """A new patient registers from the MRI's public page and sends the inquiry; returns the case reference."""
     from weasyprint import HTML
@@ -104,6 +114,7 @@ def register_and_ask_about_the_mri(page, tmp_path) -> str:
     page.fill("input[name=password2]", PATIENT_PASSWORD)
     screenshot(page, "case-register-en")
     page.get_by_role("button", name="Create my account").click()
+    confirm_from_the_e_mail(page)
 
     # Back to the inquiry form, the MRI and its hospital already chosen.
     expect(page).to_have_url(re.compile(r"/en/cases/new/\?item=\d+"))

@@ -11,8 +11,10 @@ from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from laihua.accounts import services
+from laihua.accounts import mfa, services
 from laihua.accounts.models import HOSPITAL_STAFF_ROLES, ApiToken, User
 from laihua.audit.admin import AuditedModelAdmin
 from laihua.audit.services import record_event
@@ -21,6 +23,10 @@ admin.site.site_header = _("Laihua administration")
 admin.site.site_title = _("Laihua administration")
 admin.site.index_title = _("Reference data, hospitals, rates and accounts")
 admin.site.unregister(Group)  # only platform admins (superusers) use /admin: groups grant nothing here
+# Second-factor devices hold secrets and change only through their owners (or the reset action below).
+for _model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
 
 
 def check_role_and_hospital(cleaned_data: dict) -> None:
@@ -74,6 +80,7 @@ class UserAdmin(AuditedModelAdmin, auth_admin.UserAdmin):
     search_fields = ("username", "first_name", "last_name", "email")
     readonly_fields = ("is_staff", "is_superuser", "last_login", "date_joined")
     inlines = [ApiTokenInline]
+    actions = ["reset_second_factor"]
     fieldsets = (
         (None, {"fields": ("username", "password")}),
         (_("Personal info"), {"fields": ("first_name", "last_name", "email")}),
@@ -107,6 +114,22 @@ class UserAdmin(AuditedModelAdmin, auth_admin.UserAdmin):
             },
         ),
     )
+
+    @admin.action(description=_("Reset the second factor of the selected users"))
+    def reset_second_factor(self, request, queryset):
+        """For a lost phone or passkey: the user signs in with the password and sets up a new second factor."""
+        for user in queryset:
+            mfa.reset_second_factor(request.user, user)
+        self.message_user(
+            request,
+            ngettext(
+                "The second factor of %(count)d user is reset.",
+                "The second factor of %(count)d users is reset.",
+                queryset.count(),
+            )
+            % {"count": queryset.count()},
+            messages.SUCCESS,
+        )
 
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else []

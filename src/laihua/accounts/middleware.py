@@ -88,3 +88,72 @@ class SessionLimitMiddleware:
             return
         if now - seen >= SEEN_GRANULARITY or LAST_SEEN_AT not in session:
             session[LAST_SEEN_AT] = now
+
+
+# Pages a session that still owes its second factor may open (everything else sends it to verify or enrol).
+SECOND_FACTOR_PAGES = {
+    "accounts:logout",
+    "accounts:mfa_verify",
+    "accounts:mfa_setup",
+    "accounts:mfa_totp_qr",
+    "accounts:mfa_recovery_codes",
+    "set_language",
+}
+API_PREFIXES = ("/api/", "/fhir/")
+
+
+class SecondFactorMiddleware:
+    """After the password, a session must pass its second factor before any page or session API call works.
+
+    A user with an authenticator app or a passkey is asked for it (accounts.mfa.VERIFY); a user whose role
+    needs one and who has none sets one up first (ENROL). Meanwhile only the pages above (and the passkey
+    ceremonies) answer; the JSON API treats the session as not signed in and says why. Personal API tokens
+    are their own factor and are not affected."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated or not hasattr(request, "session"):
+            return self.get_response(request)
+        from laihua.accounts import mfa
+
+        state = mfa.state(request)
+        request.second_factor_state = state
+        if state == mfa.OK:
+            return self.get_response(request)
+        if request.path_info.startswith(API_PREFIXES):
+            from django.contrib.auth.models import AnonymousUser
+
+            request.second_factor_pending_user = user
+            request.user = AnonymousUser()  # a bearer token still works; the session does not
+            return self.get_response(request)
+        if self._allowed(request):
+            return self.get_response(request)
+        return self._send_to(request, "accounts:mfa_verify" if state == mfa.VERIFY else "accounts:mfa_setup")
+
+    @staticmethod
+    def _allowed(request) -> bool:
+        from django.urls import Resolver404, resolve
+
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return False
+        return match.view_name in SECOND_FACTOR_PAGES or match.namespace == "otp_webauthn"
+
+    @staticmethod
+    def _send_to(request, name):
+        from urllib.parse import urlencode
+
+        from django.http import HttpResponse, HttpResponseRedirect
+
+        url = reverse(name)
+        if request.method == "GET":
+            url += "?" + urlencode({"next": request.get_full_path()})
+        if getattr(request, "htmx", False):
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = url
+            return response
+        return HttpResponseRedirect(url)

@@ -33,6 +33,8 @@ class User(AbstractUser):
     )
     preferred_language = models.CharField(_("preferred language"), max_length=16, blank=True)
     preferred_currency = models.CharField(_("preferred currency"), max_length=3, blank=True)
+    # A patient who registered and has not yet opened the link e-mailed to them (the account is inactive).
+    registration_pending = models.BooleanField(_("registration not confirmed"), default=False)
 
     class Meta:
         verbose_name = _("user")
@@ -68,6 +70,7 @@ class ApiToken(models.Model):
     hint = models.CharField(_("starts with"), max_length=12, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires"))
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
 
     class Meta:

@@ -2,10 +2,11 @@
 
 from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-from django.db.models.signals import pre_save
+from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 
 from laihua.accounts.models import Role, User
+from laihua.accounts.services import revoke_tokens_after_password_change
 from laihua.audit.services import record_event
 
 
@@ -52,3 +53,15 @@ def admin_site_access_follows_role(sender, instance: User, raw=False, **kwargs):
     is_platform_admin = instance.role == Role.PLATFORM_ADMIN
     instance.is_staff = is_platform_admin
     instance.is_superuser = is_platform_admin
+
+
+@receiver(post_save, sender=User)
+def revoke_tokens_on_password_change(sender, instance: User, created=False, raw=False, **kwargs):
+    """Personal API tokens stop working when the password changes or is reset.
+
+    set_password() keeps the new password on the instance until save() has run (and these signals with it);
+    a hash upgrade at sign-in clears it before saving, so only a real change is seen here: the settings page,
+    the reset link, /admin, `laihua changepassword`."""
+    if raw or created or getattr(instance, "_password", None) is None:
+        return
+    revoke_tokens_after_password_change(instance)

@@ -11,10 +11,11 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from laihua.accounts import services
+from laihua.accounts import mfa, services
 from laihua.accounts.forms import PreferencesForm, TokenForm
 from laihua.accounts.models import Role
 from laihua.errors import InvalidInput
+from laihua.kit import clock
 
 
 def _in_language(response, language: str):
@@ -39,6 +40,9 @@ class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
 
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "mfa_required_roles": settings.LAIHUA_MFA_REQUIRED_ROLES}
+
     def form_valid(self, form):
         response = super().form_valid(form)
         return _in_language(response, form.get_user().preferred_language)
@@ -61,6 +65,11 @@ class PasswordResetView(auth_views.PasswordResetView):
     success_url = reverse_lazy("accounts:password_reset_done")
 
     def form_valid(self, form):
+        try:
+            services.check_email_request("password_reset", form.cleaned_data["email"])
+        except services.TooManyRequests as exc:
+            form.add_error(None, str(exc.message))
+            return self.render_to_response(self.get_context_data(form=form), status=exc.status)
         self.extra_email_context = {
             "site_url": settings.SITE_URL.rstrip("/"),
             "reset_days": max(1, settings.PASSWORD_RESET_TIMEOUT // 86400),
@@ -128,6 +137,9 @@ def _render_settings(request, *, preferences_form=None, token_form=None, new_tok
         "tokens": services.active_api_tokens(user),
         "new_token": new_token,
         "new_secret": new_secret,
+        "now": clock.now(),
+        "token_days": settings.LAIHUA_TOKEN_DAYS,
+        **mfa.summary(user),
     }
     response = render(request, "accounts/settings.html", context)
     if new_secret:
@@ -174,6 +186,6 @@ def create_token(request):
 @login_required
 @require_POST
 def revoke_token(request, token_id: int):
-    token = services.revoke_api_token(request.user, token_id)
+    token = services.revoke_api_token(request.user, token_id, own_only=True)
     messages.success(request, _("The token “%(name)s” is revoked.") % {"name": token.name})
     return redirect(reverse("accounts:settings"))

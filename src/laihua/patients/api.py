@@ -7,7 +7,8 @@ profile and companions (they typed it and must be able to check it against the p
 """
 
 from django.http import HttpResponse
-from ninja import Router, Status
+from django.utils.translation import gettext as _
+from ninja import Router, Schema, Status
 
 from laihua.accounts.auth import AUTH
 from laihua.patients import services
@@ -86,17 +87,26 @@ def _no_store(response: HttpResponse) -> None:
     response["Cache-Control"] = "no-store"
 
 
+class RegistrationOut(Schema):
+    status: str
+    detail: str
+
+
 @router.post(
     "/register",
-    response={201: PatientOut},
+    response={202: RegistrationOut},
     auth=None,
-    summary="Create a patient account and profile (the e-mail address is the username)",
-    description="No authentication. Answers with the profile, passport masked. Then sign in with the "
-    "e-mail address and password (session), and create a personal token if a program will call the API.",
+    summary="Start a patient account (the e-mail address is the username); the account works once confirmed",
+    description="No authentication. Answers 202 with `status: confirmation_sent` whether or not the address "
+    "already has an account, so the answer never tells: a new address gets a link that confirms the account, "
+    "an address with an account gets an e-mail saying so. Once confirmed, sign in with the e-mail address "
+    "and password (session), and create a personal token if a program will call the API. Bad fields are "
+    "422 as elsewhere; too many registrations from one client or for one address are 429.",
 )
 def register(request, payload: RegistrationIn):
-    patient = services.register_patient(_form_data(payload))
-    return Status(201, patient_out(patient, reveal=False))
+    services.register_patient(_form_data(payload))
+    detail = _("Check your e-mail: open the link in it to confirm your address and start using your account.")
+    return Status(202, {"status": "confirmation_sent", "detail": detail})
 
 
 @router.get(

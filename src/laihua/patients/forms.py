@@ -263,6 +263,11 @@ class RegistrationForm(PatientForm):
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
 
+    def clean_email(self):
+        # Never "this address is taken": registration must not tell whether an address has an account
+        # (patients.services.register_patient e-mails its owner instead).
+        return (self.cleaned_data.get("email") or "").strip().lower()
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["password1"].help_text = _(

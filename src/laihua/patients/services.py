@@ -6,13 +6,27 @@ such read is audited, as is every change. Forms (patients/forms.py) hold the fie
 pages and the API give the same translated, field-named errors; nothing is written unless all pass.
 """
 
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.tokens import PasswordResetTokenGenerator
+from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+from django.utils.encoding import force_bytes, force_str
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.utils.text import capfirst
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from laihua.accounts.models import Role, User
 from laihua.accounts.permissions import STAFF_ROLES, require_role
+from laihua.accounts.services import check_email_request
 from laihua.audit.services import record_event
 from laihua.errors import Conflict, InvalidInput, NotFound
 from laihua.patients.forms import CompanionForm, PatientForm, RegistrationForm
@@ -35,8 +49,6 @@ class FormInvalid(InvalidInput):
 
 
 def _language() -> str:
-    from django.conf import settings
-
     language = get_language() or ""
     return language if language in dict(settings.LANGUAGES) else ""
 
@@ -63,35 +75,133 @@ def _require_owner(actor, patient: Patient) -> None:
         raise NotFound(_("No such patient."))
 
 
-@transaction.atomic
-def register_patient(data) -> Patient:
-    """Create a patient account (username = e-mail) and its profile together, or nothing at all."""
+class RegistrationTokens(PasswordResetTokenGenerator):
+    """Links that confirm a registration: they work once (confirming changes the hash) and expire like reset links."""
+
+    key_salt = "laihua.patients.registration"
+
+    def _make_hash_value(self, user, timestamp):
+        return f"{user.pk}{user.password}{user.is_active}{user.registration_pending}{timestamp}"
+
+
+registration_tokens = RegistrationTokens()
+
+
+@dataclass
+class RegistrationSent:
+    """What a registration did: `patient` is the new profile (None when the address already had an account),
+    `message` the e-mail sent. Callers answer the visitor the same way in both cases."""
+
+    patient: Patient | None
+    message: EmailMessage | None
+
+
+def _send(to: str, language: str, template: str, context: dict) -> EmailMessage:
+    with translation.override(language or settings.LANGUAGE_CODE):
+        context = {"site_url": settings.SITE_URL.rstrip("/"), **context}
+        subject = " ".join(render_to_string(f"patients/email/{template}_subject.txt", context).split())
+        body = render_to_string(f"patients/email/{template}.txt", context)
+    message = EmailMessage(subject, body, to=[to])
+    message.send()
+    return message
+
+
+def _confirmation_path(user: User, next_url: str) -> str:
+    path = reverse(
+        "patients:register_confirm",
+        kwargs={"uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "token": registration_tokens.make_token(user)},
+    )
+    return f"{path}?{urlencode({'next': next_url})}" if next_url else path
+
+
+def register_patient(data, *, next_url: str = "") -> RegistrationSent:
+    """Start a patient account (username = e-mail) and its profile, or nothing at all.
+
+    The account works once its owner opens the link e-mailed to the address. When the address already has
+    an account, nothing is created and its owner gets an e-mail saying so instead: the visitor sees the same
+    answer either way, so registration never tells whether an address is registered. An unconfirmed
+    registration of the same address is replaced. Requests are counted per client and e-mail address.
+    """
     form = RegistrationForm(data)
     if not form.is_valid():
         raise FormInvalid(form)
     values = form.cleaned_data
+    email = values["email"]
+    check_email_request("registration", email)  # its refusal is audited: outside the transaction below
+    with transaction.atomic():
+        return _register(form, email, _language(), next_url)
+
+
+def _register(form, email: str, language: str, next_url: str) -> RegistrationSent:
+    values = form.cleaned_data
+    existing = User.objects.filter(Q(username__iexact=email) | Q(email__iexact=email)).order_by("pk").first()
+    if existing is not None and existing.registration_pending:
+        Patient.objects.filter(user=existing).delete()
+        existing.delete()
+        existing = None
+    if existing is not None:
+        make_password(values["password1"])  # the same work as a new account's, so the time tells nothing either
+        message = _send(
+            existing.email or email,
+            existing.preferred_language or language,
+            "registration_exists",
+            {"user": existing, "email": email},
+        )
+        record_event(None, "patients.patient.register_existing", existing)
+        return RegistrationSent(None, message)
     user = User(
-        username=values["email"],
-        email=values["email"],
+        username=email,
+        email=email,
         role=Role.PATIENT,
         first_name=values["given_names"][:150],
         last_name=values["family_name"][:150],
-        preferred_language=_language(),
+        preferred_language=language,
         preferred_currency=values["preferred_currency"],
+        is_active=False,
+        registration_pending=True,
     )
     user.set_password(values["password1"])
     try:
         with transaction.atomic():
             user.save()
-    except IntegrityError:  # registered a moment ago by a parallel request
-        raise Conflict(
-            _("An account with this e-mail address already exists. Sign in instead."), field="email"
-        ) from None
+    except IntegrityError:  # registered a moment ago by a parallel request: answer as for any existing address
+        return RegistrationSent(None, None)
     patient = form.save(commit=False)
     patient.user = user
     patient.save()
     record_event(user, "patients.patient.register", patient, detail={"nationality": patient.nationality.code})
-    return patient
+    message = _send(
+        email,
+        language,
+        "registration_confirm",
+        {"user": user, "patient": patient, "path": _confirmation_path(user, next_url)},
+    )
+    return RegistrationSent(patient, message)
+
+
+def pending_registration(uidb64: str, token: str) -> User | None:
+    """The unconfirmed account a confirmation link names, if the link is still good."""
+    try:
+        pk = int(force_str(urlsafe_base64_decode(uidb64)))
+    except (TypeError, ValueError, OverflowError):
+        return None
+    user = User.objects.filter(pk=pk, registration_pending=True, role=Role.PATIENT).first()
+    if user is None or not registration_tokens.check_token(user, token):
+        return None
+    return user
+
+
+@transaction.atomic
+def confirm_registration(uidb64: str, token: str) -> User | None:
+    """Open the account the link names (it works once); None when the link is wrong, used or expired."""
+    user = pending_registration(uidb64, token)
+    if user is None:
+        return None
+    user.is_active = True
+    user.registration_pending = False
+    user.save(update_fields=["is_active", "registration_pending"])
+    record_event(user, "patients.patient.confirm", Patient.objects.filter(user=user).first())
+    return user
 
 
 @transaction.atomic

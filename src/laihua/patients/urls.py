@@ -6,6 +6,8 @@ app_name = "patients"
 
 urlpatterns = [
     path("register/", views.register, name="register"),
+    path("register/sent/", views.register_sent, name="register_sent"),
+    path("register/confirm/<uidb64>/<token>/", views.register_confirm, name="register_confirm"),
     path("me/", views.profile, name="profile"),
     path("me/edit/", views.profile_edit, name="profile_edit"),
     path("me/companions/add/", views.companion_add, name="companion_add"),

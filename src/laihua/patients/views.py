@@ -4,6 +4,7 @@ The passport number is shown in full only on the patient's own edit forms (sent 
 everywhere else it is masked. Refusals escape as DomainErrors that kit.weberrors renders as a page.
 """
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -14,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from laihua.accounts.models import Role
+from laihua.accounts.services import TooManyRequests
 from laihua.errors import PermissionDenied
 from laihua.kit.webcontext import display_currency
 from laihua.patients import services
@@ -42,19 +44,54 @@ def register(request):
         if request.user.role == Role.PATIENT:
             return redirect(next_url or "patients:profile")
         return render(request, "patients/register.html", {"signed_in": True})
+    status = 200
     if request.method == "POST":
         try:
-            patient = services.register_patient(request.POST)
+            sent = services.register_patient(request.POST, next_url=next_url)
         except services.FormInvalid as exc:
             form = exc.form
+        except TooManyRequests as exc:
+            form = RegistrationForm(request.POST)
+            form.is_valid()
+            form.add_error(None, str(exc.message))
+            status = exc.status
         else:
-            login(request, patient.user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, _("Welcome, %(name)s: your account is ready.") % {"name": patient.full_name})
-            return redirect(next_url or "patients:profile")
+            # The same answer whether the address was new or already had an account (its owner got an e-mail).
+            request.session["registration_sent_to"] = request.POST.get("email", "").strip()
+            if settings.DEMO_MODE and sent.message is not None:
+                # The demo sends no e-mail (console backend): the page shows it, marked as the demo's.
+                request.session["demo_email"] = {"subject": sent.message.subject, "body": sent.message.body}
+            return redirect("patients:register_sent")
     else:
         currency = display_currency(request)
         form = RegistrationForm(initial={"preferred_currency": "USD" if currency == "CNY" else currency})
-    return render(request, "patients/register.html", {"form": form, "next": next_url})
+    return render(request, "patients/register.html", {"form": form, "next": next_url}, status=status)
+
+
+def register_sent(request):
+    """ "Check your e-mail": shown after every registration, whether the address was new or not."""
+    context = {
+        "email": request.session.get("registration_sent_to", ""),
+        "demo_email": request.session.pop("demo_email", None) if settings.DEMO_MODE else None,
+    }
+    return render(request, "patients/register_sent.html", context)
+
+
+def register_confirm(request, uidb64: str, token: str):
+    """The link in the confirmation e-mail: a button confirms (a mail scanner's GET changes nothing)."""
+    next_url = _next_url(request)
+    if request.method == "POST":
+        user = services.confirm_registration(uidb64, token)
+        if user is not None:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            request.session.pop("registration_sent_to", None)
+            name = user.patient.full_name if hasattr(user, "patient") else user.get_username()
+            messages.success(request, _("Welcome, %(name)s: your account is ready.") % {"name": name})
+            return redirect(next_url or "patients:profile")
+        valid = False
+    else:
+        valid = services.pending_registration(uidb64, token) is not None
+    return render(request, "patients/register_confirm.html", {"valid": valid, "next": next_url}, status=200)
 
 
 def _profile_context(patient, **extra) -> dict:

@@ -22,23 +22,38 @@ def registration_payload(**changes) -> dict:
     return data
 
 
-def test_registration_needs_no_sign_in_and_answers_with_the_masked_profile(client, rates):
+def test_registration_needs_no_sign_in_and_answers_the_same_whether_the_address_is_new_or_not(
+    client, rates, mailoutbox
+):
     response = client.post("/api/patients/register", registration_payload(), content_type="application/json")
-    assert response.status_code == 201, response.content
+    assert response.status_code == 202, response.content
     body = response.json()
-    assert body["full_name"] == "SMITH Emma Jane"
-    assert body["passport_masked"] == "••••••789"
-    assert "passport_number" not in body
+    assert body["status"] == "confirmation_sent" and "e-mail" in body["detail"]
     assert "123456789" not in response.content.decode()
-    assert body["nationality"] == "GB" and body["nationality_name"] == "United Kingdom"
-    assert Patient.objects.get().user.username == "emma.smith@example.test"
+    patient = Patient.objects.get()
+    assert patient.user.username == "emma.smith@example.test" and patient.user.registration_pending
+    assert patient.passport_masked == "••••••789"
+    again = client.post(
+        "/api/patients/register", registration_payload(passport_number="Z1234567"), content_type="application/json"
+    )
+    assert again.status_code == 202 and again.json() == body
+    assert len(mailoutbox) == 2 and Patient.objects.count() == 1
 
 
 def test_registration_with_a_lower_case_country_code(client, rates):
     response = client.post(
         "/api/patients/register", registration_payload(nationality="gb"), content_type="application/json"
     )
-    assert response.status_code == 201
+    assert response.status_code == 202
+
+
+def test_too_many_registrations_are_a_429(client, rates, settings):
+    settings.LAIHUA_EMAIL_LIMIT_PER_ADDRESS = 1
+    first = client.post("/api/patients/register", registration_payload(), content_type="application/json")
+    assert first.status_code == 202
+    payload = registration_payload(email="other@example.test")
+    refused = client.post("/api/patients/register", payload, content_type="application/json")
+    assert refused.status_code == 429 and refused.json()["error"] == "too_many_requests"
 
 
 def test_registration_errors_name_the_field_and_save_nothing(client, rates):

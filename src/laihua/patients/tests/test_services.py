@@ -19,7 +19,7 @@ from tests.builders import make_case, make_user
 
 def test_registration_creates_the_account_and_the_profile_together(db, rates):
     with translation.override("zh-hans"):
-        patient = services.register_patient(registration_data())
+        patient = services.register_patient(registration_data()).patient
     user = patient.user
     assert (user.username, user.email, user.role) == ("emma.smith@example.test", "emma.smith@example.test", "patient")
     assert user.check_password("a-long-secret-phrase-42")
@@ -34,7 +34,7 @@ def test_registration_creates_the_account_and_the_profile_together(db, rates):
 
 
 def test_the_passport_number_is_upper_cased(db, rates):
-    patient = services.register_patient(registration_data(passport_number="ab12 34cd"))
+    patient = services.register_patient(registration_data(passport_number="ab12 34cd")).patient
     assert Patient.objects.get(pk=patient.pk).passport_number == "AB1234CD"
 
 
@@ -108,23 +108,31 @@ def test_weak_or_mismatched_passwords_are_refused(db, rates):
 
 def test_an_emergency_contact_needs_a_phone(db, rates):
     _refused_field(registration_data(emergency_phone=""), "emergency_phone")
-    patient = services.register_patient(registration_data(emergency_name="", emergency_relation="", emergency_phone=""))
+    data = registration_data(emergency_name="", emergency_relation="", emergency_phone="")
+    patient = services.register_patient(data).patient
     assert patient.emergency_name == ""
 
 
 def test_a_patient_with_a_single_name_may_leave_given_names_empty(db, rates):
-    patient = services.register_patient(registration_data(given_names=""))
+    patient = services.register_patient(registration_data(given_names="")).patient
     assert patient.full_name == "SMITH"
 
 
-def test_an_e_mail_address_already_used_is_refused(db, rates, users):
-    services.register_patient(registration_data())
-    with pytest.raises(services.FormInvalid) as caught:
-        services.register_patient(registration_data(email="EMMA.smith@example.test", passport_number="Z9999999"))
-    assert "email" in caught.value.form.errors
-    assert Patient.objects.count() == 1
-    with pytest.raises(services.FormInvalid):  # a staff account's address too
-        services.register_patient(registration_data(email=users["coordinator"].email))
+def test_an_e_mail_address_already_used_makes_nothing_and_tells_its_owner(db, rates, users, mailoutbox):
+    first = services.register_patient(registration_data())
+    services.confirm_registration(*_link_parts(first.message.body))
+    again = services.register_patient(registration_data(email="EMMA.smith@example.test", passport_number="Z9999999"))
+    assert again.patient is None and Patient.objects.count() == 1
+    assert "already has an account" in again.message.body and again.message.to == ["emma.smith@example.test"]
+    staff = services.register_patient(registration_data(email=users["coordinator"].email))  # a staff address too
+    assert staff.patient is None and staff.message.to == [users["coordinator"].email]
+    assert AuditEvent.objects.filter(action="patients.patient.register_existing").count() == 2
+
+
+def _link_parts(body: str) -> tuple[str, str]:
+    import re
+
+    return re.search(r"/register/confirm/([^/]+)/([^/?\s]+)/", body).groups()
 
 
 def test_field_errors_are_in_the_users_language(db, rates):

@@ -24,23 +24,113 @@ def test_the_registration_page_lists_countries_in_the_page_language(client):
     assert 'name="password1"' in english and 'name="passport_number"' in english
 
 
-def test_registering_signs_in_and_returns_to_next(client, rates):
+def _confirm_link(outbox) -> str:
+    import re
+
+    return re.search(r"https?://[^/\s]+(/\S+/register/confirm/\S+)", outbox[-1].body).group(1)
+
+
+def test_registering_sends_a_link_that_signs_in_and_returns_to_next(client, rates, mailoutbox):
     data = registration_data(next="/en/cases/new/?hospital=east")
     response = client.post("/en/patients/register/", data)
+    assert response.status_code == 302 and response["Location"] == reverse("patients:register_sent")
+    assert "_auth_user_id" not in client.session
+    patient = Patient.objects.get()
+    assert not patient.user.is_active and patient.user.registration_pending
+    link = _confirm_link(mailoutbox)
+    page = client.get(link)
+    assert "Confirm and sign in" in page.content.decode()
+    assert Patient.objects.get().user.registration_pending  # opening the link alone changes nothing
+    response = client.post(link, {"next": "/en/cases/new/?hospital=east"})
     assert response.status_code == 302
     assert response["Location"] == "/en/cases/new/?hospital=east"
-    patient = Patient.objects.get()
     assert int(client.session["_auth_user_id"]) == patient.user_id
+    patient.user.refresh_from_db()
+    assert patient.user.is_active and not patient.user.registration_pending
+    assert AuditEvent.objects.filter(action="patients.patient.confirm", actor=patient.user).exists()
+    client.post("/en/accounts/logout/")
+    assert "does not work any more" in client.post(link).content.decode()  # the link works once
 
 
-def test_registering_without_next_goes_to_the_profile(client, rates):
-    response = client.post("/en/patients/register/", registration_data())
+def test_confirming_without_next_goes_to_the_profile(client, rates, mailoutbox):
+    client.post("/en/patients/register/", registration_data())
+    assert client.post(_confirm_link(mailoutbox))["Location"] == reverse("patients:profile")
+
+
+def test_next_pointing_to_another_site_is_ignored(client, rates, mailoutbox):
+    client.post("/en/patients/register/", registration_data(next="https://evil.example/"))
+    response = client.post(_confirm_link(mailoutbox), {"next": "https://evil.example/"})
     assert response["Location"] == reverse("patients:profile")
 
 
-def test_next_pointing_to_another_site_is_ignored(client, rates):
-    response = client.post("/en/patients/register/", registration_data(next="https://evil.example/"))
-    assert response["Location"] == reverse("patients:profile")
+def test_a_tampered_link_confirms_nothing(client, rates, mailoutbox):
+    client.post("/en/patients/register/", registration_data())
+    link = _confirm_link(mailoutbox)
+    response = client.post(link.replace("/confirm/", "/confirm/x").rstrip("/") + "x/")
+    assert "does not work any more" in response.content.decode()
+    assert Patient.objects.get().user.registration_pending
+
+
+def test_registering_an_address_with_an_account_answers_the_same_and_e_mails_its_owner(client, rates, mailoutbox):
+    from tests.builders import make_user
+
+    owner = make_user("emma.smith", Role.PATIENT, preferred_language="zh-hans")
+    new = client.post("/en/patients/register/", registration_data(email="new.person@example.test"))
+    taken = client.post("/en/patients/register/", registration_data(email="emma.smith@example.test"))
+    assert (new.status_code, new["Location"]) == (taken.status_code, taken["Location"])
+    assert "emma.smith@example.test" in client.get(taken["Location"]).content.decode()
+    new_client = type(client)()
+    new_client.post("/en/patients/register/", registration_data(email="new.person2@example.test"))
+    new_page = new_client.get(new["Location"]).content.decode().replace("new.person2@example.test", "ADDRESS")
+    taken_page = client.get(taken["Location"]).content.decode().replace("emma.smith@example.test", "ADDRESS")
+    strip = __import__("re").compile(r'name="csrfmiddlewaretoken" value="[^"]+"|"X-CSRFToken": "[^"]+"')
+    assert strip.sub("", new_page) == strip.sub("", taken_page)
+    assert not Patient.objects.filter(user=owner).exists()
+    assert not Patient.objects.filter(email="emma.smith@example.test").exists()
+    assert [message.to for message in mailoutbox][:2] == [["new.person@example.test"], ["emma.smith@example.test"]]
+    assert "已有" in mailoutbox[1].subject  # in the owner's language
+    assert "/accounts/password/reset/" in mailoutbox[1].body
+
+
+def test_registering_again_before_confirming_replaces_the_unconfirmed_account(client, rates, mailoutbox):
+    client.post("/en/patients/register/", registration_data(family_name="First"))
+    first_link = _confirm_link(mailoutbox)
+    client.post("/en/patients/register/", registration_data(family_name="Second"))
+    assert Patient.objects.get().family_name == "Second"
+    assert "does not work any more" in client.post(first_link).content.decode()
+    client.post(_confirm_link(mailoutbox))
+    assert client.session["_auth_user_id"]
+
+
+def test_registrations_are_throttled_per_address(client, rates, mailoutbox, settings):
+    settings.LAIHUA_EMAIL_LIMIT_PER_ADDRESS = 2
+    for number in range(2):
+        response = client.post("/en/patients/register/", registration_data(email=f"p{number}@example.test"))
+        assert response.status_code == 302
+    refused = client.post("/en/patients/register/", registration_data(email="p9@example.test"))
+    assert refused.status_code == 429
+    assert "Too many requests" in refused.content.decode()
+    assert len(mailoutbox) == 2 and Patient.objects.count() == 2
+    assert AuditEvent.objects.filter(action="accounts.registration.throttled").exists()
+
+
+def test_registrations_are_throttled_per_e_mail_address(client, rates, mailoutbox, settings):
+    settings.LAIHUA_EMAIL_LIMIT_PER_EMAIL = 1
+    assert client.post("/en/patients/register/", registration_data()).status_code == 302
+    refused = client.post("/en/patients/register/", registration_data(), REMOTE_ADDR="10.0.0.9")
+    assert refused.status_code == 429 and len(mailoutbox) == 1
+
+
+def test_the_demo_shows_the_e_mail_it_did_not_send(client, rates, settings):
+    settings.DEMO_MODE = True
+    response = client.post("/en/patients/register/", registration_data(), follow=True)
+    page = response.content.decode()
+    assert "Demo: the e-mail just sent" in page and "/register/confirm/" in page
+
+
+def test_outside_the_demo_the_page_never_shows_the_e_mail(client, rates):
+    page = client.post("/en/patients/register/", registration_data(), follow=True).content.decode()
+    assert "Check your e-mail" in page and "/register/confirm/" not in page
 
 
 def test_a_bad_registration_shows_every_error_beside_its_field_and_saves_nothing(client, rates):
@@ -162,11 +252,12 @@ def test_a_patient_cannot_see_another_patients_page(client, patient, other_patie
     assert client.get(f"/en/patients/{other_patient.pk}/").status_code == 404
 
 
-def test_a_registered_patient_signs_in_with_the_e_mail_address(client, rates):
+def test_a_registered_patient_signs_in_with_the_e_mail_address_once_confirmed(client, rates, mailoutbox):
     client.post("/en/patients/register/", registration_data())
+    credentials = {"username": "emma.smith@example.test", "password": "a-long-secret-phrase-42"}
+    assert client.post("/en/accounts/login/", credentials).status_code == 200  # not yet: the form again
+    client.post(_confirm_link(mailoutbox))
     client.post("/en/accounts/logout/")
-    response = client.post(
-        "/en/accounts/login/", {"username": "emma.smith@example.test", "password": "a-long-secret-phrase-42"}
-    )
+    response = client.post("/en/accounts/login/", credentials)
     assert response.status_code == 302
     assert int(client.session["_auth_user_id"]) == Patient.objects.get().user_id
