@@ -48,7 +48,10 @@ def sum_cny(queryset, column: str = "amount_cny") -> Decimal:
 
 
 def balances_of(invoice: Invoice) -> InvoiceBalances:
-    """Everything owed on the invoice, computed from its rows."""
+    """Everything owed on the invoice, computed from its rows. A cancelled invoice (or one entered in error) owes
+    nothing: its replacement carries the charges, the payments and the write-offs."""
+    if invoice.is_void:
+        return InvoiceBalances(**dict.fromkeys(InvoiceBalances.__dataclass_fields__, ZERO))
     payments = invoice.payments.all()
     patient_paid = sum_cny(payments.filter(payer=Payer.PATIENT).exclude(kind=PaymentKind.REFUND)) - sum_cny(
         payments.filter(kind=PaymentKind.REFUND)
