@@ -281,7 +281,7 @@ def cancel(request, invoice_id: int, payload: ReasonIn):
 @router.get("/invoices/{invoice_id}/pdf", url_name="billing_invoice_pdf", summary="Itemised invoice PDF (bilingual)")
 def pdf(request, invoice_id: int):
     invoice = services.get_invoice(request.auth, invoice_id, audit="invoice.pdf")
-    return _pdf(invoice_pdf(invoice), f"{invoice.number or 'draft-invoice'}.pdf")
+    return _pdf(invoice_pdf(invoice), f"{invoice.number or 'draft'}-statement.pdf")
 
 
 @router.get(

@@ -15,6 +15,7 @@ urlpatterns = [
     path("invoices/<int:invoice_id>/lines/<int:line_id>/remove/", views.remove_extra, name="remove_extra"),
     path("invoices/<int:invoice_id>/issue/", views.issue, name="issue"),
     path("invoices/<int:invoice_id>/cancel/", views.cancel, name="cancel"),
+    path("invoices/<int:invoice_id>/official-receipt/", views.official_receipt, name="official_receipt"),
     path("invoices/<int:invoice_id>/payments/", views.record_payment, name="payment"),
     path("invoices/<int:invoice_id>/write-offs/", views.propose_write_off, name="write_off"),
     path("invoices/<int:invoice_id>/write-offs/<int:write_off_id>/", views.decide_write_off, name="decide_write_off"),

@@ -74,6 +74,7 @@ from laihua.billing.services.invoices import (
     remove_extra,
     replacement_of,
     start_invoice,
+    with_replacement,
 )
 from laihua.billing.services.payments import IdempotencyMismatch, PaymentInput, payments_of, record_payment
 from laihua.billing.services.receipts import record_official_receipt
@@ -99,6 +100,7 @@ from laihua.billing.services.split import (
 from laihua.billing.services.write_offs import decide_write_off, propose_write_off
 
 __all__ = [
+    "with_replacement",
     "split_for_display",
     "stored_split",
     "record_official_receipt",

@@ -97,12 +97,12 @@ def unexplained(case: Case) -> list[str]:
     problems = []
     for invoice in case.invoices.filter(status__in=OPEN_STATUSES).order_by("pk"):
         if invoice.is_draft:
-            problems.append(_("the invoice is still a draft"))
+            problems.append(_("the statement is still a draft"))
             continue
         owed = balances_of(invoice)
         if owed.balance or owed.insurer_due or owed.patient_due:
             problems.append(
-                _("invoice %(number)s has a balance of %(amount)s CNY")
+                _("statement %(number)s has a balance of %(amount)s CNY")
                 % {"number": invoice.number, "amount": f"{owed.balance:,.2f}"}
             )
     return problems

@@ -74,7 +74,7 @@ def _refresh_total(invoice: Invoice) -> None:
     """A draft's total (its split is made at issue: until then the patient's part is the whole)."""
     total = arithmetic.total(invoice.lines.values_list("amount_cny", flat=True))
     if total >= MAX_AMOUNT:
-        raise InvalidInput(_("The invoice's total is too large."), field="lines")
+        raise InvalidInput(_("The statement's total is too large."), field="lines")
     invoice.total_cny, invoice.insurer_cny, invoice.patient_cny = total, ZERO, total
     invoice.save(update_fields=["total_cny", "insurer_cny", "patient_cny", "updated_at"])
 
@@ -146,13 +146,13 @@ def start_invoice(actor, case: Case) -> Invoice:
     case = Case.objects.select_for_update(of=("self",)).select_related("patient", "hospital").get(pk=case.pk)
     if case.state not in BILLABLE_STATES:
         raise Conflict(
-            _("An invoice is drafted once the patient has arrived; this case is “%(state)s”.")
+            _("A statement is drafted once the patient has arrived; this case is “%(state)s”.")
             % {"state": State(case.state).label},
             code="case_not_billable",
             field="case",
         )
     if case.invoices.filter(status__in=OPEN_STATUSES).exists():
-        raise Conflict(_("This case already has an invoice."), code="invoice_exists", field="case")
+        raise Conflict(_("This case already has a statement of charges."), code="invoice_exists", field="case")
     return _new_draft(actor, case)
 
 
@@ -199,7 +199,7 @@ def _copy_lines(old: Invoice, invoice: Invoice) -> None:
 
 
 def _line_of(invoice: Invoice, line_id) -> InvoiceLine:
-    return by_id(invoice.lines.all(), line_id, _("No such line on this invoice."))
+    return by_id(invoice.lines.all(), line_id, _("No such line on this statement."))
 
 
 @transaction.atomic
@@ -258,7 +258,7 @@ def add_extra(actor, invoice: Invoice, data: Mapping) -> InvoiceLine:
     invoice = require_draft(actor, invoice)
     reason = clean_text(data.get("reason"), field="reason", required=True)
     if invoice.lines.count() >= MAX_LINES:
-        raise InvalidInput(_("An invoice has at most %(count)d lines.") % {"count": MAX_LINES}, field="lines")
+        raise InvalidInput(_("A statement has at most %(count)d lines.") % {"count": MAX_LINES}, field="lines")
     day = parse_date(data.get("service_date"), field="service_date", default=clock.today())
     if day > clock.today():
         raise InvalidInput(_("A service date cannot be in the future."), field="service_date")
@@ -315,7 +315,7 @@ def _check_issuable(invoice: Invoice) -> list[InvoiceLine]:
         )
     delivered = [line for line in lines if line.quantity > 0]
     if not delivered:
-        raise InvalidInput(_("An invoice needs at least one delivered line."), field="lines")
+        raise InvalidInput(_("A statement needs at least one delivered line."), field="lines")
     return delivered
 
 
@@ -403,10 +403,10 @@ def cancel_invoice(actor, invoice: Invoice, reason: str) -> Invoice:
     invoice = lock_invoice(invoice)
     reason = clean_text(reason, field="reason", required=True, max_length=2000)
     if invoice.status not in (InvoiceStatus.ISSUED, InvoiceStatus.BALANCED):
-        raise Conflict(_("Only an issued invoice can be cancelled."), code="invoice_not_issued")
+        raise Conflict(_("Only an issued statement can be cancelled."), code="invoice_not_issued")
     if ClaimResponse.objects.filter(claim__invoice=invoice).exists():
         raise Conflict(
-            _("The insurer has answered the claim of this invoice: record a credit with a write-off instead."),
+            _("The insurer has answered the claim of this statement: record a credit with a write-off instead."),
             code="claim_answered",
         )
     invoice.status, invoice.cancelled_at, invoice.cancel_reason = InvoiceStatus.CANCELLED, clock.now(), reason
@@ -427,6 +427,12 @@ def cancel_invoice(actor, invoice: Invoice, reason: str) -> Invoice:
 def replacement_of(invoice: Invoice) -> Invoice | None:
     """The invoice that replaced a cancelled one (None if it was not replaced)."""
     return Invoice.objects.filter(replaces=invoice).order_by("-pk").first() if invoice.is_void else None
+
+
+def with_replacement(invoice: Invoice) -> Invoice:
+    """The invoice with `replaced_by` set (its replacement, when it was cancelled), for the lists."""
+    invoice.replaced_by = replacement_of(invoice)
+    return invoice
 
 
 def invoice_language(invoice: Invoice) -> str:

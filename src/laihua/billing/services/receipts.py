@@ -55,6 +55,14 @@ def record_official_receipt(actor, invoice: Invoice, data: Mapping) -> Invoice:
         ]
     )
     after = {"kind": kind, "number": number, "date": day.isoformat()}
-    add_event(invoice.case, actor, "official_receipt", invoice=invoice.number, **after)
+    add_event(
+        invoice.case,
+        actor,
+        "official_receipt",
+        invoice=invoice.number,
+        receipt_kind=kind,
+        number=number,
+        date=after["date"],
+    )
     audit_invoice(actor, "invoice.official_receipt", invoice, before=before, after=after)
     return invoice
