@@ -7,6 +7,9 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from laihua.audit.models import AuditEvent
 from laihua.billing import services
@@ -73,7 +76,8 @@ def test_the_latest_granted_guarantee_of_the_case_pays_even_after_a_later_denial
         **{
             field.name: getattr(approved, field.name)
             for field in Guarantee._meta.concrete_fields
-            if field.name not in ("id", "number", "status", "reference", "approved_amount", "answered_at", "disposition")
+            if field.name
+            not in ("id", "number", "status", "reference", "approved_amount", "answered_at", "disposition")
         },
         number="GOP-TEST-2",
         status="denied",
@@ -85,13 +89,27 @@ def test_the_latest_granted_guarantee_of_the_case_pays_even_after_a_later_denial
     assert issue(users, insured).insurer_cny == Decimal("800.00")
 
 
-def test_a_booked_service_outside_the_guarantees_stay_is_the_patients(insured, users):
+def test_a_booked_service_outside_the_guarantees_stay_is_the_patients(insured, users, mri):
+    """The MRI was booked (a real service date) two days ago, for a stay the GOP approved next month: it is not
+    that stay, so the insurer's part is 0 and finance is told before issuing."""
+    from .test_services import _booked
+
+    today = clock.today()
+    Guarantee.objects.filter(case=insured).update(
+        planned_start=today + 30 * DAY,
+        planned_end=today + 40 * DAY,
+        valid_from=today + 30 * DAY,
+        valid_until=today + 60 * DAY,
+    )
+    _booked(insured, mri, today - 2 * DAY, users["coordinator"])
     invoice = services.start_invoice(users["finance"], insured)
+    confirm_all(users["finance"], invoice)
+    with pytest.raises(services.InsurerShortfall) as caught:
+        services.issue_invoice(users["finance"], invoice)
+    assert "outside the stay the guarantee covers" in caught.value.message
+    invoice = services.issue_invoice(users["finance"], invoice, confirm_shortfall=True)
     line = invoice.lines.get()
-    line.booking_request_id, line.service_date = 10**6, clock.today() + 60 * DAY  # booked two months later
-    split = services.split_of(invoice, lines=[line])
     assert (line.insurer_cny, line.declined_cny, line.insurer_decision) == (0, Decimal("972.00"), "outside_stay")
-    assert split.shortfall and "outside the stay the guarantee covers" in split.warning()
 
 
 # --- per-line decisions: a partial GOP with a declined line ---------------------------------------
@@ -276,3 +294,60 @@ def test_a_guarantee_without_direct_billing_is_named_before_issue(insured, users
         issue(users, insured)
     assert "the insurer's contract has no direct billing" in caught.value.message
     assert Coverage.objects.filter(case=insured).exists()
+
+
+# --- whatever the insurer decides, the split holds ------------------------------------------------
+
+money = st.decimals(min_value=0, max_value=Decimal("5000"), places=2)
+line_decision = st.one_of(
+    st.tuples(st.sampled_from(["A1", "A2"]), st.one_of(st.none(), money)),
+    st.tuples(st.sampled_from(["A3", "A4", ""]), st.none()),
+)
+
+
+class Rollback(Exception):
+    pass
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    first=line_decision,
+    second=line_decision,
+    approved=money,
+    extras=st.lists(st.tuples(money, st.sampled_from(["INT-01", "MRI-01", "X-1"])), max_size=4),
+)
+def test_the_insurer_never_gets_more_than_approved_per_line_and_in_all(
+    partial_case, users, first, second, approved, extras
+):
+    from laihua.insurance.models import GuaranteeLine
+
+    try:
+        with transaction.atomic():
+            gop = Guarantee.objects.get(case=partial_case)
+            Guarantee.objects.filter(pk=gop.pk).update(approved_amount=approved)
+            for sequence, (action, amount) in ((1, first), (2, second)):
+                GuaranteeLine.objects.filter(guarantee=gop, sequence=sequence).update(
+                    review_action=action, approved_amount=amount
+                )
+            given_extras = [
+                {"code": code, "kind": "other", "description": "Extra", "unit_price": amount, "reason": "Given"}
+                for amount, code in extras
+            ]
+            invoice = issue(users, partial_case, extras=given_extras, confirm_shortfall=True)
+            lines = list(invoice.lines.all())
+            caps = {1: first, 2: second}
+            for line in lines:
+                parts = (line.not_covered_cny, line.excess_cny, line.copay_cny, line.declined_cny, line.over_limit_cny)
+                assert line.insurer_cny + sum(parts) == line.amount_cny and line.patient_cny == sum(parts)
+                assert min(parts + (line.insurer_cny,)) >= 0
+            for sequence, (action, amount) in caps.items():
+                paid = sum((line.insurer_cny for line in lines if line.gop_sequence == sequence), Decimal(0))
+                if action in ("A3", "A4"):
+                    assert paid == 0
+                elif amount is not None:
+                    assert paid <= amount
+            assert invoice.insurer_cny == sum((line.insurer_cny for line in lines), Decimal(0)) <= approved
+            assert invoice.insurer_cny + invoice.patient_cny == invoice.total_cny
+            raise Rollback
+    except Rollback:
+        pass
