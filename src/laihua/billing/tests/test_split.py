@@ -268,7 +268,8 @@ def test_the_page_issues_only_with_the_confirmation(partial_case, users, client)
     assert Invoice.objects.get(pk=invoice.pk).status == InvoiceStatus.ISSUED
 
 
-def test_the_api_issues_only_with_the_confirmation(partial_case, users, client):
+@pytest.mark.parametrize("how", ["body", "query"])
+def test_the_api_issues_only_with_the_confirmation(partial_case, users, client, how):
     from laihua.accounts.services import create_api_token
 
     finance = users["finance"]
@@ -279,7 +280,10 @@ def test_the_api_issues_only_with_the_confirmation(partial_case, users, client):
     refused = client.post(url, {}, content_type="application/json", headers=headers)
     assert refused.status_code == 409 and refused.json()["error"] == "insurer_shortfall"
     assert "Interpreting is not a medical service" in refused.json()["detail"]
-    issued = client.post(url, {"confirm_shortfall": True}, content_type="application/json", headers=headers)
+    if how == "body":
+        issued = client.post(url, {"confirm_shortfall": True}, content_type="application/json", headers=headers)
+    else:
+        issued = client.generic("POST", f"{url}?confirm_shortfall=true", b"", content_type="", headers=headers)
     assert issued.status_code == 200 and issued.json()["insurer_cny"] == "874.80"
 
 
