@@ -213,6 +213,9 @@ def split_of(
         line.not_covered_cny, line.excess_cny, line.copay_cny = part.not_covered, part.excess, part.copay
         line.declined_cny, line.over_limit_cny = part.declined, part.over_limit
         line.insurer_cny, line.patient_cny = part.insurer, part.patient
+        if part.declined and line.insurer_decision == InsurerDecision.APPROVED:
+            # More was delivered than the insurer approved for its GOP line: the rest is not approved.
+            line.insurer_decision = InsurerDecision.REDUCED
         result.reasons[line.position] = line_reasons(line, insurer=cover is not None, guarantee=guarantee is not None)
     result.total = arithmetic.total(part.amount for part in parts)
     result.insurer = arithmetic.total(part.insurer for part in parts)

@@ -355,3 +355,16 @@ def test_the_insurer_never_gets_more_than_approved_per_line_and_in_all(
             raise Rollback
     except Rollback:
         pass
+
+
+def test_more_delivered_than_approved_for_a_line_is_the_patients(partial_case, users):
+    """The MRI was approved at the quoted 874.80 (two regions); a third region is added as an extra of the same
+    service: what the GOP line approved is shared, the rest is not approved."""
+    from laihua.insurance.models import GuaranteeLine
+
+    GuaranteeLine.objects.filter(guarantee__case=partial_case, sequence=1).update(approved_amount=Decimal("874.80"))
+    third = {"code": "MRI-01", "kind": "imaging", "description": "MRI, third region", "unit_price": "486"}
+    invoice = issue(users, partial_case, extras=[{**third, "reason": "Third region"}], confirm_shortfall=True)
+    mri, _interpreter, extra = invoice.lines.order_by("position")
+    assert (mri.insurer_cny, extra.insurer_cny, extra.declined_cny) == (Decimal("874.80"), 0, Decimal("486.00"))
+    assert (extra.gop_sequence, extra.insurer_decision) == (1, "reduced")
