@@ -1,7 +1,9 @@
-"""Finance drafts the invoice of a discharged case, adds what was delivered beyond the quote, issues it and
-records the patient's payment; the patient downloads the itemised invoice and the receipt from the case page;
-finance reads the receivables (the demo invoice split with Demo Global Health is there)."""
+"""Finance drafts the statement of charges of a discharged case, adds what was delivered beyond the quote, issues
+it, records the patient's payment and the hospital's official receipt; the patient sees the receipt and downloads
+the statement and the receipt of payments from the case page; finance reads the receivables (the demo invoice
+split with Demo Global Health is there). The pages fit a phone."""
 
+import datetime
 import re
 
 from playwright.sync_api import expect
@@ -28,11 +30,11 @@ def test_finance_bills_a_case_and_the_patient_downloads_the_statement(page):
     expect(page.locator("#by-payer")).to_contain_text("Patients")
     screenshot(page, "billing-receivables")
 
-    # The invoice list shows the case waiting for its invoice; finance drafts it.
-    page.get_by_role("link", name="Invoices").first.click()
+    # The list shows the case waiting for its statement; finance drafts it.
+    page.get_by_role("link", name="Statements").first.click()
     row = page.locator("#to-bill tr", has_text=reference)
-    row.get_by_role("button", name="Draft the invoice").click()
-    expect(page.locator("h1")).to_contain_text("Draft invoice")
+    row.get_by_role("button", name="Draft the statement").click()
+    expect(page.locator("h1")).to_contain_text("Draft statement of charges")
 
     # An extra without a reason is refused; with one it is added (confirmed), then the invoice is issued.
     page.locator("#add-extra summary").click()
@@ -43,9 +45,9 @@ def test_finance_bills_a_case_and_the_patient_downloads_the_statement(page):
     expect(page.locator(".messages")).to_contain_text("The line is added")
     expect(page.locator("#line-1")).to_contain_text("HIDH-RAD-MRI-1")
     screenshot(page, "billing-draft")
-    page.get_by_role("button", name="Issue the invoice").click()
+    page.get_by_role("button", name="Issue the statement").click()
     expect(page.locator("#invoice-status")).to_have_text("Issued")
-    number = page.locator("h1").inner_text().split()[1]
+    number = page.locator("#invoice-number").inner_text()
     assert number.startswith("HUANGPU-INTERNATIONAL-DEMO-")
 
     # A deposit, then the balance; a double submit of the same form records it once.
@@ -61,18 +63,39 @@ def test_finance_bills_a_case_and_the_patient_downloads_the_statement(page):
     expect(page.locator("#payments")).to_contain_text("ALIPAY-2026-0001")
     screenshot(page, "billing-invoice")
 
-    # The patient downloads the itemised invoice and the receipt from the case page.
+    # The hospital issued its electronic medical receipt: finance records it on the statement.
+    page.select_option("#official-receipt-form select[name=kind]", "medical_receipt")
+    page.fill("#official-receipt-form input[name=number]", "31010126-0000123456")
+    page.fill("#official-receipt-form input[name=date]", datetime.date.today().isoformat())
+    page.locator("#official-receipt-form button[type=submit]").click()
+    expect(page.locator("#official-receipt")).to_contain_text("31010126-0000123456")
+    fits_a_phone(page)
+
+    # The patient sees the hospital's receipt and downloads the statement and the receipt from the case page.
     sign_in(page, "demo-patient")
     page.goto(f"/en/cases/{reference}/")
     panel = page.locator("#invoices")
     expect(panel).to_contain_text(number)
+    expect(panel).to_contain_text("Electronic medical receipt 31010126-0000123456")
     screenshot(page, "billing-patient-case")
     with page.expect_download() as download:
-        panel.get_by_role("link", name="Itemised invoice (PDF)").click()
-    assert download.value.suggested_filename == f"{number}.pdf"
+        panel.get_by_role("link", name="Statement of charges (PDF)").click()
+    assert download.value.suggested_filename == f"{number}-statement.pdf"
     with page.expect_download() as download:
         panel.get_by_role("link", name="Receipt (PDF)").click()
     assert download.value.suggested_filename == f"{number}-receipt.pdf"
+    fits_a_phone(page)
+    page.goto("/en/billing/mine/")
+    fits_a_phone(page)
+
+
+def fits_a_phone(page):
+    """At 390 px wide the page does not scroll sideways (wide tables scroll inside their card)."""
+    size = page.viewport_size
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.set_viewport_size(size)
 
 
 def test_another_hospitals_finance_cannot_open_the_invoice(page):

@@ -17,6 +17,8 @@ from laihua.billing.schemas import (
     ExtraIn,
     InvoiceIn,
     InvoiceOut,
+    IssueIn,
+    OfficialReceiptIn,
     PaymentIn,
     PaymentOut,
     ReasonIn,
@@ -41,15 +43,23 @@ LINE_FIELDS = [
     "quantity",
     "confirmed",
     "unit_price_cny",
+    "gross_cny",
+    "discount_percent",
+    "discount_fixed_cny",
     "discount_cny",
+    "discount_reason",
     "amount_cny",
     "reason",
     "not_covered_cny",
     "excess_cny",
     "copay_cny",
+    "declined_cny",
     "over_limit_cny",
     "insurer_cny",
     "patient_cny",
+    "gop_sequence",
+    "insurer_decision",
+    "insurer_reason",
 ]
 PAYMENT_FIELDS = [
     "kind",
@@ -92,6 +102,25 @@ def write_off_out(write_off) -> dict:
     }
 
 
+def official_receipt_out(invoice: Invoice) -> dict | None:
+    if not invoice.official_receipt_number:
+        return None
+    return {
+        "kind": invoice.official_receipt_kind,
+        "kind_label": invoice.get_official_receipt_kind_display(),
+        "number": invoice.official_receipt_number,
+        "date": invoice.official_receipt_date,
+    }
+
+
+def _replacement(invoice: Invoice, actor) -> tuple[str | None, int | None]:
+    replacement = services.replacement_of(invoice)
+    if replacement is None or actor is None:
+        return None, None
+    visible = services.visible_invoices(actor).filter(pk=replacement.pk).exists()
+    return (replacement.number if visible else None), (replacement.pk if visible else None)
+
+
 def invoice_out(invoice: Invoice, actor=None) -> dict:
     rate = None
     if invoice.rate_cny_per_unit:
@@ -102,12 +131,17 @@ def invoice_out(invoice: Invoice, actor=None) -> dict:
         }
     issued = invoice.status != InvoiceStatus.DRAFT
     staff = actor is not None and actor.role not in ("patient", "insurer_agent")
+    split = services.split_for_display(invoice)
+    replaced_by, replaced_by_id = _replacement(invoice, actor)
     return {
         "id": invoice.pk,
         "number": invoice.number,
         "case": invoice.case.reference,
         "status": invoice.status,
         "replaces": invoice.replaces.number if invoice.replaces_id else None,
+        "replaces_id": invoice.replaces_id,
+        "replaced_by": replaced_by,
+        "replaced_by_id": replaced_by_id,
         "insurer": invoice.insurer.code if invoice.insurer_id else None,
         "insurer_name": invoice.insurer_name,
         "guarantee_ref": invoice.guarantee_ref,
@@ -121,7 +155,9 @@ def invoice_out(invoice: Invoice, actor=None) -> dict:
         "total_converted": invoice.total_converted,
         "pinned": _pinned(invoice),
         "issue_date": invoice.issue_date,
+        "official_receipt": official_receipt_out(invoice),
         "lines": [line_out(line) for line in invoice.lines.all()],
+        "split": split.as_json() if split is not None else None,
         "balances": vars(services.balances_of(invoice)),
         "payments": [payment_out(p) for p in invoice.payments.order_by("received_on", "pk")],
         "write_offs": [write_off_out(w) for w in invoice.write_offs.select_related("requested_by", "decided_by")]
@@ -220,9 +256,29 @@ def remove_extra(request, invoice_id: int, line_id: int):
     return _fresh(request, invoice_id)
 
 
-@router.post("/invoices/{invoice_id}/issue", response=InvoiceOut, summary="Split, number and issue (then frozen)")
-def issue(request, invoice_id: int):
-    services.issue_invoice(request.auth, _invoice(request, invoice_id))
+@router.post(
+    "/invoices/{invoice_id}/issue",
+    response=InvoiceOut,
+    summary="Split, number and issue (then frozen); a shortfall against the guarantee needs confirm_shortfall",
+)
+def issue(request, invoice_id: int, payload: IssueIn = None, confirm_shortfall: bool = False):
+    payload = payload or IssueIn()
+    services.issue_invoice(
+        request.auth,
+        _invoice(request, invoice_id),
+        confirm_shortfall=payload.confirm_shortfall or confirm_shortfall,
+        seen_insurer_cny=payload.insurer_cny,
+    )
+    return _fresh(request, invoice_id)
+
+
+@router.put(
+    "/invoices/{invoice_id}/official-receipt",
+    response=InvoiceOut,
+    summary="Record the hospital's official receipt (fapiao or electronic medical receipt) of an issued statement",
+)
+def official_receipt(request, invoice_id: int, payload: OfficialReceiptIn):
+    services.record_official_receipt(request.auth, _invoice(request, invoice_id), payload.dict())
     return _fresh(request, invoice_id)
 
 
@@ -237,7 +293,7 @@ def cancel(request, invoice_id: int, payload: ReasonIn):
 @router.get("/invoices/{invoice_id}/pdf", url_name="billing_invoice_pdf", summary="Itemised invoice PDF (bilingual)")
 def pdf(request, invoice_id: int):
     invoice = services.get_invoice(request.auth, invoice_id, audit="invoice.pdf")
-    return _pdf(invoice_pdf(invoice), f"{invoice.number or 'draft-invoice'}.pdf")
+    return _pdf(invoice_pdf(invoice), f"{invoice.number or 'draft'}-statement.pdf")
 
 
 @router.get(
@@ -363,6 +419,7 @@ def receivables(request):
                 "amount_cny": row.amount,
                 "age_days": row.age_days,
                 "bucket": row.bucket,
+                "official_receipt": official_receipt_out(row.invoice),
             }
             for row in result.rows
         ],

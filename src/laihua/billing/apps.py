@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 class BillingConfig(AppConfig):
     name = "laihua.billing"
-    verbose_name = _("Invoices and payments")
+    verbose_name = _("Statements and payments")
 
     def ready(self):
         from laihua.billing.services.balances import refuse_close_with_balance

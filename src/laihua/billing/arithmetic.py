@@ -1,7 +1,10 @@
 """Billing arithmetic as plain functions on Decimal, so that the invariants can be tested on their own.
 
 - A line's amount is split into the insurer's part and the patient's part (not covered, excess,
-  co-payment, above the guaranteed amount); the parts always add up to the amount, to the fen.
+  co-payment, not approved for this line, above the guaranteed amount); the parts always add up to the
+  amount, to the fen. A line may fall under a per-line cap (what the insurer approved for the GOP line it
+  comes from, shared by every invoice line matched to that GOP line); the insurer never pays more than a
+  cap, nor more than the approved total over all lines.
 - An invoice's balance is its total minus the payments (refunds count negative) minus the approved
   write-offs, with the exchange differences of payments made in the patient's currency; per part: the insurer's
   balance and the patient's balance add up to it.
@@ -10,7 +13,7 @@
   part at the pin; what it is worth on the day it is received beyond (or below) that is an exchange gain (or loss).
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -50,7 +53,10 @@ NO_INSURER = Rules(covered_kinds=frozenset(), limit_cny=ZERO)
 
 @dataclass(frozen=True)
 class Split:
-    """One line's amount, split; `insurer + patient == amount` always."""
+    """One line's amount, split; `insurer + patient == amount` always.
+
+    `declined` is what the insurer did not approve for this line (declined, reduced, no decision, or outside the
+    guarantee's stay): the patient pays it."""
 
     amount: Decimal
     not_covered: Decimal
@@ -58,32 +64,59 @@ class Split:
     copay: Decimal
     over_limit: Decimal
     insurer: Decimal
+    declined: Decimal = ZERO
 
     @property
     def patient(self) -> Decimal:
-        return self.not_covered + self.excess + self.copay + self.over_limit
+        return self.not_covered + self.excess + self.copay + self.declined + self.over_limit
 
 
-def split_lines(lines: Sequence[tuple[Decimal, str]], rules: Rules) -> list[Split]:
-    """Split each (amount, kind) line between insurer and patient, in order: the excess is used up by the
-    first covered lines, the guaranteed amount by the first lines the insurer owes."""
+Line = tuple[Decimal, str] | tuple[Decimal, str, Hashable | None]
+
+
+def split_lines(lines: Sequence[Line], rules: Rules, caps: Mapping[Hashable, Decimal] | None = None) -> list[Split]:
+    """Split each (amount, kind[, cap key]) line between insurer and patient.
+
+    In order: a kind the contract does not cover is the patient's; the excess is used up by the first covered
+    lines; the co-payment is a share of what is left; a line with a cap key under `caps` gives the insurer at
+    most what is left of that cap (lines with the same key share it; a cap used up leaves the whole line to the
+    patient, without using the excess); the approved total (`rules.limit_cny`) then goes first to the lines with
+    a cap key (the lines the guarantee named), in order, and only what remains to the other lines (extras)."""
+    caps = caps or {}
     excess_left = to_fen(rules.excess_cny)
-    limit_left = to_fen(rules.limit_cny or ZERO)
-    splits = []
-    for amount, kind in lines:
-        amount = to_fen(amount)
+    cap_left = {key: max(to_fen(value), ZERO) for key, value in caps.items()}
+    rows = []  # (amount, not_covered, excess, copay, declined, owed, key)
+    for line in lines:
+        amount, kind = to_fen(line[0]), line[1]
+        key = line[2] if len(line) > 2 else None
         if rules.covered_kinds is not None and kind not in rules.covered_kinds:
-            splits.append(Split(amount, amount, ZERO, ZERO, ZERO, ZERO))
+            rows.append((amount, amount, ZERO, ZERO, ZERO, ZERO, key))
+            continue
+        if key in cap_left and cap_left[key] == 0:
+            rows.append((amount, ZERO, ZERO, ZERO, amount, ZERO, key))
             continue
         excess = min(excess_left, amount)
         excess_left -= excess
         after = amount - excess
         copay = min(to_fen(after * Decimal(rules.copay_percent) / HUNDRED), after)
         owed = after - copay
-        insurer = min(owed, limit_left)
-        limit_left -= insurer
-        splits.append(Split(amount, ZERO, excess, copay, owed - insurer, insurer))
-    return splits
+        declined = ZERO
+        if key in cap_left:
+            allowed = min(owed, cap_left[key])
+            cap_left[key] -= allowed
+            owed, declined = allowed, owed - allowed
+        rows.append((amount, ZERO, excess, copay, declined, owed, key))
+    limit_left = to_fen(rules.limit_cny or ZERO)
+    insurer = [ZERO] * len(rows)
+    for named in (True, False):
+        for index, row in enumerate(rows):
+            if (row[6] is not None) == named:
+                insurer[index] = min(row[5], limit_left)
+                limit_left -= insurer[index]
+    return [
+        Split(amount, not_covered, excess, copay, owed - paid, paid, declined)
+        for (amount, not_covered, excess, copay, declined, owed, _key), paid in zip(rows, insurer, strict=True)
+    ]
 
 
 @dataclass(frozen=True)

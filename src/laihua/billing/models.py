@@ -28,6 +28,16 @@ class InvoiceStatus(models.TextChoices):
 
 
 OPEN_STATUSES = (InvoiceStatus.DRAFT, InvoiceStatus.ISSUED, InvoiceStatus.BALANCED)
+# A cancelled invoice (replaced) or one entered in error owes nothing, whatever its parts were.
+VOID_STATUSES = (InvoiceStatus.CANCELLED, InvoiceStatus.ENTERED_IN_ERROR)
+
+
+class OfficialReceiptKind(models.TextChoices):
+    """The hospital's official document for the money (Laihua's statement of charges is neither): a fapiao
+    issued through the tax system, or the electronic medical receipt public hospitals issue."""
+
+    FAPIAO = "fapiao", _("Fapiao (tax invoice)")
+    MEDICAL_RECEIPT = "medical_receipt", _("Electronic medical receipt")
 
 
 class InvoiceSequence(models.Model):
@@ -45,13 +55,14 @@ class InvoiceSequence(models.Model):
 
 
 class Invoice(models.Model):
-    """A case's invoice: drafted from what was delivered, issued (then frozen), balanced when nothing is owed."""
+    """A case's invoice (FHIR Invoice; shown as the "statement of charges", never as a fapiao): drafted from what
+    was delivered, issued (then frozen), balanced when nothing is owed."""
 
     case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="invoices", verbose_name=_("case"))
     hospital = models.ForeignKey(
         "hospitals.Hospital", on_delete=models.PROTECT, related_name="invoices", verbose_name=_("hospital")
     )
-    number = models.CharField(_("invoice number"), max_length=40, unique=True, null=True, blank=True)
+    number = models.CharField(_("statement number"), max_length=40, unique=True, null=True, blank=True)
     status = models.CharField(
         _("status"), max_length=20, choices=InvoiceStatus.choices, default=InvoiceStatus.DRAFT, db_index=True
     )
@@ -95,10 +106,20 @@ class Invoice(models.Model):
     issued_at = models.DateTimeField(_("issued"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
     cancel_reason = models.TextField(_("reason for cancelling"), blank=True)
+    # The hospital's official receipt for this statement (fapiao or electronic medical receipt), recorded by finance.
+    official_receipt_kind = models.CharField(
+        _("official receipt"), max_length=20, choices=OfficialReceiptKind.choices, blank=True
+    )
+    official_receipt_number = models.CharField(_("official receipt number"), max_length=60, blank=True)
+    official_receipt_date = models.DateField(_("official receipt date"), null=True, blank=True)
+    official_receipt_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    official_receipt_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        verbose_name = _("invoice")
-        verbose_name_plural = _("invoices")
+        verbose_name = _("statement of charges")
+        verbose_name_plural = _("statements of charges")
         ordering = ["-created_at", "-pk"]
         constraints = [
             # One invoice in force per case: a correction cancels it and drafts its replacement.
@@ -114,7 +135,7 @@ class Invoice(models.Model):
 
     @property
     def label(self) -> str:
-        return self.number or str(_("Draft invoice"))
+        return self.number or str(_("Draft statement"))
 
     @property
     def is_draft(self) -> bool:
@@ -123,6 +144,20 @@ class Invoice(models.Model):
     @property
     def is_frozen(self) -> bool:
         return self.status != InvoiceStatus.DRAFT
+
+    @property
+    def is_void(self) -> bool:
+        return self.status in VOID_STATUSES
+
+
+class InsurerDecision(models.TextChoices):
+    """What the guarantee says of a line, when the insurer does not pay all of it."""
+
+    APPROVED = "approved", _("approved by the insurer")
+    REDUCED = "reduced", _("reduced by the insurer")
+    DECLINED = "declined", _("declined by the insurer")
+    PENDING = "pending", _("not decided by the insurer")
+    OUTSIDE_STAY = "outside_stay", _("outside the stay the guarantee covers")
 
 
 class LineSource(models.TextChoices):
@@ -159,10 +194,18 @@ class InvoiceLine(models.Model):
     discount_cny = models.DecimalField(_("discount (CNY)"), default=Decimal("0.00"), **MONEY)
     amount_cny = models.DecimalField(_("amount (CNY)"), **MONEY)
     reason = models.CharField(_("reason"), max_length=300, blank=True)
+    discount_reason = models.CharField(_("reason for the discount"), max_length=300, blank=True)
     not_covered_cny = models.DecimalField(_("not covered"), default=Decimal("0.00"), **MONEY)
     excess_cny = models.DecimalField(_("excess"), default=Decimal("0.00"), **MONEY)
     copay_cny = models.DecimalField(_("co-payment"), default=Decimal("0.00"), **MONEY)
     over_limit_cny = models.DecimalField(_("above the guarantee"), default=Decimal("0.00"), **MONEY)
+    declined_cny = models.DecimalField(_("not approved by the insurer"), default=Decimal("0.00"), **MONEY)
+    # The GOP line the invoice line was matched to, the insurer's decision on it and its reason (set at issue).
+    gop_sequence = models.PositiveIntegerField(_("GOP line"), null=True, blank=True)
+    insurer_decision = models.CharField(
+        _("insurer's decision"), max_length=12, choices=InsurerDecision.choices, blank=True
+    )
+    insurer_reason = models.CharField(_("insurer's reason"), max_length=300, blank=True)
     insurer_cny = models.DecimalField(_("insurer's part"), default=Decimal("0.00"), **MONEY)
     patient_cny = models.DecimalField(_("patient's part"), default=Decimal("0.00"), **MONEY)
     added_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")

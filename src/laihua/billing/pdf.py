@@ -4,7 +4,14 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from laihua.billing import services
-from laihua.billing.models import Invoice, InvoiceStatus, PaymentKind, PaymentMethod
+from laihua.billing.models import (
+    InsurerDecision,
+    Invoice,
+    InvoiceStatus,
+    OfficialReceiptKind,
+    PaymentKind,
+    PaymentMethod,
+)
 from laihua.kit.i18n import pick
 from laihua.kit.money import Money
 from laihua.kit.pdf import render_pdf
@@ -12,11 +19,11 @@ from laihua.kit.pdf import render_pdf
 CHINESE = "zh-hans"
 
 LABELS = {
-    "invoice": _("Invoice"),
+    "invoice": _("Statement of charges"),
     "receipt": _("Receipt"),
     "draft": _("Draft: not issued"),
     "cancelled": _("Cancelled"),
-    "number": _("Invoice number"),
+    "number": _("Statement number"),
     "case": _("Case"),
     "issued": _("Issued on"),
     "status": _("Status"),
@@ -32,6 +39,7 @@ LABELS = {
     "description": _("Description"),
     "quantity": _("Qty"),
     "unit_price": _("Unit price"),
+    "discount": _("Discount"),
     "amount": _("Amount"),
     "insurer_part": _("Insurer pays"),
     "patient_part": _("You pay"),
@@ -42,6 +50,18 @@ LABELS = {
     "excess": _("Excess"),
     "copay": _("Co-payment"),
     "over_limit": _("Above the guaranteed amount"),
+    "declined": _("Not approved by the insurer"),
+    "replaces": _("Replaces"),
+    "replaced_by": _("Replaced by"),
+    "official_receipt": _("Hospital's official receipt"),
+    "not_fapiao": _(
+        "This statement of charges lists what the hospital charges. It is not a fapiao (tax invoice) nor an "
+        "official medical receipt: the hospital issues those itself."
+    ),
+    "receipt_not_fapiao": _(
+        "This receipt confirms the payments recorded on the statement. It is not a fapiao (tax invoice) nor an "
+        "official medical receipt: the hospital issues those itself."
+    ),
     "moved": _("Not paid by the insurer, payable by you"),
     "payments": _("Payments"),
     "method": _("Method"),
@@ -80,14 +100,40 @@ def _money(amount, currency: str, language: str) -> str:
     return "" if amount is None else Money(amount, currency).format(language)
 
 
+def _row(line, split, language: str) -> dict:
+    cny = lambda amount: _money(amount, "CNY", language)  # noqa: E731
+    reasons = split.reasons.get(line.position, []) if split is not None else []
+    return {
+        "line": line,
+        "text": _texts(line.description, language),
+        "unit": cny(line.unit_price_cny),
+        "discount": cny(line.discount_cny) if line.discount_cny else "",
+        "amount": cny(line.amount_cny),
+        "insurer": cny(line.insurer_cny),
+        "patient": cny(line.patient_cny),
+        "reasons": [
+            {
+                "label": _bilingual(services.REASONS.get(code, code), language),
+                "amount": cny(amount),
+                "insurer_reason": line.insurer_reason if code in InsurerDecision.values else "",
+            }
+            for code, amount in reasons
+        ],
+    }
+
+
 def context(invoice: Invoice) -> dict:
     language = services.invoice_language(invoice)
     cny = lambda amount: _money(amount, "CNY", language)  # noqa: E731
     owed = services.balances_of(invoice)
     pinned = services.pinned_amounts(invoice, owed)
     in_currency = lambda amount_cny: services.converted(invoice, amount_cny)  # noqa: E731 - a draft: today's rate
-    lines = list(invoice.lines.all())
+    split = services.split_for_display(invoice)
+    lines = split.lines if split is not None else list(invoice.lines.all())
+    insurer_part = split.insurer if split is not None else invoice.insurer_cny
+    patient_part = split.patient if split is not None else invoice.patient_cny
     payments = list(invoice.payments.order_by("received_on", "pk"))
+    replacement = services.replacement_of(invoice)
     return {
         "invoice": invoice,
         "case": invoice.case,
@@ -99,17 +145,12 @@ def context(invoice: Invoice) -> dict:
         "L": {key: _bilingual(label, language) for key, label in LABELS.items()},
         # The choices' lazy labels: get_..._display() is already text in the active language only.
         "status_label": _bilingual(InvoiceStatus(invoice.status).label, language),
-        "rows": [
-            {
-                "line": line,
-                "text": _texts(line.description, language),
-                "unit": cny(line.unit_price_cny),
-                "amount": cny(line.amount_cny),
-                "insurer": cny(line.insurer_cny),
-                "patient": cny(line.patient_cny),
-            }
-            for line in lines
-        ],
+        "show_split": bool(invoice.insurer_name or (split is not None and (split.cover or split.guarantee))),
+        "replaced_by": replacement.number if replacement is not None else "",
+        "receipt_kind": _bilingual(OfficialReceiptKind(invoice.official_receipt_kind).label, language)
+        if invoice.official_receipt_kind
+        else None,
+        "rows": [_row(line, split, language) for line in lines],
         "payments": [
             {
                 "payment": payment,
@@ -126,12 +167,13 @@ def context(invoice: Invoice) -> dict:
             "not_covered": cny(sum((line.not_covered_cny for line in lines), 0)),
             "excess": cny(sum((line.excess_cny for line in lines), 0)),
             "copay": cny(sum((line.copay_cny for line in lines), 0)),
+            "declined": cny(sum((line.declined_cny for line in lines), 0)),
             "over_limit": cny(sum((line.over_limit_cny for line in lines), 0)),
         },
         "money": {
             "total": cny(invoice.total_cny),
-            "insurer": cny(invoice.insurer_cny),
-            "patient": cny(invoice.patient_cny),
+            "insurer": cny(insurer_part),
+            "patient": cny(patient_part),
             "moved": cny(owed.moved_to_patient),
             "patient_paid": cny(owed.patient_paid - owed.patient_exchange),  # as settled
             "insurer_paid": cny(owed.insurer_paid - owed.insurer_exchange),
@@ -143,7 +185,7 @@ def context(invoice: Invoice) -> dict:
                 pinned.total if pinned else in_currency(invoice.total_cny), invoice.currency, language
             ),
             "patient_converted": _money(
-                pinned.patient if pinned else in_currency(invoice.patient_cny), invoice.currency, language
+                pinned.patient if pinned else in_currency(patient_part), invoice.currency, language
             ),
             "patient_due_converted": _money(
                 pinned.patient_due if pinned else in_currency(owed.patient_due), invoice.currency, language

@@ -25,6 +25,21 @@ class ConfirmIn(Schema):
     quantity: int = Field(description="The quantity delivered; 0 leaves the line off the invoice")
 
 
+class IssueIn(Schema):
+    confirm_shortfall: bool = Field(
+        False, description="Issue although the insurer gets less than its guarantee allows (after reading why)"
+    )
+    insurer_cny: Decimal | None = Field(
+        None, description="The insurer's part you saw in the draft's split: refused if the split has changed since"
+    )
+
+
+class OfficialReceiptIn(Schema):
+    kind: str = Field(description="fapiao | medical_receipt")
+    number: str
+    date: datetime.date
+
+
 class ReasonIn(Schema):
     reason: str
 
@@ -80,15 +95,23 @@ class InvoiceLineOut(Schema):
     quantity: int
     confirmed: bool
     unit_price_cny: Decimal
+    gross_cny: Decimal
+    discount_percent: Decimal | None
+    discount_fixed_cny: Decimal | None
     discount_cny: Decimal
+    discount_reason: str
     amount_cny: Decimal
     reason: str
     not_covered_cny: Decimal
     excess_cny: Decimal
     copay_cny: Decimal
+    declined_cny: Decimal
     over_limit_cny: Decimal
     insurer_cny: Decimal
     patient_cny: Decimal
+    gop_sequence: int | None
+    insurer_decision: str
+    insurer_reason: str
 
 
 class PaymentOut(Schema):
@@ -164,6 +187,9 @@ class InvoiceOut(Schema):
     case: str
     status: str
     replaces: str | None
+    replaces_id: int | None
+    replaced_by: str | None = Field(description="The number of the invoice that replaced this cancelled one")
+    replaced_by_id: int | None
     insurer: str | None
     insurer_name: str
     guarantee_ref: str
@@ -177,7 +203,12 @@ class InvoiceOut(Schema):
     total_converted: Decimal | None
     pinned: PinnedOut | None = None
     issue_date: datetime.date | None
+    official_receipt: dict | None = Field(description="The hospital's fapiao or electronic medical receipt")
     lines: list[InvoiceLineOut]
+    split: dict | None = Field(
+        description="Insurer and patient per line and in total with the reasons: a draft's as issuing would make it "
+        "now (computed, not stored), an issued invoice's as stored"
+    )
     balances: BalancesOut
     payments: list[PaymentOut]
     write_offs: list[WriteOffOut]
@@ -221,6 +252,7 @@ class ReceivableOut(Schema):
     amount_cny: Decimal
     age_days: int
     bucket: str
+    official_receipt: dict | None
 
 
 class ReceivablesOut(Schema):

@@ -17,6 +17,7 @@ urlpatterns = [
     path("invoices/<int:invoice_id>/lines/<int:line_id>/remove/", views.remove_extra, name="remove_extra"),
     path("invoices/<int:invoice_id>/issue/", views.issue, name="issue"),
     path("invoices/<int:invoice_id>/cancel/", views.cancel, name="cancel"),
+    path("invoices/<int:invoice_id>/official-receipt/", views.official_receipt, name="official_receipt"),
     path("invoices/<int:invoice_id>/payments/", views.record_payment, name="payment"),
     path("invoices/<int:invoice_id>/payments/new-form/", views.new_payment_form, name="payment_form"),
     path("invoices/<int:invoice_id>/write-offs/", views.propose_write_off, name="write_off"),

@@ -16,6 +16,7 @@ from laihua.billing import services
 from laihua.billing.models import (
     Disposition,
     InvoiceStatus,
+    OfficialReceiptKind,
     PaymentKind,
     PaymentMethod,
     WriteOffStatus,
@@ -48,7 +49,7 @@ def invoice_list(request):
     status = request.GET.get("status", "")
     invoices = services.list_invoices(request.user, status=status or None).select_related("case__patient")[:200]
     ready = services.cases_to_bill(request.user)
-    rows = [(invoice, services.balances_of(invoice)) for invoice in invoices]
+    rows = [(services.with_replacement(invoice), services.balances_of(invoice)) for invoice in invoices]
     return render(
         request,
         "billing/list.html",
@@ -60,7 +61,9 @@ def invoice_list(request):
 @require_POST
 def start(request, reference: str):
     case = get_case(request.user, reference, audit=None)
-    invoice = _attempt(request, lambda: services.start_invoice(request.user, case), _("A draft invoice is ready."))
+    invoice = _attempt(
+        request, lambda: services.start_invoice(request.user, case), _("A draft statement of charges is ready.")
+    )
     return _back(invoice.pk) if invoice else redirect("billing:list")
 
 
@@ -76,10 +79,17 @@ def invoice_detail(request, invoice_id: int):
     owed = services.balances_of(invoice)
     payment_form = _payment_form(request, invoice) if _takes_payments(user, invoice) else ""
     payments = list(invoice.payments.order_by("received_on", "pk"))
+    split = services.split_for_display(invoice)
+    lines = split.lines if split is not None else list(invoice.lines.all())
     context = {
         "invoice": invoice,
         "written_off": owed.patient_written_off + owed.insurer_written_off,
-        "lines": list(invoice.lines.all()),
+        "lines": lines,
+        "rows": [{"line": line, "reasons": split.reasons_of(line) if split else []} for line in lines],
+        "split": split,
+        "show_split": bool(invoice.insurer_name or (split and (split.cover or split.guarantee))),
+        "replacement": services.replacement_of(invoice),
+        "receipt_kinds": OfficialReceiptKind.choices,
         "owed": owed,
         "payments": payments,
         "pinned": services.pinned_amounts(invoice, owed),
@@ -140,7 +150,26 @@ def remove_extra(request, invoice_id: int, line_id: int):
 @require_POST
 def issue(request, invoice_id: int):
     invoice = services.get_invoice(request.user, invoice_id, audit=None)
-    _attempt(request, lambda: services.issue_invoice(request.user, invoice), _("The invoice is issued."))
+    confirm = request.POST.get("confirm_shortfall") in ("1", "on", "true")
+    seen = request.POST.get("insurer_cny") or None
+    _attempt(
+        request,
+        lambda: services.issue_invoice(request.user, invoice, confirm_shortfall=confirm, seen_insurer_cny=seen),
+        _("The statement of charges is issued."),
+    )
+    return _back(invoice_id)
+
+
+@login_required
+@require_POST
+def official_receipt(request, invoice_id: int):
+    invoice = services.get_invoice(request.user, invoice_id, audit=None)
+    data = {name: request.POST.get(name, "") for name in ("kind", "number", "date")}
+    _attempt(
+        request,
+        lambda: services.record_official_receipt(request.user, invoice, data),
+        _("The hospital's official receipt is recorded."),
+    )
     return _back(invoice_id)
 
 
@@ -152,7 +181,7 @@ def cancel(request, invoice_id: int):
     replacement = _attempt(
         request,
         lambda: services.cancel_invoice(request.user, invoice, reason),
-        _("The invoice is cancelled; correct its replacement and issue it."),
+        _("The statement is cancelled; correct its replacement and issue it."),
     )
     return _back(replacement.pk if replacement else invoice_id)
 
@@ -308,7 +337,7 @@ def shortfall(request, claim_id: int):
 @login_required
 def download_pdf(request, invoice_id: int):
     invoice = services.get_invoice(request.user, invoice_id, audit="invoice.pdf")
-    return _pdf(invoice_pdf(invoice), f"{invoice.number or 'draft-invoice'}.pdf")
+    return _pdf(invoice_pdf(invoice), f"{invoice.number or 'draft'}-statement.pdf")
 
 
 @login_required
@@ -362,5 +391,5 @@ def exchange_differences_csv(request):
 def my_invoices(request):
     """The patient's invoices over all their cases, with the downloads."""
     invoices = services.list_invoices(request.user)
-    rows = [(invoice, services.balances_of(invoice)) for invoice in invoices]
+    rows = [(services.with_replacement(invoice), services.balances_of(invoice)) for invoice in invoices]
     return render(request, "billing/mine.html", {"rows": rows, "closed": State.CLOSED})

@@ -211,6 +211,8 @@ def answer_gop(request, number: str, payload: AnswerIn):
     data = payload.dict()
     if data.get("approved_lines") is None:
         data.pop("approved_lines")
+    if data.get("lines") is None:
+        data.pop("lines")
     return gop_out(services.answer_guarantee_request(request.auth, gop, data))
 
 

@@ -322,6 +322,9 @@ class GuaranteeLine(models.Model):
     needs_preauth = models.BooleanField(_("needs pre-authorisation"), default=True)
     review_action = models.CharField(_("insurer's decision"), max_length=10, blank=True)
     approved_amount = models.DecimalField(_("approved"), max_digits=16, decimal_places=2, null=True, blank=True)
+    # The insurer's reason for declining or reducing this line (a FHIR item's adjudication reason, or typed in the
+    # portal); billing shows it on the invoice line the patient pays instead.
+    reason = models.CharField(_("insurer's reason"), max_length=300, blank=True)
 
     class Meta:
         verbose_name = _("GOP line")

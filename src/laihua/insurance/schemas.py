@@ -1,7 +1,7 @@
 import datetime
 from decimal import Decimal
 
-from ninja import Schema
+from ninja import Field, Schema
 
 
 class ContractIn(Schema):
@@ -38,6 +38,13 @@ class GuaranteeIn(Schema):
     clinical_notes: str = ""
 
 
+class AnswerLineIn(Schema):
+    sequence: int
+    decision: str = Field("", description="approved | reduced | declined (empty: as the whole answer)")
+    amount: Decimal | None = Field(None, description="What is approved for the line, in the answer's currency")
+    reason: str = Field("", description="The insurer's reason, shown to the hospital and the patient")
+
+
 class AnswerIn(Schema):
     status: str
     reference: str = ""
@@ -47,6 +54,7 @@ class AnswerIn(Schema):
     valid_until: datetime.date | None = None
     disposition: str = ""
     approved_lines: list[int] | None = None
+    lines: list[AnswerLineIn] | None = None
 
 
 class ResubmitIn(Schema):

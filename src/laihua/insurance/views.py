@@ -20,6 +20,7 @@ from laihua.insurance import services
 from laihua.insurance.models import GuaranteeStatus
 
 STATUS_FILTERS = ("open", *GuaranteeStatus.values)
+LINE_KEYS = ("decision", "amount", "reason")
 
 
 def _error(request, exc: DomainError) -> None:
@@ -79,6 +80,10 @@ def gop_answer(request, number: str):
     approved = request.POST.getlist("approved_lines")
     if approved:
         data["approved_lines"] = approved
+    data["lines"] = [
+        {"sequence": line.sequence, **{key: request.POST.get(f"line-{line.sequence}-{key}", "") for key in LINE_KEYS}}
+        for line in gop.lines.all()
+    ]
     try:
         services.answer_guarantee_request(request.user, gop, data)
     except InvalidInput as exc:

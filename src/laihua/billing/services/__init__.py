@@ -13,7 +13,9 @@ By concern:
 
 - `access`: who sees which invoice and claim, the audited reads, who may act;
 - `invoices`: drafting from the accepted quote and the bookings, delivered quantities and extras, issuing
-  (split, frozen rate, number) and cancelling to correct;
+  (split, frozen rate, number) and cancelling to correct, the hospital's official receipt;
+- `split`: the split between insurer and patient with the reason for each part (`split_of`, shown on a draft and
+  stored at issue) and the shortfall finance confirms before issuing;
 - `balances`: what is owed, the status that follows the money, and no closing with a balance;
 - `payments`: deposits, balances, refunds and remittances, idempotent per hospital (the page's form carries a
   key the server minted), likely duplicates confirmed first;
@@ -22,6 +24,7 @@ By concern:
 - `write_offs`: proposed and approved by two people;
 - `claims`: the FHIR Claim to the insurer and its answer, entered or received as a ClaimResponse;
 - `receivables`: what is owed by payer and age, and its CSV;
+- `receipts`: the hospital's official receipt (fapiao or electronic medical receipt) recorded on a statement;
 - `inputs`: reading what the pages and the API send.
 
 The answer an insurer posts at /fhir/ClaimResponse may concern a GOP or a claim: `laihua.billing.flows` hands
@@ -79,7 +82,9 @@ from laihua.billing.services.invoices import (
     invoice_language,
     issue_invoice,
     remove_extra,
+    replacement_of,
     start_invoice,
+    with_replacement,
 )
 from laihua.billing.services.payments import (
     IdempotencyMismatch,
@@ -93,6 +98,7 @@ from laihua.billing.services.payments import (
     record_form_payment,
     record_payment,
 )
+from laihua.billing.services.receipts import record_official_receipt
 from laihua.billing.services.receivables import (
     AGE_BUCKETS,
     Receivable,
@@ -101,9 +107,32 @@ from laihua.billing.services.receivables import (
     receivables,
     receivables_csv,
 )
+from laihua.billing.services.split import (
+    REASONS,
+    InsurerShortfall,
+    InvoiceSplit,
+    SplitChanged,
+    line_reasons,
+    reason_text,
+    split_for_display,
+    split_of,
+    stored_split,
+)
 from laihua.billing.services.write_offs import decide_write_off, propose_write_off
 
 __all__ = [
+    "with_replacement",
+    "split_for_display",
+    "stored_split",
+    "record_official_receipt",
+    "replacement_of",
+    "split_of",
+    "reason_text",
+    "line_reasons",
+    "SplitChanged",
+    "InvoiceSplit",
+    "InsurerShortfall",
+    "REASONS",
     "AGE_BUCKETS",
     "BILLABLE_STATES",
     "CASHIERS",

@@ -23,12 +23,12 @@ BILLABLE_STATES = (State.ARRIVED, State.IN_TREATMENT, State.DISCHARGED, State.FO
 
 class InvoiceFrozen(Conflict):
     code = "invoice_frozen"
-    default_message = gettext_lazy("This invoice is issued and can no longer change: cancel it to correct it.")
+    default_message = gettext_lazy("This statement is issued and can no longer change: cancel it to correct it.")
 
 
 class InvoiceNotIssued(Conflict):
     code = "invoice_not_issued"
-    default_message = gettext_lazy("Issue the invoice first.")
+    default_message = gettext_lazy("Issue the statement first.")
 
 
 def is_reader(actor) -> bool:
@@ -86,7 +86,7 @@ def by_id(rows: QuerySet, pk, message: str):
 def get_invoice(actor, pk, *, audit: str | None = "invoice.view") -> Invoice:
     """An invoice the actor may see (else NotFound: never a hint that it exists)."""
     require_role(actor, Role.values)
-    invoice = by_id(visible_invoices(actor), pk, _("No such invoice."))
+    invoice = by_id(visible_invoices(actor), pk, _("No such statement."))
     if audit:
         audit_invoice(actor, audit, invoice, status=invoice.status)
     return invoice

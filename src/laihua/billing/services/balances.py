@@ -52,7 +52,10 @@ def sum_cny(queryset, column: str = "amount_cny") -> Decimal:
 
 
 def balances_of(invoice: Invoice) -> InvoiceBalances:
-    """Everything owed on the invoice, computed from its rows."""
+    """Everything owed on the invoice, computed from its rows. A cancelled invoice (or one entered in error) owes
+    nothing: its replacement carries the charges, the payments and the write-offs."""
+    if invoice.is_void:
+        return InvoiceBalances(**dict.fromkeys(InvoiceBalances.__dataclass_fields__, ZERO))
     payments = invoice.payments.all()
     patient_paid = sum_cny(payments.filter(payer=Payer.PATIENT).exclude(kind=PaymentKind.REFUND)) - sum_cny(
         payments.filter(kind=PaymentKind.REFUND)
@@ -101,12 +104,12 @@ def unexplained(case: Case) -> list[str]:
     problems = []
     for invoice in case.invoices.filter(status__in=OPEN_STATUSES).order_by("pk"):
         if invoice.is_draft:
-            problems.append(_("the invoice is still a draft"))
+            problems.append(_("the statement is still a draft"))
             continue
         owed = balances_of(invoice)
         if owed.balance or owed.insurer_due or owed.patient_due:
             problems.append(
-                _("invoice %(number)s has a balance of %(amount)s CNY")
+                _("statement %(number)s has a balance of %(amount)s CNY")
                 % {"number": invoice.number, "amount": f"{owed.balance:,.2f}"}
             )
     return problems

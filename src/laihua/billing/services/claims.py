@@ -68,7 +68,7 @@ def _claim_resource(invoice: Invoice, number: str) -> dict:
     items = _claim_items(invoice)
     lines = list(invoice.lines.all())
     days = [line.service_date for line in lines]
-    guarantee = insurance.approved_guarantee(invoice.case)
+    guarantee = insurance.guarantee_for_stay(invoice.case)
     return insurance_fhir.claim_bundle(
         invoice.case,
         use="claim",
@@ -96,9 +96,9 @@ def submit_claim(actor, invoice: Invoice) -> Claim:
     if invoice.status not in (InvoiceStatus.ISSUED, InvoiceStatus.BALANCED):
         raise InvoiceNotIssued()
     if invoice.insurer_id is None or invoice.insurer_cny <= 0:
-        raise Conflict(_("This invoice has no insurer's part to claim."), code="nothing_to_claim")
+        raise Conflict(_("This statement has no insurer's part to claim."), code="nothing_to_claim")
     if invoice.claims.filter(status=ClaimStatus.ACTIVE).exists():
-        raise Conflict(_("A claim was already sent for this invoice."), code="claim_exists")
+        raise Conflict(_("A claim was already sent for this statement."), code="claim_exists")
     consent = insurance.require_consent(invoice.case, invoice.insurer, sending="claim")
     number = f"{invoice.number}-C{invoice.claims.count() + 1}"
     claim = Claim.objects.create(

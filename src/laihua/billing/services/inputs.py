@@ -81,5 +81,5 @@ def texts_by_language(value, *, field: str) -> dict:
     texts = {code: clean_text(text, field=field) for code, text in value.items() if code in language_codes()}
     texts = {code: text for code, text in texts.items() if text}
     if not texts.get("en") or not texts.get("zh-hans"):
-        raise InvalidInput(_("Describe the line in English and in Chinese, for the bilingual invoice."), field=field)
+        raise InvalidInput(_("Describe the line in English and in Chinese, for the bilingual statement."), field=field)
     return texts

@@ -37,6 +37,7 @@ from laihua.billing.services.access import (
 from laihua.billing.services.balances import settle_status
 from laihua.billing.services.exchange import pin_invoice
 from laihua.billing.services.inputs import clean_text, parse_date, parse_quantity, texts_by_language
+from laihua.billing.services.split import InvoiceSplit, require_confirmed, split_of
 from laihua.capacity.models import BookingRequest, BookingStatus
 from laihua.cases.models import Case
 from laihua.cases.services import add_event
@@ -74,7 +75,7 @@ def _refresh_total(invoice: Invoice) -> None:
     """A draft's total (its split is made at issue: until then the patient's part is the whole)."""
     total = arithmetic.total(invoice.lines.values_list("amount_cny", flat=True))
     if total >= MAX_AMOUNT:
-        raise InvalidInput(_("The invoice's total is too large."), field="lines")
+        raise InvalidInput(_("The statement's total is too large."), field="lines")
     invoice.total_cny, invoice.insurer_cny, invoice.patient_cny = total, ZERO, total
     invoice.save(update_fields=["total_cny", "insurer_cny", "patient_cny", "updated_at"])
 
@@ -111,6 +112,7 @@ def _seed_from_quote(invoice: Invoice, quote: Quote, booked: dict[int, BookingRe
             unit_price_cny=quote_line.unit_price_cny,
             discount_percent=quote_line.discount_percent,
             discount_fixed_cny=quote_line.discount_fixed_cny,
+            discount_reason=quote_line.discount_reason,
         )
         _set_amounts(line)
         line.save()
@@ -145,13 +147,13 @@ def start_invoice(actor, case: Case) -> Invoice:
     case = Case.objects.select_for_update(of=("self",)).select_related("patient", "hospital").get(pk=case.pk)
     if case.state not in BILLABLE_STATES:
         raise Conflict(
-            _("An invoice is drafted once the patient has arrived; this case is “%(state)s”.")
+            _("A statement is drafted once the patient has arrived; this case is “%(state)s”.")
             % {"state": State(case.state).label},
             code="case_not_billable",
             field="case",
         )
     if case.invoices.filter(status__in=OPEN_STATUSES).exists():
-        raise Conflict(_("This case already has an invoice."), code="invoice_exists", field="case")
+        raise Conflict(_("This case already has a statement of charges."), code="invoice_exists", field="case")
     return _new_draft(actor, case)
 
 
@@ -191,13 +193,14 @@ def _copy_lines(old: Invoice, invoice: Invoice) -> None:
     for line in old.lines.all():
         line.pk = None
         line.invoice = invoice
-        line.not_covered_cny = line.excess_cny = line.copay_cny = line.over_limit_cny = ZERO
+        line.not_covered_cny = line.excess_cny = line.copay_cny = line.over_limit_cny = line.declined_cny = ZERO
         line.insurer_cny = line.patient_cny = ZERO
+        line.gop_sequence, line.insurer_decision, line.insurer_reason = None, "", ""
         line.save()
 
 
 def _line_of(invoice: Invoice, line_id) -> InvoiceLine:
-    return by_id(invoice.lines.all(), line_id, _("No such line on this invoice."))
+    return by_id(invoice.lines.all(), line_id, _("No such line on this statement."))
 
 
 @transaction.atomic
@@ -256,7 +259,7 @@ def add_extra(actor, invoice: Invoice, data: Mapping) -> InvoiceLine:
     invoice = require_draft(actor, invoice)
     reason = clean_text(data.get("reason"), field="reason", required=True)
     if invoice.lines.count() >= MAX_LINES:
-        raise InvalidInput(_("An invoice has at most %(count)d lines.") % {"count": MAX_LINES}, field="lines")
+        raise InvalidInput(_("A statement has at most %(count)d lines.") % {"count": MAX_LINES}, field="lines")
     day = parse_date(data.get("service_date"), field="service_date", default=clock.today())
     if day > clock.today():
         raise InvalidInput(_("A service date cannot be in the future."), field="service_date")
@@ -297,15 +300,10 @@ def _number(invoice: Invoice, day: datetime.date) -> str:
     return f"{invoice.hospital.slug.upper()}-{day.year}-{sequence.last:05d}"
 
 
-def _apply_split(invoice: Invoice, lines: list[InvoiceLine], rules: arithmetic.Rules) -> None:
-    splits = arithmetic.split_lines([(line.amount_cny, line.kind) for line in lines], rules)
-    for line, part in zip(lines, splits, strict=True):
-        line.not_covered_cny, line.excess_cny, line.copay_cny = part.not_covered, part.excess, part.copay
-        line.over_limit_cny, line.insurer_cny, line.patient_cny = part.over_limit, part.insurer, part.patient
+def _store_split(invoice: Invoice, split: InvoiceSplit) -> None:
+    for line in split.lines:
         line.save()
-    invoice.total_cny = arithmetic.total(part.amount for part in splits)
-    invoice.insurer_cny = arithmetic.total(part.insurer for part in splits)
-    invoice.patient_cny = invoice.total_cny - invoice.insurer_cny
+    invoice.total_cny, invoice.insurer_cny, invoice.patient_cny = split.total, split.insurer, split.patient
 
 
 def _check_issuable(invoice: Invoice) -> list[InvoiceLine]:
@@ -318,7 +316,7 @@ def _check_issuable(invoice: Invoice) -> list[InvoiceLine]:
         )
     delivered = [line for line in lines if line.quantity > 0]
     if not delivered:
-        raise InvalidInput(_("An invoice needs at least one delivered line."), field="lines")
+        raise InvalidInput(_("A statement needs at least one delivered line."), field="lines")
     return delivered
 
 
@@ -343,22 +341,31 @@ def _freeze_rate(invoice: Invoice, today: datetime.date) -> None:
 
 
 @transaction.atomic
-def issue_invoice(actor, invoice: Invoice, *, cover: coverage.CaseCover | None | bool = True) -> Invoice:
-    """Split the confirmed lines between insurer and patient, freeze the rate, number and issue the invoice.
+def issue_invoice(
+    actor,
+    invoice: Invoice,
+    *,
+    cover: coverage.CaseCover | None | bool = True,
+    confirm_shortfall: bool = False,
+    seen_insurer_cny=None,
+) -> Invoice:
+    """Split the confirmed lines between insurer and patient (`split_of`), freeze the rate, number and issue.
 
-    `cover` defaults to the case's insurer, approved guarantee and contract rules (insurance domain)."""
+    `cover` defaults to the case's insurer, the guarantee of its stay and the contract's rules (insurance domain).
+    When the insurer would get less than an approved guarantee allows, issuing is refused with the lines and
+    reasons named until finance confirms (`confirm_shortfall`; with `seen_insurer_cny`, only the insurer's part
+    that finance saw is confirmed)."""
     invoice = require_draft(actor, invoice, CASHIERS)
     today = clock.today()
     delivered = _check_issuable(invoice)
     _renumber(invoice, delivered)
-    if cover is True:
-        cover = coverage.cover_of(invoice.case, today, min(line.service_date for line in delivered))
-    rules = cover.rules if cover else arithmetic.NO_INSURER
-    _apply_split(invoice, delivered, rules)
-    if cover:
-        invoice.insurer, invoice.insurer_name = cover.insurer, cover.insurer.name
-        invoice.guarantee_ref = cover.guarantee_ref
-    invoice.rules = coverage.rules_as_json(rules) if cover else {}
+    split = split_of(invoice, lines=delivered, on=today, cover=cover)
+    require_confirmed(split, confirm_shortfall, seen_insurer_cny)
+    _store_split(invoice, split)
+    if split.cover:
+        invoice.insurer, invoice.insurer_name = split.cover.insurer, split.cover.insurer.name
+        invoice.guarantee_ref = split.cover.guarantee_ref
+    invoice.rules = coverage.rules_as_json(split.rules) if split.cover else {}
     _freeze_rate(invoice, today)
     pin_invoice(invoice)
     invoice.number = _number(invoice, today)
@@ -378,6 +385,14 @@ def issue_invoice(actor, invoice: Invoice, *, cover: coverage.CaseCover | None |
         "insurer": invoice.insurer_name,
     }
     add_event(invoice.case, actor, "invoice_issued", **detail)
+    if split.shortfall:
+        detail["shortfall_confirmed"] = {
+            "allowed_cny": str(split.allowed),
+            "lines": [
+                {"line": line.position, "code": line.code, "reasons": [r["code"] for r in split.reasons_of(line)]}
+                for line in split.shortfall_lines
+            ],
+        }
     audit_invoice(actor, "invoice.issue", invoice, **detail)
     return invoice
 
@@ -390,10 +405,10 @@ def cancel_invoice(actor, invoice: Invoice, reason: str) -> Invoice:
     invoice = lock_invoice(invoice)
     reason = clean_text(reason, field="reason", required=True, max_length=2000)
     if invoice.status not in (InvoiceStatus.ISSUED, InvoiceStatus.BALANCED):
-        raise Conflict(_("Only an issued invoice can be cancelled."), code="invoice_not_issued")
+        raise Conflict(_("Only an issued statement can be cancelled."), code="invoice_not_issued")
     if ClaimResponse.objects.filter(claim__invoice=invoice).exists():
         raise Conflict(
-            _("The insurer has answered the claim of this invoice: record a credit with a write-off instead."),
+            _("The insurer has answered the claim of this statement: record a credit with a write-off instead."),
             code="claim_answered",
         )
     invoice.status, invoice.cancelled_at, invoice.cancel_reason = InvoiceStatus.CANCELLED, clock.now(), reason
@@ -409,6 +424,17 @@ def cancel_invoice(actor, invoice: Invoice, reason: str) -> Invoice:
 
 
 # --- what the pages show --------------------------------------------------------------------------
+
+
+def replacement_of(invoice: Invoice) -> Invoice | None:
+    """The invoice that replaced a cancelled one (None if it was not replaced)."""
+    return Invoice.objects.filter(replaces=invoice).order_by("-pk").first() if invoice.is_void else None
+
+
+def with_replacement(invoice: Invoice) -> Invoice:
+    """The invoice with `replaced_by` set (its replacement, when it was cancelled), for the lists."""
+    invoice.replaced_by = replacement_of(invoice)
+    return invoice
 
 
 def invoice_language(invoice: Invoice) -> str:

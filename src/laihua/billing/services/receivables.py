@@ -81,12 +81,27 @@ def _summarise(rows: list[Receivable]) -> Receivables:
 
 
 def receivables_csv(actor, *, on: datetime.date | None = None) -> str:
-    """The receivables, one row per invoice and payer, as CSV."""
+    """The receivables, one row per invoice and payer, with the hospital's official receipt, as CSV (a cancelled
+    invoice owes nothing and is never listed)."""
     result = receivables(actor, on=on)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["invoice", "case", "issue_date", "payer", "amount_cny", "age_days", "age_bucket"])
+    writer.writerow(
+        [
+            "invoice",
+            "case",
+            "issue_date",
+            "payer",
+            "amount_cny",
+            "age_days",
+            "age_bucket",
+            "official_receipt_kind",
+            "official_receipt_number",
+            "official_receipt_date",
+        ]
+    )
     for row in result.rows:
+        receipt_date = row.invoice.official_receipt_date
         writer.writerow(
             [
                 row.invoice.number,
@@ -96,6 +111,9 @@ def receivables_csv(actor, *, on: datetime.date | None = None) -> str:
                 f"{row.amount:.2f}",
                 row.age_days,
                 row.bucket,
+                row.invoice.official_receipt_kind,
+                row.invoice.official_receipt_number,
+                receipt_date.isoformat() if receipt_date else "",
             ]
         )
     return out.getvalue()

@@ -52,7 +52,7 @@ def propose_write_off(actor, invoice: Invoice, data: Mapping, *, claim_response=
 
 
 def _get_write_off(invoice: Invoice, write_off_id) -> WriteOff:
-    return by_id(invoice.write_offs.all(), write_off_id, _("No such write-off on this invoice."))
+    return by_id(invoice.write_offs.all(), write_off_id, _("No such write-off on this statement."))
 
 
 @transaction.atomic

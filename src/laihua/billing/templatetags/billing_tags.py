@@ -24,7 +24,7 @@ def billing_panel(context, case):
     staff = services.may_draft(user, case)
     return {
         "case": case,
-        "rows": [(invoice, services.balances_of(invoice)) for invoice in invoices],
+        "rows": [(services.with_replacement(invoice), services.balances_of(invoice)) for invoice in invoices],
         "staff": staff,
         "may_start": staff
         and case.state in services.BILLABLE_STATES

@@ -40,6 +40,66 @@ def test_each_lines_parts_add_up_and_the_insurer_stays_within_the_guarantee(line
     assert sum((s.excess for s in splits), Decimal(0)) <= rules.excess_cny
 
 
+keys = st.one_of(st.none(), st.integers(min_value=1, max_value=4))
+capped_lines = st.lists(st.tuples(amounts, kinds, keys), max_size=25)
+caps_ = st.dictionaries(
+    st.integers(min_value=1, max_value=5), st.decimals(min_value=0, max_value=Decimal("900000"), places=2)
+)
+
+
+@given(lines=capped_lines, rules=rules_, caps=caps_)
+def test_per_line_caps_hold_and_the_parts_still_add_up(lines, rules, caps):
+    """A GOP line's approved amount caps what the insurer pays for the invoice lines matched to it (together);
+    the approved total caps the whole; the lines the GOP named come before the extras; nothing is lost."""
+    splits = arithmetic.split_lines(lines, rules, caps)
+    fen = Decimal("0.01")
+    for split, (amount, kind, key) in zip(splits, lines, strict=True):
+        assert split.insurer + split.patient == split.amount == amount
+        parts = (split.not_covered, split.excess, split.copay, split.declined, split.over_limit, split.insurer)
+        assert all(part >= 0 and part == part.quantize(fen) for part in parts)
+        if rules.covered_kinds is not None and kind not in rules.covered_kinds:
+            assert split.insurer == 0 and split.not_covered == amount
+        if key not in caps:
+            assert split.declined == 0
+    for key, cap in caps.items():
+        assert sum((s.insurer for s, line in zip(splits, lines, strict=True) if line[2] == key), Decimal(0)) <= cap
+    paid = sum((s.insurer for s in splits), Decimal(0))
+    assert paid <= (rules.limit_cny or 0)
+    assert sum((s.excess for s in splits), Decimal(0)) <= rules.excess_cny
+    # Nothing is held back: either the approved total is used up or no line is above it.
+    assert paid == (rules.limit_cny or 0) or all(s.over_limit == 0 for s in splits)
+    # An extra (no GOP line) is paid only from what the named lines left of the approved total.
+    if any(s.insurer for s, line in zip(splits, lines, strict=True) if line[2] is None):
+        assert all(s.over_limit == 0 for s, line in zip(splits, lines, strict=True) if line[2] is not None)
+
+
+@given(lines=lines_, rules=rules_)
+def test_without_caps_the_split_is_the_contracts_alone(lines, rules):
+    """Lines without a GOP line (or a guarantee without lines) split exactly as before per-line caps existed."""
+    plain = arithmetic.split_lines(lines, rules)
+    keyed = arithmetic.split_lines([(amount, kind, None) for amount, kind in lines], rules, {})
+    assert plain == keyed and all(s.declined == 0 for s in plain)
+
+
+def test_a_declined_line_goes_to_the_patient_and_leaves_the_guarantee_to_the_others():
+    rules = Rules(copay_percent=Decimal("10"), excess_cny=Decimal("100"), limit_cny=Decimal("1000"))
+    lines = [(Decimal("972.00"), "imaging", 1), (Decimal("500.00"), "other", 2), (Decimal("300.00"), "other", None)]
+    mri, interpreter, extra = arithmetic.split_lines(lines, rules, {2: Decimal("0")})
+    assert (interpreter.insurer, interpreter.declined, interpreter.excess) == (0, Decimal("500.00"), 0)
+    assert (mri.excess, mri.copay, mri.insurer) == (Decimal("100.00"), Decimal("87.20"), Decimal("784.80"))
+    assert (extra.copay, extra.insurer, extra.over_limit) == (Decimal("30.00"), Decimal("215.20"), Decimal("54.80"))
+
+
+def test_a_reduced_line_gives_the_insurer_what_was_approved_for_it():
+    rules = Rules(limit_cny=Decimal("5000"))
+    (reduced,) = arithmetic.split_lines([(Decimal("880.00"), "imaging", 7)], rules, {7: Decimal("600.00")})
+    assert (reduced.insurer, reduced.declined, reduced.patient) == (
+        Decimal("600.00"),
+        Decimal("280.00"),
+        Decimal("280.00"),
+    )
+
+
 money = st.decimals(min_value=0, max_value=Decimal("99999.99"), places=2)
 
 

@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 
 from laihua.billing import services
-from laihua.billing.models import ClaimStatus, InvoiceStatus, LineSource, WriteOffStatus
+from laihua.billing.models import ClaimStatus, Invoice, InvoiceStatus, LineSource, WriteOffStatus
 from laihua.cases.services import move
 from laihua.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from laihua.kit import clock
@@ -325,7 +325,12 @@ def test_the_contracts_excess_copayment_and_covered_kinds_shape_the_split(insure
     invoice = services.start_invoice(users["finance"], insured)
     services.add_extra(users["finance"], invoice, {"item": blood.pk, "quantity": 1, "reason": "Labs"})
     confirm_all(users["finance"], invoice)
-    invoice = services.issue_invoice(users["finance"], invoice)
+    # The insurer would get 784.80 of the 800 guaranteed: finance is told why, line by line, before issuing.
+    with pytest.raises(services.InsurerShortfall) as caught:
+        services.issue_invoice(users["finance"], invoice)
+    assert "excess 100.00 CNY" in caught.value.message and "LAB-01" in caught.value.message
+    assert Invoice.objects.get(pk=invoice.pk).status == "draft"
+    invoice = services.issue_invoice(users["finance"], invoice, confirm_shortfall=True)
     mri, lab = invoice.lines.order_by("position")
     # MRI 972: excess 100, co-payment 10 % of 872 = 87.20, the insurer 784.80 (within the 800 guaranteed).
     assert (mri.excess_cny, mri.copay_cny, mri.insurer_cny) == (Decimal("100.00"), Decimal("87.20"), Decimal("784.80"))

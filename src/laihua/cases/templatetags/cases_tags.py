@@ -49,9 +49,10 @@ EVENT_LABELS = {
     "gop_overdue": gettext_lazy("Insurer's answer overdue"),
     "gop_cancelled": gettext_lazy("Guarantee of payment request cancelled"),
     # billing.services
-    "invoice_draft": gettext_lazy("Invoice drafted"),
-    "invoice_issued": gettext_lazy("Invoice issued"),
-    "invoice_cancelled": gettext_lazy("Invoice cancelled"),
+    "invoice_draft": gettext_lazy("Statement of charges drafted"),
+    "invoice_issued": gettext_lazy("Statement of charges issued"),
+    "invoice_cancelled": gettext_lazy("Statement of charges cancelled"),
+    "official_receipt": gettext_lazy("Hospital's official receipt recorded"),
     "payment_recorded": gettext_lazy("Payment recorded"),
     "claim_sent": gettext_lazy("Claim sent to the insurer"),
     "claim_answered": gettext_lazy("Insurer answered the claim"),

@@ -6,7 +6,7 @@ Every change is one transaction with a timeline event on the case and an audit e
 - `contracts`: insurers and the contract a hospital admin keeps with each;
 - `coverage`: the patient's policy on a case and what keeps it from direct billing;
 - `guarantees`: the GOP request built from the accepted quote, sent as a FHIR Claim, sent again or withdrawn,
-  and the approval billing reads (`approved_guarantee`);
+  and what billing reads (`guarantee_for_stay`, the GOP of the case's stay, and its `stay_window`);
 - `answers`: the insurer's answer, in the portal or as a FHIR ClaimResponse;
 - `consent`: the patient's consent to send their health data to the insurer, which every sending needs;
 - `reminders`: overdue requests remind the coordinator once; the e-mails;
@@ -73,10 +73,12 @@ from laihua.insurance.services.guarantees import (
     cancel_guarantee_request,
     gop_bundle,
     gop_lines_preview,
+    guarantee_for_stay,
     is_overdue,
     may_send,
     resubmit_guarantee_request,
     send_guarantee_request,
+    stay_window,
 )
 from laihua.insurance.services.reminders import remind_overdue
 
@@ -102,6 +104,7 @@ __all__ = [
     "accepted_quote",
     "answer_guarantee_request",
     "approved_guarantee",
+    "guarantee_for_stay",
     "cancel_guarantee_request",
     "contract_for",
     "coverage_for_case",
@@ -128,6 +131,7 @@ __all__ = [
     "save_contract",
     "search_claims",
     "send_guarantee_request",
+    "stay_window",
     "visible_cases_for_insurer",
     "visible_contracts",
     "visible_guarantees",

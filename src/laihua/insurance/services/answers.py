@@ -85,8 +85,57 @@ def _line_decisions(gop: Guarantee, status: str, data: Mapping) -> dict[int, tup
     return {seq: (per_status, None) for seq in sequences}
 
 
+LINE_DECISIONS = {"approved": "approved", "reduced": "partial", "declined": "denied"}
+
+
+def _per_line(gop: Guarantee, status: str, data: Mapping, decisions: dict) -> dict[int, str]:
+    """Single lines approved, reduced (to an amount in the approval's currency) or declined, each with the
+    insurer's reason (`lines`: [{sequence, decision, amount, reason}]); they override the answer's default for
+    those lines. Returns the reasons by sequence; `decisions` is updated in place."""
+    given = data.get("lines") or []
+    if status not in GRANTED_STATUSES or not given:
+        return {}
+    sequences = {line.sequence for line in gop.lines.all()}
+    reasons = {}
+    for entry in given:
+        try:
+            sequence = int(entry.get("sequence"))
+        except (TypeError, ValueError):
+            raise InvalidInput(_("List the approved lines by number."), field="lines") from None
+        if sequence not in sequences:
+            raise InvalidInput(_("There is no line %(n)s.") % {"n": sequence}, field="lines")
+        decision = str(entry.get("decision") or "").strip()
+        if decision == "":
+            continue
+        if decision not in LINE_DECISIONS:
+            raise InvalidInput(_("Line %(n)s: choose approved, reduced or declined.") % {"n": sequence}, field="lines")
+        amount = None
+        if decision == "reduced" or entry.get("amount") not in (None, ""):
+            if entry.get("amount") in (None, ""):
+                raise InvalidInput(_("Line %(n)s: give the amount approved for it.") % {"n": sequence}, field="lines")
+            amount = parse_amount(entry.get("amount"), field="lines")
+        if decision == "declined":
+            amount = None
+        reason = str(entry.get("reason") or "").strip()
+        if len(reason) > 300:
+            raise InvalidInput(
+                _("Line %(n)s: the reason can be at most 300 characters.") % {"n": sequence}, field="lines"
+            )
+        if status == GuaranteeStatus.APPROVED and decision != "approved":
+            raise InvalidInput(_("Some lines are declined or reduced: answer “Partly approved”."), field="status")
+        decisions[sequence] = (LINE_DECISIONS[decision], amount)
+        reasons[sequence] = reason
+    return reasons
+
+
 def _apply_answer(
-    actor, gop: Guarantee, fields: dict, decisions: dict, response_json: dict | None, channel: str
+    actor,
+    gop: Guarantee,
+    fields: dict,
+    decisions: dict,
+    response_json: dict | None,
+    channel: str,
+    reasons: dict[int, str] | None = None,
 ) -> Guarantee:
     now = clock.now()
     gop.status = fields["status"]
@@ -100,7 +149,8 @@ def _apply_answer(
         decision, amount = decisions.get(line.sequence, ("", None))
         line.review_action = fhir.STATUS_REVIEW.get(decision, "")
         line.approved_amount = amount
-        line.save(update_fields=["review_action", "approved_amount"])
+        line.reason = (reasons or {}).get(line.sequence, "")[:300]
+        line.save(update_fields=["review_action", "approved_amount", "reason"])
     if response_json is None:
         response_json = fhir.claim_response(
             request_identifier=gop.number,
@@ -140,7 +190,8 @@ def answer_guarantee_request(actor, gop: Guarantee, data: Mapping) -> Guarantee:
         raise GuaranteeNotOpen()
     fields = _answer_fields(gop, data)
     decisions = _line_decisions(gop, fields["status"], data)
-    return _apply_answer(actor, gop, fields, decisions, None, "portal")
+    reasons = _per_line(gop, fields["status"], data, decisions)
+    return _apply_answer(actor, gop, fields, decisions, None, "portal", reasons)
 
 
 def _match_request(actor, parsed: fhir.ParsedResponse) -> Guarantee:
@@ -243,11 +294,12 @@ def record_guarantee_response(actor, parsed: fhir.ParsedResponse, raw: dict) -> 
             valid_from=parsed.period[0],
             valid_until=parsed.period[1],
         )
-    decisions = {}
+    decisions, reasons = {}, {}
     sequences = {line.sequence for line in gop.lines.all()}
     for item in parsed.items:
         if item.sequence in sequences:
             decisions[item.sequence] = (fhir.REVIEW_STATUS.get(item.review_action, status), item.amounts.get("benefit"))
+            reasons[item.sequence] = item.reason or ""
     for seq in sequences - set(decisions):
         decisions[seq] = (status, None)
-    return _apply_answer(actor, gop, fields, decisions, raw, "fhir")
+    return _apply_answer(actor, gop, fields, decisions, raw, "fhir", reasons)

@@ -270,6 +270,22 @@ def approved_guarantee(case: Case, *, on: datetime.date | None = None) -> Guaran
     )
 
 
+def guarantee_for_stay(case: Case) -> Guarantee | None:
+    """The GOP that pays for the case's stay: the case's latest approved or partly approved GOP, whatever the
+    day. A case is one stay at one hospital, and a GOP is requested for that stay (its planned dates, then the
+    validity the insurer gives), so neither the day the invoice is issued nor the date of a line chooses it;
+    billing checks the booked services' dates against the stay itself (`stay_window`)."""
+    return Guarantee.objects.filter(case=case, status__in=GRANTED_STATUSES).order_by("-answered_at", "-pk").first()
+
+
+def stay_window(gop: Guarantee) -> tuple[datetime.date, datetime.date]:
+    """The stay a GOP covers: from the earlier of the planned start and the approval's first day to the later of
+    the planned end and the approval's last day."""
+    starts = [day for day in (gop.planned_start, gop.valid_from) if day is not None]
+    ends = [day for day in (gop.planned_end, gop.valid_until) if day is not None]
+    return min(starts), max(ends)
+
+
 def is_overdue(gop: Guarantee, now: datetime.datetime | None = None) -> bool:
     return (
         gop.status == GuaranteeStatus.SUBMITTED
