@@ -26,6 +26,7 @@ from laihua.kit.i18n import pick
 from laihua.travel.forms import GuidanceForm
 from laihua.travel.models import EntryScheme, SchemeCountry
 from laihua.travel.services.common import FormInvalid
+from laihua.travel.services.stay import trip_dates
 
 logger = logging.getLogger(__name__)
 
@@ -240,14 +241,16 @@ def entry_guidance(
 ) -> Guidance:
     """The entry routes for a case's patient and dates, or for a nationality and dates, best first.
 
-    The rules are read for the arrival date (or `day`, default today, when there is none yet).
+    The rules are read for the arrival date (or `day`, default today, when there is none yet); a case's dates
+    are its trip's (stay.trip_dates: the flights, else the confirmed plan, else the desired dates).
     Public data only: no access check here; `case_guidance` checks and audits a case's reading.
     """
     day = day or clock.today()
     city = None
     if case is not None:
         nationality = case.patient.nationality.code
-        arrival, departure = case.desired_arrival, case.desired_departure
+        dates = trip_dates(case)  # the flights, else the confirmed plan, else the desired dates
+        arrival, departure = dates.arrival, dates.departure
         city = case.hospital.city.slug
     country = Country(code=(nationality or "").upper())
     if not country.code or country.code not in dict(countries):

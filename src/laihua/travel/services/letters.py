@@ -18,26 +18,16 @@ from laihua.accounts.models import Role
 from laihua.audit.services import record_event
 from laihua.cases.models import Case
 from laihua.cases.services import add_event, get_case, require_case_staff
-from laihua.cases.states import DESK, State
+from laihua.cases.states import State
 from laihua.errors import Conflict, InvalidInput, NotFound
 from laihua.kit import clock
 from laihua.kit.i18n import pick
 from laihua.travel.forms import LetterForm, LetterSettingsForm
 from laihua.travel.models import EntryScheme, InvitationLetter, LetterSettings, Payer
-from laihua.travel.services.common import CHINESE, FormInvalid
+from laihua.travel.services.common import CHINESE, LETTER_ROLES, LETTER_STATES, FormInvalid
+from laihua.travel.services.stay import trip_dates
 
 logger = logging.getLogger(__name__)
-
-
-LETTER_ROLES = DESK  # coordinators and hospital admins issue, revoke and read letters
-LETTER_STATES = (
-    State.ACCEPTED,
-    State.SCHEDULED,
-    State.ARRIVED,
-    State.IN_TREATMENT,
-    State.DISCHARGED,
-    State.FOLLOW_UP,
-)
 
 
 class CaseNotAccepted(Conflict):
@@ -84,14 +74,15 @@ def second_language(case: Case) -> str:
 
 
 def letter_defaults(case: Case) -> dict:
-    """The issue form's starting values, from the case."""
+    """The issue form's starting values, from the case and its trip's dates."""
     names = [pick(item.name) for item in case.services.all()]
     parts = [pick(case.department.name)] if case.department else []
     if names:
         parts.append(", ".join(names))
+    dates = trip_dates(case)  # the flights, else the confirmed plan, else the desired dates
     return {
-        "arrival": case.desired_arrival,
-        "departure": case.desired_departure,
+        "arrival": dates.arrival,
+        "departure": dates.departure,
         "purpose": "; ".join(parts),
         "payer": Payer.INSURER if case.insurer_name else Payer.SELF,
         "payer_name": case.insurer_name,
