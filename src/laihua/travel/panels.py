@@ -33,7 +33,11 @@ def stay_context(request, case, *, error=None, posted=None, open_form: str = "")
     }
     if overview["can_edit"]:
         try:
-            routes = [(route.code, pick(route.scheme.name)) for route in entry_guidance(case).routes]
+            routes = [
+                (route.code, pick(route.scheme.name))
+                for route in entry_guidance(case).routes
+                if route.place_fits is not False
+            ]
         except InvalidInput:
             routes = []
         context.update(

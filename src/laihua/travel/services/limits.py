@@ -340,7 +340,11 @@ def set_entry(actor, case: Case, data) -> Stay:
     """Record the entry route the patient uses, the stay printed on a visa, and an extension granted."""
     require_stay_desk(actor, case)
     try:
-        routes = [(route.code, pick(route.scheme.name)) for route in entry_guidance(case).routes]
+        routes = [
+            (route.code, pick(route.scheme.name))
+            for route in entry_guidance(case).routes
+            if route.place_fits is not False
+        ]
     except InvalidInput:
         routes = []
     form = EntryForm(data, routes=routes)
