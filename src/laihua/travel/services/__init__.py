@@ -58,6 +58,10 @@ from laihua.travel.services.overview import stay_json, stay_overview
 from laihua.travel.services.stay import (
     StayNotOpen,
     TripDates,
+    bookings_of,
+    entry_flight,
+    exit_flight,
+    flights_of,
     may_edit_stay,
     remove_flight,
     request_accommodation,
@@ -65,6 +69,7 @@ from laihua.travel.services.stay import (
     set_booking_status,
     set_companions,
     set_pickup,
+    stay_of,
     trip_dates,
 )
 
@@ -76,6 +81,11 @@ __all__ = [
     "StayNotOpen",
     "TripDates",
     "accommodation_json",
+    "bookings_of",
+    "entry_flight",
+    "exit_flight",
+    "flights_of",
+    "stay_of",
     "check_departure",
     "get_accommodation",
     "hospital_accommodations",
