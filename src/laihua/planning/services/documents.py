@@ -145,12 +145,12 @@ class Schedule:
     in_hospital: bool = False
 
 
-_ORDER = {"flight_in": 0, "arrival": 1, "pickup": 2, "check_in": 3, "visit": 4, "stay": 5, "check_out": 6}
+# Within a day: getting there, the pickup and the check-in; the hospital's visits; the check-out and leaving.
+_RANK = {"flight_in": 0, "arrival": 0, "pickup": 1, "check_in": 2, "visit": 3, "stay": 3, "check_out": 4}
 
 
 def _sort_key(entry: Entry):
-    late = {"departure": 8, "flight_out": 9}
-    return (late.get(entry.kind, 0), entry.start or datetime.time(0), _ORDER.get(entry.kind, 7))
+    return (_RANK.get(entry.kind, 5), entry.start or datetime.time(0))
 
 
 def schedule(itinerary: Itinerary) -> Schedule:
