@@ -15,6 +15,7 @@ from laihua.demo import planning as demo_planning
 from laihua.demo.hospitals import BY_CODE
 from laihua.hospitals.models import Hospital
 from laihua.planning.models import Itinerary
+from laihua.travel import rules
 from laihua.travel import services as travel
 from laihua.travel.models import Accommodation, Flight
 from laihua.travel.services.stay import offered_accommodations
@@ -112,7 +113,11 @@ def _stay(case) -> int:
 
 @transaction.atomic
 def load() -> int:
-    """Partner accommodations of the demo hospitals and the planned trip's stay; returns what was added."""
+    """Partner accommodations of the demo hospitals and the planned trip's stay; returns what was added.
+
+    The shipped entry rules and ways to extend a stay are loaded first when the tables lack them (a database
+    emptied after its migrations, as the browser tests' is): the trip's permitted stay is read from them."""
+    rules.load_entry_rules(None, extensions_file=rules.EXTENSIONS_FILE)
     added = _accommodations()
     opened = CaseEvent.objects.filter(kind="opened", detail__demo=demo_planning.DEMO_KEY).select_related("case").first()
     if opened is not None:

@@ -322,6 +322,16 @@ class Flight(models.Model):
     def arrives_local(self):
         return self.arrives_at.astimezone(ZoneInfo(self.arrives_tz))
 
+    # As read on the airport's clock, without a time zone: templates show these as they are (an aware
+    # datetime would be turned into the site's time zone by Django's date and time filters).
+    @property
+    def departs_clock(self):
+        return self.departs_local.replace(tzinfo=None)
+
+    @property
+    def arrives_clock(self):
+        return self.arrives_local.replace(tzinfo=None)
+
 
 class BookingStatus(models.TextChoices):
     REQUESTED = "requested", _("Requested")

@@ -91,6 +91,7 @@ def test_the_page_names_every_place_in_chinese_too_and_only_the_notes_that_apply
     assert "东方示范医院" in taxi and "示范路1号" in taxi and "上海市黄浦区外滩路8号" in taxi
     assert "East Demo Hospital · 东方示范医院" in page  # beside each visit
     assert "Flight UA857 lands at PVG" in page and "Shanghai Pudong International Airport" in page
+    assert "11:15 local time" in page  # leaving San Francisco on its own clock
     assert "Mr Li, +86 138 0000 0000" in page and "Riverside Demo Hotel · 滨江示范酒店" in page
     assert 'id="fasting-note"' in page and 'id="permitted-note"' in page
     assert not re.search(r"\b\d\d/\d\d/\d{4}\b", page)  # never 01/06/2027
