@@ -166,7 +166,7 @@ def extension_text(permitted: PermittedStay) -> str:
     extension = permitted.extension
     if extension is None:
         return _("No way to extend this route's stay is on file: ask the exit-entry administration (12367).")
-    parts = [_("%(how)s at %(where)s") % {"how": pick(extension.how), "where": pick(extension.where)}]
+    parts = [_("%(how)s: %(where)s") % {"how": pick(extension.how), "where": pick(extension.where)}]
     if extension.apply_days_before:
         last = permitted.ends_on - datetime.timedelta(days=extension.apply_days_before)
         parts.append(
