@@ -38,6 +38,8 @@ def stay_panel(context, case):
     from laihua.travel.panels import stay_context
 
     request = context["request"]
+    if case.state not in services.LETTER_STATES:  # the stay is recorded once a quote is accepted
+        return {"hidden": True}
     try:
         found = stay_context(request, case)
     except DomainError:
