@@ -3,7 +3,7 @@ first), and the patient reads the day-by-day trip on a phone, 390 px wide, witho
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.conftest import SCREENSHOTS, screenshot, sign_in
 
 
 def demo_trip_reference() -> str:
@@ -32,7 +32,7 @@ def test_the_coordinator_records_the_stay_on_the_case_page(page):
     page.locator("#add-flight").click()
     expect(page.locator("#flights")).to_contain_text("MU589")
     expect(page.locator("#stay-error")).to_have_count(0)
-    screenshot(page, "stay-coordinator")
+    stay.screenshot(path=str(SCREENSHOTS / "stay-coordinator.png"))
 
 
 def test_the_patient_reads_the_trip_day_by_day_on_a_phone(browser, live_server, demo):
@@ -54,7 +54,7 @@ def test_the_patient_reads_the_trip_day_by_day_on_a_phone(browser, live_server, 
         expect(page.locator("#stay")).to_contain_text("Your days in China")
         expect(page.locator("#stay")).to_contain_text("外滩滨江示范酒店")
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
-        page.locator("#stay").screenshot(path=str(screenshot.__globals__["SCREENSHOTS"] / "stay-patient-phone.png"))
+        page.locator("#stay").screenshot(path=str(SCREENSHOTS / "stay-patient-phone.png"))
         page.goto(f"/zh-hans/planning/cases/{reference}/")
         expect(page.locator("#itinerary-days")).to_contain_text("年")
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
