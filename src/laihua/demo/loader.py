@@ -10,7 +10,19 @@ from django.utils.translation import gettext as _
 from laihua.accounts.models import User
 from laihua.audit.services import record_event
 from laihua.catalog import reference_data
-from laihua.demo import billing, capacity, cases, hospitals, insurance, patients, planning, quotes, records, travel
+from laihua.demo import (
+    billing,
+    capacity,
+    cases,
+    hospitals,
+    insurance,
+    patients,
+    planning,
+    quotes,
+    records,
+    stay,
+    travel,
+)
 from laihua.errors import Conflict
 from laihua.hospitals.models import Hospital
 
@@ -50,6 +62,7 @@ def _journeys() -> None:
     capacity.load()
     insurance.load()
     planning.load()
+    stay.load()
     records.load()
     billing.load()
 

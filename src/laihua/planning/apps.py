@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class PlanningConfig(AppConfig):
     name = "laihua.planning"
     verbose_name = _("Trip planning")
+
+    def ready(self):
+        from laihua.planning.services.stay import booked_trip_dates
+        from laihua.travel.signals import booked_trip
+
+        booked_trip.connect(booked_trip_dates, dispatch_uid="planning.booked_trip_dates")

@@ -41,8 +41,9 @@ def _utc(day: datetime.date, at: datetime.time) -> str:
 
 
 def calendar(name: str, events: list[dict], *, stamp: datetime.datetime, domain: str = "laihua") -> bytes:
-    """A VCALENDAR of events {uid, day, start, end (times or None for all-day), summary, location, description,
-    and optionally sequence and status}."""
+    """A VCALENDAR of events {uid, day, start, end (Beijing times, or None for all-day) or instant_start and
+    instant_end (aware datetimes, e.g. a flight's), summary, location, description, and optionally sequence and
+    status}."""
     lines = [
         "BEGIN:VCALENDAR",
         "VERSION:2.0",
@@ -57,7 +58,12 @@ def calendar(name: str, events: list[dict], *, stamp: datetime.datetime, domain:
         lines.append(f"SEQUENCE:{int(event.get('sequence') or 0)}")
         if event.get("status"):  # CANCELLED: an event of an earlier plan that this one drops
             lines.append(f"STATUS:{event['status']}")
-        if event.get("start") is not None:
+        if event.get("instant_start") is not None:  # an instant (a flight), written in UTC
+            lines.append(f"DTSTART:{event['instant_start'].astimezone(datetime.UTC):%Y%m%dT%H%M%SZ}")
+            lines.append(
+                f"DTEND:{(event.get('instant_end') or event['instant_start']).astimezone(datetime.UTC):%Y%m%dT%H%M%SZ}"
+            )
+        elif event.get("start") is not None:
             lines.append(f"DTSTART:{_utc(event['day'], event['start'])}")
             lines.append(f"DTEND:{_utc(event['day'], event['end'] or event['start'])}")
         else:

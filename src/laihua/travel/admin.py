@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from laihua.audit.admin import AuditedModelAdmin
 from laihua.kit.admin import LanguageLabelsMixin, https_urls
 from laihua.kit.i18n import pick
-from laihua.travel.models import EntryScheme, LetterSettings, SchemeCountry
+from laihua.travel.models import Accommodation, EntryScheme, LetterSettings, SchemeCountry, StayExtension
 
 
 class SchemeCountryForm(forms.ModelForm):
@@ -89,3 +89,25 @@ class LetterSettingsAdmin(LanguageLabelsMixin, AuditedModelAdmin):
     @admin.display(description=_("signatory"))
     def signatory(self, obj):
         return pick(obj.signatory_name) or "—"
+
+
+@admin.register(StayExtension)
+class StayExtensionAdmin(LanguageLabelsMixin, AuditedModelAdmin):
+    """How each route's stay is extended in China, per period, with its source (the platform admin's)."""
+
+    list_display = ("scheme", "valid_from", "valid_until", "apply_days_before", "processing_days", "source_title")
+    list_filter = ("scheme",)
+    list_select_related = ("scheme",)
+
+
+@admin.register(Accommodation)
+class AccommodationAdmin(LanguageLabelsMixin, AuditedModelAdmin):
+    """Each hospital keeps its own on the site; the platform admin may correct any here."""
+
+    list_display = ("accommodation_name", "hospital", "kind", "distance_m", "nightly_price_cny", "active")
+    list_filter = ("hospital", "kind", "active")
+    list_select_related = ("hospital",)
+
+    @admin.display(description=_("name"))
+    def accommodation_name(self, obj):
+        return pick(obj.name)

@@ -27,6 +27,7 @@ from laihua.kit.csvdata import translated as _translated
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SCHEMES_FILE = DATA_DIR / "entry_schemes.csv"
 COUNTRIES_FILE = DATA_DIR / "scheme_countries.csv"
+EXTENSIONS_FILE = DATA_DIR / "stay_extensions.csv"
 
 SCHEME_COLUMNS = (
     "code",
@@ -56,6 +57,18 @@ SCHEME_FIELDS = (
     "source_url",
 )
 COUNTRY_FIELDS = ("valid_until", "source_title", "source_url", "note")
+EXTENSION_COLUMNS = ("scheme", "valid_from", "valid_until", "apply_days_before", "processing_days", "source_title")
+EXTENSION_FIELDS = (
+    "valid_until",
+    "how",
+    "where",
+    "apply_days_before",
+    "processing_days",
+    "longest",
+    "note",
+    "source_title",
+    "source_url",
+)
 CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 CITY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 YES = {"yes", "true", "1", "y"}
@@ -72,11 +85,21 @@ class LoadSummary:
     countries_created: int = 0
     countries_updated: int = 0
     countries_unchanged: int = 0
+    extensions_created: int = 0
+    extensions_updated: int = 0
+    extensions_unchanged: int = 0
     kept: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return bool(self.schemes_created or self.schemes_updated or self.countries_created or self.countries_updated)
+        return bool(
+            self.schemes_created
+            or self.schemes_updated
+            or self.countries_created
+            or self.countries_updated
+            or self.extensions_created
+            or self.extensions_updated
+        )
 
 
 def _flag(path: Path, line: int, row: dict, column: str) -> bool:
@@ -208,6 +231,79 @@ def read_countries(path: Path = COUNTRIES_FILE, *, known_schemes: set[str]) -> l
     return rows
 
 
+def _days(path: Path, line: int, row: dict, column: str) -> int | None:
+    value = row.get(column, "")
+    if not value:
+        return None
+    if not value.isdigit() or not 0 <= int(value) <= 365:
+        _fail(path, line, column, _("a number of days from 0 to 365, or empty."))
+    return int(value)
+
+
+def read_extensions(path: Path = EXTENSIONS_FILE, *, known_schemes: set[str]) -> list[dict]:
+    """How each scheme's stay is extended in China, for which period, from which source; every row checked."""
+    rows: list[dict] = []
+    for line, row in _read(path, EXTENSION_COLUMNS):
+        if row["scheme"] not in known_schemes:
+            _fail(path, line, "scheme", _("no entry scheme has the code “%(code)s”.") % {"code": row["scheme"]})
+        valid_from = _date(path, line, row, "valid_from", required=True)
+        valid_until = _date(path, line, row, "valid_until", required=False)
+        if valid_until is not None and valid_until < valid_from:
+            _fail(path, line, "valid_until", _("the last date comes before the first."))
+        entry = {
+            "scheme": row["scheme"],
+            "valid_from": valid_from,
+            "valid_until": valid_until,
+            "how": _translated(path, line, row, "how", required=True),
+            "where": _translated(path, line, row, "where", required=True),
+            "apply_days_before": _days(path, line, row, "apply_days_before"),
+            "processing_days": _days(path, line, row, "processing_days"),
+            "longest": _translated(path, line, row, "longest", required=False),
+            "note": _translated(path, line, row, "note", required=False),
+            "source_title": _source(path, line, row, required=True),
+            "source_url": _url(path, line, row, "source_url"),
+        }
+        for earlier in rows:
+            if earlier["scheme"] == entry["scheme"] and _overlaps(earlier, entry):
+                _fail(
+                    path,
+                    line,
+                    "valid_from",
+                    _("%(scheme)s already has a way to extend the stay for some of these dates.")
+                    % {"scheme": entry["scheme"]},
+                )
+        rows.append(entry)
+    return rows
+
+
+def write_extensions(scheme_model, extension_model, rows: list[dict], summary, *, overwrite: bool) -> None:
+    """Add the ways to extend a stay the table lacks (model classes passed in: migrations use theirs)."""
+    schemes = {scheme.code: scheme for scheme in scheme_model.objects.all()}
+    current = {
+        (entry.scheme.code, entry.valid_from): entry for entry in extension_model.objects.select_related("scheme")
+    }
+    for row in rows:
+        values = {name: row[name] for name in EXTENSION_FIELDS}
+        entry = current.get((row["scheme"], row["valid_from"]))
+        if entry is None:
+            extension_model.objects.create(scheme=schemes[row["scheme"]], valid_from=row["valid_from"], **values)
+            summary.extensions_created += 1
+            continue
+        changed = [name for name in EXTENSION_FIELDS if getattr(entry, name) != values[name]]
+        if changed and overwrite:
+            for name in changed:
+                setattr(entry, name, values[name])
+            entry.save()
+            summary.extensions_updated += 1
+            continue
+        summary.extensions_unchanged += 1
+        if changed:
+            summary.kept.append(
+                _("Extension of %(scheme)s from %(date)s: %(fields)s differ from the shipped data; kept.")
+                % {"scheme": row["scheme"], "date": row["valid_from"].isoformat(), "fields": ", ".join(changed)}
+            )
+
+
 def _overlapping(entries, row: dict) -> bool:
     return any(
         (entry.scheme.code, entry.country.code) == (row["scheme"], row["country"])
@@ -286,6 +382,7 @@ def load_entry_rules(
     overwrite: bool = False,
     schemes_file: Path = SCHEMES_FILE,
     countries_file: Path = COUNTRIES_FILE,
+    extensions_file: Path | None = None,
 ) -> LoadSummary:
     """Check both files, then add the schemes and countries the tables lack, in one transaction.
 
@@ -294,15 +391,17 @@ def load_entry_rules(
     from laihua.accounts.models import Role
     from laihua.accounts.permissions import require_role
     from laihua.audit.services import record_event
-    from laihua.travel.models import EntryScheme, SchemeCountry
+    from laihua.travel.models import EntryScheme, SchemeCountry, StayExtension
 
     if actor is not None:
         require_role(actor, (Role.PLATFORM_ADMIN,))
     schemes = read_schemes(schemes_file) if schemes_file else {}
     known = set(schemes) | set(EntryScheme.objects.values_list("code", flat=True))
     rows = read_countries(countries_file, known_schemes=known)
+    extensions = read_extensions(extensions_file, known_schemes=known) if extensions_file else []
     with transaction.atomic():
         summary = write_rules(EntryScheme, SchemeCountry, schemes, rows, overwrite=overwrite)
+        write_extensions(EntryScheme, StayExtension, extensions, summary, overwrite=overwrite)
         if summary.changed:
             record_event(
                 actor,
@@ -313,6 +412,8 @@ def load_entry_rules(
                     "schemes_updated": summary.schemes_updated,
                     "countries_created": summary.countries_created,
                     "countries_updated": summary.countries_updated,
+                    "extensions_created": summary.extensions_created,
+                    "extensions_updated": summary.extensions_updated,
                     "kept": len(summary.kept),
                 },
             )

@@ -24,6 +24,10 @@ EVENT_LABELS = {
     "quote_withdrawn": gettext_lazy("Quote withdrawn"),
     "letter_issued": gettext_lazy("Invitation letter issued"),
     "letter_revoked": gettext_lazy("Invitation letter revoked"),
+    "flights_changed": gettext_lazy("Flights"),
+    "pickup_changed": gettext_lazy("Airport pickup"),
+    "accommodation_changed": gettext_lazy("Accommodation"),
+    "stay_warning": gettext_lazy("Permitted stay ends soon"),
     # capacity.services
     "booked": gettext_lazy("Booked"),
     "booking_cancelled": gettext_lazy("Booking cancelled"),

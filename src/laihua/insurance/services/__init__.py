@@ -62,6 +62,7 @@ from laihua.insurance.services.coverage import (
     coverage_for_case,
     coverage_of,
     coverage_problems,
+    gop_dates_changed,
     planned_dates,
     record_coverage,
 )
@@ -110,6 +111,7 @@ __all__ = [
     "coverage_for_case",
     "coverage_of",
     "coverage_problems",
+    "gop_dates_changed",
     "get_contract",
     "get_guarantee",
     "gop_bundle",

@@ -14,12 +14,13 @@ from laihua.cases.models import Case
 from laihua.cases.services import add_event, require_case_staff
 from laihua.cases.states import DESK
 from laihua.errors import Conflict, InvalidInput, NotFound
-from laihua.insurance.models import OPEN_STATUSES, Coverage, Guarantee
+from laihua.insurance.models import GRANTED_STATUSES, OPEN_STATUSES, Coverage, Guarantee
 from laihua.insurance.services.access import may_see_case
 from laihua.insurance.services.contracts import chosen_insurer, contract_for
 from laihua.insurance.services.inputs import parse_date
 from laihua.kit import clock
 from laihua.quotes.models import Quote
+from laihua.travel.services import TripDates, trip_dates
 
 
 class CoverageProblem(Conflict):
@@ -33,7 +34,22 @@ def coverage_of(case: Case) -> Coverage | None:
 
 
 def planned_dates(case: Case, quote: Quote | None = None) -> tuple[datetime.date | None, datetime.date | None]:
-    return case.desired_arrival, case.desired_departure or case.desired_arrival
+    """The treatment's dates as the trip has them: its flights, else the confirmed plan, else the desired dates."""
+    dates = trip_dates(case)
+    return dates.arrival, dates.departure or dates.arrival
+
+
+def gop_dates_changed(gop: Guarantee) -> TripDates | None:
+    """The trip's booked dates when a GOP request sent to the insurer names others (it needs sending again).
+
+    Computed from the request as sent and the trip as booked, so it is never stale; a request cancelled or
+    denied, or a trip not booked yet (only the desired dates), is never flagged."""
+    if gop.status not in (*OPEN_STATUSES, *GRANTED_STATUSES):
+        return None
+    dates = trip_dates(gop.case)
+    if not dates.booked or (gop.planned_start, gop.planned_end) == (dates.arrival, dates.departure):
+        return None
+    return dates
 
 
 def coverage_problems(

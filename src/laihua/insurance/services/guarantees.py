@@ -24,7 +24,7 @@ from laihua.insurance.models import GRANTED_STATUSES, OPEN_STATUSES, Guarantee, 
 from laihua.insurance.services.access import audit_guarantee
 from laihua.insurance.services.consent import audit_consent_refusal, require_consent
 from laihua.insurance.services.contracts import contract_for, line_needs_preauth
-from laihua.insurance.services.coverage import CoverageProblem, coverage_of, coverage_problems
+from laihua.insurance.services.coverage import CoverageProblem, coverage_of, coverage_problems, planned_dates
 from laihua.insurance.services.inputs import parse_date, text_field
 from laihua.insurance.services.reminders import notify_insurer
 from laihua.kit import clock
@@ -138,8 +138,9 @@ def send_guarantee_request(actor, case: Case, data: Mapping) -> Guarantee:
     diagnosis_text = text_field(data, "diagnosis_text", max_length=300, message=_("Describe the diagnosis."))
     doctor = text_field(data, "treating_doctor", max_length=200, message=_("Name the treating doctor."))
     notes = text_field(data, "clinical_notes", max_length=4000, required=False)
-    start = parse_date(data.get("planned_start") or case.desired_arrival, field="planned_start")
-    end = parse_date(data.get("planned_end") or case.desired_departure or start, field="planned_end")
+    trip_start, trip_end = planned_dates(case)  # the trip's booked dates, else the desired ones
+    start = parse_date(data.get("planned_start") or trip_start, field="planned_start")
+    end = parse_date(data.get("planned_end") or trip_end or start, field="planned_end")
     if end < start:
         raise InvalidInput(_("The end date is before the start date."), field="planned_end")
     problems = coverage_problems(coverage, start=start, end=end)

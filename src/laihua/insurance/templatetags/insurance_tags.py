@@ -39,6 +39,7 @@ def insurance_panel(context, case):
         "insurers": list(services.visible_insurers(user)) if desk else [],
         "accepted": services.accepted_quote(case) if desk else None,
         "preview": services.gop_lines_preview(case) if desk else [],
+        "planned": services.planned_dates(case) if desk else (None, None),
         "kinds": dict(Kind.choices),
         "is_agent": is_agent,
         "is_patient": user.role == Role.PATIENT,
@@ -72,6 +73,12 @@ def insurer_consent(context, case):
         "today": clock.today(),
         "csrf_token": context.get("csrf_token"),
     }
+
+
+@register.filter
+def gop_dates_changed(gop):
+    """The trip's booked dates when the GOP request names others (to send again), else None."""
+    return services.gop_dates_changed(gop)
 
 
 @register.filter

@@ -25,6 +25,7 @@ from laihua.planning.services.inputs import (
 from laihua.planning.services.problem import build_problem
 from laihua.planning.services.reasons import _stored_params, reason_text
 from laihua.planning.services.scope import PLANNABLE_STATES, PLANNERS
+from laihua.planning.services.stay import check_stay_limit
 
 
 class NothingToPlan(Conflict):
@@ -95,6 +96,8 @@ def plan_case(actor, case: Case, data: Mapping | None = None, *, note: str = "")
     except ValueError:
         raise InvalidInput(_("The clinical orders go round in a circle."), field="orders") from None
     plan = outcome.plan
+    if plan is not None:  # a plan that leaves after the patient's permitted stay is refused
+        check_stay_limit(case, plan.arrival, plan.departure, route=inputs["route"])
     with transaction.atomic():
         Case.objects.select_for_update().filter(pk=case.pk).first()
         Itinerary.objects.filter(case=case, status=ItineraryStatus.DRAFT).update(status=ItineraryStatus.REVOKED)

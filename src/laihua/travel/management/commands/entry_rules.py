@@ -1,6 +1,6 @@
 """The entry rules shipped with Laihua on the command line.
 
-laihua entry_rules load [FILE] [--schemes FILE] [--overwrite]
+laihua entry_rules load [FILE] [--schemes FILE] [--extensions FILE] [--overwrite]
 """
 
 from pathlib import Path
@@ -36,28 +36,39 @@ class Command(BaseCommand):
             "(the countries then refer to schemes already in the tables or in this file).",
         )
         load.add_argument(
+            "--extensions",
+            default=None,
+            help="The ways to extend a stay (stay_extensions.csv); default: the shipped file when FILE is the "
+            "shipped one, else none.",
+        )
+        load.add_argument(
             "--overwrite",
             action="store_true",
             help="Replace rows that differ from the files (an admin's edits are lost).",
         )
 
-    def handle(self, *args, action, file, schemes, overwrite, **options):
+    def handle(self, *args, action, file, schemes, extensions, overwrite, **options):
         countries_file = Path(file)
-        if schemes is None and countries_file.resolve() == rules.COUNTRIES_FILE.resolve():
+        shipped = countries_file.resolve() == rules.COUNTRIES_FILE.resolve()
+        if schemes is None and shipped:
             schemes = str(rules.SCHEMES_FILE)
+        if extensions is None and shipped:
+            extensions = str(rules.EXTENSIONS_FILE)
         try:
             summary = rules.load_entry_rules(
                 None,
                 overwrite=overwrite,
                 schemes_file=Path(schemes) if schemes else None,
                 countries_file=countries_file,
+                extensions_file=Path(extensions) if extensions else None,
             )
         except DomainError as exc:
             raise CommandError(_("Nothing was loaded. %(reason)s") % {"reason": exc.message}) from None
         self.stdout.write(
             _(
                 "Entry schemes: %(s_created)d added, %(s_updated)d replaced, %(s_unchanged)d kept. "
-                "Countries: %(c_created)d added, %(c_updated)d replaced, %(c_unchanged)d kept."
+                "Countries: %(c_created)d added, %(c_updated)d replaced, %(c_unchanged)d kept. "
+                "Extensions of stay: %(e_created)d added, %(e_updated)d replaced, %(e_unchanged)d kept."
             )
             % {
                 "s_created": summary.schemes_created,
@@ -66,6 +77,9 @@ class Command(BaseCommand):
                 "c_created": summary.countries_created,
                 "c_updated": summary.countries_updated,
                 "c_unchanged": summary.countries_unchanged,
+                "e_created": summary.extensions_created,
+                "e_updated": summary.extensions_updated,
+                "e_unchanged": summary.extensions_unchanged,
             }
         )
         for line in summary.kept:
