@@ -231,7 +231,7 @@ def pickup_put(request, reference: str, payload: PickupIn):
     return _stay(request, case)
 
 
-class BookingIn(Schema):
+class AccommodationBookingIn(Schema):
     accommodation: int = Field(..., description="id of a partner accommodation of the case's hospital")
     check_in: datetime.date
     check_out: datetime.date
@@ -245,7 +245,7 @@ class BookingIn(Schema):
     auth=AUTH,
     summary="Request accommodation near the hospital",
 )
-def booking_add(request, reference: str, payload: BookingIn):
+def booking_add(request, reference: str, payload: AccommodationBookingIn):
     case = _case(request, reference)
     services.request_accommodation(request.auth, case, payload.dict())
     return Status(201, _stay(request, case))
