@@ -180,18 +180,19 @@ def summary_pdf(request, reference: str):
     return response
 
 
-@router.get("/terms", summary="The term list (code system, code, English, Chinese)")
+def _term(t) -> dict:
+    scope = "platform" if t.hospital_id is None else "hospital"
+    return {"id": t.pk, "scope": scope, "system": t.system, "code": t.code, "en": t.en, "zh_hans": t.zh_hans}
+
+
+@router.get("/terms", summary="The platform's term list and your hospital's overrides (scope: platform, hospital)")
 def terms(request, q: str = ""):
-    return [
-        {"id": t.pk, "system": t.system, "code": t.code, "en": t.en, "zh_hans": t.zh_hans}
-        for t in services.terms(request.user, query=q)[:500]
-    ]
+    return [_term(t) for t in services.terms(request.user, query=q)[:500]]
 
 
-@router.post("/terms", summary="Add or change a translation")
+@router.post("/terms", summary="Add or change a translation (platform admins: the platform's; staff: the hospital's)")
 def save_term(request, payload: TermIn):
-    t = services.save_term(request.user, **payload.dict())
-    return {"id": t.pk, "system": t.system, "code": t.code, "en": t.en, "zh_hans": t.zh_hans}
+    return _term(services.save_term(request.user, **payload.dict()))
 
 
 @router.delete("/terms/{term_id}", response={204: None}, summary="Remove a translation")

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST, require_safe
 from laihua.accounts.models import Role
 from laihua.accounts.services import require_role
 from laihua.cases.services import get_case, visible_cases
-from laihua.errors import Conflict, DomainError, InvalidInput, NotFound
+from laihua.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from laihua.kit import clock, fhirxml
 from laihua.records import identity, ips, narrative, services
 from laihua.records.models import ConsentUse, DataType
@@ -37,7 +37,7 @@ def _context(request, case, **extra) -> dict:
         "is_patient": is_patient,
         "is_clinician": actor.role == Role.CLINICIAN,
         "may_send": actor.role in services.SENDERS,
-        "may_edit_terms": actor.role in services.TERM_EDITORS,
+        "may_edit_terms": services.may_edit(actor, "hospital") or services.may_edit(actor, "platform"),
         "attachments": services.importable_attachments(actor, case),
         "consents": services.consents_of_case(actor, case),
         "data_types": DataType.choices,
@@ -297,7 +297,7 @@ def send(request, reference: str):
 
 @login_required
 def terms(request):
-    """The shared term list: a code's display in English and Chinese, made once for every record."""
+    """The term list: the platform's, and the actor's hospital's overrides on top of it."""
     actor = request.user
     error = None
     if request.method == "POST":
@@ -312,9 +312,10 @@ def terms(request):
                     code=request.POST.get("code", ""),
                     en=request.POST.get("en", ""),
                     zh_hans=request.POST.get("zh_hans", ""),
+                    scope=request.POST.get("scope") or None,
                 )
                 messages.success(request, _("The translation was saved."))
-        except (InvalidInput, NotFound, ValueError) as exc:
+        except (InvalidInput, NotFound, PermissionDenied, ValueError) as exc:
             error = exc if isinstance(exc, DomainError) else InvalidInput(_("Unknown term."))
         else:
             back = request.POST.get("next", "")
@@ -338,6 +339,8 @@ def terms(request):
             "prefill": prefill,
             "untranslated": untranslated,
             "case_ref": case_ref,
+            "may_edit_platform": services.may_edit(actor, "platform"),
+            "may_edit_hospital": services.may_edit(actor, "hospital"),
         },
         status=error.status if error else 200,
     )

@@ -6,7 +6,9 @@ Who may do what:
 - import: the case's patient, and the hospital's coordinators, clinicians and admins;
 - view the summary and export: the case's patient and the hospital's coordinators, clinicians and admins;
 - write the episode summary: the hospital's clinicians;
-- term list: the hospital staff (any hospital; the list is shared, a translation made once serves all);
+- term list: read by the hospitals' coordinators, clinicians and admins and by platform administrators; the
+  platform's list is changed by platform administrators only, a hospital's overrides by its coordinators and
+  admins (another hospital's overrides are not found);
 - consents: granted and withdrawn by the patient; read by the case's staff;
 - send records outside: the hospital's coordinators and clinicians, only under an active consent that
   names the recipient and covers the data types today. The patient's own download needs no consent.
@@ -17,7 +19,8 @@ The rules, by concern:
 - `access`: the roles, the access check of a case's records, the scoping queries;
 - `importing`: checking documents, matching their patient, storing them and their items; checks of
   what is stored;
-- `viewing`: the case's distinct items with translations, one document, the term list;
+- `viewing`: the case's distinct items with translations, one document;
+- `terms`: the platform's term list and each hospital's overrides;
 - `exporting`: the discharge summary, the IPS export (FHIR) and the PDF;
 - `consents`: consents and sending records under them.
 """
@@ -27,7 +30,6 @@ from laihua.records.services.access import (
     KIND_ORDER,
     RECORD_STAFF,
     SENDERS,
-    TERM_EDITORS,
     require_records_access,
     visible_consents,
     visible_documents,
@@ -62,15 +64,20 @@ from laihua.records.services.importing import (
     refresh_items,
     store,
 )
+from laihua.records.services.terms import (
+    OVERRIDE_EDITORS,
+    TERM_READERS,
+    delete_term,
+    may_edit,
+    save_term,
+    terms,
+)
 from laihua.records.services.viewing import (
     annotate,
     case_items,
     case_records,
-    delete_term,
     distinct_items,
     get_document,
-    save_term,
-    terms,
     untranslated_codes,
 )
 
@@ -80,7 +87,8 @@ __all__ = [
     "PDF_LABELS",
     "RECORD_STAFF",
     "SENDERS",
-    "TERM_EDITORS",
+    "OVERRIDE_EDITORS",
+    "TERM_READERS",
     "ConsentRequired",
     "MatchByHandRefused",
     "PatientMismatch",
@@ -101,6 +109,7 @@ __all__ = [
     "import_document",
     "importable_attachments",
     "matching_consent",
+    "may_edit",
     "mismatched_documents",
     "parse_lines",
     "refresh_items",
