@@ -21,6 +21,7 @@ from laihua.cases.services import get_case, visible_cases
 from laihua.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from laihua.kit import clock, fhirxml
 from laihua.records import identity, ips, narrative, services
+from laihua.records.consents import paper_response
 from laihua.records.models import ConsentUse, DataType
 
 CORRECTABLE = (InvalidInput, Conflict, services.ConsentRequired, services.MatchByHandRefused)
@@ -40,6 +41,7 @@ def _context(request, case, **extra) -> dict:
         "may_edit_terms": services.may_edit(actor, "hospital") or services.may_edit(actor, "platform"),
         "attachments": services.importable_attachments(actor, case),
         "consents": services.consents_of_case(actor, case),
+        "may_record_paper": services.may_record_paper(actor, case),
         "data_types": DataType.choices,
         "today": clock.today(),
         **extra,
@@ -254,6 +256,38 @@ def consent_grant(request, reference: str):
         return _again(request, case, error, consent_form=request.POST)
     messages.success(request, _("Your consent was recorded. You can withdraw it at any time."))
     return redirect("records:case", case.reference)
+
+
+@login_required
+@require_POST
+def consent_paper(request, reference: str):
+    """A coordinator or admin of the case's hospital records a consent the patient signed on paper, with its scan."""
+    case = get_case(request.user, reference, audit=None)
+    form = request.POST
+    try:
+        services.record_paper_consent(
+            request.user,
+            case,
+            file=request.FILES.get("file"),
+            recipient_name=form.get("recipient_name", ""),
+            recipient_email=form.get("recipient_email", ""),
+            recipient_country=form.get("recipient_country", ""),
+            purpose=form.get("purpose", ""),
+            data_types=form.getlist("data_types"),
+            period_start=form.get("period_start", ""),
+            period_end=form.get("period_end", ""),
+        )
+    except CORRECTABLE as error:
+        return _again(request, case, error, paper_form=form)
+    messages.success(request, _("The consent the patient signed is recorded with its scan."))
+    return redirect("records:case", case.reference)
+
+
+@login_required
+@require_safe
+def consent_paper_file(request, consent_id: int):
+    """The scan of a consent signed on paper: its patient and its hospital's records staff (audited)."""
+    return paper_response(services.paper_of_consent(request.user, consent_id))
 
 
 @login_required

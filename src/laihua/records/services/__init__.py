@@ -9,7 +9,8 @@ Who may do what:
 - term list: read by the hospitals' coordinators, clinicians and admins and by platform administrators; the
   platform's list is changed by platform administrators only, a hospital's overrides by its coordinators and
   admins (another hospital's overrides are not found);
-- consents: granted and withdrawn by the patient; read by the case's staff;
+- consents: granted and withdrawn by the patient; a consent signed on paper recorded, with its scan, by the
+  coordinators and admins of the case's hospital; read (audited) by the patient and the case's records staff;
 - send records outside: the hospital's coordinators and clinicians, only under an active consent that
   names the recipient and covers the data types today. The patient's own download needs no consent.
 Every view, import, export and transfer is audited.
@@ -26,6 +27,7 @@ The rules, by concern:
 """
 
 from laihua.cases.services import require_case_staff
+from laihua.records.consents import may_record_paper
 from laihua.records.services.access import (
     KIND_ORDER,
     RECORD_STAFF,
@@ -40,6 +42,8 @@ from laihua.records.services.consents import (
     get_consent,
     grant_consent,
     matching_consent,
+    paper_of_consent,
+    record_paper_consent,
     send_records,
     withdraw_consent,
 )
@@ -110,8 +114,11 @@ __all__ = [
     "importable_attachments",
     "matching_consent",
     "may_edit",
+    "may_record_paper",
     "mismatched_documents",
+    "paper_of_consent",
     "parse_lines",
+    "record_paper_consent",
     "refresh_items",
     "require_case_staff",
     "require_records_access",
