@@ -127,6 +127,9 @@ def test_the_api_records_it_and_serves_its_scan(client, users, case):
     body = response.json()
     assert body["on_paper"] is True and body["recorded_by"] and body["paper"].endswith("/paper")
     assert client.get(body["paper"], headers=token).status_code == 200
+    fhir = client.get(f"/fhir/Consent/{body['id']}", headers=token).json()
+    assert fhir["sourceAttachment"]["contentType"] == "application/pdf"
+    assert fhir["sourceAttachment"]["url"] == body["paper"]
     clinician = {"Authorization": f"Bearer {create_api_token(users['clinician'], users['clinician'], 't')[1]}"}
     refused = client.post(
         f"/api/records/cases/{case.reference}/consents/paper", {**fields(), "file": a_pdf()}, headers=clinician
