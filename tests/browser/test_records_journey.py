@@ -3,9 +3,9 @@
 The demo patient finds the summary their home doctor sent (imported, with Chinese translations from the
 term list), imports another IPS (the HL7 XML example, written for them) and consents to their family
 doctor receiving their records. The hospital's clinician sees a refused document with every problem and
-its location, and another person's summary refused with what differs, adds a translation to the term
-list, completes the discharge summary and downloads the IPS and the PDF. The coordinator sends the
-records to the consented doctor, and is refused for anybody else.
+its location, and another person's summary refused with what differs, completes the discharge summary
+and downloads the IPS and the PDF. The coordinator adds the hospital's translation to the term list, and
+sends the records to the consented doctor, and is refused for anybody else.
 """
 
 import datetime
@@ -79,7 +79,7 @@ def test_records_journey(page, tmp_path):
     screenshot(page, "records-consent")
     sign_out(page)
 
-    # the clinician: a refused document, the term list, the discharge summary, the downloads
+    # the clinician: a refused document, the discharge summary, the downloads
     sign_in(page, staff_name(case, "doctor"))
     page.goto(f"/en/records/cases/{reference}/")
     broken = json.loads((DATA / "hl7-bundle-minimal.json").read_text())
@@ -104,6 +104,10 @@ def test_records_journey(page, tmp_path):
     expect(page.locator("#match-reason")).to_be_visible()
     assert IpsDocument.objects.count() == documents
 
+    sign_out(page)
+
+    # the coordinator translates for the hospital (clinicians read the term list; they do not change it)
+    sign_in(page, staff_name(case, "coord"))
     page.goto(f"/en/records/cases/{reference}/")
     page.locator("#summary tr", has_text="Hemoglobin A1c").get_by_role("link", name="Translate").click()
     page.fill("#t-zh", "糖化血红蛋白")
@@ -111,7 +115,9 @@ def test_records_journey(page, tmp_path):
     expect(page.locator("#summary")).to_contain_text("糖化血红蛋白")
     page.goto("/en/records/terms/")
     screenshot(page, "records-term-list")
+    sign_out(page)
 
+    sign_in(page, staff_name(case, "doctor"))
     page.goto(f"/en/records/cases/{reference}/")
     page.get_by_role("link", name="Discharge summary").click()
     page.fill("#diagnoses", "S83.2 | Tear of meniscus, right knee")

@@ -2,7 +2,8 @@
 as the pages; errors are `{error, detail, field}` (laihua.api)."""
 
 from django.urls import reverse
-from ninja import Router, Status
+from ninja import File, Router, Status
+from ninja.files import UploadedFile
 
 from laihua.accounts.auth import AUTH
 from laihua.accounts.models import Role
@@ -131,6 +132,11 @@ def consent_out(state: services.ConsentState) -> dict:
             "period_end": consent.period_end,
             "granted_at": consent.granted_at,
             "withdrawn_at": consent.withdrawn_at,
+            "on_paper": consent.on_paper,
+            "recorded_by": consent.recorded_by.get_full_name() or consent.recorded_by.username
+            if consent.recorded_by_id
+            else None,
+            "paper": f"/api/records/consents/{consent.pk}/paper" if consent.on_paper else None,
             "withdraw": f"/api/records/consents/{consent.pk}/withdraw",
             "fhir": f"/fhir/Consent/{consent.pk}",
         },
@@ -244,6 +250,18 @@ def get_consent(request, reference: str):
 def grant_consent(request, reference: str, payload: InsurerConsentIn):
     case = get_case(request.auth, reference, audit=None)
     services.grant_gop_consent(request.auth, case, period_end=payload.period_end)
+    return Status(201, consent_out(services.consent_state(case)))
+
+
+@router.post(
+    "/cases/{reference}/consent/paper",
+    response={201: dict},
+    summary="Record the consent the patient signed on paper (multipart: file, the scan as PDF/JPEG/PNG; period_end)",
+)
+def record_paper_consent(request, reference: str, file: File[UploadedFile] = None, period_end: str = ""):
+    case = get_case(request.auth, reference, audit=None)
+    period_end = period_end or request.POST.get("period_end", "")
+    services.record_paper_gop_consent(request.auth, case, file=file, period_end=period_end or None)
     return Status(201, consent_out(services.consent_state(case)))
 
 

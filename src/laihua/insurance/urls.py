@@ -14,6 +14,7 @@ urlpatterns = [
     path("case/<str:reference>/gop/", views.gop_send, name="send"),
     path("case/<str:reference>/consent/", views.consent_grant, name="consent_grant"),
     path("case/<str:reference>/consent/ask/", views.consent_ask, name="consent_ask"),
+    path("case/<str:reference>/consent/paper/", views.consent_paper, name="consent_paper"),
     path("contracts/", views.contracts, name="contracts"),
     path("contracts/save/", views.contract_save, name="contract_save"),
     path("insurers/", views.insurers, name="insurers"),

@@ -189,6 +189,26 @@ def consent_grant(request, reference: str):
 
 @login_required
 @require_POST
+def consent_paper(request, reference: str):
+    """A coordinator or admin of the case's hospital records the consent the patient signed on paper, with its scan."""
+    case = get_case(request.user, reference, audit=None)
+    try:
+        consent = services.record_paper_gop_consent(
+            request.user, case, file=request.FILES.get("file"), period_end=request.POST.get("period_end") or None
+        )
+    except (InvalidInput, Conflict) as exc:
+        _error(request, exc)
+    else:
+        messages.success(
+            request,
+            _("The consent the patient signed is recorded with its scan: %(insurer)s may be sent what is listed.")
+            % {"insurer": consent.recipient_name},
+        )
+    return redirect(reverse("records:case", args=[case.reference]) + "#insurer-consent")
+
+
+@login_required
+@require_POST
 def consent_ask(request, reference: str):
     """The hospital's desk asks the patient for the consent (a message on the case with the link)."""
     case = get_case(request.user, reference, audit=None)

@@ -13,6 +13,7 @@ from ninja.responses import NinjaJSONEncoder
 from laihua.accounts.auth import AUTH
 from laihua.cases.services import get_case
 from laihua.records import ips, services
+from laihua.records.consents import paper_response
 from laihua.records.schemas import ConsentIn, EpisodeSummaryIn, TermIn, TransferIn
 
 router = Router(tags=["records"], auth=AUTH)
@@ -103,8 +104,15 @@ def consent_out(consent) -> dict:
         "period_end": consent.period_end,
         "granted_at": consent.granted_at,
         "withdrawn_at": consent.withdrawn_at,
+        "on_paper": consent.on_paper,
+        "recorded_by": _name(consent.recorded_by) if consent.recorded_by_id else None,
+        "paper": f"/api/records/consents/{consent.pk}/paper" if consent.on_paper else None,
         "fhir": f"/fhir/Consent/{consent.pk}",
     }
+
+
+def _name(user) -> str:
+    return user.get_full_name() or user.username
 
 
 def _refused(request, exc: ips.IpsInvalid):
@@ -180,18 +188,19 @@ def summary_pdf(request, reference: str):
     return response
 
 
-@router.get("/terms", summary="The term list (code system, code, English, Chinese)")
+def _term(t) -> dict:
+    scope = "platform" if t.hospital_id is None else "hospital"
+    return {"id": t.pk, "scope": scope, "system": t.system, "code": t.code, "en": t.en, "zh_hans": t.zh_hans}
+
+
+@router.get("/terms", summary="The platform's term list and your hospital's overrides (scope: platform, hospital)")
 def terms(request, q: str = ""):
-    return [
-        {"id": t.pk, "system": t.system, "code": t.code, "en": t.en, "zh_hans": t.zh_hans}
-        for t in services.terms(request.user, query=q)[:500]
-    ]
+    return [_term(t) for t in services.terms(request.user, query=q)[:500]]
 
 
-@router.post("/terms", summary="Add or change a translation")
+@router.post("/terms", summary="Add or change a translation (platform admins: the platform's; staff: the hospital's)")
 def save_term(request, payload: TermIn):
-    t = services.save_term(request.user, **payload.dict())
-    return {"id": t.pk, "system": t.system, "code": t.code, "en": t.en, "zh_hans": t.zh_hans}
+    return _term(services.save_term(request.user, **payload.dict()))
 
 
 @router.delete("/terms/{term_id}", response={204: None}, summary="Remove a translation")
@@ -210,6 +219,34 @@ def consents(request, reference: str):
 def grant(request, reference: str, payload: ConsentIn):
     case = get_case(request.user, reference, audit=None)
     return Status(201, consent_out(services.grant_consent(request.user, case, **payload.dict())))
+
+
+@router.post(
+    "/cases/{reference}/consents/paper",
+    response={201: dict},
+    summary="Record a consent the patient signed on paper (multipart: `file`, the scan, and the consent's fields)",
+)
+def record_paper(request, reference: str, file: File[UploadedFile] = None):
+    case = get_case(request.user, reference, audit=None)
+    form = request.POST
+    consent = services.record_paper_consent(
+        request.user,
+        case,
+        file=file,
+        recipient_name=form.get("recipient_name", ""),
+        recipient_email=form.get("recipient_email", ""),
+        recipient_country=form.get("recipient_country", ""),
+        purpose=form.get("purpose", ""),
+        data_types=form.getlist("data_types"),
+        period_start=form.get("period_start", ""),
+        period_end=form.get("period_end", ""),
+    )
+    return Status(201, consent_out(consent))
+
+
+@router.get("/consents/{consent_id}/paper", summary="The scan of a consent signed on paper")
+def paper(request, consent_id: int):
+    return paper_response(services.paper_of_consent(request.user, consent_id))
 
 
 @router.post("/consents/{consent_id}/withdraw", summary="The patient withdraws a consent")

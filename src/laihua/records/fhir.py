@@ -73,5 +73,12 @@ def consent_resource(consent: Consent) -> dict:
             ],
         },
     }
+    if consent.on_paper:  # the signed paper, recorded by the hospital's staff with its scan
+        resource["sourceAttachment"] = {
+            "contentType": consent.paper_content_type,
+            "url": f"/api/records/consents/{consent.pk}/paper",
+            "title": "Signed consent (scan)",
+            "creation": consent.granted_at.isoformat(timespec="seconds"),
+        }
     FhirConsent.model_validate(resource)
     return resource

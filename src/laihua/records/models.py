@@ -1,6 +1,8 @@
 """Records that cross borders: IPS documents in and out, the clinical items they carry, the term list,
 the discharge (episode) summary, and the patient's consents to send records outside the hospital."""
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -152,8 +154,18 @@ STATUS = {
 
 
 class TermTranslation(models.Model):
-    """A code's display in English and Chinese; made once, it serves every later record."""
+    """A code's display in English and Chinese; made once, it serves every later record. Without a hospital it is
+    the platform's list (edited by platform administrators only); with one, that hospital's own override, shown
+    on its cases instead of the platform's."""
 
+    hospital = models.ForeignKey(
+        "hospitals.Hospital",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("hospital"),
+    )
     system = models.CharField(_("code system"), max_length=255)
     code = models.CharField(_("code"), max_length=100)
     en = models.CharField(_("English"), max_length=255, blank=True)
@@ -167,7 +179,16 @@ class TermTranslation(models.Model):
         verbose_name = _("term translation")
         verbose_name_plural = _("term list")
         ordering = ["system", "code"]
-        constraints = [models.UniqueConstraint(fields=["system", "code"], name="term_translation_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["system", "code"], condition=models.Q(hospital__isnull=True), name="term_translation_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["hospital", "system", "code"],
+                condition=models.Q(hospital__isnull=False),
+                name="term_translation_override_unique",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.system}|{self.code}"
@@ -235,6 +256,10 @@ class PaymentDataType(models.TextChoices):
 PAYMENT_PURPOSE = _("Send my health data to this insurer for a guarantee of payment and claims")
 
 
+def paper_consent_path(instance, filename):
+    return f"consents/{instance.case.hospital_id}/{instance.case_id}/{uuid.uuid4().hex}"
+
+
 class Consent(models.Model):
     """The patient's separate consent (PIPL art. 38-39) to send their records to one named recipient,
     for one purpose, for some data types, during a period; a FHIR Consent with the same status codes.
@@ -256,7 +281,22 @@ class Consent(models.Model):
     period_start = models.DateField(_("from"))
     period_end = models.DateField(_("until"))
     granted_at = models.DateTimeField(_("granted"), auto_now_add=True)
-    granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # The patient's own account when they gave it on their pages; empty for a signed paper consent, which the
+    # hospital's staff recorded with its scan.
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+    paper_file = models.FileField(_("signed paper consent"), upload_to=paper_consent_path, max_length=200, blank=True)
+    paper_content_type = models.CharField(max_length=80, blank=True)
+    paper_sha256 = models.CharField(max_length=64, blank=True)
     withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
 
     class Meta:
@@ -266,6 +306,11 @@ class Consent(models.Model):
 
     def __str__(self):
         return f"{self.recipient_name} ({self.get_status_display()})"
+
+    @property
+    def on_paper(self) -> bool:
+        """Recorded by staff from a consent the patient signed on paper (with its scan)."""
+        return bool(self.paper_file)
 
     def data_type_labels(self) -> list[str]:
         """The data types as the active language names them."""

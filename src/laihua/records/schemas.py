@@ -21,6 +21,7 @@ class TermIn(Schema):
     code: str
     en: str = ""
     zh_hans: str = ""
+    scope: str | None = None  # "platform" (platform administrators) or "hospital" (the actor's hospital's override)
 
 
 class ConsentIn(Schema):

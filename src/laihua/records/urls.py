@@ -10,6 +10,7 @@ urlpatterns = [
     path("documents/<int:document_id>/", views.document_raw, name="document"),
     path("documents/<int:document_id>/about/", views.document_detail, name="document_detail"),
     path("consents/<int:consent_id>/withdraw/", views.consent_withdraw, name="consent_withdraw"),
+    path("consents/<int:consent_id>/paper/", views.consent_paper_file, name="consent_paper_file"),
     path("cases/<str:reference>/", views.case_records, name="case"),
     path("cases/<str:reference>/import/", views.import_upload, name="import"),
     path("cases/<str:reference>/import/<int:attachment_id>/", views.import_attachment, name="import_attachment"),
@@ -18,5 +19,6 @@ urlpatterns = [
     path("cases/<str:reference>/summary.pdf", views.export_pdf, name="export_pdf"),
     path("cases/<str:reference>/discharge/", views.episode_summary, name="episode_summary"),
     path("cases/<str:reference>/consents/", views.consent_grant, name="consent_grant"),
+    path("cases/<str:reference>/consents/paper/", views.consent_paper, name="consent_paper"),
     path("cases/<str:reference>/send/", views.send, name="send"),
 ]

@@ -18,9 +18,10 @@ from django.views.decorators.http import require_POST, require_safe
 from laihua.accounts.models import Role
 from laihua.accounts.services import require_role
 from laihua.cases.services import get_case, visible_cases
-from laihua.errors import Conflict, DomainError, InvalidInput, NotFound
+from laihua.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from laihua.kit import clock, fhirxml
 from laihua.records import identity, ips, narrative, services
+from laihua.records.consents import paper_response
 from laihua.records.models import ConsentUse, DataType
 
 CORRECTABLE = (InvalidInput, Conflict, services.ConsentRequired, services.MatchByHandRefused)
@@ -37,9 +38,10 @@ def _context(request, case, **extra) -> dict:
         "is_patient": is_patient,
         "is_clinician": actor.role == Role.CLINICIAN,
         "may_send": actor.role in services.SENDERS,
-        "may_edit_terms": actor.role in services.TERM_EDITORS,
+        "may_edit_terms": services.may_edit(actor, "hospital") or services.may_edit(actor, "platform"),
         "attachments": services.importable_attachments(actor, case),
         "consents": services.consents_of_case(actor, case),
+        "may_record_paper": services.may_record_paper(actor, case),
         "data_types": DataType.choices,
         "today": clock.today(),
         **extra,
@@ -258,6 +260,38 @@ def consent_grant(request, reference: str):
 
 @login_required
 @require_POST
+def consent_paper(request, reference: str):
+    """A coordinator or admin of the case's hospital records a consent the patient signed on paper, with its scan."""
+    case = get_case(request.user, reference, audit=None)
+    form = request.POST
+    try:
+        services.record_paper_consent(
+            request.user,
+            case,
+            file=request.FILES.get("file"),
+            recipient_name=form.get("recipient_name", ""),
+            recipient_email=form.get("recipient_email", ""),
+            recipient_country=form.get("recipient_country", ""),
+            purpose=form.get("purpose", ""),
+            data_types=form.getlist("data_types"),
+            period_start=form.get("period_start", ""),
+            period_end=form.get("period_end", ""),
+        )
+    except CORRECTABLE as error:
+        return _again(request, case, error, paper_form=form)
+    messages.success(request, _("The consent the patient signed is recorded with its scan."))
+    return redirect("records:case", case.reference)
+
+
+@login_required
+@require_safe
+def consent_paper_file(request, consent_id: int):
+    """The scan of a consent signed on paper: its patient and its hospital's records staff (audited)."""
+    return paper_response(services.paper_of_consent(request.user, consent_id))
+
+
+@login_required
+@require_POST
 def consent_withdraw(request, consent_id: int):
     consent = services.get_consent(request.user, consent_id, audit=None)
     try:
@@ -297,7 +331,7 @@ def send(request, reference: str):
 
 @login_required
 def terms(request):
-    """The shared term list: a code's display in English and Chinese, made once for every record."""
+    """The term list: the platform's, and the actor's hospital's overrides on top of it."""
     actor = request.user
     error = None
     if request.method == "POST":
@@ -312,9 +346,10 @@ def terms(request):
                     code=request.POST.get("code", ""),
                     en=request.POST.get("en", ""),
                     zh_hans=request.POST.get("zh_hans", ""),
+                    scope=request.POST.get("scope") or None,
                 )
                 messages.success(request, _("The translation was saved."))
-        except (InvalidInput, NotFound, ValueError) as exc:
+        except (InvalidInput, NotFound, PermissionDenied, ValueError) as exc:
             error = exc if isinstance(exc, DomainError) else InvalidInput(_("Unknown term."))
         else:
             back = request.POST.get("next", "")
@@ -338,6 +373,8 @@ def terms(request):
             "prefill": prefill,
             "untranslated": untranslated,
             "case_ref": case_ref,
+            "may_edit_platform": services.may_edit(actor, "platform"),
+            "may_edit_hospital": services.may_edit(actor, "hospital"),
         },
         status=error.status if error else 200,
     )

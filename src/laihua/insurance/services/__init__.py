@@ -45,6 +45,7 @@ from laihua.insurance.services.consent import (
     consent_state,
     get_consent_state,
     grant_gop_consent,
+    record_paper_gop_consent,
     require_consent,
 )
 from laihua.insurance.services.contracts import (
@@ -96,6 +97,7 @@ __all__ = [
     "consent_state",
     "get_consent_state",
     "grant_gop_consent",
+    "record_paper_gop_consent",
     "require_consent",
     "FHIR_SEARCH_STATUSES",
     "ICD10",

@@ -11,7 +11,10 @@ linked to the `Insurer` by `InsurerConsent`; the check locks it, so a withdrawal
   `withdraw_consent`): withdrawing stops what would be sent later, not what the insurer already has;
 - the hospital's desk asks for it (`ask_for_consent`): a message on the case in the patient's language, with
   the link to the page where they grant it (and the usual e-mail that there is news);
-- nobody else grants it: not the staff, not the insurer's agent (a signed paper consent cannot be recorded yet).
+- the hospital's coordinators and admins record a consent the patient signed on paper, with its scan
+  (`record_paper_gop_consent`: a PDF, JPEG or PNG checked like every attachment; records' paper helper keeps it
+  on the consent with who recorded it and when, and the patient sees it on their records page);
+- nobody else grants it: not the staff without the signed paper, not the insurer's agent.
 Grant, withdrawal, request and every refused sending are audited; grant, withdrawal and request are on the
 case's timeline.
 """
@@ -35,7 +38,12 @@ from laihua.cases.states import DESK
 from laihua.errors import Conflict, PermissionDenied
 from laihua.insurance.models import Insurer, InsurerConsent
 from laihua.insurance.services.coverage import coverage_of
-from laihua.records.consents import active_payment_consents, grant_payment_consent
+from laihua.records.consents import (
+    active_payment_consents,
+    check_paper,
+    grant_payment_consent,
+    require_paper_recorder,
+)
 from laihua.records.models import Consent, ConsentStatus, ConsentUse, PaymentDataType
 
 INSURER_SYSTEM = "urn:laihua:insurer"  # the insurer's code, as the FHIR Consent names the recipient
@@ -141,6 +149,29 @@ def grant_gop_consent(actor, case: Case, *, period_end=None) -> Consent:
         recipient_identifier=insurer.code,
         recipient_country=insurer.country,
         period_end=period_end,
+    )
+    InsurerConsent.objects.create(consent=consent, insurer=insurer)
+    return consent
+
+
+@transaction.atomic
+def record_paper_gop_consent(actor, case: Case, *, file, period_end=None) -> Consent:
+    """A coordinator or admin of the case's hospital records the consent to the case's insurer that the patient
+    signed on paper, with its scan: the same payment consent as the patient's own, linked to the insurer."""
+    require_paper_recorder(actor, case)
+    insurer = _insurer_of_case(case)
+    if consent_for(case, insurer) is not None:
+        raise Conflict(_("The patient has already given this consent."), code="consent_exists", field="consent")
+    paper = check_paper(file)
+    consent = grant_payment_consent(
+        actor,
+        case,
+        recipient_name=insurer.name,
+        recipient_system=INSURER_SYSTEM,
+        recipient_identifier=insurer.code,
+        recipient_country=insurer.country,
+        period_end=period_end,
+        paper=paper,
     )
     InsurerConsent.objects.create(consent=consent, insurer=insurer)
     return consent

@@ -6,8 +6,11 @@ Who may do what:
 - import: the case's patient, and the hospital's coordinators, clinicians and admins;
 - view the summary and export: the case's patient and the hospital's coordinators, clinicians and admins;
 - write the episode summary: the hospital's clinicians;
-- term list: the hospital staff (any hospital; the list is shared, a translation made once serves all);
-- consents: granted and withdrawn by the patient; read by the case's staff;
+- term list: read by the hospitals' coordinators, clinicians and admins and by platform administrators; the
+  platform's list is changed by platform administrators only, a hospital's overrides by its coordinators and
+  admins (another hospital's overrides are not found);
+- consents: granted and withdrawn by the patient; a consent signed on paper recorded, with its scan, by the
+  coordinators and admins of the case's hospital; read (audited) by the patient and the case's records staff;
 - send records outside: the hospital's coordinators and clinicians, only under an active consent that
   names the recipient and covers the data types today. The patient's own download needs no consent.
 Every view, import, export and transfer is audited.
@@ -17,17 +20,18 @@ The rules, by concern:
 - `access`: the roles, the access check of a case's records, the scoping queries;
 - `importing`: checking documents, matching their patient, storing them and their items; checks of
   what is stored;
-- `viewing`: the case's distinct items with translations, one document, the term list;
+- `viewing`: the case's distinct items with translations, one document;
+- `terms`: the platform's term list and each hospital's overrides;
 - `exporting`: the discharge summary, the IPS export (FHIR) and the PDF;
 - `consents`: consents and sending records under them.
 """
 
 from laihua.cases.services import require_case_staff
+from laihua.records.consents import may_record_paper
 from laihua.records.services.access import (
     KIND_ORDER,
     RECORD_STAFF,
     SENDERS,
-    TERM_EDITORS,
     require_records_access,
     visible_consents,
     visible_documents,
@@ -38,6 +42,8 @@ from laihua.records.services.consents import (
     get_consent,
     grant_consent,
     matching_consent,
+    paper_of_consent,
+    record_paper_consent,
     send_records,
     withdraw_consent,
 )
@@ -62,15 +68,20 @@ from laihua.records.services.importing import (
     refresh_items,
     store,
 )
+from laihua.records.services.terms import (
+    OVERRIDE_EDITORS,
+    TERM_READERS,
+    delete_term,
+    may_edit,
+    save_term,
+    terms,
+)
 from laihua.records.services.viewing import (
     annotate,
     case_items,
     case_records,
-    delete_term,
     distinct_items,
     get_document,
-    save_term,
-    terms,
     untranslated_codes,
 )
 
@@ -80,7 +91,8 @@ __all__ = [
     "PDF_LABELS",
     "RECORD_STAFF",
     "SENDERS",
-    "TERM_EDITORS",
+    "OVERRIDE_EDITORS",
+    "TERM_READERS",
     "ConsentRequired",
     "MatchByHandRefused",
     "PatientMismatch",
@@ -101,8 +113,12 @@ __all__ = [
     "import_document",
     "importable_attachments",
     "matching_consent",
+    "may_edit",
+    "may_record_paper",
     "mismatched_documents",
+    "paper_of_consent",
     "parse_lines",
+    "record_paper_consent",
     "refresh_items",
     "require_case_staff",
     "require_records_access",

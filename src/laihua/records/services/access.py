@@ -13,7 +13,6 @@ from laihua.records.models import (
 
 RECORD_STAFF = (Role.HOSPITAL_ADMIN, Role.COORDINATOR, Role.CLINICIAN)
 SENDERS = (Role.COORDINATOR, Role.CLINICIAN)
-TERM_EDITORS = (Role.HOSPITAL_ADMIN, Role.COORDINATOR, Role.CLINICIAN, Role.PLATFORM_ADMIN)
 KIND_ORDER = [k for k, _label in ItemKind.choices]
 
 

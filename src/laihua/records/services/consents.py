@@ -17,6 +17,7 @@ from laihua.cases.models import Case
 from laihua.cases.services import add_event, require_case_party, require_case_staff
 from laihua.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from laihua.kit import clock
+from laihua.records.consents import check_paper, create_consent, require_paper_recorder
 from laihua.records.models import (
     Consent,
     ConsentStatus,
@@ -42,23 +43,10 @@ def _date(value, field: str) -> datetime.date:
         raise InvalidInput(_("Write the date as YYYY-MM-DD."), field=field) from None
 
 
-@transaction.atomic
-def grant_consent(
-    actor,
-    case: Case,
-    *,
-    recipient_name: str,
-    recipient_email: str,
-    purpose: str,
-    data_types: list[str],
-    period_start,
-    period_end,
-    recipient_country: str = "",
-) -> Consent:
-    """The patient consents separately to one recipient receiving some of their records for a purpose and period."""
-    require_case_party(actor, case)
-    if actor.role != Role.PATIENT:
-        raise PermissionDenied(_("Only the patient can give this consent."))
+def _records_consent_fields(
+    *, recipient_name, recipient_email, purpose, data_types, period_start, period_end, recipient_country
+) -> dict:
+    """A consent to send records, checked field by field (InvalidInput naming the field)."""
     recipient_name = str(recipient_name or "").strip()
     if not recipient_name:
         raise InvalidInput(_("Name the recipient."), field="recipient_name")
@@ -81,20 +69,88 @@ def grant_consent(
         raise InvalidInput(_("The period ends before it starts."), field="period_end")
     if end < clock.today():
         raise InvalidInput(_("The period has already ended."), field="period_end")
-    consent = Consent.objects.create(
-        patient=case.patient,
-        case=case,
-        recipient_name=recipient_name[:200],
+    return {
+        "recipient_name": recipient_name[:200],
+        "recipient_email": recipient_email,
+        "recipient_country": str(recipient_country or "")[:2].upper(),
+        "purpose": purpose[:300],
+        "data_types": sorted(set(data_types)),
+        "period_start": start,
+        "period_end": end,
+    }
+
+
+@transaction.atomic
+def grant_consent(
+    actor,
+    case: Case,
+    *,
+    recipient_name: str,
+    recipient_email: str,
+    purpose: str,
+    data_types: list[str],
+    period_start,
+    period_end,
+    recipient_country: str = "",
+) -> Consent:
+    """The patient consents separately to one recipient receiving some of their records for a purpose and period."""
+    require_case_party(actor, case)
+    if actor.role != Role.PATIENT:
+        raise PermissionDenied(_("Only the patient can give this consent."))
+    fields = _records_consent_fields(
+        recipient_name=recipient_name,
         recipient_email=recipient_email,
-        recipient_country=str(recipient_country or "")[:2].upper(),
-        purpose=purpose[:300],
-        data_types=sorted(set(data_types)),
-        period_start=start,
-        period_end=end,
-        granted_by=actor,
+        purpose=purpose,
+        data_types=data_types,
+        period_start=period_start,
+        period_end=period_end,
+        recipient_country=recipient_country,
     )
-    record_event(actor, "records.consent_grant", consent, hospital=case.hospital, detail={"recipient": recipient_name})
-    add_event(case, actor, "consent_granted", note=recipient_name)
+    consent = create_consent(actor, case, **fields)
+    record_event(
+        actor, "records.consent_grant", consent, hospital=case.hospital, detail={"recipient": fields["recipient_name"]}
+    )
+    add_event(case, actor, "consent_granted", note=fields["recipient_name"])
+    return consent
+
+
+@transaction.atomic
+def record_paper_consent(
+    actor,
+    case: Case,
+    *,
+    file,
+    recipient_name: str,
+    recipient_email: str,
+    purpose: str,
+    data_types: list[str],
+    period_start,
+    period_end,
+    recipient_country: str = "",
+) -> Consent:
+    """A coordinator or admin of the case's hospital records a consent to send records that the patient signed on
+    paper, with its scan (PDF, JPEG or PNG, checked like every attachment). It then counts like one the patient
+    gave on their pages, shows who recorded it and when, and the patient sees it and its scan and may withdraw it."""
+    require_paper_recorder(actor, case)
+    fields = _records_consent_fields(
+        recipient_name=recipient_name,
+        recipient_email=recipient_email,
+        purpose=purpose,
+        data_types=data_types,
+        period_start=period_start,
+        period_end=period_end,
+        recipient_country=recipient_country,
+    )
+    paper = check_paper(file)
+    consent = create_consent(actor, case, paper=paper, **fields)
+    record_event(
+        actor,
+        "records.consent_grant",
+        consent,
+        hospital=case.hospital,
+        detail={"recipient": fields["recipient_name"], "paper": True, "sha256": paper.sha256},
+    )
+    add_event(case, actor, "consent_granted", note=fields["recipient_name"], paper=True)
     return consent
 
 
@@ -109,8 +165,34 @@ def get_consent(actor, pk: int, *, audit: str | None = "records.consent_view") -
 
 
 def consents_of_case(actor, case: Case) -> list[Consent]:
+    """The case's consents, for its patient and its hospital's records staff; the read is audited like every
+    other read of patient data (records.consent_view, with the case and the consents read)."""
     require_records_access(actor, case)
-    return list(visible_consents(actor).filter(case=case))
+    consents = list(visible_consents(actor).filter(case=case).select_related("recorded_by"))
+    record_event(
+        actor,
+        "records.consent_view",
+        case,
+        hospital=case.hospital,
+        detail={"case": case.reference, "consents": [c.pk for c in consents]},
+    )
+    return consents
+
+
+def paper_of_consent(actor, pk: int) -> Consent:
+    """A consent recorded from paper, to download its scan: for whoever may read the consent (its patient, its
+    hospital's records staff); audited as records.consent_paper_view. Another's consent is not found."""
+    consent = get_consent(actor, pk, audit=None)
+    if not consent.on_paper:
+        raise NotFound(_("This consent was not signed on paper."))
+    record_event(
+        actor,
+        "records.consent_paper_view",
+        consent,
+        hospital=consent.case.hospital,
+        detail={"case": consent.case.reference, "sha256": consent.paper_sha256},
+    )
+    return consent
 
 
 @transaction.atomic

@@ -1,39 +1,27 @@
 """Viewing a case's records with their translations, one stored document, and the shared term list."""
 
-from django.db import transaction
-from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from laihua.accounts.models import Role
 from laihua.accounts.services import require_role
 from laihua.audit.services import record_event
 from laihua.cases.models import Case
-from laihua.errors import InvalidInput, NotFound
+from laihua.errors import NotFound
 from laihua.records import dosage
 from laihua.records.models import (
     ClinicalItem,
     EpisodeSummary,
     IpsDocument,
     ItemKind,
-    TermTranslation,
 )
-from laihua.records.services.access import KIND_ORDER, TERM_EDITORS, require_records_access, visible_documents
-
-
-def _translations(items) -> dict:
-    pairs = {(c.get("system", ""), c.get("code", "")) for item in items for c in item.codes}
-    if not pairs:
-        return {}
-    query = Q()
-    for system, code in pairs:
-        query |= Q(system=system, code=code)
-    return {(t.system, t.code): t for t in TermTranslation.objects.filter(query)}
+from laihua.records.services.access import KIND_ORDER, require_records_access, visible_documents
+from laihua.records.services.terms import translations
 
 
 def annotate(items: list[ClinicalItem]) -> list[ClinicalItem]:
-    """Give each item `display_en` and `display_zh` from the term list (English falls back to the original),
+    """Give each item `display_en` and `display_zh` from its hospital's term list (English falls back to the original),
     and a medication's structured dosage in words in both languages (`dosage_en`, `dosage_zh`)."""
-    terms = _translations(items)
+    found = translations(items)
     for item in items:
         item.display_en, item.display_zh = "", ""
         dosages = (item.detail or {}).get("dosage") or []
@@ -41,7 +29,7 @@ def annotate(items: list[ClinicalItem]) -> list[ClinicalItem]:
         item.dosage_en = dosage.in_words(dosages, "en") if structured else ""
         item.dosage_zh = dosage.in_words(dosages, "zh-hans") if structured else ""
         for coding in item.codes:
-            term = terms.get((coding.get("system", ""), coding.get("code", "")))
+            term = found.get((item.case_id, coding.get("system", ""), coding.get("code", "")))
             if term:
                 item.display_en = item.display_en or term.en
                 item.display_zh = item.display_zh or term.zh_hans
@@ -124,45 +112,6 @@ def get_document(actor, pk: int) -> IpsDocument:
         raise NotFound(_("No such document."))
     record_event(actor, "records.document_view", document, hospital=document.case.hospital)
     return document
-
-
-def terms(actor, *, query: str = "") -> QuerySet[TermTranslation]:
-    require_role(actor, TERM_EDITORS)
-    rows = TermTranslation.objects.all()
-    query = (query or "").strip()
-    if query:
-        rows = rows.filter(Q(code__icontains=query) | Q(en__icontains=query) | Q(zh_hans__icontains=query))
-    return rows
-
-
-@transaction.atomic
-def save_term(actor, *, system: str, code: str, en: str = "", zh_hans: str = "") -> TermTranslation:
-    """Add or change a code's English and Chinese display in the shared term list."""
-    require_role(actor, TERM_EDITORS)
-    system, code, en, zh_hans = (str(v or "").strip() for v in (system, code, en, zh_hans))
-    if not system:
-        raise InvalidInput(_("Give the code system (e.g. http://snomed.info/sct)."), field="system")
-    if not code:
-        raise InvalidInput(_("Give the code."), field="code")
-    if not en and not zh_hans:
-        raise InvalidInput(_("Give the English or the Chinese display, or both."), field="zh_hans")
-    if len(system) > 255 or len(code) > 100 or len(en) > 255 or len(zh_hans) > 255:
-        raise InvalidInput(_("This value is too long."), field="en")
-    term, _created = TermTranslation.objects.update_or_create(
-        system=system, code=code, defaults={"en": en, "zh_hans": zh_hans, "updated_by": actor}
-    )
-    record_event(actor, "records.term_save", term, detail={"system": system, "code": code})
-    return term
-
-
-@transaction.atomic
-def delete_term(actor, pk: int) -> None:
-    require_role(actor, TERM_EDITORS)
-    term = TermTranslation.objects.filter(pk=pk).first()
-    if term is None:
-        raise NotFound(_("No such term."))
-    record_event(actor, "records.term_delete", term, detail={"system": term.system, "code": term.code})
-    term.delete()
 
 
 def untranslated_codes(actor, case: Case) -> list[dict]:

@@ -111,8 +111,10 @@ def test_term_list_rules(users):
     assert caught.value.field == "code"
     with pytest.raises(PermissionDenied):
         services.save_term(users["patient"], system="http://loinc.org", code="1", en="x")
-    services.save_term(users["clinician"], system="http://loinc.org", code="1", en="x")
-    services.save_term(users["clinician"], system="http://loinc.org", code="1", en="y", zh_hans="乙")
+    with pytest.raises(PermissionDenied):
+        services.save_term(users["clinician"], system="http://loinc.org", code="1", en="x")
+    services.save_term(users["coordinator"], system="http://loinc.org", code="1", en="x")
+    services.save_term(users["coordinator"], system="http://loinc.org", code="1", en="y", zh_hans="乙")
     assert TermTranslation.objects.get().zh_hans == "乙"
 
 

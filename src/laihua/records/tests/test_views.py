@@ -48,7 +48,7 @@ def test_refused_upload_lists_every_issue_with_its_location(client, users, case,
 
 
 def test_term_list_translation_serves_the_summary(client, users, case):
-    client.force_login(users["clinician"])
+    client.force_login(users["coordinator"])
     client.post(url("import", case.reference), upload("ips.json", example_bytes("hl7-bundle-minimal.json")))
     page = client.get(url("terms") + f"?case={case.reference}")
     assert page.status_code == 200 and "198436008" in page.content.decode()  # offered: no Chinese yet
