@@ -102,6 +102,11 @@ def get_consent(actor, pk: int, *, audit: str | None = "records.consent_view") -
     require_role(actor, Role.values)
     consent = visible_consents(actor).filter(pk=pk).first()
     if consent is None:
+        hidden = (
+            Consent.objects.filter(pk=pk, case__hospital_id=actor.hospital_id).exists() if actor.hospital_id else False
+        )
+        if hidden:  # the hospital's staff whose role does not read it: refused, as on the case's records page
+            raise PermissionDenied()
         raise NotFound(_("No such consent."))
     if audit:
         record_event(actor, audit, consent, hospital=consent.case.hospital)
@@ -109,8 +114,17 @@ def get_consent(actor, pk: int, *, audit: str | None = "records.consent_view") -
 
 
 def consents_of_case(actor, case: Case) -> list[Consent]:
+    """The case's consents on its records page and in the API, audited like every read of patient data."""
     require_records_access(actor, case)
-    return list(visible_consents(actor).filter(case=case))
+    consents = list(visible_consents(actor).filter(case=case))
+    record_event(
+        actor,
+        "records.consent_list",
+        case,
+        hospital=case.hospital,
+        detail={"case": case.reference, "consents": [consent.pk for consent in consents]},
+    )
+    return consents
 
 
 @transaction.atomic
