@@ -121,6 +121,8 @@ def test_the_invoice_api_and_the_payments_each_role_reads(client, actors, claime
 
 def test_the_agent_s_invoice_page_shows_no_patient_payment_nor_receipt(client, actors, claimed):
     client.force_login(actors["agent_of_the_claim"])
+    portal = client.get(reverse("insurance:portal")).content.decode()
+    assert reverse("billing:pdf", args=[claimed.pk]) in portal  # the statement of the claim, from the portal
     page = client.get(reverse("billing:invoice", args=[claimed.pk]))
     assert page.status_code == 200
     html = page.content.decode()
