@@ -159,13 +159,15 @@ def invoice_out(invoice: Invoice, actor=None) -> dict:
         "lines": [line_out(line) for line in invoice.lines.all()],
         "split": split.as_json() if split is not None else None,
         "balances": vars(services.balances_of(invoice)),
-        "payments": [payment_out(p) for p in invoice.payments.order_by("received_on", "pk")],
+        "payments": [payment_out(p) for p in services.payments_shown(actor, invoice)],
         "write_offs": [write_off_out(w) for w in invoice.write_offs.select_related("requested_by", "decided_by")]
         if staff
         else [],
         "claims": [claim.number for claim in invoice.claims.all()] if staff or actor.role == "insurer_agent" else [],
         "pdf": reverse("api:billing_invoice_pdf", args=[invoice.pk]),
-        "receipt": reverse("api:billing_receipt_pdf", args=[invoice.pk]) if issued else None,
+        "receipt": reverse("api:billing_receipt_pdf", args=[invoice.pk])
+        if issued and services.may_read_receipt(actor)
+        else None,
     }
 
 
@@ -300,7 +302,7 @@ def pdf(request, invoice_id: int):
     "/invoices/{invoice_id}/receipt", url_name="billing_receipt_pdf", summary="Receipt of the patient's payments"
 )
 def receipt(request, invoice_id: int):
-    invoice = services.get_invoice(request.auth, invoice_id, audit="invoice.receipt")
+    invoice = services.get_receipt_invoice(request.auth, invoice_id)
     return _pdf(receipt_pdf(invoice), f"{invoice.number or 'draft'}-receipt.pdf")
 
 

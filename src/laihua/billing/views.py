@@ -78,7 +78,7 @@ def invoice_detail(request, invoice_id: int):
     )
     owed = services.balances_of(invoice)
     payment_form = _payment_form(request, invoice) if _takes_payments(user, invoice) else ""
-    payments = list(invoice.payments.order_by("received_on", "pk"))
+    payments = list(services.payments_shown(user, invoice))
     split = services.split_for_display(invoice)
     lines = split.lines if split is not None else list(invoice.lines.all())
     context = {
@@ -92,6 +92,7 @@ def invoice_detail(request, invoice_id: int):
         "receipt_kinds": OfficialReceiptKind.choices,
         "owed": owed,
         "payments": payments,
+        "may_receipt": services.may_read_receipt(user),
         "pinned": services.pinned_amounts(invoice, owed),
         "at_pinned_rate": any(payment.pinned_rate for payment in payments),
         "payment_form": payment_form,
@@ -342,7 +343,7 @@ def download_pdf(request, invoice_id: int):
 
 @login_required
 def download_receipt(request, invoice_id: int):
-    invoice = services.get_invoice(request.user, invoice_id, audit="invoice.receipt")
+    invoice = services.get_receipt_invoice(request.user, invoice_id)
     return _pdf(receipt_pdf(invoice), f"{invoice.number or 'draft'}-receipt.pdf")
 
 

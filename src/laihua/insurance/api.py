@@ -157,7 +157,7 @@ def list_insurers(request):
 
 @router.get("/contracts", response=list[dict], summary="Contracts you may see (your hospital's or your insurer's)")
 def list_contracts(request):
-    return [contract_out(contract) for contract in services.visible_contracts(request.auth)]
+    return [contract_out(contract) for contract in services.list_contracts(request.auth)]
 
 
 @router.post("/contracts", response={200: dict}, summary="Create or update your hospital's contract with an insurer")

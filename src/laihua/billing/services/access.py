@@ -9,15 +9,18 @@ from laihua.accounts.models import Role
 from laihua.accounts.permissions import require_hospital_staff, require_role
 from laihua.audit.services import record_event
 from laihua.billing import coverage
-from laihua.billing.models import OPEN_STATUSES, Claim, Invoice, InvoiceStatus
+from laihua.billing.models import OPEN_STATUSES, Claim, Invoice, InvoiceStatus, Payer, Payment
 from laihua.cases.models import Case
 from laihua.cases.services import get_case, visible_cases
 from laihua.cases.states import State
-from laihua.errors import Conflict, InvalidInput, NotFound
+from laihua.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
 DRAFTERS = (Role.FINANCE, Role.COORDINATOR, Role.HOSPITAL_ADMIN)
 READERS = DRAFTERS
 CASHIERS = (Role.FINANCE, Role.HOSPITAL_ADMIN)  # issue, cancel, payments, claims, write-off decisions
+# The receipt of the patient's payments is the patient's and the hospital billing staff's: an insurer agent reads the
+# statement its claim rests on (the itemised bill), never the patient's own payments (docs/roles.md).
+RECEIPT_READERS = (Role.PATIENT, *READERS)
 BILLABLE_STATES = (State.ARRIVED, State.IN_TREATMENT, State.DISCHARGED, State.FOLLOW_UP)
 
 
@@ -99,6 +102,29 @@ def get_claim(actor, pk, *, audit: str | None = "claim.view") -> Claim:
     if audit:
         audit_invoice(actor, audit, claim.invoice, claim=claim.number)
     return claim
+
+
+def may_read_receipt(actor) -> bool:
+    """Whether the actor's role reads the receipt of the patient's payments (and the payments themselves)."""
+    return actor is not None and actor.is_authenticated and actor.role in RECEIPT_READERS
+
+
+def get_receipt_invoice(actor, pk) -> Invoice:
+    """The invoice whose receipt of the patient's payments the actor downloads (audited as invoice.receipt): the
+    patient and the hospital's billing staff. Who may not see the invoice gets NotFound; an insurer agent, who reads
+    the statement of its claim, gets PermissionDenied."""
+    invoice = get_invoice(actor, pk, audit=None)
+    if not may_read_receipt(actor):
+        raise PermissionDenied(_("The receipt of the patient's payments is for the patient and the hospital."))
+    audit_invoice(actor, "invoice.receipt", invoice, status=invoice.status)
+    return invoice
+
+
+def payments_shown(actor, invoice: Invoice) -> QuerySet[Payment]:
+    """The invoice's payments the actor reads: all of them for the patient and billing staff, only the insurer's
+    own remittances for an insurer agent (the patient's payments are on the receipt, not for the insurer)."""
+    payments = invoice.payments.order_by("received_on", "pk")
+    return payments if may_read_receipt(actor) else payments.filter(payer=Payer.INSURER)
 
 
 def invoices_of_case(actor, case: Case) -> list[Invoice]:

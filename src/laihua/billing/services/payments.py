@@ -22,7 +22,14 @@ from django.utils.translation import gettext_lazy
 
 from laihua.billing.arithmetic import to_fen
 from laihua.billing.models import ClaimStatus, Invoice, InvoiceStatus, Payer, Payment, PaymentKind, PaymentMethod
-from laihua.billing.services.access import CASHIERS, InvoiceNotIssued, audit_invoice, lock_invoice, require_staff
+from laihua.billing.services.access import (
+    CASHIERS,
+    InvoiceNotIssued,
+    audit_invoice,
+    lock_invoice,
+    payments_shown,
+    require_staff,
+)
 from laihua.billing.services.balances import balances_of, settle_status
 from laihua.billing.services.exchange import Settlement, currency_unit, settlement
 from laihua.billing.services.inputs import MAX_REFERENCE, clean_text, parse_choice, parse_date, positive_amount
@@ -281,8 +288,9 @@ def _create_payment(actor, invoice: Invoice, given: PaymentInput, key: str) -> P
 
 
 def payments_of(actor, invoice: Invoice) -> list[Payment]:
-    """The invoice's payments (the caller already read the invoice through get_invoice)."""
-    return list(invoice.payments.order_by("received_on", "pk"))
+    """The invoice's payments the actor reads (the caller already read the invoice through get_invoice): an insurer
+    agent only its insurer's remittances."""
+    return list(payments_shown(actor, invoice))
 
 
 # --- the invoice page's form: one form, one payment ------------------------------------------------

@@ -23,6 +23,10 @@ from laihua.kit.money import normalise_currency, parse_amount
 
 MAX_ANSWER_HOURS = 24 * 30
 CONTRACT_EDITORS = (Role.HOSPITAL_ADMIN,)
+# Who reads contracts (docs/roles.md): the hospital admin keeps them, the coordinator checks coverage and
+# pre-authorisation against them, finance splits and claims under them, the insurer's agents are the other party,
+# the platform admin manages insurers. A clinician needs no commercial terms to treat.
+CONTRACT_READERS = (Role.HOSPITAL_ADMIN, Role.COORDINATOR, Role.FINANCE, Role.INSURER_AGENT, Role.PLATFORM_ADMIN)
 
 
 def visible_insurers(actor) -> QuerySet[Insurer]:
@@ -49,9 +53,10 @@ def chosen_insurer(value, *, field: str = "insurer") -> Insurer:
 
 
 def visible_contracts(actor) -> QuerySet[Contract]:
-    """Contracts: hospital staff their hospital's, an insurer agent their insurer's, a platform admin all."""
+    """Contracts: the hospital's admin, coordinators and finance their hospital's, an insurer agent their insurer's,
+    a platform admin all; a clinician or a patient none."""
     contracts = Contract.objects.select_related("hospital", "insurer")
-    if actor is None or not actor.is_authenticated:
+    if actor is None or not actor.is_authenticated or actor.role not in CONTRACT_READERS:
         return contracts.none()
     if actor.is_platform_admin:
         return contracts
@@ -63,7 +68,15 @@ def visible_contracts(actor) -> QuerySet[Contract]:
     return contracts.none()
 
 
+def list_contracts(actor) -> QuerySet[Contract]:
+    """The contracts the actor reads; a role that reads none is refused (PermissionDenied)."""
+    require_role(actor, CONTRACT_READERS)
+    return visible_contracts(actor)
+
+
 def get_contract(actor, pk) -> Contract:
+    """One contract the actor reads: a role that reads none is refused, another hospital's or insurer's NotFound."""
+    require_role(actor, CONTRACT_READERS)
     contract = visible_contracts(actor).filter(pk=pk).first()
     if contract is None:
         raise NotFound(_("No such contract."))

@@ -7,6 +7,7 @@ from laihua.cases.models import Case
 from laihua.cases.services import require_case_party, require_case_staff, visible_cases
 from laihua.records.models import (
     Consent,
+    ConsentUse,
     IpsDocument,
     ItemKind,
 )
@@ -33,6 +34,13 @@ def visible_documents(actor) -> QuerySet[IpsDocument]:
 
 
 def visible_consents(actor) -> QuerySet[Consent]:
-    if actor is None or not actor.is_authenticated or actor.role not in (Role.PATIENT, *RECORD_STAFF):
+    """Consents on cases the actor may see: the patient and the records staff every one; finance only the payment
+    consents (the insurer's, which a claim needs), never a consent to send records; nobody else any (docs/roles.md)."""
+    if actor is None or not actor.is_authenticated:
         return Consent.objects.none()
-    return Consent.objects.filter(case__in=visible_cases(actor)).select_related("case", "patient")
+    consents = Consent.objects.filter(case__in=visible_cases(actor)).select_related("case", "patient")
+    if actor.role in (Role.PATIENT, *RECORD_STAFF):
+        return consents
+    if actor.role == Role.FINANCE:
+        return consents.filter(use=ConsentUse.PAYMENT)
+    return Consent.objects.none()

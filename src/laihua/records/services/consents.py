@@ -158,6 +158,11 @@ def get_consent(actor, pk: int, *, audit: str | None = "records.consent_view") -
     require_role(actor, Role.values)
     consent = visible_consents(actor).filter(pk=pk).first()
     if consent is None:
+        hidden = (
+            Consent.objects.filter(pk=pk, case__hospital_id=actor.hospital_id).exists() if actor.hospital_id else False
+        )
+        if hidden:  # the hospital's staff whose role does not read it: refused, as on the case's records page
+            raise PermissionDenied()
         raise NotFound(_("No such consent."))
     if audit:
         record_event(actor, audit, consent, hospital=consent.case.hospital)
