@@ -136,9 +136,7 @@ def _register(form, email: str, language: str, next_url: str) -> RegistrationSen
     values = form.cleaned_data
     existing = User.objects.filter(Q(username__iexact=email) | Q(email__iexact=email)).order_by("pk").first()
     if existing is not None and existing.registration_pending:
-        Patient.objects.filter(user=existing).delete()
-        existing.delete()
-        existing = None
+        return _register_again(existing, form, email, language, next_url)
     if existing is not None:
         make_password(values["password1"])  # the same work as a new account's, so the time tells nothing either
         message = _send(
@@ -167,6 +165,31 @@ def _register(form, email: str, language: str, next_url: str) -> RegistrationSen
     except IntegrityError:  # registered a moment ago by a parallel request: answer as for any existing address
         return RegistrationSent(None, None)
     patient = form.save(commit=False)
+    patient.user = user
+    patient.save()
+    record_event(user, "patients.patient.register", patient, detail={"nationality": patient.nationality.code})
+    message = _send(
+        email,
+        language,
+        "registration_confirm",
+        {"user": user, "patient": patient, "path": _confirmation_path(user, next_url)},
+    )
+    return RegistrationSent(patient, message)
+
+
+def _register_again(user: User, form, email: str, language: str, next_url: str) -> RegistrationSent:
+    """A second registration of an address before the first was confirmed: the same unconfirmed account takes
+    the new details and password (so the first link stops working). It is kept, not deleted, so that its
+    audit trail stays whole."""
+    values = form.cleaned_data
+    user.first_name, user.last_name = values["given_names"][:150], values["family_name"][:150]
+    user.preferred_language, user.preferred_currency = language, values["preferred_currency"]
+    user.set_password(values["password1"])
+    user.save()
+    refreshed = type(form)(form.data, instance=Patient.objects.filter(user=user).first())
+    if not refreshed.is_valid():
+        raise FormInvalid(refreshed)
+    patient = refreshed.save(commit=False)
     patient.user = user
     patient.save()
     record_event(user, "patients.patient.register", patient, detail={"nationality": patient.nationality.code})
