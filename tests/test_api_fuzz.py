@@ -4,7 +4,9 @@ schemas. Bounded (a few examples per operation) so that the suite stays quick.""
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import (
     content_type_conformance,
@@ -31,6 +33,17 @@ CHECKS_SETTINGS = settings(
 APPLICATION = get_wsgi_application()
 api = schemathesis.openapi.from_wsgi("/api/openapi.json", APPLICATION)
 fhir = schemathesis.openapi.from_wsgi("/fhir/openapi.json", APPLICATION)
+
+
+@pytest.fixture(autouse=True)
+def keep_the_test_connection():
+    """Requests go through the WSGI application, which closes the database connection after each request; as
+    Django's own test client does, keep the test's connection (and its transaction) open meanwhile."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
