@@ -10,7 +10,19 @@ from django.utils.translation import gettext as _
 from laihua.accounts.models import User
 from laihua.audit.services import record_event
 from laihua.catalog import reference_data
-from laihua.demo import billing, capacity, cases, hospitals, insurance, patients, planning, quotes, records, travel
+from laihua.demo import (
+    billing,
+    capacity,
+    cases,
+    hospitals,
+    insurance,
+    patients,
+    planning,
+    quotes,
+    records,
+    statements,
+    travel,
+)
 from laihua.errors import Conflict
 from laihua.hospitals.models import Hospital
 
@@ -52,6 +64,7 @@ def _journeys() -> None:
     planning.load()
     records.load()
     billing.load()
+    statements.load()
 
 
 def load_demo() -> hospitals.DemoSummary:
