@@ -40,13 +40,13 @@ def test_paying_the_pounds_shown_settles_the_invoice_once(page):
     reference = a_case_paid_in_pounds()
     sign_in(page, "huangpu-finance")
     page.goto("/en/billing/")
-    page.locator("#to-bill tr", has_text=reference).get_by_role("button", name="Draft the invoice").click()
+    page.locator("#to-bill tr", has_text=reference).get_by_role("button", name="Draft the statement").click()
     page.locator("#add-extra summary").click()
     mri = page.locator("#add-extra select[name=item] option", has_text="HIDH-RAD-MRI-1").get_attribute("value")
     page.select_option("#add-extra select[name=item]", mri)
     page.fill("#add-extra input[name=reason]", "MRI of the knee ordered on arrival")
     page.locator("#add-extra button[type=submit]").click()
-    page.get_by_role("button", name="Issue the invoice").click()
+    page.get_by_role("button", name="Issue the statement").click()
     expect(page.locator("#invoice-status")).to_have_text("Issued")
 
     # The patient's part is pinned in pounds; paying exactly that, received two days ago at another rate.

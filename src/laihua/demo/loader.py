@@ -20,6 +20,7 @@ from laihua.demo import (
     planning,
     quotes,
     records,
+    statements,
     stay,
     travel,
 )
@@ -65,6 +66,7 @@ def _journeys() -> None:
     stay.load()
     records.load()
     billing.load()
+    statements.load()
 
 
 def load_demo() -> hospitals.DemoSummary:

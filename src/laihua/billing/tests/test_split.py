@@ -369,3 +369,29 @@ def test_more_delivered_than_approved_for_a_line_is_the_patients(partial_case, u
     mri, _interpreter, extra = invoice.lines.order_by("position")
     assert (mri.insurer_cny, extra.insurer_cny, extra.declined_cny) == (Decimal("874.80"), 0, Decimal("486.00"))
     assert (extra.gop_sequence, extra.insurer_decision) == (1, "reduced")
+
+
+def test_a_line_priced_by_hand_on_the_page_takes_the_code_of_the_declined_service(partial_case, users, client):
+    """The page's form for a line priced by hand carries the code of the quoted service it repeats, so the insurer's
+    decline of the interpreter applies to a second session added by hand."""
+    finance = users["finance"]
+    invoice = services.start_invoice(finance, partial_case)
+    client.force_login(finance)
+    assert 'name="code"' in client.get(f"/en/billing/invoices/{invoice.pk}/").content.decode()
+    client.post(
+        f"/en/billing/invoices/{invoice.pk}/lines/",
+        {
+            "code": "INT-01",
+            "description_en": "Interpreter, at discharge",
+            "description_zh": "出院翻译",
+            "quantity": "1",
+            "unit_price": "300",
+            "service_date": "",
+            "reason": "Asked at discharge",
+        },
+    )
+    line = invoice.lines.get(source="extra")
+    assert line.code == "INT-01"
+    shown = services.split_of(invoice)
+    added = next(entry for entry in shown.lines if entry.pk == line.pk)
+    assert (added.insurer_cny, added.insurer_decision) == (0, "declined")

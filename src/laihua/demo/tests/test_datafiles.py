@@ -26,7 +26,7 @@ KINDS = sorted(
 )
 # The modules that read the data files when imported, in no particular order.
 LOADERS = ("hospitals", "patients", "travel", "cases", "quotes", "capacity", "planning", "insurance", "records")
-LOADERS += ("billing", "stay", "loader")
+LOADERS += ("billing", "statements", "stay", "loader")
 
 
 def schema(kind: str) -> dict:
