@@ -278,7 +278,9 @@ class Consent(models.Model):
 
 
 class Transfer(models.Model):
-    """Records sent to someone outside the hospital under a consent."""
+    """Records made available to someone outside the hospital under a consent: the recipient gets a link
+    to a download page (no health data in the e-mail). The link's token is stored only as its SHA-256;
+    it serves this one transfer until it expires, is revoked, or its consent stops covering it."""
 
     consent = models.ForeignKey(Consent, on_delete=models.PROTECT, related_name="transfers")
     case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="record_transfers")
@@ -286,6 +288,14 @@ class Transfer(models.Model):
     recipient_email = models.EmailField()
     data_types = models.JSONField(default=list)
     sent_at = models.DateTimeField(auto_now_add=True)
+    # Transfers sent before links (attachments by e-mail) have no token and no expiry: no page serves them.
+    token_hash = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+    expires_at = models.DateTimeField(_("link expires"), null=True, blank=True)
+    language = models.CharField(_("recipient's language"), max_length=10, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("records transfer")

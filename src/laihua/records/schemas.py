@@ -36,3 +36,4 @@ class ConsentIn(Schema):
 class TransferIn(Schema):
     recipient_email: str
     data_types: list[str] = []
+    language: str = ""

@@ -19,4 +19,5 @@ urlpatterns = [
     path("cases/<str:reference>/discharge/", views.episode_summary, name="episode_summary"),
     path("cases/<str:reference>/consents/", views.consent_grant, name="consent_grant"),
     path("cases/<str:reference>/send/", views.send, name="send"),
+    path("transfers/<int:transfer_id>/revoke/", views.transfer_revoke, name="transfer_revoke"),
 ]

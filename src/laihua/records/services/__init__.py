@@ -19,7 +19,8 @@ The rules, by concern:
   what is stored;
 - `viewing`: the case's distinct items with translations, one document, the term list;
 - `exporting`: the discharge summary, the IPS export (FHIR) and the PDF;
-- `consents`: consents and sending records under them.
+- `consents`: consents;
+- `transfers`: sending records under them as an expiring, revocable link, and its access log.
 """
 
 from laihua.cases.services import require_case_staff
@@ -38,7 +39,6 @@ from laihua.records.services.consents import (
     get_consent,
     grant_consent,
     matching_consent,
-    send_records,
     withdraw_consent,
 )
 from laihua.records.services.exporting import (
@@ -62,6 +62,17 @@ from laihua.records.services.importing import (
     refresh_items,
     store,
 )
+from laihua.records.services.transfers import (
+    LinkGone,
+    open_transfer,
+    revoke_transfer,
+    send_records,
+    shows_pdf,
+    transfer_bundle,
+    transfer_page_context,
+    transfer_pdf,
+    transfers_of_case,
+)
 from laihua.records.services.viewing import (
     annotate,
     case_items,
@@ -82,6 +93,7 @@ __all__ = [
     "SENDERS",
     "TERM_EDITORS",
     "ConsentRequired",
+    "LinkGone",
     "MatchByHandRefused",
     "PatientMismatch",
     "annotate",
@@ -102,16 +114,23 @@ __all__ = [
     "importable_attachments",
     "matching_consent",
     "mismatched_documents",
+    "open_transfer",
     "parse_lines",
     "refresh_items",
     "require_case_staff",
     "require_records_access",
+    "revoke_transfer",
     "save_episode_summary",
     "save_term",
     "send_records",
+    "shows_pdf",
     "store",
     "summary_pdf",
     "terms",
+    "transfer_bundle",
+    "transfer_page_context",
+    "transfer_pdf",
+    "transfers_of_case",
     "untranslated_codes",
     "visible_consents",
     "visible_documents",
