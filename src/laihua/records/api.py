@@ -77,8 +77,13 @@ def summary_out(summary) -> dict | None:
         "medications": summary.medications,
         "allergies": summary.allergies,
         "results": summary.results,
+        "follow_ups": summary.follow_ups,
+        "language": summary.language,
         "plan_of_care": summary.plan_of_care,
+        "plan_of_care_second": summary.plan_of_care_second,
         "follow_up": summary.follow_up,
+        "follow_up_second": summary.follow_up_second,
+        "unparsed": summary.unparsed,
         "completed_at": summary.completed_at,
     }
 

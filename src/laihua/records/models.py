@@ -174,18 +174,28 @@ class TermTranslation(models.Model):
 
 
 class EpisodeSummary(models.Model):
-    """What the clinician writes at discharge; once completed it can be exported as an IPS."""
+    """What the clinician writes at discharge; once completed it can be exported as an IPS. Structured
+    (records/discharge.py): diagnoses [{"system", "code", "text", "text_second"}] (ICD-10 or a term-list
+    code), procedures [{... , "date"}], medications [{..., "dose", "unit", "route", "frequency",
+    "period_unit", "duration_days", "dosage_text"}], dated follow-up instructions [{"date", "text"}]; free
+    text in `language` with an optional second language."""
 
     case = models.OneToOneField(
         "cases.Case", on_delete=models.CASCADE, related_name="episode_summary", verbose_name=_("case")
     )
-    diagnoses = models.JSONField(_("diagnoses (ICD-10)"), default=list, blank=True)  # [{"code","text"}]
-    procedures = models.JSONField(_("procedures done"), default=list, blank=True)  # [{"text","date"}]
-    medications = models.JSONField(_("discharge medications"), default=list, blank=True)  # [{"text","dosage"}]
+    diagnoses = models.JSONField(_("diagnoses (ICD-10)"), default=list, blank=True)
+    procedures = models.JSONField(_("procedures done"), default=list, blank=True)
+    medications = models.JSONField(_("discharge medications"), default=list, blank=True)
     allergies = models.JSONField(_("allergies"), default=list, blank=True)  # [{"text"}]
     results = models.JSONField(_("results"), default=list, blank=True)  # [{"text","value"}]
+    follow_ups = models.JSONField(_("follow-up instructions"), default=list, blank=True)
+    language = models.CharField(_("language of the free text"), max_length=10, default="en")
     plan_of_care = models.TextField(_("plan of care"), blank=True)
+    plan_of_care_second = models.TextField(_("plan of care in a second language"), blank=True)
     follow_up = models.TextField(_("follow-up"), blank=True)
+    follow_up_second = models.TextField(_("follow-up in a second language"), blank=True)
+    # Lines of a summary written before the structure that could not be read into it, as written.
+    unparsed = models.TextField(_("not read from the earlier summary"), blank=True)
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
     completed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

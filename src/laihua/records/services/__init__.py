@@ -18,7 +18,8 @@ The rules, by concern:
 - `importing`: checking documents, matching their patient, storing them and their items; checks of
   what is stored;
 - `viewing`: the case's distinct items with translations, one document, the term list;
-- `exporting`: the discharge summary, the IPS export (FHIR) and the PDF;
+- `discharge`: the clinician's structured discharge summary;
+- `exporting`: the IPS export (FHIR) and the PDF;
 - `consents`: consents;
 - `transfers`: sending records under them as an expiring, revocable link, and its access log.
 """
@@ -41,15 +42,13 @@ from laihua.records.services.consents import (
     matching_consent,
     withdraw_consent,
 )
+from laihua.records.services.discharge import ICD10_RE, displays, save_episode_summary
 from laihua.records.services.exporting import (
-    ICD10_RE,
     PDF_LABELS,
     build_export,
     case_for_patient_summary,
     document_source,
     export_case,
-    parse_lines,
-    save_episode_summary,
     summary_pdf,
 )
 from laihua.records.services.importing import (
@@ -103,6 +102,7 @@ __all__ = [
     "case_records",
     "consents_of_case",
     "delete_term",
+    "displays",
     "distinct_items",
     "document_source",
     "export_case",
@@ -115,7 +115,6 @@ __all__ = [
     "matching_consent",
     "mismatched_documents",
     "open_transfer",
-    "parse_lines",
     "refresh_items",
     "require_case_staff",
     "require_records_access",
