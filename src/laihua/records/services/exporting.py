@@ -47,6 +47,7 @@ PDF_LABELS = [
     gettext_noop("Matched to the patient by hand"),
 ]
 
+
 def document_source(document) -> dict:
     """Where items come from, as the export's Provenance says it (and whether it was matched by hand)."""
     source = {
