@@ -202,6 +202,10 @@ if not LAIHUA_PASSKEYS:
 LAIHUA_TOKEN_DAYS = env_int("LAIHUA_TOKEN_DAYS", 90)
 if LAIHUA_TOKEN_DAYS < 1:
     raise ImproperlyConfigured("LAIHUA_TOKEN_DAYS must be at least 1.")
+# A link to records shared with a doctor abroad stops opening them this many days after it is sent.
+LAIHUA_TRANSFER_LINK_DAYS = env_int("LAIHUA_TRANSFER_LINK_DAYS", 14)
+if LAIHUA_TRANSFER_LINK_DAYS < 1:
+    raise ImproperlyConfigured("LAIHUA_TRANSFER_LINK_DAYS must be at least 1.")
 
 EMAIL_BACKEND = env_str(
     "LAIHUA_EMAIL_BACKEND",

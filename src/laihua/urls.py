@@ -8,6 +8,7 @@ from django.views.i18n import set_language
 from laihua.api import api
 from laihua.catalog import pricefiles
 from laihua.fhir_api import fhir_api
+from laihua.records import views as records_views
 from laihua.web import views as web_views
 
 urlpatterns = [
@@ -20,6 +21,11 @@ urlpatterns = [
     path("webauthn/", include("laihua.accounts.webauthn")),  # passkey ceremonies (JSON), second factor
     path("prices/<slug:slug>.json", pricefiles.price_file_json, name="price_file_json"),
     path("prices/<slug:slug>.csv", pricefiles.price_file_csv, name="price_file_csv"),
+    # Records shared with a doctor abroad: no login, the token opens one transfer (records/services/transfers.py).
+    path("shared/<str:token>/", records_views.transfer_page, name="transfer_page"),
+    path("shared/<str:token>/ips.json", records_views.transfer_json, name="transfer_json"),
+    path("shared/<str:token>/ips.xml", records_views.transfer_xml, name="transfer_xml"),
+    path("shared/<str:token>/summary.pdf", records_views.transfer_pdf, name="transfer_pdf"),
 ]
 
 urlpatterns += i18n_patterns(

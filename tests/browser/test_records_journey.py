@@ -10,8 +10,10 @@ sends the records to the consented doctor, and is refused for anybody else.
 
 import datetime
 import json
+import re
 from pathlib import Path
 
+from django.core import mail
 from playwright.sync_api import expect
 
 from tests.browser.conftest import screenshot
@@ -120,11 +122,25 @@ def test_records_journey(page, tmp_path):
     sign_in(page, staff_name(case, "doctor"))
     page.goto(f"/en/records/cases/{reference}/")
     page.get_by_role("link", name="Discharge summary").click()
-    page.fill("#diagnoses", "S83.2 | Tear of meniscus, right knee")
-    page.fill("#procedures", f"Arthroscopic partial meniscectomy | {clock.today().isoformat()}")
-    page.fill("#medications", "Ibuprofen 400 mg | three times a day for 5 days")
+    page.fill("input[name=dx_code]", "S83.2")
+    page.fill("input[name=dx_text]", "Tear of meniscus, right knee")
+    page.get_by_role("button", name="Add a diagnosis").click()  # a line added by htmx, then removed
+    expect(page.locator("#rows-diagnoses .summary-row")).to_have_count(2)
+    page.locator("#rows-diagnoses .summary-row").nth(1).get_by_role("button", name="Remove this line").click()
+    expect(page.locator("#rows-diagnoses .summary-row")).to_have_count(1)
+    page.get_by_role("button", name="Add a procedure").click()
+    page.fill("input[name=pr_text]", "Arthroscopic partial meniscectomy")
+    page.fill("input[name=pr_date]", clock.today().isoformat())
+    page.fill("input[name=med_text]", "Ibuprofen")
+    page.fill("input[name=med_dose]", "400")
+    page.select_option("select[name=med_unit]", "mg")
+    page.select_option("select[name=med_route]", "oral")
+    page.fill("input[name=med_frequency]", "3")
+    page.fill("input[name=med_duration_days]", "5")
+    page.fill("input[name=fu_date]", clock.today().isoformat())
+    page.fill("input[name=fu_text]", "Orthopaedic check")
     page.fill("#plan_of_care", "Physiotherapy twice a week for 6 weeks")
-    page.fill("#follow_up", "Family doctor in 2 weeks; orthopaedic check in 6 weeks")
+    page.fill("#plan_of_care_second", "每周两次物理治疗，共6周")
     screenshot(page, "records-discharge-summary")
     page.get_by_role("button", name="Complete at discharge").click()
     expect(page.get_by_text("The discharge summary was saved.")).to_be_visible()
@@ -145,5 +161,15 @@ def test_records_journey(page, tmp_path):
     ).to_be_visible()
     page.fill("#s-email", "ana.home@clinic.example")
     page.get_by_role("button", name="Send", exact=True).click()
-    expect(page.get_by_text("The records were sent to ana.home@clinic.example.")).to_be_visible()
+    expect(page.get_by_text("A link to the records was sent to ana.home@clinic.example")).to_be_visible()
     assert Consent.objects.filter(recipient_email="ana.home@clinic.example", transfers__isnull=False).exists()
+    link = re.search(r"https?://\S+/shared/\S+/", mail.outbox[-1].body).group(0)
+    sign_out(page)
+
+    # the doctor at home: the page without signing in, at a phone's width
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(link[link.index("/shared/") :])
+    expect(page.locator("h1")).to_contain_text("Medical records shared with you")
+    expect(page.locator("main")).to_contain_text("Ibuprofen")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    screenshot(page, "records-shared-link")

@@ -78,8 +78,13 @@ def summary_out(summary) -> dict | None:
         "medications": summary.medications,
         "allergies": summary.allergies,
         "results": summary.results,
+        "follow_ups": summary.follow_ups,
+        "language": summary.language,
         "plan_of_care": summary.plan_of_care,
+        "plan_of_care_second": summary.plan_of_care_second,
         "follow_up": summary.follow_up,
+        "follow_up_second": summary.follow_up_second,
+        "unparsed": summary.unparsed,
         "completed_at": summary.completed_at,
     }
 
@@ -254,19 +259,53 @@ def withdraw(request, consent_id: int):
     return consent_out(services.withdraw_consent(request.user, consent_id))
 
 
-@router.post("/cases/{reference}/transfers", response={201: dict}, summary="Send records to a consented recipient")
+def transfer_out(transfer) -> dict:
+    """A transfer as staff and the patient see it: never its link (only the recipient has it)."""
+    out = {
+        "id": transfer.pk,
+        "consent": transfer.consent_id,
+        "recipient_email": transfer.recipient_email,
+        "data_types": transfer.data_types,
+        "language": transfer.language,
+        "sent_at": transfer.sent_at,
+        "expires_at": transfer.expires_at,
+        "revoked_at": transfer.revoked_at,
+    }
+    if hasattr(transfer, "state"):
+        out["state"] = transfer.state
+        out["accesses"] = [
+            {
+                "at": e.at,
+                "address": e.ip_address,
+                "what": e.detail.get("what", ""),
+                "refused": e.detail.get("reason", "") if e.action == "records.transfer_access_refused" else "",
+            }
+            for e in transfer.accesses
+        ]
+    return out
+
+
+@router.post(
+    "/cases/{reference}/transfers", response={201: dict}, summary="Send a consented recipient a link to the records"
+)
 def transfer(request, reference: str, payload: TransferIn):
     case = get_case(request.user, reference, audit=None)
     sent = services.send_records(
-        request.user, case, recipient_email=payload.recipient_email, data_types=payload.data_types or None
+        request.user,
+        case,
+        recipient_email=payload.recipient_email,
+        data_types=payload.data_types or None,
+        language=payload.language,
     )
-    return Status(
-        201,
-        {
-            "id": sent.pk,
-            "consent": sent.consent_id,
-            "recipient_email": sent.recipient_email,
-            "data_types": sent.data_types,
-            "sent_at": sent.sent_at,
-        },
-    )
+    return Status(201, transfer_out(sent))
+
+
+@router.get("/cases/{reference}/transfers", summary="The case's transfers with their state and every access")
+def transfers(request, reference: str):
+    case = get_case(request.user, reference, audit=None)
+    return [transfer_out(t) for t in services.transfers_of_case(request.user, case)]
+
+
+@router.post("/transfers/{transfer_id}/revoke", summary="Revoke a transfer's link (patient or staff)")
+def revoke_transfer(request, transfer_id: int):
+    return transfer_out(services.revoke_transfer(request.user, transfer_id))

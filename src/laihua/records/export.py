@@ -12,6 +12,7 @@ import uuid
 from html import escape
 
 from laihua.kit import clock
+from laihua.records.discharge import plan_of_care_lines, summary_items
 from laihua.records.ips import ALLERGIES, LOINC, MEDICATIONS, PROBLEMS
 
 ICD10 = "http://hl7.org/fhir/sid/icd-10"
@@ -227,29 +228,6 @@ def _resource(kind: str, item: dict, patient_ref: str) -> tuple[dict, list[tuple
     return res, extra
 
 
-def summary_items(summary) -> list[dict]:
-    """The episode summary's lines as item dicts (ICD-10 coded diagnoses); a line written twice once."""
-    out = []
-    if summary is None:
-        return out
-    for row in summary.diagnoses:
-        codes = [{"system": ICD10, "code": row["code"], "display": row.get("text", "")}] if row.get("code") else []
-        out.append({"kind": "problem", "text": row.get("text", ""), "codes": codes, "status": "active"})
-    for row in summary.procedures:
-        out.append({"kind": "procedure", "text": row.get("text", ""), "codes": [], "date": row.get("date", "")})
-    for row in summary.medications:
-        out.append({"kind": "medication", "text": row.get("text", ""), "codes": [], "value": row.get("dosage", "")})
-    for row in summary.allergies:
-        out.append({"kind": "allergy", "text": row.get("text", ""), "codes": []})
-    for row in summary.results:
-        out.append({"kind": "result", "text": row.get("text", ""), "codes": [], "value": row.get("value", "")})
-    unique = []
-    for item in out:
-        if item not in unique:
-            unique.append(item)
-    return unique
-
-
 def _item_url(case, item: dict, used: set) -> str:
     """The item's fullUrl: its own urn:uuid when it came with one, else one derived from its key; the
     same from one export to the next."""
@@ -319,6 +297,21 @@ def _provenance(source: dict, targets: list[str], recorded: str) -> dict:
     return provenance
 
 
+def _plan_of_care_section(summary) -> list[dict]:
+    """The discharge summary's plan of care and dated follow-up instructions (LOINC 18776-5), as narrative;
+    the summary's coded entries go to the problems, procedures and medications sections (discharge.py)."""
+    lines = plan_of_care_lines(summary)
+    if not lines:
+        return []
+    return [
+        {
+            "title": PLAN_OF_CARE[1],
+            "code": {"coding": [{"system": LOINC, "code": PLAN_OF_CARE[0]}]},
+            "text": _div(lines),
+        }
+    ]
+
+
 def build_bundle(case, *, items: list[dict], summary=None, author=None) -> dict:
     """The IPS document Bundle (FHIR JSON dict) of a case from item dicts and the episode summary."""
     patient, hospital = case.patient, case.hospital
@@ -382,14 +375,7 @@ def build_bundle(case, *, items: list[dict], summary=None, author=None) -> dict:
         else:
             section["emptyReason"] = {"coding": [{"system": EMPTY_REASON, "code": "unavailable"}]}
         sections.append(section)
-    if summary is not None and (summary.plan_of_care or summary.follow_up):
-        sections.append(
-            {
-                "title": PLAN_OF_CARE[1],
-                "code": {"coding": [{"system": LOINC, "code": PLAN_OF_CARE[0]}]},
-                "text": _div([summary.plan_of_care, summary.follow_up and f"Follow-up: {summary.follow_up}"]),
-            }
-        )
+    sections.extend(_plan_of_care_section(summary))
     composition = {
         "resourceType": "Composition",
         "status": "final",

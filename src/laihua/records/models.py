@@ -195,18 +195,28 @@ class TermTranslation(models.Model):
 
 
 class EpisodeSummary(models.Model):
-    """What the clinician writes at discharge; once completed it can be exported as an IPS."""
+    """What the clinician writes at discharge; once completed it can be exported as an IPS. Structured
+    (records/discharge.py): diagnoses [{"system", "code", "text", "text_second"}] (ICD-10 or a term-list
+    code), procedures [{... , "date"}], medications [{..., "dose", "unit", "route", "frequency",
+    "period_unit", "duration_days", "dosage_text"}], dated follow-up instructions [{"date", "text"}]; free
+    text in `language` with an optional second language."""
 
     case = models.OneToOneField(
         "cases.Case", on_delete=models.CASCADE, related_name="episode_summary", verbose_name=_("case")
     )
-    diagnoses = models.JSONField(_("diagnoses (ICD-10)"), default=list, blank=True)  # [{"code","text"}]
-    procedures = models.JSONField(_("procedures done"), default=list, blank=True)  # [{"text","date"}]
-    medications = models.JSONField(_("discharge medications"), default=list, blank=True)  # [{"text","dosage"}]
+    diagnoses = models.JSONField(_("diagnoses (ICD-10)"), default=list, blank=True)
+    procedures = models.JSONField(_("procedures done"), default=list, blank=True)
+    medications = models.JSONField(_("discharge medications"), default=list, blank=True)
     allergies = models.JSONField(_("allergies"), default=list, blank=True)  # [{"text"}]
     results = models.JSONField(_("results"), default=list, blank=True)  # [{"text","value"}]
+    follow_ups = models.JSONField(_("follow-up instructions"), default=list, blank=True)
+    language = models.CharField(_("language of the free text"), max_length=10, default="en")
     plan_of_care = models.TextField(_("plan of care"), blank=True)
+    plan_of_care_second = models.TextField(_("plan of care in a second language"), blank=True)
     follow_up = models.TextField(_("follow-up"), blank=True)
+    follow_up_second = models.TextField(_("follow-up in a second language"), blank=True)
+    # Lines of a summary written before the structure that could not be read into it, as written.
+    unparsed = models.TextField(_("not read from the earlier summary"), blank=True)
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
     completed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -323,7 +333,9 @@ class Consent(models.Model):
 
 
 class Transfer(models.Model):
-    """Records sent to someone outside the hospital under a consent."""
+    """Records made available to someone outside the hospital under a consent: the recipient gets a link
+    to a download page (no health data in the e-mail). The link's token is stored only as its SHA-256;
+    it serves this one transfer until it expires, is revoked, or its consent stops covering it."""
 
     consent = models.ForeignKey(Consent, on_delete=models.PROTECT, related_name="transfers")
     case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="record_transfers")
@@ -331,6 +343,14 @@ class Transfer(models.Model):
     recipient_email = models.EmailField()
     data_types = models.JSONField(default=list)
     sent_at = models.DateTimeField(auto_now_add=True)
+    # Transfers sent before links (attachments by e-mail) have no token and no expiry: no page serves them.
+    token_hash = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+    expires_at = models.DateTimeField(_("link expires"), null=True, blank=True)
+    language = models.CharField(_("recipient's language"), max_length=10, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("records transfer")

@@ -4,15 +4,21 @@ from ninja import Schema
 
 
 class EpisodeSummaryIn(Schema):
-    """Diagnoses need ICD-10 codes; `complete` marks the summary as done at discharge."""
+    """The structured discharge summary (records/discharge.py); `complete` marks it as done at discharge.
+    Diagnoses need a code: ICD-10 (checked) or a code of the term list."""
 
-    diagnoses: list[dict] = []  # [{"code": "S83.2", "text": "..."}]
-    procedures: list[dict] = []  # [{"text": "...", "date": "YYYY-MM-DD"}]
-    medications: list[dict] = []  # [{"text": "...", "dosage": "..."}]
+    diagnoses: list[dict] = []  # [{"system": ICD-10 by default, "code": "S83.2", "text", "text_second"}]
+    procedures: list[dict] = []  # [{"system", "code", "text", "text_second", "date": "YYYY-MM-DD"}]
+    # [{"system", "code", "text", "dose", "unit", "route", "frequency", "period_unit", "duration_days", "dosage_text"}]
+    medications: list[dict] = []
     allergies: list[dict] = []  # [{"text": "..."}]
     results: list[dict] = []  # [{"text": "...", "value": "..."}]
+    follow_ups: list[dict] = []  # [{"date": "YYYY-MM-DD", "text": "..."}]
+    language: str = "en"  # of the free text: en | zh-hans
     plan_of_care: str = ""
+    plan_of_care_second: str = ""
     follow_up: str = ""
+    follow_up_second: str = ""
     complete: bool = False
 
 
@@ -37,3 +43,4 @@ class ConsentIn(Schema):
 class TransferIn(Schema):
     recipient_email: str
     data_types: list[str] = []
+    language: str = ""

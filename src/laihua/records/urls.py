@@ -18,7 +18,9 @@ urlpatterns = [
     path("cases/<str:reference>/ips.xml", views.export_xml, name="export_xml"),
     path("cases/<str:reference>/summary.pdf", views.export_pdf, name="export_pdf"),
     path("cases/<str:reference>/discharge/", views.episode_summary, name="episode_summary"),
+    path("cases/<str:reference>/discharge/row/<str:kind>/", views.episode_summary_row, name="episode_summary_row"),
     path("cases/<str:reference>/consents/", views.consent_grant, name="consent_grant"),
     path("cases/<str:reference>/consents/paper/", views.consent_paper, name="consent_paper"),
     path("cases/<str:reference>/send/", views.send, name="send"),
+    path("transfers/<int:transfer_id>/revoke/", views.transfer_revoke, name="transfer_revoke"),
 ]

@@ -4,13 +4,16 @@ the clinician's episode summary, and the shared term list. Each calls the same s
 A refusal of access escapes as a DomainError that kit.weberrors renders as a page; a refused change is
 shown on the page again with its message (a refused IPS with every issue and its location)."""
 
+import io
 import json
+import re
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST, require_safe
@@ -30,6 +33,7 @@ CORRECTABLE = (InvalidInput, Conflict, services.ConsentRequired, services.MatchB
 def _context(request, case, **extra) -> dict:
     actor = request.user
     records = services.case_records(actor, case)
+    services.displays(records["summary"])
     is_patient = actor.role == Role.PATIENT
     return {
         "case": case,
@@ -42,6 +46,7 @@ def _context(request, case, **extra) -> dict:
         "attachments": services.importable_attachments(actor, case),
         "consents": services.consents_of_case(actor, case),
         "may_record_paper": services.may_record_paper(actor, case),
+        "transfers": services.transfers_of_case(actor, case),
         "data_types": DataType.choices,
         "today": clock.today(),
         **extra,
@@ -192,48 +197,124 @@ def document_raw(request, document_id: int):
     return response
 
 
-FIELDS = {
-    "diagnoses": ("code", "text"),
-    "procedures": ("text", "date"),
-    "medications": ("text", "dosage"),
-    "allergies": ("text",),
-    "results": ("text", "value"),
+# The discharge summary form: each kind of line is a set of inputs repeated per row (name prefix + field),
+# read back in order; a row left empty is ignored. Rows are added with htmx and removed by summary-rows.js.
+ROWS = {
+    "diagnoses": ("dx", ("system", "code", "text", "text_second")),
+    "procedures": ("pr", ("system", "code", "text", "text_second", "date")),
+    "medications": (
+        "med",
+        ("system", "code", "text", "dose", "unit", "route", "frequency", "period_unit", "duration_days", "dosage_text"),
+    ),
+    "follow_ups": ("fu", ("date", "text")),
+    "allergies": ("al", ("text",)),
+    "results": ("rs", ("text", "value")),
 }
+TEXTS = ("language", "plan_of_care", "plan_of_care_second", "follow_up", "follow_up_second")
 
 
-def _lines(rows, fields) -> str:
-    return "\n".join(" | ".join(row.get(f, "") for f in fields).rstrip(" |") for row in rows)
+def _posted_rows(post, prefix: str, fields: tuple[str, ...]) -> list[dict]:
+    columns = {f: post.getlist(f"{prefix}_{f}") for f in fields}
+    count = max((len(v) for v in columns.values()), default=0)
+    return [{f: (columns[f][i] if i < len(columns[f]) else "") for f in fields} for i in range(count)]
+
+
+def _field_label(field: str | None) -> str:
+    """An error's field ("medications[0].dose") as the clinician reads it: “Discharge medications, line 1: dose”."""
+    kinds = {
+        "diagnoses": _("Diagnoses"),
+        "procedures": _("Procedures done"),
+        "medications": _("Discharge medications"),
+        "follow_ups": _("Follow-up instructions"),
+        "language": _("Language of the free text"),
+    }
+    parts = {
+        "code": _("code"),
+        "date": _("date"),
+        "dose": _("dose"),
+        "unit": _("unit"),
+        "route": _("route"),
+        "frequency": _("times per period"),
+        "period_unit": _("period"),
+        "duration_days": _("for how many days"),
+        "text": _("text"),
+        "system": _("code system"),
+    }
+    match = re.match(r"^(\w+)(?:\[(\d+)\])?(?:\.(\w+))?$", field or "")
+    if not match or match[1] not in kinds:
+        return field or ""
+    label = str(kinds[match[1]])
+    if match[2] is not None:
+        label = _("%(kind)s, line %(n)s") % {"kind": label, "n": int(match[2]) + 1}
+    return f"{label}: {parts.get(match[3], match[3])}" if match[3] else label
+
+
+def _summary_form_context(case, rows: dict, texts: dict, error=None) -> dict:
+    from laihua.records import discharge
+    from laihua.records.models import TermTranslation
+
+    terms = list(TermTranslation.objects.order_by("system", "code")[:2000])
+    systems = [discharge.ICD10, discharge.SNOMED, discharge.ATC]
+    systems += sorted({t.system for t in terms} - set(systems))
+    return {
+        "case": case,
+        "rows": rows,
+        "texts": texts,
+        "error": error,
+        "error_label": _field_label(error.field) if error else "",
+        "icd10_terms": [t for t in terms if t.system == discharge.ICD10],
+        "other_terms": [t for t in terms if t.system != discharge.ICD10],
+        "systems": systems,
+        "units": discharge.UNITS,
+        "routes": discharge.ROUTES,
+        "period_units": discharge.PERIOD_UNITS,
+        "icd10": discharge.ICD10,
+    }
 
 
 @login_required
 def episode_summary(request, reference: str):
-    """The clinician writes the discharge summary: one line per entry, parts separated by “|”."""
+    """The clinician writes the structured discharge summary (coded diagnoses and procedures, medications
+    with their dosage, dated follow-up instructions, free text in one language with an optional second)."""
     case = get_case(request.user, reference, audit=None)
     services.require_case_staff(request.user, case, (Role.CLINICIAN,))
     summary = case.episode_summary if hasattr(case, "episode_summary") else None
     error = None
     if request.method == "POST":
-        data = {name: services.parse_lines(request.POST.get(name, ""), fields) for name, fields in FIELDS.items()}
-        data["plan_of_care"] = request.POST.get("plan_of_care", "")
-        data["follow_up"] = request.POST.get("follow_up", "")
+        rows = {name: _posted_rows(request.POST, prefix, fields) for name, (prefix, fields) in ROWS.items()}
+        texts = {name: request.POST.get(name, "") for name in TEXTS}
         try:
-            services.save_episode_summary(request.user, case, data, complete="complete" in request.POST)
+            services.save_episode_summary(request.user, case, {**rows, **texts}, complete="complete" in request.POST)
         except InvalidInput as exc:
             error = exc
         else:
             messages.success(request, _("The discharge summary was saved."))
             return redirect("records:case", case.reference)
-        texts = {name: request.POST.get(name, "") for name in (*FIELDS, "plan_of_care", "follow_up")}
     else:
-        texts = {name: _lines(getattr(summary, name), fields) if summary else "" for name, fields in FIELDS.items()}
-        texts["plan_of_care"] = summary.plan_of_care if summary else ""
-        texts["follow_up"] = summary.follow_up if summary else ""
+        rows = {name: list(getattr(summary, name)) if summary else [] for name in ROWS}
+        texts = {name: getattr(summary, name) if summary else "" for name in TEXTS}
+        texts["language"] = texts["language"] or ("zh-hans" if request.LANGUAGE_CODE == "zh-hans" else "en")
+        texts["unparsed"] = summary.unparsed if summary else ""
+    for name in ("diagnoses", "medications", "follow_ups"):
+        rows[name] = rows[name] or [{}]  # one empty line to start with
     return render(
         request,
         "records/episode_summary.html",
-        {"case": case, "summary": summary, "texts": texts, "error": error},
+        _summary_form_context(case, rows, texts, error),
         status=error.status if error else 200,
     )
+
+
+@login_required
+@require_safe
+def episode_summary_row(request, reference: str, kind: str):
+    """One empty line of the discharge summary form (htmx adds it to its list)."""
+    case = get_case(request.user, reference, audit=None)
+    services.require_case_staff(request.user, case, (Role.CLINICIAN,))
+    if kind not in ROWS:
+        raise NotFound(_("No such list."))
+    context = _summary_form_context(case, {}, {})
+    return render(request, "records/_summary_row.html", {**context, "kind": kind, "row": {}})
 
 
 @login_required
@@ -322,11 +403,115 @@ def send(request, reference: str):
             case,
             recipient_email=request.POST.get("recipient_email", ""),
             data_types=request.POST.getlist("data_types") or None,
+            language=request.POST.get("language", ""),
         )
     except CORRECTABLE as error:
         return _again(request, case, error, send_form=request.POST)
-    messages.success(request, _("The records were sent to %(email)s.") % {"email": transfer.recipient_email})
-    return redirect("records:case", case.reference)
+    messages.success(
+        request,
+        _("A link to the records was sent to %(email)s; it works until %(date)s.")
+        % {"email": transfer.recipient_email, "date": formats.date_format(transfer.expires_at.date(), "DATE_FORMAT")},
+    )
+    return redirect(reverse("records:case", args=[case.reference]) + "#transfers")
+
+
+@login_required
+@require_POST
+def transfer_revoke(request, transfer_id: int):
+    transfer = services.revoke_transfer(request.user, transfer_id)
+    messages.success(request, _("The link was revoked: it no longer opens the records."))
+    return redirect(reverse("records:case", args=[transfer.case.reference]) + "#transfers")
+
+
+# The recipient's page: no login; the token in the address is the key, one transfer per token.
+
+
+def _reader_language(request, transfer) -> str:
+    """The page's language: one asked for (?lang=), the transfer's recipient language, or the browser's."""
+    asked = request.GET.get("lang", "")
+    if asked in services.transfers.LANGUAGES:
+        return asked
+    if transfer is not None and transfer.language:
+        return transfer.language
+    browser = translation.get_language_from_request(request)
+    return "zh-hans" if browser.startswith("zh") else "en"
+
+
+def _open(request, token: str, what: str):
+    """The transfer the token opens, or the response that refuses it (410 page; 404 for an unknown token)."""
+    try:
+        return services.open_transfer(token, what=what), None
+    except services.LinkGone as gone:
+        language = _reader_language(request, None)
+        with translation.override(language):
+            response = render(
+                request,
+                "records/transfer_gone.html",
+                {"reason": gone.reason, "reader_language": language},
+                status=410,
+            )
+        return None, response
+
+
+def _private(response):
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+@require_safe
+def transfer_page(request, token: str):
+    transfer, refused = _open(request, token, "page")
+    if refused:
+        return _private(refused)
+    language = _reader_language(request, transfer)
+    with translation.override(language):
+        context = services.transfer_page_context(transfer)
+        context.update(
+            token=token,
+            reader_language=language,
+            expires=timezone.localdate(transfer.expires_at),
+            hospital=transfer.case.hospital,
+        )
+        return _private(render(request, "records/transfer.html", context))
+
+
+@require_safe
+def transfer_json(request, token: str):
+    transfer, refused = _open(request, token, "json")
+    if refused:
+        return _private(refused)
+    bundle = services.transfer_bundle(transfer)
+    response = HttpResponse(json.dumps(bundle, ensure_ascii=False, indent=2), content_type="application/fhir+json")
+    response["Content-Disposition"] = f'attachment; filename="ips-{transfer.case.reference}.json"'
+    return _private(response)
+
+
+@require_safe
+def transfer_xml(request, token: str):
+    transfer, refused = _open(request, token, "xml")
+    if refused:
+        return _private(refused)
+    bundle = services.transfer_bundle(transfer)
+    response = HttpResponse(fhirxml.to_xml(bundle), content_type="application/fhir+xml; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="ips-{transfer.case.reference}.xml"'
+    return _private(response)
+
+
+@require_safe
+def transfer_pdf(request, token: str):
+    transfer, refused = _open(request, token, "pdf")
+    if refused:
+        return _private(refused)
+    pdf = services.transfer_pdf(transfer, _reader_language(request, transfer))
+    response = FileResponse(
+        io.BytesIO(pdf),
+        as_attachment=True,
+        filename=f"summary-{transfer.case.reference}.pdf",
+        content_type="application/pdf",
+    )
+    return _private(response)
 
 
 @login_required

@@ -39,6 +39,7 @@ EVENT_LABELS = {
     # records.services
     "records_imported": gettext_lazy("Records imported"),
     "records_sent": gettext_lazy("Records sent abroad"),
+    "records_link_revoked": gettext_lazy("Link to shared records revoked"),
     "episode_summary_completed": gettext_lazy("Discharge summary completed"),
     "consent_granted": gettext_lazy("Consent to send records given"),
     "consent_withdrawn": gettext_lazy("Consent to send records withdrawn"),

@@ -22,8 +22,10 @@ The rules, by concern:
   what is stored;
 - `viewing`: the case's distinct items with translations, one document;
 - `terms`: the platform's term list and each hospital's overrides;
-- `exporting`: the discharge summary, the IPS export (FHIR) and the PDF;
-- `consents`: consents and sending records under them.
+- `discharge`: the clinician's structured discharge summary;
+- `exporting`: the IPS export (FHIR) and the PDF;
+- `consents`: consents (from the patient, or signed on paper and recorded by staff);
+- `transfers`: sending records under them as an expiring, revocable link, and its access log.
 """
 
 from laihua.cases.services import require_case_staff
@@ -44,18 +46,15 @@ from laihua.records.services.consents import (
     matching_consent,
     paper_of_consent,
     record_paper_consent,
-    send_records,
     withdraw_consent,
 )
+from laihua.records.services.discharge import ICD10_RE, displays, save_episode_summary
 from laihua.records.services.exporting import (
-    ICD10_RE,
     PDF_LABELS,
     build_export,
     case_for_patient_summary,
     document_source,
     export_case,
-    parse_lines,
-    save_episode_summary,
     summary_pdf,
 )
 from laihua.records.services.importing import (
@@ -76,6 +75,17 @@ from laihua.records.services.terms import (
     save_term,
     terms,
 )
+from laihua.records.services.transfers import (
+    LinkGone,
+    open_transfer,
+    revoke_transfer,
+    send_records,
+    shows_pdf,
+    transfer_bundle,
+    transfer_page_context,
+    transfer_pdf,
+    transfers_of_case,
+)
 from laihua.records.services.viewing import (
     annotate,
     case_items,
@@ -94,6 +104,7 @@ __all__ = [
     "OVERRIDE_EDITORS",
     "TERM_READERS",
     "ConsentRequired",
+    "LinkGone",
     "MatchByHandRefused",
     "PatientMismatch",
     "annotate",
@@ -103,6 +114,7 @@ __all__ = [
     "case_records",
     "consents_of_case",
     "delete_term",
+    "displays",
     "distinct_items",
     "document_source",
     "export_case",
@@ -117,17 +129,23 @@ __all__ = [
     "may_record_paper",
     "mismatched_documents",
     "paper_of_consent",
-    "parse_lines",
     "record_paper_consent",
+    "open_transfer",
     "refresh_items",
     "require_case_staff",
     "require_records_access",
+    "revoke_transfer",
     "save_episode_summary",
     "save_term",
     "send_records",
+    "shows_pdf",
     "store",
     "summary_pdf",
     "terms",
+    "transfer_bundle",
+    "transfer_page_context",
+    "transfer_pdf",
+    "transfers_of_case",
     "untranslated_codes",
     "visible_consents",
     "visible_documents",

@@ -1,10 +1,8 @@
-"""The patient's consents (PIPL art. 38-39) and sending records outside the hospital under them."""
+"""The patient's consents (PIPL art. 38-39); sending records under them is in `transfers`."""
 
 import datetime
-import json
 
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMessage
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -14,7 +12,7 @@ from laihua.accounts.models import Role
 from laihua.accounts.services import require_role
 from laihua.audit.services import record_event
 from laihua.cases.models import Case
-from laihua.cases.services import add_event, require_case_party, require_case_staff
+from laihua.cases.services import add_event, require_case_party
 from laihua.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from laihua.kit import clock
 from laihua.records.consents import check_paper, create_consent, require_paper_recorder
@@ -23,10 +21,8 @@ from laihua.records.models import (
     ConsentStatus,
     ConsentUse,
     DataType,
-    Transfer,
 )
-from laihua.records.services.access import SENDERS, require_records_access, visible_consents
-from laihua.records.services.exporting import _pdf_context, _pdf_language, build_export
+from laihua.records.services.access import require_records_access, visible_consents
 
 
 class ConsentRequired(PermissionDenied):
@@ -235,59 +231,3 @@ def matching_consent(case: Case, recipient_email: str, data_types: list[str]) ->
         if set(data_types) <= set(consent.data_types):
             return consent
     return None
-
-
-def send_records(actor, case: Case, *, recipient_email: str, data_types: list[str] | None = None) -> Transfer:
-    """E-mail the case's IPS (and the PDF, for summary or discharge consents) to a consented recipient; else refuse."""
-    require_case_staff(actor, case, SENDERS)
-    recipient_email = str(recipient_email or "").strip()
-    candidates = Consent.objects.filter(
-        case=case, use=ConsentUse.RECORDS, status=ConsentStatus.ACTIVE, recipient_email__iexact=recipient_email
-    ).order_by("-granted_at")
-    wanted = list(data_types) if data_types else (list(candidates[0].data_types) if candidates else [])
-    consent = matching_consent(case, recipient_email, wanted) if wanted else None
-    if consent is None:
-        record_event(
-            actor,
-            "records.transfer_refused",
-            case,
-            hospital=case.hospital,
-            detail={"recipient": recipient_email, "data_types": wanted},
-        )
-        raise ConsentRequired()
-    with transaction.atomic():
-        bundle = build_export(case, data_types=wanted)
-        transfer = Transfer.objects.create(
-            consent=consent, case=case, sent_by=actor, recipient_email=consent.recipient_email, data_types=wanted
-        )
-        record_event(
-            actor,
-            "records.transfer",
-            case,
-            hospital=case.hospital,
-            detail={"consent": consent.pk, "recipient": consent.recipient_email, "data_types": wanted},
-        )
-        add_event(case, actor, "records_sent", note=consent.recipient_name, staff_only=True)
-    from laihua.kit.pdf import render_pdf
-
-    message = EmailMessage(
-        subject=_("Medical records of %(name)s from %(hospital)s")
-        % {"name": case.patient.full_name, "hospital": case.hospital.name.get("en", "")},
-        body=_(
-            "Attached are the medical records of %(name)s, sent with the patient's consent for: %(purpose)s.\n"
-            "The International Patient Summary (HL7 FHIR) is attached as JSON, with a readable PDF."
-        )
-        % {"name": case.patient.full_name, "purpose": consent.purpose},
-        to=[consent.recipient_email],
-    )
-    message.attach(
-        f"ips-{case.reference}.json", json.dumps(bundle, ensure_ascii=False, indent=1), "application/fhir+json"
-    )
-    if DataType.SUMMARY in wanted or DataType.DISCHARGE in wanted:  # the PDF shows everything
-        message.attach(
-            f"summary-{case.reference}.pdf",
-            render_pdf("records/summary_pdf.html", _pdf_context(case), language=_pdf_language(case)),
-            "application/pdf",
-        )
-    transaction.on_commit(message.send)
-    return transfer

@@ -1,9 +1,5 @@
-"""The discharge (episode) summary, and the case's IPS export as FHIR and as PDF."""
+"""The case's IPS export as FHIR and as PDF (with the discharge summary, written in `discharge`)."""
 
-import datetime
-import re
-
-from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -12,8 +8,8 @@ from laihua.accounts.models import Role
 from laihua.accounts.services import require_role
 from laihua.audit.services import record_event
 from laihua.cases.models import Case
-from laihua.cases.services import add_event, require_case_staff, visible_cases
-from laihua.errors import InvalidInput, NotFound
+from laihua.cases.services import visible_cases
+from laihua.errors import NotFound
 from laihua.kit import clock
 from laihua.records import export as exporter
 from laihua.records import ips
@@ -23,6 +19,7 @@ from laihua.records.models import (
     ItemKind,
 )
 from laihua.records.services.access import RECORD_STAFF, require_records_access
+from laihua.records.services.discharge import displays
 from laihua.records.services.viewing import by_kind, case_items
 
 # Labels of the PDF, which shows each in the patient's language and in Chinese (records/_bi.html).
@@ -49,76 +46,6 @@ PDF_LABELS = [
     gettext_noop("Sources"),
     gettext_noop("Matched to the patient by hand"),
 ]
-
-ICD10_RE = re.compile(r"^[A-TV-Z][0-9][0-9AB](\.[0-9A-TV-Z]{1,4})?$")
-
-
-def _rows(value, fields: tuple[str, ...], name: str) -> list[dict]:
-    if value in (None, ""):
-        return []
-    if not isinstance(value, list):
-        raise InvalidInput(_("A list is expected."), field=name)
-    out = []
-    for index, row in enumerate(value):
-        if isinstance(row, str):
-            row = {fields[0]: row}
-        if not isinstance(row, dict):
-            raise InvalidInput(_("Each line must be an object."), field=f"{name}[{index}]")
-        clean = {f: str(row.get(f) or "").strip()[:500] for f in fields}
-        if not clean[fields[0] if fields[0] != "code" else "text"] and not clean.get("code"):
-            continue
-        out.append(clean)
-    return out
-
-
-def parse_lines(text: str, fields: tuple[str, ...]) -> list[dict]:
-    """Lines of "a | b" typed in a textarea as row dicts."""
-    out = []
-    for line in (text or "").splitlines():
-        if not line.strip():
-            continue
-        parts = [p.strip() for p in line.split("|")]
-        out.append({f: parts[i] if i < len(parts) else "" for i, f in enumerate(fields)})
-    return out
-
-
-@transaction.atomic
-def save_episode_summary(actor, case: Case, data: dict, *, complete: bool = False) -> EpisodeSummary:
-    """The clinician writes (and at discharge completes) the case's episode summary; diagnoses need ICD-10 codes."""
-    require_case_staff(actor, case, (Role.CLINICIAN,))
-    diagnoses = _rows(data.get("diagnoses"), ("code", "text"), "diagnoses")
-    for index, row in enumerate(diagnoses):
-        row["code"] = row["code"].upper()
-        if not ICD10_RE.match(row["code"]):
-            raise InvalidInput(
-                _("“%(code)s” is not an ICD-10 code (such as S83.2 or I10).") % {"code": row["code"]},
-                field=f"diagnoses[{index}].code",
-            )
-    date_rows = _rows(data.get("procedures"), ("text", "date"), "procedures")
-    for index, row in enumerate(date_rows):
-        if row["date"]:
-            try:
-                datetime.date.fromisoformat(row["date"])
-            except ValueError:
-                raise InvalidInput(_("Write the date as YYYY-MM-DD."), field=f"procedures[{index}].date") from None
-    summary, _created = EpisodeSummary.objects.select_for_update().get_or_create(case=case)
-    summary.diagnoses = diagnoses
-    summary.procedures = date_rows
-    summary.medications = _rows(data.get("medications"), ("text", "dosage"), "medications")
-    summary.allergies = _rows(data.get("allergies"), ("text",), "allergies")
-    summary.results = _rows(data.get("results"), ("text", "value"), "results")
-    summary.plan_of_care = str(data.get("plan_of_care") or "").strip()[:5000]
-    summary.follow_up = str(data.get("follow_up") or "").strip()[:5000]
-    if complete:
-        if not diagnoses:
-            raise InvalidInput(_("Give at least one diagnosis with its ICD-10 code."), field="diagnoses")
-        summary.completed_at = clock.now()
-        summary.completed_by = actor
-    summary.save()
-    record_event(actor, "records.episode_summary", case, hospital=case.hospital, detail={"completed": complete})
-    if complete:
-        add_event(case, actor, "episode_summary_completed")
-    return summary
 
 
 def document_source(document) -> dict:
@@ -246,7 +173,7 @@ def _pdf_context(case: Case) -> dict:
         "patient": case.patient,
         "hospital": case.hospital,
         "hospital_zh": case.hospital.name.get("zh-hans", ""),
-        "summary": EpisodeSummary.objects.filter(case=case).first(),
+        "summary": displays(EpisodeSummary.objects.filter(case=case).first()),
         "sections": by_kind(items),
         "sources": [documents[pk] for pk in sorted(documents)],
         "generated": clock.now(),

@@ -202,9 +202,7 @@ def test_consent_lets_the_named_recipient_receive_until_withdrawn(case, users, d
     with django_capture_on_commit_callbacks(execute=True):
         services.send_records(users["clinician"], case, recipient_email="SMITH@clinic.example")
     assert len(mail.outbox) == 1
-    names = [a[0] for a in mail.outbox[0].attachments]
-    assert names == [f"ips-{case.reference}.json", f"summary-{case.reference}.pdf"]
-    ips.parse(mail.outbox[0].attachments[0][1].encode())
+    assert not mail.outbox[0].attachments  # a link, not the records
 
     services.withdraw_consent(users["patient"], consent.pk)
     with pytest.raises(services.ConsentRequired):
@@ -271,9 +269,9 @@ def test_a_consent_for_allergies_only_sends_only_allergies(case, users, django_c
     services.import_document(users["clinician"], case, example_bytes("hl7-IPS-bundle-01.xml"))
     services.grant_consent(users["patient"], case, **consent_data(data_types=["allergy"]))
     with django_capture_on_commit_callbacks(execute=True):
-        services.send_records(users["coordinator"], case, recipient_email="smith@clinic.example")
-    (attachment,) = mail.outbox[0].attachments  # no PDF: it would show more than allergies
-    kinds = {i["kind"] for i in ips.items(ips.parse(attachment[1].encode()))}
+        transfer = services.send_records(users["coordinator"], case, recipient_email="smith@clinic.example")
+    assert not services.shows_pdf(transfer)  # the PDF would show more than allergies
+    kinds = {i["kind"] for i in ips.items(ips.parse(as_bytes(services.transfer_bundle(transfer))))}
     assert kinds == {"allergy"}
 
 

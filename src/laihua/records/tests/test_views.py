@@ -7,6 +7,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import translation
+from django.utils.formats import date_format
 
 from laihua.audit.models import AuditEvent
 from laihua.kit import clock
@@ -70,18 +71,37 @@ def test_term_list_translation_serves_the_summary(client, users, case):
 
 def test_clinician_completes_the_discharge_summary_and_downloads(client, users, case):
     client.force_login(users["clinician"])
-    bad = client.post(url("episode_summary", case.reference), {"diagnoses": "knee | pain", "complete": "1"})
+    bad = client.post(
+        url("episode_summary", case.reference), {"dx_code": ["S83.2", "knee"], "dx_text": ["", "pain"], "complete": "1"}
+    )
     assert bad.status_code == 422 and "is not an ICD-10 code" in bad.content.decode()
+    assert "Diagnoses, line 2: code" in bad.content.decode() and 'value="knee"' in bad.content.decode()
+    assert not EpisodeSummary.objects.exists()
     ok = client.post(
         url("episode_summary", case.reference),
         {
-            "diagnoses": "S83.2 | Tear of meniscus",
-            "medications": "Ibuprofen | 400 mg",
+            "dx_code": "S83.2",
+            "dx_text": "Tear of meniscus",
+            "med_text": "Ibuprofen",
+            "med_dose": "400",
+            "med_unit": "mg",
+            "med_route": "oral",
+            "med_frequency": "3",
+            "med_period_unit": "d",
+            "med_duration_days": "5",
+            "fu_date": "2027-01-06",
+            "fu_text": "Physiotherapy check",
             "plan_of_care": "Rest",
             "complete": "1",
         },
     )
     assert ok.status_code == 302 and EpisodeSummary.objects.get().completed_at
+    summary = EpisodeSummary.objects.get()
+    assert summary.medications[0]["dose"] == 400 and summary.medications[0]["duration_days"] == 5
+    assert summary.follow_ups == [{"date": "2027-01-06", "text": "Physiotherapy check"}]
+    page = client.get(url("case", case.reference)).content.decode()
+    assert "400 mg by mouth 3 times a day for 5 days" in page and "口服，每次400毫克，每日3次，共5天" in page
+    assert date_format(datetime.date(2027, 1, 6), "DATE_FORMAT") in page
     assert client.get(url("export_json", case.reference))["Content-Type"] == "application/fhir+json"
     pdf = client.get(url("export_pdf", case.reference))
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
