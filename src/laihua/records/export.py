@@ -13,6 +13,7 @@ from html import escape
 
 from laihua.kit import clock
 from laihua.records.discharge import plan_of_care_lines, summary_items
+from laihua.records.extraction import TIMES
 from laihua.records.ips import ALLERGIES, LOINC, MEDICATIONS, PROBLEMS
 
 ICD10 = "http://hl7.org/fhir/sid/icd-10"
@@ -84,36 +85,6 @@ _PROC_STATUS = {
 }
 _IMM_STATUS = {"completed", "entered-in-error", "not-done"}
 _DEVICE_STATUS = {"active", "completed", "entered-in-error", "intended", "stopped", "on-hold"}
-# The time elements an exported resource takes from the imported one (by the exported type).
-_TIMES = {
-    "Condition": (
-        "onsetDateTime",
-        "onsetAge",
-        "onsetPeriod",
-        "onsetRange",
-        "onsetString",
-        "abatementDateTime",
-        "abatementAge",
-        "abatementPeriod",
-        "abatementRange",
-        "abatementString",
-        "recordedDate",
-    ),
-    "AllergyIntolerance": (
-        "onsetDateTime",
-        "onsetAge",
-        "onsetPeriod",
-        "onsetRange",
-        "onsetString",
-        "recordedDate",
-        "lastOccurrence",
-    ),
-    "MedicationStatement": ("effectiveDateTime", "effectivePeriod", "dateAsserted"),
-    "Immunization": ("occurrenceDateTime", "occurrenceString", "recorded"),
-    "Observation": ("effectiveDateTime", "effectivePeriod", "effectiveInstant", "issued"),
-    "Procedure": ("performedDateTime", "performedPeriod", "performedString", "performedAge", "performedRange"),
-    "DeviceUseStatement": ("timingDateTime", "timingPeriod", "recordedOn"),
-}
 _RENAMED = {"authoredOn": "dateAsserted"}  # MedicationRequest.authoredOn as MedicationStatement.dateAsserted
 
 
@@ -122,7 +93,7 @@ def _times(res: dict, item: dict, fallback: str) -> None:
     stored before they were kept) gives its date as `fallback`."""
     kept = (item.get("detail") or {}).get("time")
     if isinstance(kept, dict):
-        allowed = _TIMES[res["resourceType"]]
+        allowed = TIMES[res["resourceType"]]  # an exported type takes the time elements it was read with
         for name, value in kept.items():
             name = _RENAMED.get(name, name)
             if name in allowed and value not in (None, "", {}, []):
