@@ -34,12 +34,11 @@ from hypothesis.stateful import (
 
 from laihua.billing import coverage, services
 from laihua.billing.models import Invoice, InvoiceStatus, Payment, WriteOffStatus
-from laihua.cases.services import move
+from laihua.billing.tests.test_split import accepted_and_covered
 from laihua.errors import DomainError, PermissionDenied
 from laihua.insurance import services as insurance
-from laihua.insurance.models import Contract, Guarantee
+from laihua.insurance.models import Guarantee
 from laihua.kit import clock
-from laihua.quotes import services as quotes
 from laihua.rates.models import ExchangeRate
 
 from .conftest import confirm_all, walk
@@ -64,38 +63,8 @@ line_decision = st.one_of(
 def quoted_case(case, users, mri, hospital, insurer, agents, rates_today):
     """MRI x2 (10 % off) and an interpreter priced by hand, quoted and accepted; covered by Global Care (direct
     billing), the patient's consent to send health data to it given; discharged. No guarantee asked yet."""
-    coordinator = users["coordinator"]
-    case = move(coordinator, case, "triage")
-    quote = quotes.create_draft(coordinator, case, {"valid_until": clock.today() + 30 * DAY, "deposit": "0"})
-    quotes.add_line(
-        coordinator,
-        quote,
-        {"item": mri.pk, "quantity": 2, "discount_percent": "10", "discount_reason": "Returning patient"},
-    )
-    quotes.add_line(
-        coordinator,
-        quote,
-        {
-            "code": "INT-01",
-            "description": {"en": "Medical interpreter (English)", "zh-hans": "医学翻译（英语）"},
-            "unit_price": "500",
-            "quantity": 1,
-        },
-    )
-    quotes.send_quote(coordinator, quote)
-    quotes.accept_quote(users["patient"], quote)
+    case = accepted_and_covered(case, users, mri, hospital, insurer)
     today = clock.today()
-    Contract.objects.create(hospital=hospital, insurer=insurer, direct_billing=True, currency="CNY")
-    insurance.record_coverage(
-        coordinator,
-        case,
-        {
-            "insurer": insurer.code,
-            "member_id": "GC-9",
-            "valid_from": (today - 365 * DAY).isoformat(),
-            "valid_until": (today + 365 * DAY).isoformat(),
-        },
-    )
     insurance.grant_gop_consent(case.patient.user, case)
     for day, rate in ((today, GBP_TODAY), (today - 3 * DAY, GBP_EARLIER)):
         ExchangeRate.objects.create(currency="GBP", rate_date=day, cny_per_unit=rate, source="Test rates")

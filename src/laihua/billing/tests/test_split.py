@@ -115,10 +115,9 @@ def test_a_booked_service_outside_the_guarantees_stay_is_the_patients(insured, u
 # --- per-line decisions: a partial GOP with a declined line ---------------------------------------
 
 
-@pytest.fixture
-def partial_case(case, users, mri, hospital, insurer, agents, rates_today):
-    """A quote with the MRI twice (10 % off for a returning patient) and an interpreter priced by hand; the GOP
-    was asked for a stay starting in ten days and partly approved (1,200 CNY): the interpreter declined."""
+def accepted_and_covered(case, users, mri, hospital, insurer):
+    """The case with a quote of the MRI twice (10 % off for a returning patient) and an interpreter priced by
+    hand, sent and accepted, and covered by the insurer (direct billing); returns the case."""
     coordinator = users["coordinator"]
     case = move(coordinator, case, "triage")
     quote = quotes.create_draft(coordinator, case, {"valid_until": clock.today() + 30 * DAY, "deposit": "0"})
@@ -151,6 +150,16 @@ def partial_case(case, users, mri, hospital, insurer, agents, rates_today):
             "valid_until": (today + 365 * DAY).isoformat(),
         },
     )
+    return case
+
+
+@pytest.fixture
+def partial_case(case, users, mri, hospital, insurer, agents, rates_today):
+    """A quote with the MRI twice (10 % off for a returning patient) and an interpreter priced by hand; the GOP
+    was asked for a stay starting in ten days and partly approved (1,200 CNY): the interpreter declined."""
+    coordinator = users["coordinator"]
+    case = accepted_and_covered(case, users, mri, hospital, insurer)
+    today = clock.today()
     insurance.grant_gop_consent(case.patient.user, case)  # the patient's consent to send their data to the insurer
     gop = insurance.send_guarantee_request(
         coordinator,
