@@ -1,16 +1,19 @@
 """JSON routes of the planning domain (mounted at /api/planning by laihua.api): thin calls to planning.services."""
 
 import datetime
+from typing import Literal
 
 from django.http import HttpResponse, JsonResponse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
 from laihua.accounts.auth import AUTH
 from laihua.cases.services import get_case
 from laihua.errors import NotFound
-from laihua.planning import rules, services
+from laihua.planning import pathways, rules, services
 from laihua.planning.services import PlaceTaken
+from laihua.planning.services.events import itinerary_events
 
 router = Router(tags=["planning"], auth=AUTH)
 
@@ -53,14 +56,61 @@ def plan(request, reference: str, payload: PlanIn):
     return Status(201, services.itinerary_json(itinerary))
 
 
-@router.get("/cases/{reference}/itinerary", response=dict)
+class InterpreterOut(Schema):
+    name: str
+    language: str
+
+
+class EventOut(Schema):
+    kind: Literal[
+        "arrival", "pickup", "appointment", "procedure", "inpatient", "interpreter", "accommodation", "departure"
+    ]
+    start: str = Field(..., description="ISO 8601: a moment with its offset, or a day")
+    end: str = Field(..., description="ISO 8601: a moment with its offset, or a day")
+    service: str | None = Field(None, description="the catalog code, where there is one")
+    name: str = ""
+    interpreter: InterpreterOut | None = Field(None, description="name and language, where one is assigned")
+    reason: str = Field("", description="why it is there, in the reader's language")
+
+
+class ItineraryOut(Schema):
+    """The itinerary (as `GET /itineraries/{id}` gives it) and its events in order."""
+
+    id: int
+    case: str
+    status: str
+    feasible: bool
+    method: str
+    arrival: datetime.date | None = None
+    departure: datetime.date | None = None
+    stay_days: int | None = None
+    hospital_days: int | None = None
+    waiting_days: int | None = None
+    greedy_departure: datetime.date | None = None
+    greedy_stay_days: int | None = None
+    bound_days: int | None = None
+    route: str = ""
+    stay_limit: int | None = None
+    reasons: list[dict] = []
+    nearest: dict = {}
+    pathways: list[str] = Field([], description="the packages or services planned along their clinical pathway")
+    nights: int | None = Field(None, description="inpatient nights, as the quote includes them")
+    fit_to_fly: datetime.date | None = Field(None, description="the first day the patient may fly home")
+    days: list[dict] = Field([], description="each day and why it is there, in the reader's language")
+    items: list[dict] = []
+    events: list[EventOut] = []
+
+
+@router.get("/cases/{reference}/itinerary", response=ItineraryOut)
 def current(request, reference: str):
     """The case's current itinerary (its patient, or its hospital's staff)."""
     case = get_case(request.auth, reference, audit=None)
     itinerary = services.current_itinerary(request.auth, case)
     if itinerary is None:
         raise NotFound(_("No itinerary yet."))
-    return services.itinerary_json(itinerary)
+    body = services.itinerary_json(itinerary)
+    body["events"] = itinerary_events(itinerary, translation.get_language() or case.language or "en")
+    return body
 
 
 @router.get("/itineraries/{itinerary_id}", response=dict)
@@ -182,4 +232,65 @@ def put_order(request, order_id: int, payload: OrderChangeIn):
 @router.delete("/orders/{order_id}", response={204: None}, summary="Remove a clinical order")
 def delete_order(request, order_id: int):
     rules.remove_order(request.auth, rules.get_order(request.auth, order_id))
+    return Status(204, None)
+
+
+# --- clinical pathways of the hospital's packages and services (planning.pathways) -----------------
+
+
+class StepIn(Schema):
+    kind: str = Field(..., description="workup, test, procedure, postop_check, results_review")
+    service: str = Field(..., description="catalog code of a single service of your hospital")
+    label: dict[str, str] = Field(..., description="{en, zh-hans}: what the step is, in both languages")
+    with_previous: bool = Field(False, description="in the same stage as the step before (the same day allowed)")
+    min_gap_days: int = Field(0, description="at least this many days after the steps of the stage before (0 to 90)")
+    max_gap_days: int | None = Field(None, description="at most this many days (none: no limit)")
+    turnaround_days: int = Field(0, description="working days until its report is ready (0 to 30)")
+    theatre_minutes: int | None = Field(None, description="the procedure's theatre time (1 to 540)")
+
+
+class PathwayIn(Schema):
+    procedure_kind: str = Field(..., description="the kind of procedure, for the fit-to-fly default")
+    fit_to_fly_days: int | None = Field(
+        None, description="fewest days after the procedure before a flight; none: the kind's default"
+    )
+    nights: int = Field(0, description="inpatient nights as the quote includes them (0 to 90)")
+    note: dict[str, str] = Field(default_factory=dict, description="{en, zh-hans}")
+    source: str = Field("", description="where the figures come from")
+    steps: list[StepIn]
+
+
+@router.get("/pathways", response=list[dict], summary="Your hospital's clinical pathways")
+def list_pathways(request):
+    """Hospital admin, coordinators, clinicians and finance of the hospital."""
+    return [pathways.pathway_json(p) for p in pathways.pathways_of(request.auth, _own_hospital(request.auth))]
+
+
+@router.get("/pathways/kinds", response=list[dict], summary="Kinds of procedure and their fit-to-fly days")
+def pathway_kinds(request):
+    pathways.pathways_of(request.auth, _own_hospital(request.auth))  # the readers' check
+    return pathways.kind_defaults()
+
+
+@router.get("/pathways/{item_code}", response=dict, summary="The clinical pathway of a package or service")
+def get_pathway(request, item_code: str):
+    return pathways.pathway_json(pathways.get_pathway(request.auth, item_code))
+
+
+@router.put(
+    "/pathways/{item_code}",
+    response={200: dict, 201: dict},
+    summary="Create (201) or replace (200) the pathway of a package or service (hospital admin, coordinator, clinician)",
+)
+def put_pathway(request, item_code: str, payload: PathwayIn):
+    """Every value is checked; a 422 names its field (`steps[2].service`). The steps are replaced whole."""
+    data = payload.dict()
+    data["item"] = item_code
+    found, created = pathways.save_pathway(request.auth, _own_hospital(request.auth), data)
+    return Status(201 if created else 200, pathways.pathway_json(found))
+
+
+@router.delete("/pathways/{item_code}", response={204: None}, summary="Remove a clinical pathway")
+def delete_pathway(request, item_code: str):
+    pathways.delete_pathway(request.auth, pathways.get_pathway(request.auth, item_code, roles=pathways.PATHWAY_EDITORS))
     return Status(204, None)

@@ -9,6 +9,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from laihua.kit.i18n import TranslatedField
+
 
 class Repeat(models.TextChoices):
     """How a service asked for more than once (a quote line's quantity) is planned."""
@@ -86,6 +88,122 @@ class ServiceOrder(models.Model):
         return f"{self.before.code} → {self.after.code} ({self.min_gap_days}-{self.max_gap_days or ''})"
 
 
+class ProcedureKind(models.TextChoices):
+    """The kind of procedure a pathway leads to, for its fit-to-fly rule (docs/pathways.md cites the figures)."""
+
+    DIAGNOSTIC = "diagnostic", _("Tests and scans only")
+    ENDOSCOPY = "endoscopy", _("Endoscopy (gastroscopy, colonoscopy)")
+    LAPAROSCOPIC = "laparoscopic", _("Laparoscopic (keyhole) surgery")
+    PLASTER_CAST = "plaster_cast", _("Plaster cast")
+    ANGIOPLASTY = "angioplasty", _("Angioplasty or stenting")
+    ABDOMINAL = "abdominal_surgery", _("Open abdominal surgery")
+    JOINT_REPLACEMENT = "joint_replacement", _("Major orthopaedic surgery (joint replacement)")
+    CHEST = "chest_surgery", _("Chest or heart surgery")
+
+
+# The fewest days after the procedure before a flight, by kind (UK CAA "Assessing fitness to fly": 24 hours
+# after laparoscopy or colonoscopy, 24 to 48 hours after a plaster cast, 5 days after angioplasty, 10 days
+# after abdominal surgery, 10 days after chest surgery or CABG, 10 days after joint replacement).
+FIT_TO_FLY_DAYS = {
+    ProcedureKind.DIAGNOSTIC: 0,
+    ProcedureKind.ENDOSCOPY: 1,
+    ProcedureKind.LAPAROSCOPIC: 1,
+    ProcedureKind.PLASTER_CAST: 2,
+    ProcedureKind.ANGIOPLASTY: 5,
+    ProcedureKind.ABDOMINAL: 10,
+    ProcedureKind.JOINT_REPLACEMENT: 10,
+    ProcedureKind.CHEST: 10,
+}
+
+
+class Pathway(models.Model):
+    """The clinical pathway of a catalog package or service, kept by its hospital's staff: the ordered steps
+    from the first consultation to the last check, the inpatient nights the quote includes and the fewest
+    days after the procedure before the patient may fly home."""
+
+    item = models.OneToOneField(
+        "catalog.CatalogItem", on_delete=models.CASCADE, related_name="pathway", verbose_name=_("package or service")
+    )
+    procedure_kind = models.CharField(
+        _("kind of procedure"), max_length=20, choices=ProcedureKind.choices, default=ProcedureKind.DIAGNOSTIC
+    )
+    fit_to_fly_days = models.PositiveIntegerField(
+        _("fit to fly (days after the procedure)"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(90)],
+        help_text=_("Empty: the default for the kind of procedure."),
+    )
+    nights = models.PositiveIntegerField(
+        _("inpatient nights included"),
+        default=0,
+        validators=[MaxValueValidator(90)],
+        help_text=_("As the quote includes them; more only as a priced inpatient-day line on the quote."),
+    )
+    note = TranslatedField(_("note"), blank=True)
+    source = models.CharField(_("source"), max_length=300, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("clinical pathway")
+        verbose_name_plural = _("clinical pathways")
+        ordering = ["item__code"]
+
+    def __str__(self):
+        return f"{self.item.code}"
+
+    @property
+    def fly_after_days(self) -> int:
+        if self.fit_to_fly_days is not None:
+            return self.fit_to_fly_days
+        return FIT_TO_FLY_DAYS.get(self.procedure_kind, 0)
+
+
+class StepKind(models.TextChoices):
+    WORKUP = "workup", _("Pre-admission work-up")
+    TEST = "test", _("Test or scan")
+    PROCEDURE = "procedure", _("Procedure")
+    POSTOP = "postop_check", _("Post-operative check")
+    REVIEW = "results_review", _("Results review")
+
+
+class PathwayStep(models.Model):
+    """One step of a pathway: a catalog service of the hospital, after the steps of the stage before it
+    (at least `min_gap_days`, at most `max_gap_days` days later, and not before their reports are ready).
+    A step `with_previous` shares the stage of the step before it (the bloods, ECG and chest X-ray together)."""
+
+    pathway = models.ForeignKey(Pathway, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveIntegerField(_("position"))
+    kind = models.CharField(_("kind of step"), max_length=20, choices=StepKind.choices)
+    service = models.ForeignKey(
+        "catalog.CatalogItem", on_delete=models.PROTECT, related_name="pathway_steps", verbose_name=_("service")
+    )
+    label = TranslatedField(_("label"))
+    with_previous = models.BooleanField(_("with the step before"), default=False)
+    min_gap_days = models.PositiveIntegerField(_("at least (days after the stage before)"), default=0)
+    max_gap_days = models.PositiveIntegerField(_("at most (days)"), null=True, blank=True)
+    turnaround_days = models.PositiveIntegerField(
+        _("report turnaround (working days)"), default=0, validators=[MaxValueValidator(30)]
+    )
+    theatre_minutes = models.PositiveIntegerField(_("theatre time (minutes)"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("pathway step")
+        verbose_name_plural = _("pathway steps")
+        ordering = ["pathway", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["pathway", "position"], name="pathway_step_position_unique"),
+            models.UniqueConstraint(fields=["pathway", "service"], name="pathway_step_service_unique"),
+            models.CheckConstraint(
+                name="pathway_step_gaps",
+                condition=Q(max_gap_days__isnull=True) | Q(max_gap_days__gte=F("min_gap_days")),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.pathway} #{self.position} {self.service.code}"
+
+
 class ItineraryStatus(models.TextChoices):
     DRAFT = "draft", _("Planned")
     ACTIVE = "active", _("Confirmed")
@@ -126,6 +244,10 @@ class Itinerary(models.Model):
     bound_days = models.PositiveIntegerField(_("shortest stay the clinical order allows"), null=True, blank=True)
     reasons = models.JSONField(_("why no plan fits"), default=list, blank=True)
     nearest = models.JSONField(_("nearest plan"), default=dict, blank=True)
+    pathways = models.JSONField(_("clinical pathways"), default=list, blank=True)  # the codes planned along one
+    nights = models.PositiveIntegerField(_("inpatient nights"), null=True, blank=True)  # as the quote includes
+    fit_to_fly = models.DateField(_("fit to fly from"), null=True, blank=True)
+    day_reasons = models.JSONField(_("why each day"), default=dict, blank=True)  # ISO day -> [{code, params}]
     note = models.CharField(_("note"), max_length=300, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(_("planned"), auto_now_add=True)
@@ -178,6 +300,8 @@ class ItineraryItem(models.Model):
         verbose_name=_("resource"),
     )
     warning = models.CharField(max_length=20, blank=True)
+    step = models.CharField(_("pathway step"), max_length=20, blank=True)  # StepKind, when planned along a pathway
+    nights = models.PositiveIntegerField(_("inpatient nights"), null=True, blank=True)  # a procedure's bed nights
     booking_request = models.ForeignKey(
         "capacity.BookingRequest", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from laihua.planning import views
+from laihua.planning import pathway_views, views
 
 app_name = "planning"
 urlpatterns = [
@@ -14,4 +14,10 @@ urlpatterns = [
     path("rules/orders/", views.order_add, name="order_add"),
     path("rules/orders/<int:order_id>/", views.order_change, name="order_change"),
     path("rules/orders/<int:order_id>/remove/", views.order_remove, name="order_remove"),
+    path("pathways/", pathway_views.pathways_page, name="pathways"),
+    path("pathways/pathways.csv", pathway_views.pathways_csv, name="pathways_csv"),
+    path("pathways/import/", pathway_views.pathways_import, name="pathways_import"),
+    path("pathways/<str:code>/", pathway_views.pathway_page, name="pathway"),
+    path("pathways/<str:code>/save/", pathway_views.pathway_save, name="pathway_save"),
+    path("pathways/<str:code>/remove/", pathway_views.pathway_delete, name="pathway_delete"),
 ]

@@ -60,13 +60,21 @@ def _key(idempotency_key, *, internal: bool = False) -> str:
 
 
 def book_service(
-    actor, case: Case, item, start_day: datetime.date, *, idempotency_key: str, internal: bool = False
+    actor,
+    case: Case,
+    item,
+    start_day: datetime.date,
+    *,
+    idempotency_key: str,
+    internal: bool = False,
+    nights: int | None = None,
 ) -> list[Booking]:
     """Book everything the service takes for the case, all or nothing, within the international quota.
 
     A request with a key already used at the hospital returns the bookings made the first time (the
     replay is audited). `internal`: the key is one Laihua made (RESERVED_KEY_PREFIXES). A booking
-    withdraws the case's waiting entries for the same service: its need is met."""
+    withdraws the case's waiting entries for the same service: its need is met. `nights`: the inpatient
+    nights of a clinical pathway's procedure, booked on its bed resources instead of their usual days."""
     require_case_staff(actor, case, BOOKERS)
     key = _key(idempotency_key, internal=internal)
     previous = _request_with_key(case.hospital_id, key)
@@ -78,7 +86,7 @@ def book_service(
         raise Conflict(_("Only an accepted or scheduled case can be booked."), field="case")
     _check_start_day(start_day)
     usages = list(item.usages.select_related("resource"))
-    plan = plan_for(item, start_day, usages)
+    plan = plan_for(item, start_day, usages, nights=nights)
     resources = {usage.resource_id: usage.resource for usage in usages}
     try:
         with transaction.atomic():

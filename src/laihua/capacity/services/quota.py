@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy
 
 from laihua.accounts.models import Role
 from laihua.audit.services import record_event
-from laihua.capacity.models import Booking, BookingRequest, CapacityDay, IntlUsage, Resource
+from laihua.capacity.models import Booking, BookingRequest, CapacityDay, IntlUsage, Resource, ResourceKind
 from laihua.cases.states import State
 from laihua.errors import DomainError, InvalidInput
 from laihua.kit import clock
@@ -140,10 +140,11 @@ class Capacities:
 
 
 def plan_for(
-    item, start_day: datetime.date, usages=None, *, activating: int | None = None
+    item, start_day: datetime.date, usages=None, *, activating: int | None = None, nights: int | None = None
 ) -> dict[tuple[int, datetime.date], int]:
     """{(resource id, day): units} that the service takes when it starts on start_day (`activating`: a
-    resource being reactivated, counted as active)."""
+    resource being reactivated, counted as active; `nights`: the inpatient nights a clinical pathway books,
+    which replace the days of its bed usages, as the quote includes them)."""
     usages = list(usages if usages is not None else item.usages.select_related("resource"))
     if not usages:
         raise InvalidInput(_("This service takes no bookable resource; set what it uses first."), field="item")
@@ -151,7 +152,10 @@ def plan_for(
     for usage in usages:
         if not usage.resource.active and usage.resource_id != activating:
             raise InvalidInput(_("A resource this service uses is not active."), field="item")
-        for offset in range(usage.day_offset, usage.day_offset + usage.days):
+        days = usage.days
+        if nights is not None and usage.resource.kind == ResourceKind.BED:
+            days = nights
+        for offset in range(usage.day_offset, usage.day_offset + days):
             key = (usage.resource_id, start_day + datetime.timedelta(days=offset))
             plan[key] = plan.get(key, 0) + usage.units
     return plan

@@ -101,7 +101,13 @@ def confirm_itinerary(actor, itinerary: Itinerary) -> Itinerary:
                 if not row.item.usages.exists():
                     continue  # nothing to book (no resource is counted for it)
                 bookings = book_service(
-                    actor, case, row.item, row.day, idempotency_key=f"itinerary-{itinerary.pk}-{row.pk}", internal=True
+                    actor,
+                    case,
+                    row.item,
+                    row.day,
+                    idempotency_key=f"itinerary-{itinerary.pk}-{row.pk}",
+                    internal=True,
+                    nights=row.nights,  # a pathway's procedure: the quote's nights, never the usage's days
                 )
                 row.booking_request_id = bookings[0].request_id if bookings else None
                 row.save(update_fields=["booking_request"])

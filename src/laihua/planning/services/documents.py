@@ -21,7 +21,7 @@ from laihua.kit.i18n import pick
 from laihua.kit.pdf import render_pdf
 from laihua.planning import ics
 from laihua.planning.models import ItemKind, Itinerary, ItineraryItem, ServiceRule
-from laihua.planning.services.reasons import reason_text
+from laihua.planning.services.reasons import day_reason_text, day_reasons_text, reason_text
 from laihua.travel import services as travel
 from laihua.travel.models import BookingStatus, FlightDirection, PickupStatus
 
@@ -63,6 +63,13 @@ def itinerary_json(itinerary: Itinerary, language: str | None = None) -> dict:
         "stay_limit": itinerary.stay_limit,
         "reasons": [{**r, "text": reason_text(r)} for r in itinerary.reasons],
         "nearest": itinerary.nearest,
+        "pathways": itinerary.pathways,
+        "nights": itinerary.nights,
+        "fit_to_fly": itinerary.fit_to_fly,
+        "days": [
+            {"day": day, "why": [day_reason_text(r) for r in reasons]}
+            for day, reasons in sorted((itinerary.day_reasons or {}).items())
+        ],
         "items": [
             {
                 "day": row.day,
@@ -198,7 +205,14 @@ def schedule(itinerary: Itinerary) -> Schedule:
     days, day = [], first
     while first and day <= last:
         found = sorted(entries.get(day, []), key=_sort_key)
-        days.append({"day": day, "entries": found, "at_hospital": any(e.at_hospital for e in found)})
+        days.append(
+            {
+                "day": day,
+                "entries": found,
+                "at_hospital": any(e.at_hospital for e in found),
+                "why": day_reasons_text(itinerary, day),
+            }
+        )
         day += datetime.timedelta(days=1)
     permitted = travel.permitted_stay(case, stay=stay, flights=flights, route=itinerary.route or None)
     return Schedule(

@@ -15,6 +15,7 @@ from laihua.errors import InvalidInput
 from laihua.kit import clock
 from laihua.kit.i18n import pick
 from laihua.planning.models import Itinerary, Repeat, ServiceOrder, ServiceRule
+from laihua.planning.services.pathway_plan import PathwayPlan, expand
 from laihua.planning.services.scope import PLANNERS
 from laihua.quotes.models import Quote
 from laihua.quotes.models import Status as QuoteStatus
@@ -107,13 +108,20 @@ def defaults_of(item: CatalogItem, rule: ServiceRule | None) -> dict:
     }
 
 
-def default_orders(items: list[CatalogItem]) -> list[dict]:
-    """The catalog's clinical orders between these services."""
+def default_orders(items: list[CatalogItem], covered: set[str] = frozenset()) -> list[dict]:
+    """The catalog's clinical orders between these services (leaving out those between two services a
+    clinical pathway plans: its own stages order them)."""
     ids = [item.pk for item in items]
     return [
         {"before": row.before.code, "after": row.after.code, "min": row.min_gap_days, "max": row.max_gap_days}
         for row in ServiceOrder.objects.filter(before_id__in=ids, after_id__in=ids).select_related("before", "after")
+        if not (row.before.code in covered and row.after.code in covered)
     ]
+
+
+def plannable(case: Case) -> PathwayPlan:
+    """The case's accepted services as the planner plans them: along their clinical pathways, if any."""
+    return expand(accepted_services(case), accepted_quantities(case))
 
 
 def routes_for(case: Case) -> list[dict]:
@@ -144,7 +152,8 @@ def _default_route(routes: list[dict]) -> dict | None:
 def plan_inputs(actor, case: Case) -> dict:
     """The inputs to prefill: window, entry route and its limit, visits a day, rest days, services, orders."""
     require_case_staff(actor, case, PLANNERS)
-    items = accepted_services(case)
+    pathways = plannable(case)
+    items = pathways.items
     last = Itinerary.objects.filter(case=case).first()
     today = clock.today()
     earliest = max(case.desired_arrival or today, today + datetime.timedelta(days=1))
@@ -159,7 +168,7 @@ def plan_inputs(actor, case: Case) -> dict:
         "visits_per_day": DEFAULT_VISITS_PER_DAY,
         "rest_weekdays": [],
         "rest_days": [],
-        "orders": default_orders(items),
+        "orders": default_orders(items, pathways.covered),
     }
     if last is not None:  # the coordinator's last choices are kept
         inputs.update(
@@ -223,7 +232,7 @@ def _clean_orders(raw, codes: set[str]) -> list[dict]:
     return orders
 
 
-def clean_inputs(case: Case, data: Mapping, items: list[CatalogItem]) -> dict:
+def clean_inputs(case: Case, data: Mapping, items: list[CatalogItem], covered: set[str] = frozenset()) -> dict:
     """Check the coordinator's inputs (each error names its field); missing ones take the defaults."""
     today = clock.today()
     earliest = _date(data.get("earliest_arrival"), "earliest_arrival", required=True)
@@ -259,7 +268,7 @@ def clean_inputs(case: Case, data: Mapping, items: list[CatalogItem]) -> dict:
     rest = sorted({_date(d, "rest_days").isoformat() for d in rest})
     codes = {item.code for item in items}
     orders = data.get("orders")
-    orders = default_orders(items) if orders is None else _clean_orders(orders, codes)
+    orders = default_orders(items, covered) if orders is None else _clean_orders(orders, codes)
     return {
         "earliest_arrival": earliest,
         "latest_departure": latest,

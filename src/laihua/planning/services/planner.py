@@ -10,18 +10,18 @@ from django.utils.translation import gettext_lazy, gettext_noop
 from laihua.audit.services import record_event
 from laihua.cases.models import Case
 from laihua.cases.services import add_event, get_case, require_case_staff, timeline_note
-from laihua.catalog.models import CatalogItem
 from laihua.errors import Conflict, InvalidInput
 from laihua.planning import solver
 from laihua.planning.models import ItemKind, Itinerary, ItineraryItem, ItineraryStatus
 from laihua.planning.services.inputs import (
     Planned,
     accepted_quantities,
-    accepted_services,
     clean_inputs,
     plan_inputs,
+    plannable,
     planned_services,
 )
+from laihua.planning.services.pathway_plan import PathwayPlan, day_reasons
 from laihua.planning.services.problem import build_problem
 from laihua.planning.services.reasons import _stored_params, reason_text
 from laihua.planning.services.scope import PLANNABLE_STATES, PLANNERS
@@ -33,14 +33,14 @@ class NothingToPlan(Conflict):
     default_message = gettext_lazy("The case has no accepted quote with catalog services to plan.")
 
 
-def _require_plannable(actor, case: Case) -> list[CatalogItem]:
+def _require_plannable(actor, case: Case) -> PathwayPlan:
     require_case_staff(actor, case, PLANNERS)
     if case.state not in PLANNABLE_STATES:
         raise Conflict(_("Only an accepted or scheduled case can be planned."), field="case")
-    items = accepted_services(case)
-    if not items:
+    pathways = plannable(case)
+    if not pathways.items:
         raise NothingToPlan()
-    return items
+    return pathways
 
 
 def _plan_json(plan: solver.Plan | None) -> dict:
@@ -54,8 +54,11 @@ def _plan_json(plan: solver.Plan | None) -> dict:
     }
 
 
-def _store_items(itinerary: Itinerary, plan: solver.Plan, planned: list[Planned], problem: solver.Problem) -> None:
+def _store_items(
+    itinerary: Itinerary, plan: solver.Plan, planned: list[Planned], problem: solver.Problem, pathways: PathwayPlan
+) -> None:
     by_code = {key: p.item for p in planned for key in p.keys}
+    steps = {code: step.kind for code, step in pathways.steps.items()}
     rows = [ItineraryItem(itinerary=itinerary, day=plan.arrival, kind=ItemKind.ARRIVAL)]
     for visit in plan.visits:
         rows.append(
@@ -68,6 +71,8 @@ def _store_items(itinerary: Itinerary, plan: solver.Plan, planned: list[Planned]
                 ends_at=visit.end,
                 resource_id=int(visit.resource) if visit.resource else None,
                 warning=visit.warning,
+                step=steps.get(visit.service, ""),
+                nights=pathways.nights.get(visit.service),
             )
         )
     spans = {s.key: s.span for s in problem.services}
@@ -84,13 +89,16 @@ def _store_items(itinerary: Itinerary, plan: solver.Plan, planned: list[Planned]
 
 def plan_case(actor, case: Case, data: Mapping | None = None, *, note: str = "") -> Itinerary:
     """Plan the shortest trip for the case and keep it as a draft itinerary (earlier drafts are replaced)."""
-    items = _require_plannable(actor, case)
+    pathways = _require_plannable(actor, case)
+    items = pathways.items
     if data is None:
         defaults = plan_inputs(actor, case)
         data = {k: v for k, v in defaults.items() if k not in ("items", "routes")}
-    inputs = clean_inputs(case, data, items)
-    planned = planned_services(items, accepted_quantities(case))
-    problem = build_problem(case, planned, inputs)
+    inputs = clean_inputs(case, data, items, pathways.covered)
+    steps = {step.service_id for step in pathways.steps.values()}  # each step once
+    quantities = {pk: n for pk, n in accepted_quantities(case).items() if pk not in steps}
+    planned = planned_services(items, quantities)
+    problem = build_problem(case, planned, inputs, pathways=pathways)
     try:
         outcome = solver.plan_trip(problem)
     except ValueError:
@@ -124,11 +132,17 @@ def plan_case(actor, case: Case, data: Mapping | None = None, *, note: str = "")
             bound_days=outcome.bound,
             reasons=[{"code": r.code, "params": _stored_params(r, case, inputs)} for r in outcome.reasons],
             nearest=_plan_json(outcome.nearest),
+            pathways=[p.item.code for p in pathways.pathways],
+            nights=sum(pathways.nights.values()) if pathways.nights else None,
+            fit_to_fly=plan.fit_to_fly if plan else None,
+            day_reasons=day_reasons(problem, plan, pathways, {k: p.item.name for p in planned for k in p.keys})
+            if plan
+            else {},
             note=note[:300],
             created_by=actor,
         )
         if plan is not None:
-            _store_items(itinerary, plan, planned, problem)
+            _store_items(itinerary, plan, planned, problem, pathways)
         record_event(
             actor,
             "planning.plan",

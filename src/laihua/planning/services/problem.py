@@ -13,6 +13,7 @@ from laihua.cases.models import Case
 from laihua.kit.i18n import pick
 from laihua.planning import solver
 from laihua.planning.models import ItineraryItem, ItineraryStatus, Repeat
+from laihua.planning.services import pathway_plan
 from laihua.planning.services.inputs import MAX_WINDOW_DAYS, Planned
 
 
@@ -23,7 +24,14 @@ def _trip_requests(case: Case) -> QuerySet:
     ).values("booking_request_id")
 
 
-def build_problem(case: Case, planned: list[Planned], inputs: dict, *, time_limit: float = 1.0) -> solver.Problem:
+def build_problem(
+    case: Case,
+    planned: list[Planned],
+    inputs: dict,
+    *,
+    time_limit: float = 1.0,
+    pathways: pathway_plan.PathwayPlan | None = None,
+) -> solver.Problem:
     """The solver's problem: services with their usages, orders and each resource's remaining places by day.
 
     A service planned several times becomes that many solver services in a chain: each time starts
@@ -85,7 +93,7 @@ def build_problem(case: Case, planned: list[Planned], inputs: dict, *, time_limi
             remaining[day] = max(0, min(day_left, month_left))
             day += datetime.timedelta(days=1)
         out[str(rid)] = solver.Resource(str(rid), pick(resource.name), resource.opening_hours, remaining)
-    return solver.Problem(
+    problem = solver.Problem(
         services=services,
         orders=[
             solver.Order(last_time[o["before"]], first_time[o["after"]], o["min"], o["max"]) for o in inputs["orders"]
@@ -101,3 +109,6 @@ def build_problem(case: Case, planned: list[Planned], inputs: dict, *, time_limi
         rest_weekdays=frozenset(inputs["rest_weekdays"]),
         time_limit=time_limit,
     )
+    if pathways is not None:  # the clinical pathways' steps, nights, report turnarounds and fit-to-fly day
+        problem = pathway_plan.apply(problem, pathways, {str(rid): r for rid, r in resources.items()})
+    return problem

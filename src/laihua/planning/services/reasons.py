@@ -15,10 +15,17 @@ from laihua.planning import solver
 from laihua.planning.services.inputs import routes_for
 
 
-def _day_words(iso: str) -> str:
+def day_words(day: datetime.date | str) -> str:
     """The day as a sentence says it in the active language ("12 December 2026", "2026年12月12日")."""
+    if isinstance(day, str):
+        day = datetime.date.fromisoformat(day)
+    if isinstance(day, datetime.datetime):
+        day = day.date()
     # Translators: a date format (Django's date filter letters) for a day within a sentence.
-    return date_format(datetime.date.fromisoformat(iso), pgettext("day in a sentence", "j F Y"))
+    return date_format(day, pgettext("day in a sentence", "j F Y"))
+
+
+_day_words = day_words
 
 
 def _stored_params(reason: solver.Reason, case: Case, inputs: dict) -> dict:
@@ -65,3 +72,48 @@ def reason_text(reason: Mapping) -> str:
     if code == "quota_many":
         return _("several resources are fully booked in these dates")
     return _("no plan fits even with a later departure and a longer stay")
+
+
+# --- why each day of a plan is there (planning.services.pathway_plan.day_reasons) ------------------
+
+
+def day_reason_text(reason: Mapping) -> str:
+    """One day's reason in plain words, in the active language ("waiting for the MRI report")."""
+    code, p = reason.get("code"), reason.get("params") or {}
+    label = pick(p["label"]) if isinstance(p.get("label"), dict) else str(p.get("label", ""))
+    if code == "arrival":
+        return _("arrival in China")
+    if code == "departure":
+        return _("flight home")
+    if code == "fit_to_fly":
+        return _("fit to fly from %(day)s") % {"day": _day_words(p["day"])}
+    if code == "procedure":
+        return _("%(step)s; inpatient night %(night)s of %(nights)s") % {
+            "step": label,
+            "night": p["night"],
+            "nights": p["nights"],
+        }
+    if code == "inpatient":
+        return _("recovery, inpatient night %(night)s of %(nights)s") % {"night": p["night"], "nights": p["nights"]}
+    if code == "discharge":
+        return _("discharge from hospital")
+    if code == "inpatient_day":
+        return _("in hospital: %(step)s") % {"step": label}
+    if code == "step":
+        return label
+    if code == "report":
+        return _("waiting for the %(step)s report (ready %(day)s)") % {"step": label, "day": _day_words(p["day"])}
+    if code == "next_step":
+        return _("waiting for the next step: %(step)s on %(day)s") % {"step": label, "day": _day_words(p["day"])}
+    if code == "pickup":
+        return _("airport pickup to the hotel")
+    if code == "accommodation":
+        return _("stay near the hospital")
+    if code == "recovery":
+        return _("recovery before flying: fit to fly from %(day)s") % {"day": _day_words(p["day"])}
+    return _("free day")
+
+
+def day_reasons_text(itinerary, day: datetime.date) -> list[str]:
+    """Why this day of the itinerary is there, in the active language (empty for a plan made before)."""
+    return [day_reason_text(r) for r in (itinerary.day_reasons or {}).get(day.isoformat(), [])]

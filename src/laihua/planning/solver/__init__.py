@@ -15,11 +15,13 @@ nearest plan.
 - plans: a plan from its start days, and check (what a plan breaks)
 - sat: the CP-SAT model (cpsat); baseline: the greedy plan (greedy)
 - explanation: explain, when nothing fits
+- pathway: the clinical pathway's report turnarounds and fit-to-fly day (one function per concern)
 - trip: plan_trip, the planner's entry
 """
 
 from laihua.planning.solver.baseline import greedy
 from laihua.planning.solver.explanation import RELAXED_EXTRA, explain
+from laihua.planning.solver.pathway import fit_to_fly_day, report_day
 from laihua.planning.solver.hours import ALWAYS_OPEN, DAY_START, MORNING_END, MOVE_MINUTES, SEQUENCE_LIMIT, USUAL_HOURS
 from laihua.planning.solver.plans import check
 from laihua.planning.solver.problem import (
@@ -72,4 +74,7 @@ __all__ = [
     "greedy",
     "lower_bound",
     "plan_trip",
+    # the clinical pathway
+    "fit_to_fly_day",
+    "report_day",
 ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 
 from laihua.planning.solver.hours import _Timer
+from laihua.planning.solver.pathway import ready_floor
 from laihua.planning.solver.plans import _make_plan
 from laihua.planning.solver.problem import Plan, Problem, Service, _start_allowed, _topological, _uses
 
@@ -26,7 +27,8 @@ def greedy(problem: Problem, *, max_restarts: int = 300) -> Plan | None:
         for service in services:
             preds = [o for o in problem.orders if o.after == service.key and o.before in starts]
             low = max(
-                [problem.arrival_buffer, floor.get(service.key, 0)] + [starts[o.before] + o.min_gap for o in preds]
+                [problem.arrival_buffer, floor.get(service.key, 0), ready_floor(problem, service, starts)]
+                + [starts[o.before] + o.min_gap for o in preds]
             )
             caps = [starts[o.before] + o.max_gap for o in preds if o.max_gap is not None]
             high = min(caps + [horizon - service.span])
@@ -41,6 +43,8 @@ def greedy(problem: Problem, *, max_restarts: int = 300) -> Plan | None:
         if failed is None:
             plan = _make_plan(problem, starts, "greedy", seconds=time.perf_counter() - began, timer=timer)
             if problem.stay_limit is not None and plan.stay > problem.stay_limit:
+                return None
+            if problem.latest_departure is not None and plan.departure > problem.latest_departure:
                 return None
             return plan
         service, preds = failed

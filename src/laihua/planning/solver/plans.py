@@ -4,6 +4,8 @@ and what a plan breaks."""
 from __future__ import annotations
 
 from laihua.planning.solver.hours import _days, _Timer, _times
+from laihua.planning.solver.pathway import broken as pathway_broken
+from laihua.planning.solver.pathway import departure_floor, fit_to_fly_day
 from laihua.planning.solver.problem import Plan, Problem, _remaining, _uses
 
 
@@ -13,7 +15,7 @@ def _make_plan(
     """The plan for these start days: arrival, departure, hospital days and the visits with their times."""
     by_key = {s.key: s for s in problem.services}
     first = min(starts.values())
-    departure = max(starts[k] + by_key[k].span for k in starts)
+    departure = max([starts[k] + by_key[k].span for k in starts] + [departure_floor(problem, starts)])
     busy = set()
     for key, start in starts.items():
         busy.update(range(start, start + by_key[key].span))
@@ -26,6 +28,8 @@ def _make_plan(
         optimal=optimal,
         seconds=seconds,
     )
+    fly = fit_to_fly_day(problem, starts)
+    plan.fit_to_fly = problem.day(fly) if fly is not None else None
     plan.visits = _times(problem, starts, timer)
     return plan
 
@@ -58,6 +62,7 @@ def check(problem: Problem, plan: Plan) -> list[str]:
         broken.append("latest_departure")
     if plan.arrival < problem.earliest_arrival:
         broken.append("earliest_arrival")
+    broken += pathway_broken(problem, starts, problem.index(plan.departure))
     timer = _Timer(problem)
     broken += [f"hours {problem.day(d)}" for d, keys in _days(starts).items() if not timer.fits(keys)]
     return broken

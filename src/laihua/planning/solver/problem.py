@@ -34,6 +34,7 @@ class Service:
     duration_minutes: int = 30
     morning_only: bool = False
     stay_days: int = 1
+    turnaround_days: int = 0  # working days until its report is ready (the steps after it wait for it)
 
     @property
     def span(self) -> int:
@@ -70,6 +71,7 @@ class Problem:
     rest_days: frozenset[datetime.date] = frozenset()
     rest_weekdays: frozenset[int] = frozenset()  # 0 = Monday
     arrival_buffer: int = 1
+    fly_after: dict[str, int] = field(default_factory=dict)  # service key -> fewest days after it before a flight
     time_limit: float = 1.0
     workers: int = 2
 
@@ -115,6 +117,7 @@ class Plan:
     visits: list[Visit] = field(default_factory=list)
     optimal: bool = False
     seconds: float = 0.0
+    fit_to_fly: datetime.date | None = None  # the first day the patient may fly home after the procedures
 
     @property
     def stay(self) -> int:
@@ -174,14 +177,17 @@ def earliest_offsets(problem: Problem) -> dict[str, int]:
     offsets = {}
     for service in _topological(problem):
         preds = [o for o in problem.orders if o.after == service.key and o.before in offsets]
-        offsets[service.key] = max((offsets[o.before] + o.min_gap for o in preds), default=0)
+        turnaround = {s.key: s.turnaround_days for s in problem.services}
+        offsets[service.key] = max((offsets[o.before] + max(o.min_gap, turnaround[o.before]) for o in preds), default=0)
     return offsets
 
 
 def lower_bound(problem: Problem) -> int:
     """The shortest stay (days from arrival to departure) the orders and gaps allow, ignoring capacity."""
     offsets = earliest_offsets(problem)
-    return problem.arrival_buffer + max(offsets[s.key] + s.span for s in problem.services)
+    last = max(offsets[s.key] + s.span for s in problem.services)
+    fly = max((offsets[k] + d for k, d in problem.fly_after.items() if k in offsets), default=0)
+    return problem.arrival_buffer + max(last, fly)
 
 
 # --- room for a service ---------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import time
 from ortools.sat.python import cp_model
 
 from laihua.planning.solver.hours import _days, _Timer
+from laihua.planning.solver.pathway import add_fit_to_fly, add_turnaround
 from laihua.planning.solver.plans import _make_plan
 from laihua.planning.solver.problem import Plan, Problem, Service, _remaining, _uses
 
@@ -143,6 +144,9 @@ def _model(problem: Problem, primary: str, ignore_quota, timer: _Timer):
     model.AddMinEquality(first, list(start_var.values()))
     for service in services:
         model.Add(departure >= start_var[service.key] + service.span)
+    # The clinical pathway: reports ready before the steps that wait for them, the flight after fit-to-fly.
+    add_turnaround(model, problem, x, start_var)
+    add_fit_to_fly(model, problem, start_var, departure)
     if problem.stay_limit is not None:
         model.Add(departure - first + problem.arrival_buffer <= problem.stay_limit)
     _objective(model, problem, x, departure, first, primary, horizon)

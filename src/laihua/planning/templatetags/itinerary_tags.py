@@ -3,6 +3,7 @@
 from django import template
 
 from laihua.planning.services.documents import both_languages, schedule
+from laihua.planning.services.reasons import day_words
 
 register = template.Library()
 
@@ -24,7 +25,13 @@ def with_chinese(texts, language: str = "") -> str:
 @register.filter
 def join_dates(days) -> str:
     """Days in the active language's date format, joined ("6 January 2027, 8 January 2027")."""
-    from django.utils import formats
     from django.utils.translation import gettext as _
 
-    return _(", ").join(formats.date_format(day, "DATE_FORMAT") for day in days)
+    return _(", ").join(day_words(day) for day in days)
+
+
+@register.filter(name="day_words")
+def day_words_filter(day) -> str:
+    """The day as the reader's locale writes it: "6 January 2027" in English, "2027年1月6日" in Chinese
+    (never "Jan. 6, 2027" or 01/06/2027)."""
+    return day_words(day) if day else ""
