@@ -280,7 +280,7 @@ def get_pathway(request, item_code: str):
 @router.put(
     "/pathways/{item_code}",
     response={200: dict, 201: dict},
-    summary="Create (201) or replace (200) the pathway of a package or service (hospital admin, coordinator, clinician)",
+    summary="Create (201) or replace (200) the pathway of a package or service (hospital staff who edit it)",
 )
 def put_pathway(request, item_code: str, payload: PathwayIn):
     """Every value is checked; a 422 names its field (`steps[2].service`). The steps are replaced whole."""

@@ -21,8 +21,8 @@ nearest plan.
 
 from laihua.planning.solver.baseline import greedy
 from laihua.planning.solver.explanation import RELAXED_EXTRA, explain
-from laihua.planning.solver.pathway import fit_to_fly_day, report_day
 from laihua.planning.solver.hours import ALWAYS_OPEN, DAY_START, MORNING_END, MOVE_MINUTES, SEQUENCE_LIMIT, USUAL_HOURS
+from laihua.planning.solver.pathway import fit_to_fly_day, report_day
 from laihua.planning.solver.plans import check
 from laihua.planning.solver.problem import (
     DEFAULT_HORIZON,
