@@ -74,6 +74,8 @@ _DATA = datafiles.read("cases")
 CASES = tuple(_case(entry, ["inquiries", index]) for index, entry in enumerate(_DATA["inquiries"]))
 # The accepted knee case whose trip demo.planning plans.
 PLANNED_TRIP = _case(_DATA["planned_trip"], ["planned_trip"])
+# The accepted hip replacement whose trip demo.planning plans along its clinical pathway.
+PATHWAY_TRIP = _case(_DATA["pathway_trip"], ["pathway_trip"])
 
 
 def demo_patient():

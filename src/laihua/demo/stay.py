@@ -22,6 +22,7 @@ from laihua.travel.services.stay import offered_accommodations
 
 DATA = datafiles.read("stay")
 TRIP = DATA["planned_trip"]
+HIP_TRIP = DATA["pathway_trip"]  # the hip replacement planned along its clinical pathway
 
 
 def _accommodations() -> int:
@@ -58,13 +59,13 @@ def _trip_days(case) -> tuple[datetime.date, datetime.date] | None:
     return None
 
 
-def _stay(case) -> int:
-    coordinator = User.objects.filter(username=demo_planning.TRIP.coordinator).first()
+def _stay(case, trip=TRIP, coordinator_name=demo_planning.TRIP.coordinator) -> int:
+    coordinator = User.objects.filter(username=coordinator_name).first()
     days = _trip_days(case)
     if coordinator is None or days is None or Flight.objects.filter(case=case).exists():
         return 0
     arrival, departure = days
-    for flight in TRIP["flights"]:
+    for flight in trip["flights"]:
         anchor = arrival if flight["direction"] == "in" else departure
         departs = anchor + datetime.timedelta(days=flight["departs_day"])
         arrives = anchor + datetime.timedelta(days=flight["arrives_day"])
@@ -80,19 +81,19 @@ def _stay(case) -> int:
                 "arrives": f"{arrives.isoformat()}T{flight['arrives']}",
             },
         )
-    if "entry_route" in TRIP:
+    if "entry_route" in trip:
         travel.set_entry(
-            coordinator, case, {"entry_route": TRIP["entry_route"], "visa_stay_days": TRIP.get("visa_stay_days") or ""}
+            coordinator, case, {"entry_route": trip["entry_route"], "visa_stay_days": trip.get("visa_stay_days") or ""}
         )
-    if TRIP.get("companions") == "all":
+    if trip.get("companions") == "all":
         travel.set_companions(coordinator, case, {"companions": [str(c.pk) for c in case.patient.companions.all()]})
-    if TRIP.get("pickup"):
+    if trip.get("pickup"):
         travel.set_pickup(
             coordinator,
             case,
-            {"pickup_status": TRIP["pickup"]["status"], "pickup_note": TRIP["pickup"].get("note", "")},
+            {"pickup_status": trip["pickup"]["status"], "pickup_note": trip["pickup"].get("note", "")},
         )
-    wanted = TRIP.get("accommodation")
+    wanted = trip.get("accommodation")
     places = list(offered_accommodations(case)) if wanted else []
     if wanted and wanted["hotel"] < len(places):
         booking = travel.request_accommodation(
@@ -122,4 +123,7 @@ def load() -> int:
     opened = CaseEvent.objects.filter(kind="opened", detail__demo=demo_planning.DEMO_KEY).select_related("case").first()
     if opened is not None:
         added += _stay(opened.case)
+    hip = CaseEvent.objects.filter(kind="opened", detail__demo=demo_planning.HIP_KEY).select_related("case").first()
+    if hip is not None:
+        added += _stay(hip.case, HIP_TRIP, demo_planning.HIP.coordinator)
     return added

@@ -190,8 +190,8 @@ def _clean_step(hospital: Hospital, n: int, row, item: CatalogItem) -> dict:
     if kind not in StepKind.values:
         raise _invalid(f"{at}.kind", _("choose one of the kinds offered."))
     service = _service(hospital, row.get("service"), f"{at}.service")
-    if service.pk == item.pk or service.kind == Kind.PACKAGE:
-        raise _invalid(f"{at}.service", _("a step is a single service, not the package or another package."))
+    if service.kind == Kind.PACKAGE:  # a service's own pathway may name it (its procedure); a package is not a step
+        raise _invalid(f"{at}.service", _("a step is a single service, not a package."))
     low = _whole(row.get("min_gap_days", 0), f"{at}.min_gap_days", minimum=0, maximum=MAX_GAP_DAYS, optional=True)
     high = _whole(row.get("max_gap_days"), f"{at}.max_gap_days", minimum=0, maximum=MAX_GAP_DAYS)
     if high is not None and high < (low or 0):
@@ -293,6 +293,13 @@ def save_pathway(actor, hospital: Hospital | None, data: Mapping) -> tuple[Pathw
     values = clean(hospital, data)
     with transaction.atomic():
         return _save(actor, hospital, values)
+
+
+def load_pathway(hospital: Hospital, data: Mapping) -> Pathway:
+    """Create or replace a pathway as shipped data (the demo's), checked as any other and audited without an
+    actor."""
+    with transaction.atomic():
+        return _save(None, hospital, clean(hospital, data))[0]
 
 
 def delete_pathway(actor, pathway: Pathway) -> None:
