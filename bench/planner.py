@@ -191,9 +191,8 @@ def pathway_case(kind: str) -> tuple[list[Service], list[Order], dict[str, int]]
     orders: list[Order] = []
     if kind in ("hip", "knee"):
         nights = 5 if kind == "hip" else 7
-        surgery = Service(
-            "surgery", f"{kind} replacement", (Usage("theatre", 3), Usage("beds", 1, 0, nights)), 180, stay_days=nights + 1
-        )
+        usages = (Usage("theatre", 3), Usage("beds", 1, 0, nights))
+        surgery = Service("surgery", f"{kind} replacement", usages, 180, stay_days=nights + 1)
         _workup(services, orders, surgery, nights)
         return services, orders, {"surgery": 10}
     if kind == "checkup":
@@ -292,7 +291,10 @@ def main(argv=None) -> None:
     bd = statistics.mean(r[2] for r in rows)
     worse = [r for r in rows if r[1] > r[0]]
     p95 = sorted(solve_times)[max(0, int(round(0.95 * len(solve_times))) - 1)]
-    print(f"cases: {args.cases} + {args.pathway_cases} pathway cases; planned by both: {len(rows)}; only CP-SAT: {only_cpsat}; by neither: {neither}")
+    print(
+        f"cases: {args.cases} + {args.pathway_cases} pathway cases; planned by both: {len(rows)}; "
+        f"only CP-SAT: {only_cpsat}; by neither: {neither}"
+    )
     print(f"constraint violations in plans: {broken}")
     print(f"CP-SAT proven optimal: {sum(1 for r in rows if r[3])} of {len(rows)}")
     print(

@@ -10,10 +10,10 @@ from laihua.cases.models import CaseEvent
 from laihua.catalog.models import CatalogItem
 from laihua.demo import cases as demo_cases
 from laihua.demo import datafiles
+from laihua.demo import patients as demo_patients
 from laihua.demo import quotes as demo_quotes
 from laihua.hospitals.models import Hospital
 from laihua.kit import clock
-from laihua.demo import patients as demo_patients
 from laihua.planning import pathways
 from laihua.planning import services as planning
 from laihua.planning.models import Itinerary, ItineraryStatus, Pathway, ServiceOrder, ServiceRule
