@@ -328,8 +328,32 @@ for _position, _key in enumerate(FIELD_ENCRYPTION_KEYS, start=1):
             "make one with `laihua generate_field_key`)."
         ) from None
 
-# Uploaded files (case attachments): stored under MEDIA_ROOT, served only through access-checked views.
+# Uploaded files (case attachments, paper consents, letter stamps): under MEDIA_ROOT on the local disk, or in an
+# S3-compatible bucket when LAIHUA_S3_BUCKET is set (django-storages), so that every application server reads
+# the same files. Either way they are served only through access-checked, audited views that stream them
+# (never a public or signed URL): docs/operations.md, "Object storage".
 MEDIA_ROOT = Path(env_str("LAIHUA_MEDIA_ROOT", str(VAR_DIR / "media")))
+LAIHUA_S3_BUCKET = env_str("LAIHUA_S3_BUCKET")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+if LAIHUA_S3_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": LAIHUA_S3_BUCKET,
+            "endpoint_url": env_str("LAIHUA_S3_ENDPOINT_URL"),  # empty: AWS itself
+            "access_key": env_str("LAIHUA_S3_ACCESS_KEY_ID"),  # empty: boto3's own chain (instance role, ...)
+            "secret_key": env_str("LAIHUA_S3_SECRET_ACCESS_KEY"),
+            "region_name": env_str("LAIHUA_S3_REGION"),
+            "location": env_str("LAIHUA_S3_PREFIX", "").strip("/"),
+            "default_acl": None,  # the bucket's own (private) policy
+            "querystring_auth": True,  # no object is ever readable by a bare URL
+            "file_overwrite": False,  # a name taken gets a new one, as on the local disk
+            "object_parameters": {"ServerSideEncryption": env_str("LAIHUA_S3_SERVER_SIDE_ENCRYPTION", "AES256")},
+        },
+    }
 LAIHUA_UPLOAD_MAX_BYTES = env_int("LAIHUA_UPLOAD_MAX_MB", 50) * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
