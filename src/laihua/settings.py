@@ -71,6 +71,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "laihua.kit.metrics.MetricsMiddleware",  # first: it times the whole answer (docs/operations.md, "Metrics")
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "laihua.kit.requestctx.RequestContextMiddleware",
@@ -245,7 +246,8 @@ SESSION_COOKIE_AGE = LAIHUA_SESSION_MAX_HOURS * 3600
 # HTTPS: every request redirected to https and HSTS sent, outside the demo. Behind a proxy that terminates
 # TLS and redirects itself, set LAIHUA_HTTPS_REDIRECT=false (and LAIHUA_BEHIND_PROXY=true).
 SECURE_SSL_REDIRECT = env_bool("LAIHUA_HTTPS_REDIRECT", PRODUCTION)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the load balancer's health check speaks plain HTTP inside the network
+# The load balancer's health check and Prometheus speak plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env_int("LAIHUA_HSTS_SECONDS", 31536000 if PRODUCTION else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("LAIHUA_HSTS_INCLUDE_SUBDOMAINS", PRODUCTION)
 SECURE_HSTS_PRELOAD = env_bool("LAIHUA_HSTS_PRELOAD", PRODUCTION)
@@ -277,6 +279,23 @@ AXES_CLIENT_IP_CALLABLE = "laihua.kit.requestctx.client_address"
 X_FRAME_OPTIONS = "DENY"
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "laihua"}}
+
+# Prometheus metrics on /metrics (kit.metrics, web.probes): to the bearer token LAIHUA_METRICS_TOKEN, or to a
+# client address in LAIHUA_METRICS_NETWORKS (comma-separated addresses or networks, e.g. 10.0.0.0/8); with
+# neither, /metrics does not exist (404). With several worker processes set PROMETHEUS_MULTIPROC_DIR (read by
+# prometheus_client itself too) to a folder of their own, emptied before they start.
+LAIHUA_METRICS_TOKEN = env_str("LAIHUA_METRICS_TOKEN", "")
+if LAIHUA_METRICS_TOKEN and len(LAIHUA_METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured("LAIHUA_METRICS_TOKEN must be at least 32 characters (e.g. secrets.token_urlsafe(32)).")
+try:
+    import ipaddress as _ipaddress
+
+    LAIHUA_METRICS_NETWORKS = [
+        _ipaddress.ip_network(item, strict=False) for item in env_list("LAIHUA_METRICS_NETWORKS", [])
+    ]
+except ValueError as _exc:
+    raise ImproperlyConfigured(f"LAIHUA_METRICS_NETWORKS: {_exc}") from None
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR", "")
 
 LOGGING = {
     "version": 1,
