@@ -5,6 +5,7 @@ import os
 import pytest
 
 from tests.builders import *  # noqa: F401,F403 - fixtures shared by every domain's tests
+from tests.objectstore import s3_server, s3_storage  # noqa: F401 - a moto S3 server and a bucket per test
 
 
 def pytest_collection_modifyitems(config, items):

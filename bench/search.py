@@ -1,7 +1,7 @@
 """Search benchmark: 50 hospitals × 2,000 catalog items in PostgreSQL, measured through gunicorn.
 
     .venv/bin/python bench/search.py [--clients 2] [--requests 300] [--workers 3] [--reload]
-                                     [--only api|page] [--api-limit N]
+                                     [--only api|page] [--api-limit N] [--hospitals 50]
 
 Creates (or reuses) the database in DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/laihua_bench),
 migrates it, loads the benchmark catalog once, starts gunicorn on a free loopback port, and sends a
@@ -144,6 +144,13 @@ def parse_args():
     parser.add_argument("--reload", action="store_true", help="delete and reload the benchmark catalog")
     parser.add_argument("--only", choices=("api", "page"), help="measure one target only")
     parser.add_argument("--api-limit", type=int, help="results per API request (default: the API's own, 20)")
+    parser.add_argument(
+        "--hospitals",
+        type=int,
+        default=HOSPITALS,
+        help=f"hospitals of {ITEMS_PER_HOSPITAL} items each (default {HOSPITALS}; 250 for 500,000 items); "
+        "a catalog of another size is reloaded",
+    )
     return parser.parse_args()
 
 
@@ -184,6 +191,8 @@ def server_environment(url: str) -> dict:
             "LAIHUA_DEBUG": "0",
             "LAIHUA_LOG_LEVEL": "WARNING",
             "LAIHUA_VAR_DIR": str(ROOT / "var" / "bench"),
+            # The clients speak plain http on the loopback, as behind a TLS-terminating proxy that redirects.
+            "LAIHUA_HTTPS_REDIRECT": "0",
         }
     )
     return env
@@ -509,7 +518,11 @@ def per_query(base: str, target: str, rounds: int = 15) -> list[tuple[str, float
 
 
 def main():
+    global HOSPITALS
     args = parse_args()
+    if args.hospitals < 1:
+        sys.exit("--hospitals must be at least 1")
+    HOSPITALS = args.hospitals
     if args.api_limit:
         API_LIMIT["limit"] = args.api_limit
     url = os.environ.get("DATABASE_URL") or DEFAULT_URL

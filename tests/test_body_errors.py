@@ -104,4 +104,5 @@ def test_while_the_database_is_down_fhir_answers_503_operation_outcome(database_
 
 def test_while_the_database_is_down_healthz_is_503(database_down):
     response = Client(raise_request_exception=False).get("/healthz")
-    assert response.status_code == 503 and response.json()["database"]["status"] == "error"
+    body = response.json()
+    assert response.status_code == 503 and body["status"] == "down" and body["checks"]["database"]["status"] == "error"

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "laihua.kit.metrics.MetricsMiddleware",  # first: it times the whole answer (docs/operations.md, "Metrics")
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "laihua.kit.requestctx.RequestContextMiddleware",
@@ -245,7 +246,8 @@ SESSION_COOKIE_AGE = LAIHUA_SESSION_MAX_HOURS * 3600
 # HTTPS: every request redirected to https and HSTS sent, outside the demo. Behind a proxy that terminates
 # TLS and redirects itself, set LAIHUA_HTTPS_REDIRECT=false (and LAIHUA_BEHIND_PROXY=true).
 SECURE_SSL_REDIRECT = env_bool("LAIHUA_HTTPS_REDIRECT", PRODUCTION)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the load balancer's health check speaks plain HTTP inside the network
+# The load balancer's health check and Prometheus speak plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env_int("LAIHUA_HSTS_SECONDS", 31536000 if PRODUCTION else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("LAIHUA_HSTS_INCLUDE_SUBDOMAINS", PRODUCTION)
 SECURE_HSTS_PRELOAD = env_bool("LAIHUA_HSTS_PRELOAD", PRODUCTION)
@@ -277,6 +279,23 @@ AXES_CLIENT_IP_CALLABLE = "laihua.kit.requestctx.client_address"
 X_FRAME_OPTIONS = "DENY"
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "laihua"}}
+
+# Prometheus metrics on /metrics (kit.metrics, web.probes): to the bearer token LAIHUA_METRICS_TOKEN, or to a
+# client address in LAIHUA_METRICS_NETWORKS (comma-separated addresses or networks, e.g. 10.0.0.0/8); with
+# neither, /metrics does not exist (404). With several worker processes set PROMETHEUS_MULTIPROC_DIR (read by
+# prometheus_client itself too) to a folder of their own, emptied before they start.
+LAIHUA_METRICS_TOKEN = env_str("LAIHUA_METRICS_TOKEN", "")
+if LAIHUA_METRICS_TOKEN and len(LAIHUA_METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured("LAIHUA_METRICS_TOKEN must be at least 32 characters (e.g. secrets.token_urlsafe(32)).")
+try:
+    import ipaddress as _ipaddress
+
+    LAIHUA_METRICS_NETWORKS = [
+        _ipaddress.ip_network(item, strict=False) for item in env_list("LAIHUA_METRICS_NETWORKS", [])
+    ]
+except ValueError as _exc:
+    raise ImproperlyConfigured(f"LAIHUA_METRICS_NETWORKS: {_exc}") from None
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR", "")
 
 LOGGING = {
     "version": 1,
@@ -328,8 +347,32 @@ for _position, _key in enumerate(FIELD_ENCRYPTION_KEYS, start=1):
             "make one with `laihua generate_field_key`)."
         ) from None
 
-# Uploaded files (case attachments): stored under MEDIA_ROOT, served only through access-checked views.
+# Uploaded files (case attachments, paper consents, letter stamps): under MEDIA_ROOT on the local disk, or in an
+# S3-compatible bucket when LAIHUA_S3_BUCKET is set (django-storages), so that every application server reads
+# the same files. Either way they are served only through access-checked, audited views that stream them
+# (never a public or signed URL): docs/operations.md, "Object storage".
 MEDIA_ROOT = Path(env_str("LAIHUA_MEDIA_ROOT", str(VAR_DIR / "media")))
+LAIHUA_S3_BUCKET = env_str("LAIHUA_S3_BUCKET")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+if LAIHUA_S3_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": LAIHUA_S3_BUCKET,
+            "endpoint_url": env_str("LAIHUA_S3_ENDPOINT_URL"),  # empty: AWS itself
+            "access_key": env_str("LAIHUA_S3_ACCESS_KEY_ID"),  # empty: boto3's own chain (instance role, ...)
+            "secret_key": env_str("LAIHUA_S3_SECRET_ACCESS_KEY"),
+            "region_name": env_str("LAIHUA_S3_REGION"),
+            "location": env_str("LAIHUA_S3_PREFIX", "").strip("/"),
+            "default_acl": None,  # the bucket's own (private) policy
+            "querystring_auth": True,  # no object is ever readable by a bare URL
+            "file_overwrite": False,  # a name taken gets a new one, as on the local disk
+            "object_parameters": {"ServerSideEncryption": env_str("LAIHUA_S3_SERVER_SIDE_ENCRYPTION", "AES256")},
+        },
+    }
 LAIHUA_UPLOAD_MAX_BYTES = env_int("LAIHUA_UPLOAD_MAX_MB", 50) * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

@@ -9,10 +9,11 @@ from laihua.api import api
 from laihua.catalog import pricefiles
 from laihua.fhir_api import fhir_api
 from laihua.records import views as records_views
-from laihua.web import views as web_views
+from laihua.web import probes
 
 urlpatterns = [
-    path("healthz", web_views.healthz, name="healthz"),
+    path("healthz", probes.healthz, name="healthz"),
+    path("metrics", probes.metrics_view, name="metrics"),
     # Browsers ask for /favicon.ico whatever the page says (PDF views, bookmarks).
     path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),
     path("api/", api.urls),

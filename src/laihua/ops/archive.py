@@ -54,6 +54,17 @@ def copy_with_checksum(source: Path, target: Path) -> dict:
     return {"sha256": digest.hexdigest(), "bytes": size}
 
 
+def copy_stream_with_checksum(reading, target: Path) -> dict:
+    """Copy an open file (from object storage) into the backup and return its checksum, read once."""
+    digest, size = hashlib.sha256(), 0
+    with private_file(target) as writing:
+        while chunk := reading.read(CHUNK):
+            digest.update(chunk)
+            writing.write(chunk)
+            size += len(chunk)
+    return {"sha256": digest.hexdigest(), "bytes": size}
+
+
 def write_manifest(folder: Path, manifest: dict) -> None:
     with private_file(folder / MANIFEST) as out:
         out.write(json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False).encode() + b"\n")

@@ -2,8 +2,9 @@
 
 PostgreSQL: a REPEATABLE READ transaction exports its snapshot, pg_dump dumps exactly that snapshot (custom
 format), and the same transaction reads the migration state, the audit chain's head and the files the rows
-name. The files are copied afterwards: uploads are written once under new random names, so every file the
-dump names is still there (one that is not is reported). SQLite: the backup API copies the database whole,
+name. The files are copied afterwards, from the local media root or the S3-compatible bucket that holds them
+(ops.mediastore): uploads are written once under new random names, so every file the dump names is still there
+(one that is not is reported). SQLite: the backup API copies the database whole,
 and the copy itself is read. The encryption keys and the secret key live in the environment, never in the
 database, and nothing here reads them: a backup is useless without the keys kept elsewhere."""
 
@@ -17,12 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import django
-from django.conf import settings
 from django.db import connections, transaction
 from django.utils.translation import gettext as _
 
 from laihua.audit.services import record_event
-from laihua.ops import archive, databases
+from laihua.ops import archive, databases, mediastore
 from laihua.ops.archive import OpsError
 
 
@@ -30,7 +30,7 @@ from laihua.ops.archive import OpsError
 class Backup:
     path: Path
     manifest: dict
-    missing: list[str]  # files the database names that the media root lacks
+    missing: list[str]  # files the database names that the storage lacks
     skipped: list[str]  # links and other non-files under the media root
 
 
@@ -73,9 +73,18 @@ def _dump(folder: Path) -> tuple[dict, dict]:
     return {"vendor": vendor, "file": copy.name, "sqlite_version": sqlite3.sqlite_version}, state
 
 
-def _copy_media(root: Path, folder: Path) -> tuple[dict, list[str]]:
-    """Every regular file under the media root, copied under media/ with its checksum; links are skipped."""
+def _copy_media(storage, folder: Path) -> tuple[dict, list[str]]:
+    """Every file of the storage, copied under media/ with its checksum. On the local disk links and other
+    non-files are skipped (and named); object storage holds only files."""
     copied, skipped = {}, []
+    root = mediastore.local_root(storage)
+    if root is None:
+        for relative in mediastore.names(storage):
+            with storage.open(relative, "rb") as source:
+                copied[f"{archive.MEDIA}/{relative}"] = archive.copy_stream_with_checksum(
+                    source, folder / archive.MEDIA / relative
+                )
+        return copied, skipped
     if not root.is_dir():
         return copied, skipped
     for current, directories, names in os.walk(root):
@@ -93,15 +102,16 @@ def _copy_media(root: Path, folder: Path) -> tuple[dict, list[str]]:
 
 
 def make_backup(destination: Path | str, *, media_root: Path | str | None = None) -> Backup:
-    """Write a backup to a new folder, or to a tar file when the name ends in .tar, .tar.gz or .tgz."""
+    """Write a backup to a new folder, or to a tar file when the name ends in .tar, .tar.gz or .tgz. The files
+    come from `media_root` when given, else from the configured storage (local disk or S3-compatible bucket)."""
     destination = Path(destination).absolute()
     _check_destination(destination)
-    root = Path(media_root or settings.MEDIA_ROOT)
+    storage = mediastore.media_storage(media_root)
     work = Path(tempfile.mkdtemp(prefix=".laihua-backup-", dir=destination.parent))  # mode 0700
     try:
         database, state = _dump(work)
         files = {database["file"]: archive.checksum(work / database["file"])}
-        media, skipped = _copy_media(root, work)
+        media, skipped = _copy_media(storage, work)
         files.update(media)
         missing = [name for name in state["files"] if f"{archive.MEDIA}/{name}" not in media]
         manifest = {

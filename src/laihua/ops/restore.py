@@ -1,18 +1,19 @@
-"""`laihua restore`: check a backup's every checksum, then restore it into an empty database and media root.
+"""`laihua restore`: check a backup's every checksum, then restore it into an empty database and media storage.
 
-Nothing is written before the whole backup has been checked, the database was found empty and the media root
-holds no file; a non-empty target is refused, never merged into or overwritten."""
+The files go to the configured storage (the local media root, or the S3-compatible bucket of LAIHUA_S3_BUCKET),
+or to the folder given. Nothing is written before the whole backup has been checked, the database was found
+empty and the storage holds no file; a non-empty target is refused, never merged into or overwritten."""
 
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.conf import settings
+from django.core.files import File
 from django.db.migrations.loader import MigrationLoader
 from django.utils.translation import gettext as _
 
-from laihua.ops import archive, databases
+from laihua.ops import archive, databases, mediastore
 from laihua.ops.archive import OpsError
 
 
@@ -41,20 +42,36 @@ def _migrations(manifest: dict) -> int:
     return len(known - applied)
 
 
-def _require_empty_media(root: Path) -> None:
+def _require_empty_media(storage) -> None:
+    root = mediastore.local_root(storage)
+    if root is None:
+        if next(mediastore.names(storage), None) is not None:
+            raise OpsError(
+                _("The storage %(path)s already holds files: restore into an empty bucket or prefix.")
+                % {"path": mediastore.describe(storage)}
+            )
+        return
     if root.exists() and (not root.is_dir() or any(path.is_file() for path in root.rglob("*"))):
         raise OpsError(
             _("The media root %(path)s already holds files: restore into an empty or new folder.") % {"path": root}
         )
 
 
-def _restore_files(folder: Path, manifest: dict, root: Path) -> int:
+def _restore_files(folder: Path, manifest: dict, storage) -> int:
     prefix = archive.MEDIA + "/"
     names = [name for name in manifest["files"] if name.startswith(prefix)]
+    root = mediastore.local_root(storage)
     for name in names:
-        target = root / name[len(prefix) :]
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(folder / name, target)
+        relative = name[len(prefix) :]
+        if root is not None:
+            target = root / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(folder / name, target)
+            continue
+        with open(folder / name, "rb") as source:
+            stored = storage.save(relative, File(source, name=relative))
+        if stored != relative:  # the storage was emptied before, so a name is never taken
+            raise OSError(f"{relative} was stored as {stored}")
     return len(names)
 
 
@@ -73,10 +90,11 @@ def check_backup(source: Path | str) -> dict:
 
 
 def restore(source: Path | str, *, database_url: str | None = None, media_root: Path | str | None = None) -> Restored:
-    """Restore the backup into the database (the configured one, or `database_url`) and the media root."""
+    """Restore the backup into the database (the configured one, or `database_url`) and the files into the
+    configured storage (or the folder `media_root`)."""
     database = databases.target(database_url)
     vendor = databases.vendor_of(database)
-    root = Path(media_root or settings.MEDIA_ROOT).absolute()
+    storage = mediastore.media_storage(media_root)
     with tempfile.TemporaryDirectory(prefix="laihua-restore-") as scratch:
         folder = _open(Path(source).absolute(), Path(scratch))
         manifest = archive.verify(folder)
@@ -87,7 +105,7 @@ def restore(source: Path | str, *, database_url: str | None = None, media_root: 
                 % {"backup": backed_up.get("vendor"), "target": vendor}
             )
         pending = _migrations(manifest)
-        _require_empty_media(root)
+        _require_empty_media(storage)
         if databases.relations_in(database, vendor):
             raise OpsError(
                 _(
@@ -102,13 +120,13 @@ def restore(source: Path | str, *, database_url: str | None = None, media_root: 
         else:
             databases.sqlite_restore(dump, database)
         try:
-            files = _restore_files(folder, manifest, root)
+            files = _restore_files(folder, manifest, storage)
         except OSError as exc:
             raise OpsError(
                 _(
                     "The database was restored, but the files could not be copied into %(path)s: %(error)s. Empty "
                     "the database and the media root before trying again."
                 )
-                % {"path": root, "error": exc}
+                % {"path": mediastore.describe(storage), "error": exc}
             ) from None
     return Restored(manifest, str(database.get("NAME")), files, pending)

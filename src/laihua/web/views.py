@@ -5,17 +5,13 @@ import math
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.contrib import messages
-from django.db import connection
-from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST, require_safe
+from django.views.decorators.http import require_POST, require_safe
 
-from laihua import __name__ as app_name
 from laihua.accounts import services as accounts
 from laihua.catalog import services as catalog
 from laihua.catalog.models import Kind
@@ -28,22 +24,6 @@ from laihua.web.results import result_rows
 
 PAGE_SIZE = 20
 SEARCH_FIELDS = ("q", "city", "department", "kind", "price_min", "price_max", "sort")
-
-
-@never_cache
-@require_GET
-def healthz(request):
-    """The application's and the database's state, for load balancers and operators."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
-        database = {"status": "ok", "vendor": connection.vendor}
-    except Exception as exc:  # noqa: BLE001 - any database failure is reported, not raised
-        database = {"status": "error", "vendor": connection.vendor, "detail": exc.__class__.__name__}
-    healthy = database["status"] == "ok"
-    body = {"status": "ok" if healthy else "degraded", "application": app_name, "database": database}
-    return JsonResponse(body, status=200 if healthy else 503)
 
 
 @require_safe

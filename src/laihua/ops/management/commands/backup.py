@@ -18,7 +18,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("destination", help="A new folder, or a file ending in .tar, .tar.gz or .tgz.")
-        parser.add_argument("--media-root", help="The uploaded files' folder (default: LAIHUA_MEDIA_ROOT).")
+        parser.add_argument(
+            "--media-root",
+            help="Back up the files of this folder instead of the configured storage "
+            "(LAIHUA_MEDIA_ROOT or LAIHUA_S3_BUCKET).",
+        )
 
     def handle(self, *args, destination, media_root=None, **options):
         try:

@@ -12,7 +12,7 @@ from laihua.ops.restore import check_backup, restore
 
 class Command(BaseCommand):
     help = (
-        "Restore a backup made by `laihua backup` into an empty database and an empty media root, after checking "
+        "Restore a backup made by `laihua backup` into an empty database and an empty file storage, after checking "
         "every file's checksum. A database or media root that holds anything is refused."
     )
 
@@ -22,7 +22,9 @@ class Command(BaseCommand):
             "--database-url", help="Restore into this database (default: DATABASE_URL); it must be empty."
         )
         parser.add_argument(
-            "--media-root", help="Restore the files here (default: LAIHUA_MEDIA_ROOT); it must be empty."
+            "--media-root",
+            help="Restore the files into this folder instead of the configured storage (LAIHUA_MEDIA_ROOT or "
+            "LAIHUA_S3_BUCKET); either must hold no file.",
         )
         parser.add_argument("--check", action="store_true", help="Only check the backup's checksums; restore nothing.")
 
