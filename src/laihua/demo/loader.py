@@ -69,7 +69,8 @@ def _journeys() -> None:
     records.load()
     billing.load()
     statements.load()
-    history.load()
+    if getattr(settings, "LAIHUA_DEMO_HISTORY", True):
+        history.load()
 
 
 def load_demo() -> hospitals.DemoSummary:

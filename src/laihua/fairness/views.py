@@ -2,7 +2,6 @@
 everything is read from the monthly roll-up (services.report)."""
 
 import csv
-import datetime
 import io
 
 from django.http import HttpResponse, JsonResponse
@@ -10,7 +9,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
-from laihua.errors import DomainError, InvalidInput
+from laihua.errors import DomainError
 from laihua.fairness.services import report
 from laihua.fairness.services.report import MIN_PATIENTS, PRIMARY, SECONDARY
 from laihua.kit.weberrors import render_domain_error
@@ -31,18 +30,6 @@ CSV_COLUMNS = [
     "patients",
     "suppressed",
 ]
-
-
-def _month(raw: str | None) -> datetime.date | None:
-    if not raw:
-        return None
-    try:
-        month = datetime.datetime.strptime(raw.strip(), "%Y-%m").date()
-    except ValueError:
-        raise InvalidInput(_("Give the month as YYYY-MM."), field="month") from None
-    if not datetime.date(2000, 1, 1) <= month <= datetime.date(2100, 12, 1):
-        raise InvalidInput(_("Give a month from 2000-01 to 2100-12."), field="month")
-    return month
 
 
 def _about() -> dict:
@@ -68,7 +55,7 @@ def _about() -> dict:
 def page(request):
     """The report for one month (the last whole month by default), with each city's last twelve months."""
     try:
-        wanted = _month(request.GET.get("month"))
+        wanted = report.parse_month(request.GET.get("month"))
     except DomainError as error:
         return render_domain_error(request, error)
     months = report.reported_months()
@@ -88,7 +75,7 @@ def page(request):
 
 
 def _open_rows(request):
-    return report.open_data(_month(request.GET.get("month")))
+    return report.open_data(report.parse_month(request.GET.get("month")))
 
 
 def _error_json(error: DomainError) -> JsonResponse:

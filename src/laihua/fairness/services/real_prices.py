@@ -116,3 +116,11 @@ def items_of_case(case) -> list[int]:
             .distinct()
         )
     )
+
+
+def published_real_prices(hospital_slug: str = ""):
+    """The stored real prices of the active items (of one hospital, by slug), by hospital and code."""
+    rows = PaidPriceSummary.objects.filter(item__active=True).select_related("item__hospital")
+    if hospital_slug:
+        rows = rows.filter(item__hospital__slug=hospital_slug)
+    return rows.order_by("item__hospital__slug", "item__code")

@@ -19,9 +19,11 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Max, Sum
+from django.utils.translation import gettext as _
 
 from laihua.capacity.models import Unit
 from laihua.capacity.services import month_start
+from laihua.errors import InvalidInput
 from laihua.fairness.models import UNIT_OF_CATEGORY, Category, MonthlyUse, Refresh, RefreshKind
 from laihua.hospitals.models import City, Hospital
 from laihua.kit import clock
@@ -31,6 +33,19 @@ PRIMARY = "fewer_than_10"
 SECONDARY = "secondary"
 TENTH = Decimal("0.1")
 CATEGORIES = list(Category)
+
+
+def parse_month(raw: str | None) -> datetime.date | None:
+    """A month given as YYYY-MM (None when not given), from 2000-01 to 2100-12, else InvalidInput."""
+    if not raw:
+        return None
+    try:
+        month = datetime.datetime.strptime(raw.strip(), "%Y-%m").date()
+    except ValueError:
+        raise InvalidInput(_("Give the month as YYYY-MM."), field="month") from None
+    if not datetime.date(2000, 1, 1) <= month <= datetime.date(2100, 12, 1):
+        raise InvalidInput(_("Give a month from 2000-01 to 2100-12."), field="month")
+    return month
 
 
 def percent(part: int, whole: int) -> Decimal | None:

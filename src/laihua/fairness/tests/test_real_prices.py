@@ -184,3 +184,18 @@ def test_the_real_price_is_dated(users, hospital, mri):
         settled_case(hospital, users["finance"], [(mri, amount)])
     real_prices.refresh_real_prices()
     assert PaidPriceSummary.objects.get(item=mri).updated_at.date() >= datetime.date(2020, 1, 1)
+
+
+def test_the_api_lists_real_prices_without_sign_in(client, users, hospital, mri):
+    for amount in AMOUNTS:
+        settled_case(hospital, users["finance"], [(mri, amount)])
+    real_prices.refresh_real_prices()
+    [row] = client.get(f"/api/fairness/real-prices?hospital={hospital.slug}").json()
+    assert (row["code"], row["cases"], row["median"], row["p10"], row["p90"]) == (
+        mri.code,
+        10,
+        "1400.00",
+        "1000.00",
+        "1800.00",
+    )
+    assert client.get("/api/fairness/real-prices?hospital=nowhere").json() == []

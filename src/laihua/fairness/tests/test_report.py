@@ -131,3 +131,14 @@ def test_csv_has_the_same_rows_with_empty_suppressed_cells(client, shanghai, las
 def test_the_open_data_is_read_only(client, shanghai):
     assert client.post("/fairness.json").status_code == 405
     assert client.post("/en/fairness/").status_code == 405
+
+
+def test_the_api_gives_the_same_rows_without_sign_in(client, shanghai, last_month):
+    response = client.get(f"/api/fairness?month={last_month:%Y-%m}")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["months"] == [f"{last_month:%Y-%m}"]
+    assert body["rows"] == client.get(f"/fairness.json?month={last_month:%Y-%m}").json()["rows"]
+    assert all(set(row) == PUBLIC_KEYS for row in body["rows"])
+    refused = client.get("/api/fairness?month=2101-01")
+    assert refused.status_code == 422 and refused.json()["field"] == "month"
