@@ -5,27 +5,42 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0005_search_prefixes_covering_indexes'),
+        ("catalog", "0005_search_prefixes_covering_indexes"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PaidPriceSummary',
+            name="PaidPriceSummary",
             fields=[
-                ('item', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='paid_summary', serialize=False, to='catalog.catalogitem', verbose_name='item')),
-                ('cases', models.PositiveIntegerField(verbose_name='cases')),
-                ('median', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='median paid')),
-                ('p10', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='10th percentile')),
-                ('p90', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='90th percentile')),
-                ('currency', models.CharField(default='CNY', editable=False, max_length=3, verbose_name='currency')),
-                ('updated_at', models.DateTimeField(verbose_name='computed at')),
+                (
+                    "item",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="paid_summary",
+                        serialize=False,
+                        to="catalog.catalogitem",
+                        verbose_name="item",
+                    ),
+                ),
+                ("cases", models.PositiveIntegerField(verbose_name="cases")),
+                ("median", models.DecimalField(decimal_places=2, max_digits=12, verbose_name="median paid")),
+                ("p10", models.DecimalField(decimal_places=2, max_digits=12, verbose_name="10th percentile")),
+                ("p90", models.DecimalField(decimal_places=2, max_digits=12, verbose_name="90th percentile")),
+                ("currency", models.CharField(default="CNY", editable=False, max_length=3, verbose_name="currency")),
+                ("updated_at", models.DateTimeField(verbose_name="computed at")),
             ],
             options={
-                'verbose_name': 'real price',
-                'verbose_name_plural': 'real prices',
-                'constraints': [models.CheckConstraint(condition=models.Q(('cases__gte', 10)), name='paid_summary_enough_cases'), models.CheckConstraint(condition=models.Q(('p10__lte', models.F('median')), ('median__lte', models.F('p90'))), name='paid_summary_ordered')],
+                "verbose_name": "real price",
+                "verbose_name_plural": "real prices",
+                "constraints": [
+                    models.CheckConstraint(condition=models.Q(("cases__gte", 10)), name="paid_summary_enough_cases"),
+                    models.CheckConstraint(
+                        condition=models.Q(("p10__lte", models.F("median")), ("median__lte", models.F("p90"))),
+                        name="paid_summary_ordered",
+                    ),
+                ],
             },
         ),
     ]

@@ -5,49 +5,79 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('hospitals', '0001_initial'),
+        ("hospitals", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Refresh',
+            name="Refresh",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('use', 'International use'), ('real_prices', 'Real prices')], max_length=20, verbose_name='what was recounted')),
-                ('started_at', models.DateTimeField(verbose_name='started')),
-                ('finished_at', models.DateTimeField(verbose_name='finished')),
-                ('rows', models.PositiveIntegerField(default=0, verbose_name='rows written')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("use", "International use"), ("real_prices", "Real prices")],
+                        max_length=20,
+                        verbose_name="what was recounted",
+                    ),
+                ),
+                ("started_at", models.DateTimeField(verbose_name="started")),
+                ("finished_at", models.DateTimeField(verbose_name="finished")),
+                ("rows", models.PositiveIntegerField(default=0, verbose_name="rows written")),
             ],
             options={
-                'verbose_name': 'recount',
-                'verbose_name_plural': 'recounts',
-                'ordering': ['-finished_at', '-pk'],
-                'indexes': [models.Index(fields=['kind', '-finished_at'], name='fairness_refresh_idx')],
+                "verbose_name": "recount",
+                "verbose_name_plural": "recounts",
+                "ordering": ["-finished_at", "-pk"],
+                "indexes": [models.Index(fields=["kind", "-finished_at"], name="fairness_refresh_idx")],
             },
         ),
         migrations.CreateModel(
-            name='MonthlyUse',
+            name="MonthlyUse",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('month', models.DateField(help_text='The first day of the month.', verbose_name='month')),
-                ('category', models.CharField(choices=[('outpatient_visits', 'Outpatient visits'), ('imaging', 'Imaging'), ('theatre_time', 'Theatre time'), ('bed_days', 'Bed-days')], max_length=20, verbose_name='kind of resource')),
-                ('used', models.PositiveBigIntegerField(default=0, verbose_name='international use')),
-                ('capacity', models.PositiveBigIntegerField(default=0, verbose_name='capacity in the month')),
-                ('cap', models.PositiveBigIntegerField(default=0, verbose_name='international cap in the month')),
-                ('patients', models.PositiveIntegerField(default=0, verbose_name='international patients')),
-                ('updated_at', models.DateTimeField(verbose_name='computed at')),
-                ('hospital', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='hospitals.hospital', verbose_name='hospital')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("month", models.DateField(help_text="The first day of the month.", verbose_name="month")),
+                (
+                    "category",
+                    models.CharField(
+                        choices=[
+                            ("outpatient_visits", "Outpatient visits"),
+                            ("imaging", "Imaging"),
+                            ("theatre_time", "Theatre time"),
+                            ("bed_days", "Bed-days"),
+                        ],
+                        max_length=20,
+                        verbose_name="kind of resource",
+                    ),
+                ),
+                ("used", models.PositiveBigIntegerField(default=0, verbose_name="international use")),
+                ("capacity", models.PositiveBigIntegerField(default=0, verbose_name="capacity in the month")),
+                ("cap", models.PositiveBigIntegerField(default=0, verbose_name="international cap in the month")),
+                ("patients", models.PositiveIntegerField(default=0, verbose_name="international patients")),
+                ("updated_at", models.DateTimeField(verbose_name="computed at")),
+                (
+                    "hospital",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="hospitals.hospital",
+                        verbose_name="hospital",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'monthly international use',
-                'verbose_name_plural': 'monthly international use',
-                'ordering': ['month', 'hospital', 'category'],
-                'indexes': [models.Index(fields=['month', 'category'], name='fairness_month_idx')],
-                'constraints': [models.UniqueConstraint(fields=('hospital', 'month', 'category'), name='fairness_monthly_use_unique')],
+                "verbose_name": "monthly international use",
+                "verbose_name_plural": "monthly international use",
+                "ordering": ["month", "hospital", "category"],
+                "indexes": [models.Index(fields=["month", "category"], name="fairness_month_idx")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("hospital", "month", "category"), name="fairness_monthly_use_unique"
+                    )
+                ],
             },
         ),
     ]
