@@ -109,6 +109,7 @@ def _mount():
     from laihua.capacity.api import router as capacity_router
     from laihua.cases.api import router as cases_router
     from laihua.catalog.api import router as catalog_router
+    from laihua.fairness.api import router as fairness_router
     from laihua.hospitals.api import router as hospitals_router
     from laihua.insurance.api import router as insurance_router
     from laihua.patients.api import router as patients_router
@@ -131,6 +132,7 @@ def _mount():
     api.add_router("/records", records_router)
     api.add_router("/insurance", insurance_router)
     api.add_router("/billing", billing_router)
+    api.add_router("/fairness", fairness_router)
 
 
 _mount()

@@ -14,6 +14,9 @@ BASE_DIR = Path(env_str("LAIHUA_HOME", str(Path.cwd())))
 VAR_DIR = Path(env_str("LAIHUA_VAR_DIR", str(BASE_DIR / "var")))
 
 DEMO_MODE = env_bool("LAIHUA_DEMO", False)
+# Whether load_demo also generates the demo's 18 months of history (demo/history.py); the test suite
+# leaves it out of every demo load but its own test's, to stay quick.
+LAIHUA_DEMO_HISTORY = env_bool("LAIHUA_DEMO_HISTORY", True)
 DEBUG = env_bool("LAIHUA_DEBUG", DEMO_MODE)
 TESTING = env_bool("LAIHUA_TESTING", False)
 # Production is everything that is not the demo, debugging or the test suite: safe defaults apply there.
@@ -65,6 +68,7 @@ INSTALLED_APPS = [
     "laihua.records",
     "laihua.insurance",
     "laihua.billing",
+    "laihua.fairness",
     "laihua.web",
     "laihua.demo",
     "laihua.ops",

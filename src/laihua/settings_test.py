@@ -25,3 +25,5 @@ DEBUG = False
 # The suite signs users in with force_login, which passes no second factor; the tests of the second factor
 # (accounts/tests/test_mfa*.py) set LAIHUA_MFA_REQUIRED_ROLES to the production default themselves.
 LAIHUA_MFA_REQUIRED_ROLES = []
+# Demo loads leave the generated history out (demo/tests/test_history.py turns it on).
+LAIHUA_DEMO_HISTORY = False

@@ -7,6 +7,7 @@ from django.views.i18n import set_language
 
 from laihua.api import api
 from laihua.catalog import pricefiles
+from laihua.fairness import views as fairness_views
 from laihua.fhir_api import fhir_api
 from laihua.records import views as records_views
 from laihua.web import probes
@@ -22,6 +23,9 @@ urlpatterns = [
     path("webauthn/", include("laihua.accounts.webauthn")),  # passkey ceremonies (JSON), second factor
     path("prices/<slug:slug>.json", pricefiles.price_file_json, name="price_file_json"),
     path("prices/<slug:slug>.csv", pricefiles.price_file_csv, name="price_file_csv"),
+    # The fairness report's open data, without sign-in (the page is under each language below).
+    path("fairness.json", fairness_views.open_json, name="fairness_json"),
+    path("fairness.csv", fairness_views.open_csv, name="fairness_csv"),
     # Records shared with a doctor abroad: no login, the token opens one transfer (records/services/transfers.py).
     path("shared/<str:token>/", records_views.transfer_page, name="transfer_page"),
     path("shared/<str:token>/ips.json", records_views.transfer_json, name="transfer_json"),
@@ -42,6 +46,7 @@ urlpatterns += i18n_patterns(
     path("records/", include("laihua.records.urls")),
     path("insurance/", include("laihua.insurance.urls")),
     path("billing/", include("laihua.billing.urls")),
+    path("fairness/", include("laihua.fairness.urls")),
     path("manage/audit/", include("laihua.audit.urls")),
     path("admin/", admin.site.urls),
     prefix_default_language=True,

@@ -208,3 +208,38 @@ class ReferencePrice(models.Model):
 
     def __str__(self):
         return f"{self.comparable.key} {self.country} {self.year}: {self.amount} {self.currency}"
+
+
+# Real prices are published for an item only from this many closed, invoiced cases on.
+PAID_PRICE_MIN_CASES = 10
+
+
+class PaidPriceSummary(models.Model):
+    """What patients actually paid for an item, over the closed, invoiced cases that contained it: the
+    number of cases, the median and the 10th and 90th percentiles (nearest rank), in CNY to the fen.
+
+    Written by the fairness app (which reads billing; catalog may not) and read by the public pages and
+    the price files. A row exists only for an item with at least PAID_PRICE_MIN_CASES cases."""
+
+    item = models.OneToOneField(
+        CatalogItem, on_delete=models.CASCADE, primary_key=True, related_name="paid_summary", verbose_name=_("item")
+    )
+    cases = models.PositiveIntegerField(_("cases"))
+    median = models.DecimalField(_("median paid"), max_digits=12, decimal_places=2)
+    p10 = models.DecimalField(_("10th percentile"), max_digits=12, decimal_places=2)
+    p90 = models.DecimalField(_("90th percentile"), max_digits=12, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3, default="CNY", editable=False)
+    updated_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        verbose_name = _("real price")
+        verbose_name_plural = _("real prices")
+        constraints = [
+            models.CheckConstraint(name="paid_summary_enough_cases", condition=Q(cases__gte=PAID_PRICE_MIN_CASES)),
+            models.CheckConstraint(
+                name="paid_summary_ordered", condition=Q(p10__lte=F("median")) & Q(median__lte=F("p90"))
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.item_id}: median {self.median} CNY over {self.cases} cases"

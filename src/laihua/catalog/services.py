@@ -25,7 +25,15 @@ from laihua.accounts.permissions import require_hospital_staff
 from laihua.accounts.services import CATALOG_EDITORS
 from laihua.audit.services import record_event
 from laihua.catalog.forms import ItemForm, PriceForm
-from laihua.catalog.models import CatalogItem, ComparableService, Kind, PackageComponent, Price, ReferencePrice
+from laihua.catalog.models import (
+    CatalogItem,
+    ComparableService,
+    Kind,
+    PackageComponent,
+    PaidPriceSummary,
+    Price,
+    ReferencePrice,
+)
 from laihua.catalog.pricing import refresh_due_prices
 from laihua.errors import Conflict, InvalidInput, NotFound
 from laihua.hospitals.models import Hospital
@@ -665,7 +673,12 @@ def hospital_catalog(hospital: Hospital, day: datetime.date | None = None) -> li
     def order(item):
         return (item.department is None, item.department.code if item.department else "", item.code)
 
-    return sorted(published(day).filter(hospital=hospital), key=order)
+    return sorted(published(day).filter(hospital=hospital).select_related("paid_summary"), key=order)
+
+
+def paid_price(item: CatalogItem):
+    """What patients actually paid for the item (PaidPriceSummary), or None below 10 closed, invoiced cases."""
+    return PaidPriceSummary.objects.filter(item=item).first()
 
 
 def comparable_service(key: str) -> ComparableService:

@@ -14,6 +14,7 @@ from laihua.demo import (
     billing,
     capacity,
     cases,
+    history,
     hospitals,
     insurance,
     patients,
@@ -36,6 +37,7 @@ def holds_real_data() -> bool:
     if Hospital.objects.filter(is_demo=False).exists():
         return True
     others = User.objects.exclude(username__in=[user.username for user in hospitals.USERS])
+    others = others.exclude(pk__in=history.history_users().filter(role=Role.PATIENT, is_superuser=False))
     if getattr(settings, "DEMO_MODE", False):
         others = others.exclude(role=Role.PATIENT, is_superuser=False)
     return others.exists()
@@ -67,6 +69,8 @@ def _journeys() -> None:
     records.load()
     billing.load()
     statements.load()
+    if getattr(settings, "LAIHUA_DEMO_HISTORY", True):
+        history.load()
 
 
 def load_demo() -> hospitals.DemoSummary:

@@ -155,6 +155,7 @@ def item(request, hospital, code):
         "history": _history(catalog.price_history(entry), price),
         "components": entry.components.select_related("item").order_by("item__code"),
         "comparisons": catalog.compare_abroad(entry, price.amount_max) if price else [],
+        "paid": catalog.paid_price(entry),
         **display.context(),
     }
     return render(request, "web/item.html", context)

@@ -29,6 +29,7 @@ from laihua.capacity.services.quota import (
     plan_for,
 )
 from laihua.capacity.services.waitlist import _lock_with_waitlist, _withdraw_waiting, offer_freed_places
+from laihua.capacity.signals import bookings_changed
 from laihua.cases.models import Case
 from laihua.cases.services import add_event, require_case_staff, timeline_note
 from laihua.errors import Conflict, InvalidInput, NotFound
@@ -242,6 +243,7 @@ def cancel_booking(actor, booking: Booking, *, serve_waitlist: bool = True) -> l
     for row in active:
         row.status, row.cancelled_at = BookingStatus.CANCELLED, now
     case = booking.case
+    bookings_changed.send(sender=Booking, hospital_id=case.hospital_id, days=sorted({row.day for row in active}))
     record_event(
         actor, "capacity.cancel", case, hospital=case.hospital, detail={"bookings": [row.pk for row in active]}
     )

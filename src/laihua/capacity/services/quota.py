@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy
 from laihua.accounts.models import Role
 from laihua.audit.services import record_event
 from laihua.capacity.models import Booking, BookingRequest, CapacityDay, IntlUsage, Resource, ResourceKind
+from laihua.capacity.signals import bookings_changed
 from laihua.cases.states import State
 from laihua.errors import DomainError, InvalidInput
 from laihua.kit import clock
@@ -265,7 +266,7 @@ def _take(actor, request: BookingRequest, plan: dict, resources: dict) -> list[B
     current = Resource.objects.filter(pk__in=resources).order_by().only("id", "daily_capacity", "intl_share")
     if not _within_caps(totals, Capacities(current, min(days), max(days))):
         raise _Full()  # rolls the increments back with the transaction
-    return Booking.objects.bulk_create(
+    bookings = Booking.objects.bulk_create(
         [
             Booking(
                 request=request,
@@ -279,6 +280,9 @@ def _take(actor, request: BookingRequest, plan: dict, resources: dict) -> list[B
             for (resource_id, day), units in sorted(plan.items(), key=lambda entry: (entry[0][1], entry[0][0]))
         ]
     )
+    hospital_id = next(iter(resources.values())).hospital_id
+    bookings_changed.send(sender=Booking, hospital_id=hospital_id, days=sorted(set(days)))
+    return bookings
 
 
 # --- audit ----------------------------------------------------------------------------------------

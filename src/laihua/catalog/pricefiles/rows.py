@@ -7,11 +7,12 @@ import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Prefetch
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from laihua.catalog.models import CatalogItem, PackageComponent
+from laihua.catalog.models import CatalogItem, PackageComponent, PaidPriceSummary
 from laihua.catalog.pricefiles.cms import cms_code_type, setting_for
 from laihua.catalog.services import published
 from laihua.hospitals.models import Hospital
@@ -40,6 +41,9 @@ class PriceRow:
     standard_codes: list[dict[str, str]] = field(default_factory=list)
     # A package's services as (code, quantity) by code; None when a file read has no such column.
     components: list[tuple[str, int]] | None = field(default_factory=list)
+    # What patients actually paid (catalog.PaidPriceSummary), told in the notes; None below 10 cases and
+    # for a file read back (the notes are not read).
+    paid: PaidPriceSummary | None = field(default=None, compare=False)
 
     @classmethod
     def from_item(cls, item: CatalogItem) -> "PriceRow":
@@ -65,6 +69,7 @@ class PriceRow:
                 if str(c.get("system") or "").strip() and str(c.get("code") or "").strip()
             ],
             components=sorted((c.item.code, c.quantity) for c in item.components.all()),
+            paid=_paid_summary(item),
         )
 
     @property
@@ -104,6 +109,13 @@ class PriceRow:
             "standard_codes": [dict(c) for c in self.standard_codes],
             "package_components": [{"code": code, "quantity": quantity} for code, quantity in self.components or []],
         }
+
+
+def _paid_summary(item: CatalogItem) -> PaidPriceSummary | None:
+    try:
+        return item.paid_summary
+    except ObjectDoesNotExist:
+        return None
 
 
 @dataclass
@@ -166,7 +178,7 @@ def price_file(hospital: Hospital, day: datetime.date | None = None) -> PriceFil
     items = list(
         published(day)
         .filter(hospital=hospital)
-        .select_related("comparable")
+        .select_related("comparable", "paid_summary")
         .prefetch_related(components)
         .order_by("code")
     )
@@ -189,6 +201,20 @@ def generic_notes(row: PriceRow) -> str:
                     "given is the upper end."
                 )
                 % {"min": f"{row.amount_min:,.2f}", "max": f"{row.amount_max:,.2f}"}
+            )
+        if row.paid is not None:
+            parts.append(
+                _(
+                    "Actually paid in %(cases)s closed, invoiced cases (as of %(date)s): median %(median)s CNY, "
+                    "10th to 90th percentile %(p10)s to %(p90)s CNY (nearest rank)."
+                )
+                % {
+                    "cases": row.paid.cases,
+                    "date": timezone.localtime(row.paid.updated_at).date().isoformat(),
+                    "median": f"{row.paid.median:,.2f}",
+                    "p10": f"{row.paid.p10:,.2f}",
+                    "p90": f"{row.paid.p90:,.2f}",
+                }
             )
         return " ".join(parts)
 
