@@ -99,7 +99,11 @@ def test_the_demo_hip_replacement_reads_day_by_day_on_a_phone_and_its_pathway_is
     screenshot(page, "trip-pathway-phone")
     page.goto("/en/planning/pathways/")
     expect(page.locator("#pathways")).to_contain_text("PKG-THR")
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    wide = page.evaluate(
+        "[...document.querySelectorAll('main *')].filter(e => e.getBoundingClientRect().right > 390)"
+        ".map(e => e.tagName + '#' + e.id + '.' + e.className).slice(0, 5)"
+    )
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, wide
     page.goto("/en/planning/pathways/HIDH-PKG-THR/")
     expect(page.locator("#pathway-steps")).to_contain_text("Step 7")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
