@@ -10,9 +10,11 @@ from tests.browser.conftest import screenshot, sign_in
 
 
 def demo_trip_reference() -> str:
+    from laihua.demo.planning import DEMO_KEY
     from laihua.planning.models import Itinerary
 
-    return Itinerary.objects.select_related("case").get().case.reference
+    found = Itinerary.objects.filter(case__events__kind="opened", case__events__detail__demo=DEMO_KEY)
+    return found.select_related("case").get().case.reference
 
 
 def test_coordinator_plans_and_confirms_and_the_patient_downloads_the_itinerary(page):
@@ -76,3 +78,33 @@ def test_coordinator_keeps_the_planning_defaults_of_the_hospitals_services(page)
     expect(page.locator("#rules-done")).to_contain_text(f"{after} now follows {before}")
     expect(page.locator("#clinical-orders")).to_contain_text(before)
     screenshot(page, "planning-defaults")
+
+
+def test_the_demo_hip_replacement_reads_day_by_day_on_a_phone_and_its_pathway_is_kept(page):
+    """The booked hip replacement: every day says why it is there, dates read "16 January 2027"; the pathway
+    page lists the hospital's pathways; at 390 px no page scrolls sideways."""
+    from laihua.demo.planning import HIP_KEY
+    from laihua.planning.models import Itinerary
+
+    hip = Itinerary.objects.filter(case__events__kind="opened", case__events__detail__demo=HIP_KEY).get()
+    sign_in(page, "huangpu-coord")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"/en/planning/cases/{hip.case.reference}/")
+    expect(page.locator("#pathway-summary")).to_contain_text("5 inpatient nights")
+    days = page.locator("#itinerary-days")
+    expect(days).to_contain_text("inpatient night 1 of 5")
+    expect(days).to_contain_text("fit to fly from")
+    expect(days).to_contain_text(f"{hip.arrival.day} {hip.arrival:%B %Y}")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, "trip-pathway-phone")
+    page.goto("/en/planning/pathways/")
+    expect(page.locator("#pathways")).to_contain_text("PKG-THR")
+    wide = page.evaluate(
+        "[...document.querySelectorAll('main *')].filter(e => e.getBoundingClientRect().right > 390)"
+        ".map(e => e.tagName + '#' + e.id + '.' + e.className).slice(0, 5)"
+    )
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, wide
+    page.goto("/en/planning/pathways/HIDH-PKG-THR/")
+    expect(page.locator("#pathway-steps")).to_contain_text("Step 7")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, "pathway-form-phone")

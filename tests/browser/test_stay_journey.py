@@ -7,9 +7,11 @@ from tests.browser.conftest import SCREENSHOTS, screenshot, sign_in
 
 
 def demo_trip_reference() -> str:
+    from laihua.demo.planning import DEMO_KEY
     from laihua.planning.models import Itinerary
 
-    return Itinerary.objects.select_related("case").get().case.reference
+    found = Itinerary.objects.filter(case__events__kind="opened", case__events__detail__demo=DEMO_KEY)
+    return found.select_related("case").get().case.reference
 
 
 def test_the_coordinator_records_the_stay_on_the_case_page(page):

@@ -12,7 +12,7 @@ from laihua.cases.models import Case
 from laihua.cases.services import add_event, get_case, require_case_staff, timeline_note
 from laihua.errors import Conflict, InvalidInput
 from laihua.planning import solver
-from laihua.planning.models import ItemKind, Itinerary, ItineraryItem, ItineraryStatus
+from laihua.planning.models import ItemKind, Itinerary, ItineraryItem, ItineraryStatus, StepKind
 from laihua.planning.services.inputs import (
     Planned,
     accepted_quantities,
@@ -72,7 +72,10 @@ def _store_items(
                 resource_id=int(visit.resource) if visit.resource else None,
                 warning=visit.warning,
                 step=steps.get(visit.service, ""),
-                nights=pathways.nights.get(visit.service),
+                # A pathway's procedure books exactly its nights (none for a day case), never the usage's days.
+                nights=pathways.nights.get(visit.service, 0)
+                if steps.get(visit.service) == StepKind.PROCEDURE
+                else None,
             )
         )
     spans = {s.key: s.span for s in problem.services}

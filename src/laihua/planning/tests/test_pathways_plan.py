@@ -137,3 +137,15 @@ def test_itinerary_api_lists_the_events_in_order(client, users, hip_case, arriva
     assert all("interpreter" in e for e in events)
     assert "fit to fly from" in events[-1]["reason"]
     assert body["nights"] == 5 and body["fit_to_fly"]
+
+
+def test_the_trip_page_says_why_each_day_with_dates_in_the_readers_locale(client, users, hip_case, arrival):
+    itinerary = _plan(users, hip_case, arrival)
+    client.force_login(users["coordinator"])
+    day = itinerary.arrival
+    english = client.get(f"/en/planning/cases/{hip_case.reference}/").content.decode()
+    assert f"{day.day} {day:%B %Y}" in english and f"{day:%b}. {day.day}, {day.year}" not in english
+    assert "inpatient night 1 of 5" in english and "fit to fly from" in english
+    assert "waiting for the" in english  # the reports, or the wound check
+    chinese = client.get(f"/zh-hans/planning/cases/{hip_case.reference}/").content.decode()
+    assert f"{day.year}年{day.month}月{day.day}日" in chinese and "住院第1晚（共5晚）" in chinese
