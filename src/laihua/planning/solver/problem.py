@@ -72,6 +72,9 @@ class Problem:
     arrival_buffer: int = 1
     time_limit: float = 1.0
     workers: int = 2
+    # Interpreters (interpreters.py): the patient's language and the hospital's pool.
+    language: str = ""
+    interpreters: tuple = ()
 
     def day(self, index: int) -> datetime.date:
         return self.earliest_arrival + datetime.timedelta(days=index)
@@ -103,6 +106,9 @@ class Visit:
     end: datetime.time | None = None
     resource: str = ""
     warning: str = ""
+    # Interpreters (interpreters.py): the language needed and who interprets ("" with language: none free).
+    language: str = ""
+    interpreter: str = ""
 
 
 @dataclass

@@ -12,6 +12,7 @@ import time
 
 from ortools.sat.python import cp_model
 
+from laihua.planning.solver import interpreters
 from laihua.planning.solver.hours import _days, _Timer
 from laihua.planning.solver.plans import _make_plan
 from laihua.planning.solver.problem import Plan, Problem, Service, _remaining, _uses
@@ -32,7 +33,8 @@ def _solve(problem: Problem, *, primary: str = "departure", ignore_quota: frozen
     built = _model(problem, primary, ignore_quota, timer)
     if built is None:
         return "infeasible", None, False
-    model, x, start_var = built
+    model, x, start_var, covered = built
+    fallback = None  # interpreters: the last solution that fits the hours, should the cut rounds run out
     for _round in range(MAX_CUT_ROUNDS):
         left = problem.time_limit - (time.perf_counter() - began)
         if left <= 0:
@@ -47,11 +49,17 @@ def _solve(problem: Problem, *, primary: str = "departure", ignore_quota: frozen
             break
         starts = {key: solver.Value(var) for key, var in start_var.items()}
         misfits = [keys for keys in _days(starts).values() if not timer.fits(keys)]
+        # Interpreters: a visit claimed covered that no interpreter is free for at its exact time is cut off.
+        if not misfits and interpreters.cuts(model, problem, x, covered, starts, solver.Value, timer):
+            fallback = starts
+            continue
         if not misfits:
             optimal = status == cp_model.OPTIMAL
             return ("optimal" if optimal else "feasible"), starts, optimal
         for keys in misfits:
             _apart(model, x, timer.core(keys))
+    if fallback is not None:  # interpreters: the days fit; only the interpreters' coverage is not proven best
+        return "feasible", fallback, False
     return "unknown", None, False
 
 
@@ -145,12 +153,16 @@ def _model(problem: Problem, primary: str, ignore_quota, timer: _Timer):
         model.Add(departure >= start_var[service.key] + service.span)
     if problem.stay_limit is not None:
         model.Add(departure - first + problem.arrival_buffer <= problem.stay_limit)
-    _objective(model, problem, x, departure, first, primary, horizon)
-    return model, x, start_var
+    # Interpreters: visits left without one in person, minimised after the trip's own terms.
+    coverage = interpreters.add_to_model(model, problem, x)
+    covered, extra = (coverage[0], coverage[1:]) if coverage else ({}, None)
+    _objective(model, problem, x, departure, first, primary, horizon, extra)
+    return model, x, start_var, covered
 
 
-def _objective(model, problem: Problem, x: dict, departure, first, primary: str, horizon: int) -> None:
-    """Minimise the departure, the days at the hospital, the stay (the stay first when `primary` says so)."""
+def _objective(model, problem: Problem, x: dict, departure, first, primary: str, horizon: int, extra=None) -> None:
+    """Minimise the departure, the days at the hospital, the stay (the stay first when `primary` says so),
+    then the visits without an interpreter in person (`extra`: their count and its largest value)."""
     # Days at the hospital: busy[t] is 1 when any service keeps the patient there on day t.
     busy = []
     for t in range(problem.arrival_buffer, horizon):
@@ -168,9 +180,13 @@ def _objective(model, problem: Problem, x: dict, departure, first, primary: str,
     weight = horizon + 2
     stay = departure - first
     if primary == "stay":
-        model.Minimize(stay * weight * weight + departure * weight + sum(busy))
+        objective = stay * weight * weight + departure * weight + sum(busy)
     else:
-        model.Minimize(departure * weight * weight + sum(busy) * weight + stay)
+        objective = departure * weight * weight + sum(busy) * weight + stay
+    if extra is not None:  # interpreters: lexicographically after the trip's own terms
+        uncovered, most = extra
+        objective = objective * interpreters.objective_weight(most) + uncovered
+    model.Minimize(objective)
 
 
 def cpsat(problem: Problem, **options) -> Plan | None:
