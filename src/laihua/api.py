@@ -117,6 +117,7 @@ def _mount():
     from laihua.rates.api import router as rates_router
     from laihua.records.api import router as records_router
     from laihua.travel.api import router as travel_router
+    from laihua.interpreters.api import router as interpreters_router
 
     api.add_router("/", accounts_router)
     api.add_router("/hospitals", hospitals_router)
@@ -127,6 +128,7 @@ def _mount():
     api.add_router("/quotes", quotes_router)
     api.add_router("/travel", travel_router)
     api.add_router("/capacity", capacity_router)
+    api.add_router("/interpreters", interpreters_router)
     api.add_router("/planning", planning_router)
     api.add_router("/records", records_router)
     api.add_router("/insurance", insurance_router)

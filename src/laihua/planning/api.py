@@ -183,3 +183,41 @@ def put_order(request, order_id: int, payload: OrderChangeIn):
 def delete_order(request, order_id: int):
     rules.remove_order(request.auth, rules.get_order(request.auth, order_id))
     return Status(204, None)
+
+
+# --- interpreters ---------------------------------------------------------------------------------
+
+
+class RemoteIn(Schema):
+    mode: str = Field(..., description="video or phone (none takes the choice back)")
+
+
+@router.post(
+    "/entries/{item_id}/interpreter",
+    response=dict,
+    summary="Interpret a visit remotely when no interpreter is free (coordinator, hospital admin)",
+)
+def interpreter_remote(request, item_id: int, payload: RemoteIn):
+    row = services.set_remote(request.auth, item_id, payload.mode)
+    return {"id": row.pk, "day": row.day, "language": row.interpreter_language, "mode": row.interpreter_mode}
+
+
+@router.get(
+    "/interpreters/shortages",
+    response=list[dict],
+    summary="Visits that needed an interpreter and got none in person, by language and month",
+)
+def interpreter_shortages(request, start: datetime.date | None = None, end: datetime.date | None = None):
+    return services.shortages(request.auth, start, end)
+
+
+@router.get("/interpreters/shortages.csv", summary="The interpreter shortages as CSV")
+def interpreter_shortages_csv(request, start: datetime.date | None = None, end: datetime.date | None = None):
+    response = HttpResponse(services.shortages_csv(request.auth, start, end), content_type="text/csv")
+    response["Content-Disposition"] = 'attachment; filename="interpreter-shortages.csv"'
+    return response
+
+
+@router.get("/interpreters/my-day", response=dict, summary="An interpreter's own visits on a day (default today)")
+def interpreter_day(request, day: datetime.date | None = None):
+    return services.interpreter_day(request.auth, day)

@@ -14,6 +14,7 @@ from laihua.catalog.models import CatalogItem
 from laihua.errors import Conflict, InvalidInput
 from laihua.planning import solver
 from laihua.planning.models import ItemKind, Itinerary, ItineraryItem, ItineraryStatus
+from laihua.planning.services.interpreters import assignment_fields, gather_pool
 from laihua.planning.services.inputs import (
     Planned,
     accepted_quantities,
@@ -68,6 +69,7 @@ def _store_items(itinerary: Itinerary, plan: solver.Plan, planned: list[Planned]
                 ends_at=visit.end,
                 resource_id=int(visit.resource) if visit.resource else None,
                 warning=visit.warning,
+                **assignment_fields(visit),  # interpreters: who interprets the visit, or none free
             )
         )
     spans = {s.key: s.span for s in problem.services}
@@ -91,6 +93,9 @@ def plan_case(actor, case: Case, data: Mapping | None = None, *, note: str = "")
     inputs = clean_inputs(case, data, items)
     planned = planned_services(items, accepted_quantities(case))
     problem = build_problem(case, planned, inputs)
+    # Interpreters: the patient's language and the hospital's pool, planned with the visits.
+    last = problem.day(problem.horizon + solver.RELAXED_EXTRA)
+    problem.language, problem.interpreters = gather_pool(case, problem.earliest_arrival, last)
     try:
         outcome = solver.plan_trip(problem)
     except ValueError:
