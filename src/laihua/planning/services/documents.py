@@ -88,9 +88,10 @@ HAS_INTERPRETER = True
 
 
 def interpreter_of(row: ItineraryItem | None) -> str:
-    """The interpreter an itinerary entry carries, as a line ("Wang Fang, Russian"), the remote mode
-    ("Russian, remote by video"), or that none is arranged yet; "" when the visit needs none."""
-    if row is None or not getattr(row, "interpreter_language", ""):
+    """The interpreter an itinerary entry carries, as a line ("Wang Fang, Russian") or the remote mode
+    ("Russian, remote by video"); "" when the visit needs none or none is arranged yet (the desk's page
+    lists those)."""
+    if row is None or not row.interpreter_language or row.interpreter_mode == InterpreterMode.NONE:
         return ""
     language = language_name(row.interpreter_language)
     if row.interpreter_id:
@@ -99,7 +100,7 @@ def interpreter_of(row: ItineraryItem | None) -> str:
         return _("%(language)s, remote by video") % {"language": language}
     if row.interpreter_mode == InterpreterMode.PHONE:
         return _("%(language)s, remote by phone") % {"language": language}
-    return _("%(language)s, to be arranged") % {"language": language}
+    return ""
 
 
 @dataclass
