@@ -111,13 +111,13 @@ def _mount():
     from laihua.catalog.api import router as catalog_router
     from laihua.hospitals.api import router as hospitals_router
     from laihua.insurance.api import router as insurance_router
+    from laihua.interpreters.api import router as interpreters_router
     from laihua.patients.api import router as patients_router
     from laihua.planning.api import router as planning_router
     from laihua.quotes.api import router as quotes_router
     from laihua.rates.api import router as rates_router
     from laihua.records.api import router as records_router
     from laihua.travel.api import router as travel_router
-    from laihua.interpreters.api import router as interpreters_router
 
     api.add_router("/", accounts_router)
     api.add_router("/hospitals", hospitals_router)

@@ -179,7 +179,14 @@ AXES_VERBOSE = False
 # every sign-in; anyone else may add one and is then asked for it too. Every staff role by default, none in the
 # demo (its published logins stay one click away). Comma-separated role names, or "none".
 _ROLES = [
-    "platform_admin", "hospital_admin", "coordinator", "clinician", "finance", "insurer_agent", "interpreter", "patient"
+    "platform_admin",
+    "hospital_admin",
+    "coordinator",
+    "clinician",
+    "finance",
+    "insurer_agent",
+    "interpreter",
+    "patient",
 ]
 LAIHUA_MFA_REQUIRED_ROLES = env_list("LAIHUA_MFA_REQUIRED_ROLES", [] if DEMO_MODE else _ROLES[:-1])
 if LAIHUA_MFA_REQUIRED_ROLES == ["none"]:

@@ -16,6 +16,7 @@ from laihua.demo import (
     cases,
     hospitals,
     insurance,
+    interpreters,
     patients,
     planning,
     quotes,
@@ -62,6 +63,7 @@ def _journeys() -> None:
     quotes.load()
     capacity.load()
     insurance.load()
+    interpreters.load()  # before the planned trips, so that their visits get interpreters
     planning.load()
     stay.load()
     records.load()

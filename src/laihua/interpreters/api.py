@@ -15,7 +15,7 @@ class InterpreterIn(Schema):
     name: str
     employment: str = Field("staff", description="staff or agency")
     agency: str = Field("", description="the agency's name (required for agency)")
-    languages: list[str] = Field(..., description="ISO 639 codes, e.g. [\"en\", \"ru\"]")
+    languages: list[str] = Field(..., description='ISO 639 codes, e.g. ["en", "ru"]')
     level: str = Field("general", description="certified_medical, experienced or general")
     works_from: str = Field("08:00", description="HH:MM")
     works_until: str = Field("17:00", description="HH:MM")

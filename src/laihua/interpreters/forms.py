@@ -81,8 +81,18 @@ class InterpreterForm(forms.ModelForm):
 
     class Meta:
         model = Interpreter
-        fields = ["name", "employment", "agency", "languages", "level", "works_from", "works_until", "weekdays",
-                  "phone", "active"]
+        fields = [
+            "name",
+            "employment",
+            "agency",
+            "languages",
+            "level",
+            "works_from",
+            "works_until",
+            "weekdays",
+            "phone",
+            "active",
+        ]
         widgets = {"works_from": TIME_WIDGET, "works_until": TIME_WIDGET}
 
     def __init__(self, *args, **kwargs):

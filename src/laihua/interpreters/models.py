@@ -35,7 +35,9 @@ class Interpreter(models.Model):
     employment = models.CharField(_("employed by"), max_length=10, choices=Employment.choices, default=Employment.STAFF)
     agency = models.CharField(_("agency"), max_length=120, blank=True)
     languages = models.JSONField(_("languages"), default=list, help_text=_("ISO 639 codes, e.g. en ru ar."))
-    level = models.CharField(_("medical interpreting level"), max_length=20, choices=Level.choices, default=Level.GENERAL)
+    level = models.CharField(
+        _("medical interpreting level"), max_length=20, choices=Level.choices, default=Level.GENERAL
+    )
     works_from = models.TimeField(_("works from"), default="08:00")
     works_until = models.TimeField(_("works until"), default="17:00")
     # ISO weekday numbers: 1 = Monday … 7 = Sunday.

@@ -242,8 +242,9 @@ def import_csv(actor, text: str) -> dict:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     missing = [c for c in ("name", "languages") if c not in (reader.fieldnames or [])]
     if missing:
-        raise InvalidInput(_("interpreters.csv: missing columns: %(columns)s") % {"columns": ", ".join(missing)},
-                           field=missing[0])
+        raise InvalidInput(
+            _("interpreters.csv: missing columns: %(columns)s") % {"columns": ", ".join(missing)}, field=missing[0]
+        )
     parsed = []
     for line, row in enumerate(reader, start=2):
         if line - 1 > MAX_IMPORT_ROWS:

@@ -100,6 +100,8 @@ def import_file(request):
         messages.error(request, str(exc.message))
     else:
         messages.success(
-            request, _("Imported: %(added)s added, %(changed)s changed.") % {"added": result["added"], "changed": result["changed"]}
+            request,
+            _("Imported: %(added)s added, %(changed)s changed.")
+            % {"added": result["added"], "changed": result["changed"]},
         )
     return redirect("interpreters:pool")

@@ -199,9 +199,7 @@ class ItineraryItem(models.Model):
         verbose_name=_("interpreter"),
     )
     interpreter_language = models.CharField(_("interpreter's language"), max_length=16, blank=True)
-    interpreter_mode = models.CharField(
-        _("interpretation"), max_length=10, choices=InterpreterMode.choices, blank=True
-    )
+    interpreter_mode = models.CharField(_("interpretation"), max_length=10, choices=InterpreterMode.choices, blank=True)
 
     class Meta:
         verbose_name = _("itinerary entry")

@@ -4,21 +4,39 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0003_registration_pending'),
-        ('auth', '0012_alter_user_first_name_max_length'),
-        ('hospitals', '0001_initial'),
+        ("accounts", "0003_registration_pending"),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("hospitals", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='user',
-            name='role',
-            field=models.CharField(choices=[('platform_admin', 'Platform administrator'), ('hospital_admin', 'Hospital administrator'), ('coordinator', 'International coordinator'), ('clinician', 'Clinician'), ('finance', 'Finance'), ('insurer_agent', 'Insurer agent'), ('patient', 'Patient'), ('interpreter', 'Interpreter')], default='patient', max_length=32, verbose_name='role'),
+            model_name="user",
+            name="role",
+            field=models.CharField(
+                choices=[
+                    ("platform_admin", "Platform administrator"),
+                    ("hospital_admin", "Hospital administrator"),
+                    ("coordinator", "International coordinator"),
+                    ("clinician", "Clinician"),
+                    ("finance", "Finance"),
+                    ("insurer_agent", "Insurer agent"),
+                    ("patient", "Patient"),
+                    ("interpreter", "Interpreter"),
+                ],
+                default="patient",
+                max_length=32,
+                verbose_name="role",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='user',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('role', 'interpreter'), _negated=True), ('hospital__isnull', False), _connector='OR'), name='interpreters_belong_to_a_hospital'),
+            model_name="user",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("role", "interpreter"), _negated=True), ("hospital__isnull", False), _connector="OR"
+                ),
+                name="interpreters_belong_to_a_hospital",
+            ),
         ),
     ]

@@ -7,69 +7,135 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('hospitals', '0001_initial'),
+        ("hospitals", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Interpreter',
+            name="Interpreter",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, verbose_name='name')),
-                ('employment', models.CharField(choices=[('staff', 'Hospital staff'), ('agency', 'Agency')], default='staff', max_length=10, verbose_name='employed by')),
-                ('agency', models.CharField(blank=True, max_length=120, verbose_name='agency')),
-                ('languages', models.JSONField(default=list, help_text='ISO 639 codes, e.g. en ru ar.', verbose_name='languages')),
-                ('level', models.CharField(choices=[('certified_medical', 'Certified medical interpreter'), ('experienced', 'Experienced in medical settings'), ('general', 'General interpreter')], default='general', max_length=20, verbose_name='medical interpreting level')),
-                ('works_from', models.TimeField(default='08:00', verbose_name='works from')),
-                ('works_until', models.TimeField(default='17:00', verbose_name='works until')),
-                ('weekdays', models.JSONField(default=laihua.interpreters.models.default_weekdays, verbose_name='working weekdays')),
-                ('phone', models.CharField(blank=True, max_length=40, verbose_name='phone')),
-                ('active', models.BooleanField(default=True, verbose_name='in the pool')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('hospital', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='interpreters', to='hospitals.hospital', verbose_name='hospital')),
-                ('user', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='interpreter', to=settings.AUTH_USER_MODEL, verbose_name='account')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=120, verbose_name="name")),
+                (
+                    "employment",
+                    models.CharField(
+                        choices=[("staff", "Hospital staff"), ("agency", "Agency")],
+                        default="staff",
+                        max_length=10,
+                        verbose_name="employed by",
+                    ),
+                ),
+                ("agency", models.CharField(blank=True, max_length=120, verbose_name="agency")),
+                (
+                    "languages",
+                    models.JSONField(default=list, help_text="ISO 639 codes, e.g. en ru ar.", verbose_name="languages"),
+                ),
+                (
+                    "level",
+                    models.CharField(
+                        choices=[
+                            ("certified_medical", "Certified medical interpreter"),
+                            ("experienced", "Experienced in medical settings"),
+                            ("general", "General interpreter"),
+                        ],
+                        default="general",
+                        max_length=20,
+                        verbose_name="medical interpreting level",
+                    ),
+                ),
+                ("works_from", models.TimeField(default="08:00", verbose_name="works from")),
+                ("works_until", models.TimeField(default="17:00", verbose_name="works until")),
+                (
+                    "weekdays",
+                    models.JSONField(
+                        default=laihua.interpreters.models.default_weekdays, verbose_name="working weekdays"
+                    ),
+                ),
+                ("phone", models.CharField(blank=True, max_length=40, verbose_name="phone")),
+                ("active", models.BooleanField(default=True, verbose_name="in the pool")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "hospital",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="interpreters",
+                        to="hospitals.hospital",
+                        verbose_name="hospital",
+                    ),
+                ),
+                (
+                    "user",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="interpreter",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="account",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'interpreter',
-                'verbose_name_plural': 'interpreters',
-                'ordering': ['name', 'pk'],
+                "verbose_name": "interpreter",
+                "verbose_name_plural": "interpreters",
+                "ordering": ["name", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='Absence',
+            name="Absence",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('starts_on', models.DateField(verbose_name='from')),
-                ('ends_on', models.DateField(verbose_name='until')),
-                ('note', models.CharField(blank=True, max_length=200, verbose_name='note')),
-                ('interpreter', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='absences', to='interpreters.interpreter', verbose_name='interpreter')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("starts_on", models.DateField(verbose_name="from")),
+                ("ends_on", models.DateField(verbose_name="until")),
+                ("note", models.CharField(blank=True, max_length=200, verbose_name="note")),
+                (
+                    "interpreter",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="absences",
+                        to="interpreters.interpreter",
+                        verbose_name="interpreter",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'day away',
-                'verbose_name_plural': 'days away',
-                'ordering': ['starts_on', 'pk'],
+                "verbose_name": "day away",
+                "verbose_name_plural": "days away",
+                "ordering": ["starts_on", "pk"],
             },
         ),
         migrations.AddConstraint(
-            model_name='interpreter',
-            constraint=models.UniqueConstraint(fields=('hospital', 'name'), name='interpreter_name_unique_per_hospital'),
+            model_name="interpreter",
+            constraint=models.UniqueConstraint(
+                fields=("hospital", "name"), name="interpreter_name_unique_per_hospital"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='interpreter',
-            constraint=models.CheckConstraint(condition=models.Q(('works_until__gt', models.F('works_from'))), name='interpreter_hours_in_order'),
+            model_name="interpreter",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("works_until__gt", models.F("works_from"))), name="interpreter_hours_in_order"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='interpreter',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('employment', 'agency'), _negated=True), models.Q(('agency', ''), _negated=True), _connector='OR'), name='interpreter_agency_named'),
+            model_name="interpreter",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("employment", "agency"), _negated=True),
+                    models.Q(("agency", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="interpreter_agency_named",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='absence',
-            constraint=models.CheckConstraint(condition=models.Q(('ends_on__gte', models.F('starts_on'))), name='absence_dates_in_order'),
+            model_name="absence",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("ends_on__gte", models.F("starts_on"))), name="absence_dates_in_order"
+            ),
         ),
     ]

@@ -43,7 +43,9 @@ def test_the_desk_keeps_the_pool_over_the_api(client, users):
     assert person["languages"] == ["en", "fr"] and person["works_from"] == "08:30" and person["agency"]
     pk = person["id"]
     changed = client.put(
-        f"{API}/{pk}", {**BODY, "languages": ["en"], "employment": "staff"}, content_type="application/json",
+        f"{API}/{pk}",
+        {**BODY, "languages": ["en"], "employment": "staff"},
+        content_type="application/json",
         **auth(users["hospital_admin"]),
     )
     assert changed.status_code == 200 and changed.json()["languages"] == ["en"] and changed.json()["agency"] == ""
@@ -53,16 +55,24 @@ def test_the_desk_keeps_the_pool_over_the_api(client, users):
     removed = client.delete(f"{API}/{pk}/absences/{away.json()['id']}", **auth(users["coordinator"]))
     assert removed.status_code == 204
     actions = set(AuditEvent.objects.values_list("action", flat=True))
-    assert {"interpreters.create", "interpreters.update", "interpreters.absence.create",
-            "interpreters.absence.delete"} <= actions
+    assert {
+        "interpreters.create",
+        "interpreters.update",
+        "interpreters.absence.create",
+        "interpreters.absence.delete",
+    } <= actions
 
 
 def test_another_hospitals_pool_is_invisible(client, users, hospital):
     person = Interpreter.objects.create(hospital=hospital, name="Wang Fang", languages=["en"])
     assert client.get(f"{API}/{person.pk}", **auth(users["other_coordinator"])).status_code == 404
     assert client.get(API, **auth(users["other_coordinator"])).json() == []
-    assert client.put(f"{API}/{person.pk}", BODY, content_type="application/json",
-                      **auth(users["other_admin"])).status_code == 404
+    assert (
+        client.put(
+            f"{API}/{person.pk}", BODY, content_type="application/json", **auth(users["other_admin"])
+        ).status_code
+        == 404
+    )
     assert [p["name"] for p in client.get(API, **auth(users["coordinator"])).json()] == ["Wang Fang"]
 
 
@@ -149,10 +159,18 @@ def test_pages_list_add_and_record_days_away(client, users):
     assert "Wang Fang" in listing and "Russian" in listing
     bad = client.post("/en/interpreters/", {**data, "name": "Li Lei", "languages": "qqq"})
     assert bad.status_code == 422 and "ISO 639" in bad.content.decode()
-    assert client.post(f"/en/interpreters/{person.pk}/days-away/",
-                       {"starts_on": "2027-03-02", "ends_on": "2027-03-01"}).status_code == 422
-    assert client.post(f"/en/interpreters/{person.pk}/days-away/",
-                       {"starts_on": "2027-03-01", "ends_on": "2027-03-02"}).status_code == 302
+    assert (
+        client.post(
+            f"/en/interpreters/{person.pk}/days-away/", {"starts_on": "2027-03-02", "ends_on": "2027-03-01"}
+        ).status_code
+        == 422
+    )
+    assert (
+        client.post(
+            f"/en/interpreters/{person.pk}/days-away/", {"starts_on": "2027-03-01", "ends_on": "2027-03-02"}
+        ).status_code
+        == 302
+    )
     assert "2027" in client.get(f"/en/interpreters/{person.pk}/").content.decode()
     zh = client.get("/zh-hans/interpreters/").content.decode()
     assert "俄语" in zh

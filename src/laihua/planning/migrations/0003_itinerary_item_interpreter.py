@@ -5,26 +5,42 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('interpreters', '0001_initial'),
-        ('planning', '0002_service_rule_repeat'),
+        ("interpreters", "0001_initial"),
+        ("planning", "0002_service_rule_repeat"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='itineraryitem',
-            name='interpreter',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='itinerary_items', to='interpreters.interpreter', verbose_name='interpreter'),
+            model_name="itineraryitem",
+            name="interpreter",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="itinerary_items",
+                to="interpreters.interpreter",
+                verbose_name="interpreter",
+            ),
         ),
         migrations.AddField(
-            model_name='itineraryitem',
-            name='interpreter_language',
+            model_name="itineraryitem",
+            name="interpreter_language",
             field=models.CharField(blank=True, max_length=16, verbose_name="interpreter's language"),
         ),
         migrations.AddField(
-            model_name='itineraryitem',
-            name='interpreter_mode',
-            field=models.CharField(blank=True, choices=[('in_person', 'In person'), ('none', 'No interpreter free'), ('video', 'Remote, by video'), ('phone', 'Remote, by phone')], max_length=10, verbose_name='interpretation'),
+            model_name="itineraryitem",
+            name="interpreter_mode",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("in_person", "In person"),
+                    ("none", "No interpreter free"),
+                    ("video", "Remote, by video"),
+                    ("phone", "Remote, by phone"),
+                ],
+                max_length=10,
+                verbose_name="interpretation",
+            ),
         ),
     ]

@@ -16,11 +16,11 @@ from laihua.accounts.models import Role
 from laihua.audit.services import record_event
 from laihua.cases.models import Case
 from laihua.cases.services import require_case_party
+from laihua.interpreters.forms import language_name
 from laihua.kit import clock
 from laihua.kit.i18n import pick
 from laihua.kit.pdf import render_pdf
 from laihua.planning import ics
-from laihua.interpreters.forms import language_name
 from laihua.planning.models import InterpreterMode, ItemKind, Itinerary, ItineraryItem, ServiceRule
 from laihua.planning.services.interpreters import interpreter_json
 from laihua.planning.services.reasons import reason_text

@@ -245,7 +245,6 @@ def interpreter_day(actor, day: datetime.date | None = None) -> dict:
     return {"day": day, "interpreter": person.name if person else "", "visits": visits}
 
 
-
 # --- confirming -----------------------------------------------------------------------------------------
 
 
@@ -270,7 +269,10 @@ def take_interpreters(itinerary) -> None:
             .exclude(starts_at__isnull=True)
             .exclude(ends_at__isnull=True)
         ):
-            if begin < _minutes(other.ends_at) + model.GAP_MINUTES and _minutes(other.starts_at) < end + model.GAP_MINUTES:
+            if (
+                begin < _minutes(other.ends_at) + model.GAP_MINUTES
+                and _minutes(other.starts_at) < end + model.GAP_MINUTES
+            ):
                 raise QuotaFull(
                     _("The interpreter %(name)s was booked for another patient at %(time)s on %(day)s.")
                     % {"name": row.interpreter, "time": row.starts_at.strftime("%H:%M"), "day": row.day.isoformat()}

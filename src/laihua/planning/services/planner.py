@@ -14,7 +14,6 @@ from laihua.catalog.models import CatalogItem
 from laihua.errors import Conflict, InvalidInput
 from laihua.planning import solver
 from laihua.planning.models import ItemKind, Itinerary, ItineraryItem, ItineraryStatus
-from laihua.planning.services.interpreters import assignment_fields, gather_pool
 from laihua.planning.services.inputs import (
     Planned,
     accepted_quantities,
@@ -23,6 +22,7 @@ from laihua.planning.services.inputs import (
     plan_inputs,
     planned_services,
 )
+from laihua.planning.services.interpreters import assignment_fields, gather_pool
 from laihua.planning.services.problem import build_problem
 from laihua.planning.services.reasons import _stored_params, reason_text
 from laihua.planning.services.scope import PLANNABLE_STATES, PLANNERS

@@ -186,10 +186,22 @@ def assign(problem, visits) -> dict[str, Assignment]:
         chosen = free[0].key if free else ""
         if chosen:
             mine[chosen].setdefault(visit.day, []).append((begin, end))
-        out[visit.service] = Assignment(
-            visit.service, visit.day, begin, end, base_language(problem.language), chosen
-        )
+        out[visit.service] = Assignment(visit.service, visit.day, begin, end, base_language(problem.language), chosen)
     return out
+
+
+def interpreter_short(visits) -> int:
+    """How many of a plan's visits needed an interpreter and got none in person (the benchmark's K)."""
+    return sum(1 for visit in visits if visit.language and not visit.interpreter)
+
+
+def demand_of(visits) -> list[tuple[str, datetime.date, int, int]]:
+    """A plan's visits that need an interpreter as (language, day, begin, end): what unavoidable_short takes."""
+    return [
+        (v.language, v.day, _minutes(v.start), _minutes(v.end) if v.end else _minutes(v.start) + 1)
+        for v in visits
+        if v.language and v.start
+    ]
 
 
 def double_booked(pool: Iterable[Interpreter], assignments: Iterable[Assignment]) -> list[tuple[str, str, str]]:
@@ -211,9 +223,7 @@ def double_booked(pool: Iterable[Interpreter], assignments: Iterable[Assignment]
     return broken
 
 
-def unavoidable_short(
-    demand: Iterable[tuple[str, datetime.date, int, int]], pool: Iterable[Interpreter]
-) -> int:
+def unavoidable_short(demand: Iterable[tuple[str, datetime.date, int, int]], pool: Iterable[Interpreter]) -> int:
     """How many of these visits (language, day, begin, end) the pool cannot give an interpreter in person
     whatever anyone does: the visits no interpreter of the language is free for at all (none speaks it, none
     works then), plus, per language and day, the most of the other visits under way at one moment minus the

@@ -97,12 +97,16 @@ def test_remote_is_refused_for_another_hospital_and_for_a_visit_with_one(client,
     itinerary = services.plan_case(users["coordinator"], trip_case, inputs(arrival))
     row = visits(itinerary)[0]
     response = client.post(
-        f"/api/planning/entries/{row.pk}/interpreter", {"mode": "video"}, content_type="application/json",
+        f"/api/planning/entries/{row.pk}/interpreter",
+        {"mode": "video"},
+        content_type="application/json",
         **auth(users["coordinator"]),
     )
     assert response.status_code == 422 and response.json()["field"] == "mode"
     response = client.post(
-        f"/api/planning/entries/{row.pk}/interpreter", {"mode": "video"}, content_type="application/json",
+        f"/api/planning/entries/{row.pk}/interpreter",
+        {"mode": "video"},
+        content_type="application/json",
         **auth(users["other_coordinator"]),
     )
     assert response.status_code == 404

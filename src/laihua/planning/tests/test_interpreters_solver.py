@@ -89,8 +89,9 @@ def test_empty_pool_for_the_language_leaves_every_visit_short():
 def test_weekdays_absences_and_hours_are_respected():
     # Works only Wednesdays, away on the first one, only in the afternoon.
     away = FIRST + datetime.timedelta(days=2)
-    person = Interpreter("en1", frozenset({"en"}), hours=((13 * 60, 17 * 60),), weekdays=frozenset({2}),
-                         absences=frozenset({away}))
+    person = Interpreter(
+        "en1", frozenset({"en"}), hours=((13 * 60, 17 * 60),), weekdays=frozenset({2}), absences=frozenset({away})
+    )
     plan = plan_trip(_problem(1, "en", [person])).plan
     # The shortest trip is on day 1 (a Tuesday): the interpreter does not work then; the trip is not made
     # longer for the interpreter.
@@ -171,8 +172,13 @@ def test_patients_planned_in_turn_never_double_book_an_interpreter(pool, patient
         everything += mine
         busy = _busy(outcome.plan)
         pool = [
-            replace(i, busy={d: tuple(i.busy.get(d, ())) + tuple(busy.get(i.key, {}).get(d, ())) for d in
-                             set(i.busy) | set(busy.get(i.key, {}))})
+            replace(
+                i,
+                busy={
+                    d: tuple(i.busy.get(d, ())) + tuple(busy.get(i.key, {}).get(d, ()))
+                    for d in set(i.busy) | set(busy.get(i.key, {}))
+                },
+            )
             for i in pool
         ]
     # Across every patient: one person is never in two places.
