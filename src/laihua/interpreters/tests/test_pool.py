@@ -178,3 +178,20 @@ def test_pages_list_add_and_record_days_away(client, users):
     assert client.get("/en/interpreters/").status_code == 403
     client.force_login(users["other_coordinator"])
     assert client.get(f"/en/interpreters/{person.pk}/").status_code == 404
+
+
+def test_the_command_line_exports_and_imports(users, hospital, tmp_path):
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    Interpreter.objects.create(hospital=hospital, name="Wang Fang", languages=["en"])
+    out = io.StringIO()
+    call_command("interpreters", "export", "--as", users["coordinator"].username, stdout=out)
+    path = tmp_path / "pool.csv"
+    path.write_text(out.getvalue().replace("Wang Fang", "Li Lei"), encoding="utf-8")
+    done = io.StringIO()
+    call_command("interpreters", "import", str(path), "--as", users["coordinator"].username, stdout=done)
+    assert "1 added" in done.getvalue() and Interpreter.objects.count() == 2
+    with pytest.raises(CommandError):
+        call_command("interpreters", "export", "--as", users["clinician"].username, stdout=io.StringIO())
