@@ -18,8 +18,6 @@ class Role(models.TextChoices):
 
 
 HOSPITAL_STAFF_ROLES = frozenset({Role.HOSPITAL_ADMIN, Role.COORDINATOR, Role.CLINICIAN, Role.FINANCE})
-# Roles bound to one hospital: its staff, and its interpreters (who read only their own schedule).
-HOSPITAL_BOUND_ROLES = HOSPITAL_STAFF_ROLES | {Role.INTERPRETER}
 
 
 class User(AbstractUser):
