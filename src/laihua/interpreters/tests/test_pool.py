@@ -195,3 +195,15 @@ def test_the_command_line_exports_and_imports(users, hospital, tmp_path):
     assert "1 added" in done.getvalue() and Interpreter.objects.count() == 2
     with pytest.raises(CommandError):
         call_command("interpreters", "export", "--as", users["clinician"].username, stdout=io.StringIO())
+
+
+def test_the_admin_gives_an_interpreter_account_one_hospital(hospital):
+    from django import forms
+
+    from laihua.accounts.admin import check_role_and_hospital
+
+    with pytest.raises(forms.ValidationError):
+        check_role_and_hospital({"role": Role.INTERPRETER, "hospital": None})
+    check_role_and_hospital({"role": Role.INTERPRETER, "hospital": hospital})
+    with pytest.raises(forms.ValidationError):
+        check_role_and_hospital({"role": Role.PATIENT, "hospital": hospital})
