@@ -7,7 +7,7 @@ import datetime
 import io
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from laihua.accounts.models import Role
@@ -90,7 +90,8 @@ def _account(actor, username: str, instance: Interpreter | None):
 
 def _check_name(actor, form, instance):
     name = form.cleaned_data["name"].strip()
-    if Interpreter.objects.filter(hospital_id=actor.hospital_id, name=name).exclude(pk=getattr(instance, "pk", None)):
+    others = Interpreter.objects.filter(hospital_id=actor.hospital_id, name=name)
+    if others.exclude(pk=getattr(instance, "pk", None)).exists():
         form.add_error("name", _("Your pool already has an interpreter of this name."))
         raise FormInvalid(form)
 
@@ -108,7 +109,12 @@ def save_interpreter(actor, data, pk: int | None = None) -> Interpreter:
     person = form.save(commit=False)
     person.hospital_id = actor.hospital_id
     person.user = user
-    person.save()
+    try:
+        with transaction.atomic():
+            person.save()
+    except IntegrityError:  # another request saved the same name (or linked the same account) meanwhile
+        form.add_error("name", _("Your pool already has an interpreter of this name."))
+        raise FormInvalid(form) from None
     record_event(
         actor,
         "interpreters.create" if instance is None else "interpreters.update",
