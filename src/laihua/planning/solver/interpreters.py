@@ -6,15 +6,16 @@ the patient's language works that weekday, is not away that day, works the visit
 assignment (a confirmed plan's) within `GAP_MINUTES` of it. So one person is never in two places.
 
 How it is modelled. The model chooses days; the times of a day's visits follow from which visits share
-the day (hours.py). So the model has, per visit and candidate day, a boolean `covered[s, d]` (at most
-`x[s, d]`) that may be true only when some interpreter of the language could take a visit of that length
-on that day (a necessary condition); the objective counts the visits left uncovered after the trip's own
-terms (departure, days at the hospital, stay: `objective_weight`), so the trip stays as short as without
-interpreters and, among the shortest trips, the one with most visits interpreted in person is chosen.
-Each solution's exact times are then checked (`cuts`): a visit claimed covered that no interpreter is
-free for at its exact time is cut off for exactly that set of visits on that day (the times of a set are
-fixed), and the model is solved again, as the opening-hours cuts are. The cuts are exact, so a plan
-proven optimal is optimal with its interpreters too.
+the day (hours.py). The first pass plans the trip without interpreters; when the patient needs one and the
+pool has one of the language, a second pass (sat.py, in what is left of the time limit, hinted with the first
+plan) keeps the trip's objective at most the first pass's value and counts the visits left uncovered after the
+trip's own terms (`objective_weight`): so the trip is as short as without interpreters and, among such trips,
+the one with most visits interpreted in person is chosen. It has, per visit and candidate day, a boolean
+`covered[s, d]` (at most `x[s, d]`) that may be true only when some interpreter of the language could take a
+visit of that length on that day (a necessary condition; for a visit alone on its day, whose time is then
+known, exactly). Each solution's exact times are then checked (`cuts`): a visit claimed covered that no
+interpreter is free for at its exact time is cut off for exactly that set of visits on that day (the times of a
+set are fixed), and the model is solved again, as the opening-hours cuts are. The cuts are exact.
 
 Which interpreter (`assign`): after the times are known, each visit in time order takes a free
 interpreter of the language as optional intervals on each interpreter's line with no overlap: the one who
@@ -107,24 +108,43 @@ def speakers(pool: Iterable[Interpreter], language: str) -> list[Interpreter]:
     return [i for i in pool if i.speaks(language)]
 
 
+def wanted(problem) -> bool:
+    """Whether the planner's second pass is worth it: the patient needs an interpreter and the pool has one."""
+    return needs_interpreter(problem.language) and bool(speakers(problem.interpreters, problem.language))
+
+
 # --- the CP-SAT part --------------------------------------------------------------------------------
 
 
-def add_to_model(model, problem, x: dict):
+def add_to_model(model, problem, x: dict, timer=None):
     """Add interpreter coverage to the model: (covered booleans by (service, day), the count of visits
     left without an interpreter in person as a linear expression, its largest value), or None when the
-    patient needs no interpreter. `x` holds the model's booleans by (service key, day index)."""
+    patient needs no interpreter. `x` holds the model's booleans by (service key, day index). With the
+    day's timer, a visit alone on its day (whose time is then known) is claimed covered only when an
+    interpreter is free at that time: the cut `cuts` would add first, added before the first solve."""
     if not needs_interpreter(problem.language):
         return None
     pool = speakers(problem.interpreters, problem.language)
     lengths = {s.key: max(1, s.duration_minutes) for s in problem.services}
+    by_day: dict[int, list[str]] = {}
+    for key, index in x:
+        by_day.setdefault(index, []).append(key)
     covered = {}
     for (key, index), chosen in x.items():
         day = problem.day(index)
-        if any(i.could_take(day, lengths[key]) for i in pool):
+        if not any(i.could_take(day, lengths[key]) for i in pool):
+            continue
+        alone = timer.schedule(frozenset({key})) if timer is not None else None
+        others = [x[(k, index)] for k in by_day[index] if k != key]
+        if alone and not any(i.free(day, alone[0][1], alone[0][1] + lengths[key]) for i in pool):
+            if not others:
+                continue  # alone on any day it may have: never covered that day
             flag = model.NewBoolVar(f"interp_{key}_{index}")
-            model.AddImplication(flag, chosen)
-            covered[(key, index)] = flag
+            model.Add(flag <= sum(others))  # covered only with another visit before it that day
+        else:
+            flag = model.NewBoolVar(f"interp_{key}_{index}")
+        model.AddImplication(flag, chosen)
+        covered[(key, index)] = flag
     count = len(problem.services)
     uncovered = count - sum(covered.values()) if covered else count
     return covered, uncovered, count

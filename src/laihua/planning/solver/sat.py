@@ -22,15 +22,16 @@ PRECUT_SIZE = 4  # most services in a set that does not fit one day, looked for 
 MAX_CUT_ROUNDS = 30  # CP-SAT re-solves after excluding days whose visits do not fit the opening hours
 
 
-def _solve(problem: Problem, *, primary: str = "departure", ignore_quota: frozenset[str] = frozenset()):
+def _solve(problem: Problem, *, primary: str = "departure", ignore_quota: frozenset[str] = frozenset(), coverage=None):
     """CP-SAT: (status, starts by key or None, optimal). A solution with a day whose visits do not fit the
     opening hours is cut off (those services never all on one day) and the model solved again, within
-    the time limit."""
-    began = time.perf_counter()
+    the time limit. `coverage` (interpreters): the second pass, (the first pass's objective, its starts,
+    when it began)."""
+    began = coverage[2] if coverage else time.perf_counter()
     if not problem.services:
         return "infeasible", None, False
     timer = _Timer(problem)
-    built = _model(problem, primary, ignore_quota, timer)
+    built = _model(problem, primary, ignore_quota, timer, coverage)
     if built is None:
         return "infeasible", None, False
     model, x, start_var, covered = built
@@ -55,6 +56,13 @@ def _solve(problem: Problem, *, primary: str = "departure", ignore_quota: frozen
             continue
         if not misfits:
             optimal = status == cp_model.OPTIMAL
+            # Interpreters: a second pass, among the trips as good as this one (interpreters.py).
+            if coverage is None and interpreters.wanted(problem):
+                value = round(solver.ObjectiveValue())
+                starts = (
+                    _solve(problem, primary=primary, ignore_quota=ignore_quota, coverage=(value, starts, began))[1]
+                    or starts
+                )
             return ("optimal" if optimal else "feasible"), starts, optimal
         for keys in misfits:
             _apart(model, x, timer.core(keys))
@@ -100,7 +108,7 @@ def _candidates(problem: Problem, service: Service, horizon: int, ignore_quota, 
     return days
 
 
-def _model(problem: Problem, primary: str, ignore_quota, timer: _Timer):
+def _model(problem: Problem, primary: str, ignore_quota, timer: _Timer, coverage=None):
     """The CP-SAT model: (model, x by (service, day), start variable by service), or None when a service
     has no day at all."""
     services = problem.services
@@ -153,14 +161,18 @@ def _model(problem: Problem, primary: str, ignore_quota, timer: _Timer):
         model.Add(departure >= start_var[service.key] + service.span)
     if problem.stay_limit is not None:
         model.Add(departure - first + problem.arrival_buffer <= problem.stay_limit)
-    # Interpreters: visits left without one in person, minimised after the trip's own terms.
-    coverage = interpreters.add_to_model(model, problem, x)
-    covered, extra = (coverage[0], coverage[1:]) if coverage else ({}, None)
-    _objective(model, problem, x, departure, first, primary, horizon, extra)
+    # Interpreters (second pass): the trip no worse than the first pass's, the fewest visits without one.
+    added = interpreters.add_to_model(model, problem, x, timer) if coverage else None
+    covered, extra = (added[0], added[1:]) if added else ({}, None)
+    trip = _objective(model, problem, x, departure, first, primary, horizon, extra)
+    if added:
+        model.Add(trip <= coverage[0])
+        for key, day in coverage[1].items():
+            model.AddHint(start_var[key], day)
     return model, x, start_var, covered
 
 
-def _objective(model, problem: Problem, x: dict, departure, first, primary: str, horizon: int, extra=None) -> None:
+def _objective(model, problem: Problem, x: dict, departure, first, primary: str, horizon: int, extra=None):
     """Minimise the departure, the days at the hospital, the stay (the stay first when `primary` says so),
     then the visits without an interpreter in person (`extra`: their count and its largest value)."""
     # Days at the hospital: busy[t] is 1 when any service keeps the patient there on day t.
@@ -183,10 +195,12 @@ def _objective(model, problem: Problem, x: dict, departure, first, primary: str,
         objective = stay * weight * weight + departure * weight + sum(busy)
     else:
         objective = departure * weight * weight + sum(busy) * weight + stay
-    if extra is not None:  # interpreters: lexicographically after the trip's own terms
+    if extra is None:
+        model.Minimize(objective)
+    else:  # interpreters: lexicographically after the trip's own terms
         uncovered, most = extra
-        objective = objective * interpreters.objective_weight(most) + uncovered
-    model.Minimize(objective)
+        model.Minimize(objective * interpreters.objective_weight(most) + uncovered)
+    return objective
 
 
 def cpsat(problem: Problem, **options) -> Plan | None:
