@@ -112,6 +112,7 @@ def _mount():
     from laihua.fairness.api import router as fairness_router
     from laihua.hospitals.api import router as hospitals_router
     from laihua.insurance.api import router as insurance_router
+    from laihua.interpreters.api import router as interpreters_router
     from laihua.patients.api import router as patients_router
     from laihua.planning.api import router as planning_router
     from laihua.quotes.api import router as quotes_router
@@ -128,6 +129,7 @@ def _mount():
     api.add_router("/quotes", quotes_router)
     api.add_router("/travel", travel_router)
     api.add_router("/capacity", capacity_router)
+    api.add_router("/interpreters", interpreters_router)
     api.add_router("/planning", planning_router)
     api.add_router("/records", records_router)
     api.add_router("/insurance", insurance_router)

@@ -42,6 +42,7 @@ urlpatterns += i18n_patterns(
     path("quotes/", include("laihua.quotes.urls")),
     path("travel/", include("laihua.travel.urls")),
     path("capacity/", include("laihua.capacity.urls")),
+    path("interpreters/", include("laihua.interpreters.urls")),
     path("planning/", include("laihua.planning.urls")),
     path("records/", include("laihua.records.urls")),
     path("insurance/", include("laihua.insurance.urls")),

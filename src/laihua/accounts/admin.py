@@ -15,7 +15,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from laihua.accounts import mfa, services
-from laihua.accounts.models import HOSPITAL_STAFF_ROLES, ApiToken, User
+from laihua.accounts.models import HOSPITAL_STAFF_ROLES, ApiToken, Role, User
 from laihua.audit.admin import AuditedModelAdmin
 from laihua.audit.services import record_event
 
@@ -30,11 +30,13 @@ for _model in (TOTPDevice, StaticDevice):
 
 
 def check_role_and_hospital(cleaned_data: dict) -> None:
-    """Hospital staff belong to exactly one hospital; other roles belong to none."""
+    """Hospital staff and interpreters belong to exactly one hospital; other roles belong to none."""
     role, hospital = cleaned_data.get("role"), cleaned_data.get("hospital")
     if role in HOSPITAL_STAFF_ROLES and hospital is None:
         raise forms.ValidationError({"hospital": _("Hospital staff must belong to a hospital.")})
-    if role and role not in HOSPITAL_STAFF_ROLES and hospital is not None:
+    if role == Role.INTERPRETER and hospital is None:
+        raise forms.ValidationError({"hospital": _("An interpreter belongs to the hospital whose pool they are in.")})
+    if role and role not in HOSPITAL_STAFF_ROLES and role != Role.INTERPRETER and hospital is not None:
         raise forms.ValidationError({"hospital": _("Only hospital staff belong to a hospital.")})
 
 

@@ -43,7 +43,7 @@ SEEN_GRANULARITY = 60  # the last-seen time is written at most once a minute, no
 def idle_limit(user) -> int:
     """Seconds a session of this user may stay unused: staff briefly, patients longer (settings)."""
     minutes = settings.LAIHUA_STAFF_IDLE_MINUTES
-    if not (user.is_hospital_staff or user.is_platform_admin or user.role == Role.INSURER_AGENT):
+    if not (user.is_hospital_staff or user.is_platform_admin or user.role in (Role.INSURER_AGENT, Role.INTERPRETER)):
         minutes = max(minutes, settings.LAIHUA_PATIENT_IDLE_MINUTES)
     return minutes * 60
 

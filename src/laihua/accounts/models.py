@@ -14,6 +14,7 @@ class Role(models.TextChoices):
     FINANCE = "finance", _("Finance")
     INSURER_AGENT = "insurer_agent", _("Insurer agent")
     PATIENT = "patient", _("Patient")
+    INTERPRETER = "interpreter", _("Interpreter")
 
 
 HOSPITAL_STAFF_ROLES = frozenset({Role.HOSPITAL_ADMIN, Role.COORDINATOR, Role.CLINICIAN, Role.FINANCE})
@@ -43,6 +44,10 @@ class User(AbstractUser):
             models.CheckConstraint(
                 name="hospital_staff_belong_to_a_hospital",
                 condition=~models.Q(role__in=sorted(HOSPITAL_STAFF_ROLES)) | models.Q(hospital__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="interpreters_belong_to_a_hospital",
+                condition=~models.Q(role="interpreter") | models.Q(hospital__isnull=False),
             ),
         ]
 

@@ -122,6 +122,8 @@ def home(request):
         return redirect("audit:events")
     if role == Role.INSURER_AGENT:
         return redirect("insurance:portal")
+    if role == Role.INTERPRETER:
+        return redirect("planning:interpreter_day")
     return redirect("accounts:settings")
 
 

@@ -17,6 +17,7 @@ from laihua.demo import (
     history,
     hospitals,
     insurance,
+    interpreters,
     patients,
     planning,
     quotes,
@@ -64,6 +65,7 @@ def _journeys() -> None:
     quotes.load()
     capacity.load()
     insurance.load()
+    interpreters.load()  # before the planned trips, so that their visits get interpreters
     planning.load()
     stay.load()
     records.load()

@@ -294,3 +294,39 @@ def put_pathway(request, item_code: str, payload: PathwayIn):
 def delete_pathway(request, item_code: str):
     pathways.delete_pathway(request.auth, pathways.get_pathway(request.auth, item_code, roles=pathways.PATHWAY_EDITORS))
     return Status(204, None)
+# --- interpreters ---------------------------------------------------------------------------------
+
+
+class RemoteIn(Schema):
+    mode: str = Field(..., description="video or phone (none takes the choice back)")
+
+
+@router.post(
+    "/entries/{item_id}/interpreter",
+    response=dict,
+    summary="Interpret a visit remotely when no interpreter is free (coordinator, hospital admin)",
+)
+def interpreter_remote(request, item_id: int, payload: RemoteIn):
+    row = services.set_remote(request.auth, item_id, payload.mode)
+    return {"id": row.pk, "day": row.day, "language": row.interpreter_language, "mode": row.interpreter_mode}
+
+
+@router.get(
+    "/interpreters/shortages",
+    response=list[dict],
+    summary="Visits that needed an interpreter and got none in person, by language and month",
+)
+def interpreter_shortages(request, start: datetime.date | None = None, end: datetime.date | None = None):
+    return services.shortages(request.auth, start, end)
+
+
+@router.get("/interpreters/shortages.csv", summary="The interpreter shortages as CSV")
+def interpreter_shortages_csv(request, start: datetime.date | None = None, end: datetime.date | None = None):
+    response = HttpResponse(services.shortages_csv(request.auth, start, end), content_type="text/csv")
+    response["Content-Disposition"] = 'attachment; filename="interpreter-shortages.csv"'
+    return response
+
+
+@router.get("/interpreters/my-day", response=dict, summary="An interpreter's own visits on a day (default today)")
+def interpreter_day(request, day: datetime.date | None = None):
+    return services.interpreter_day(request.auth, day)

@@ -275,6 +275,13 @@ class ItemKind(models.TextChoices):
     DEPARTURE = "departure", _("Departure")
 
 
+class InterpreterMode(models.TextChoices):
+    IN_PERSON = "in_person", _("In person")
+    NONE = "none", _("No interpreter free")
+    VIDEO = "video", _("Remote, by video")
+    PHONE = "phone", _("Remote, by phone")
+
+
 class ItineraryItem(models.Model):
     """One entry of a day of the itinerary: the arrival, a visit with its times, a day in hospital, the departure."""
 
@@ -305,6 +312,18 @@ class ItineraryItem(models.Model):
     booking_request = models.ForeignKey(
         "capacity.BookingRequest", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Interpreters: a visit of a patient whose language is not Chinese needs one of `interpreter_language`;
+    # `interpreter` is the pool's interpreter in person, else the mode: none free yet, or remote.
+    interpreter = models.ForeignKey(
+        "interpreters.Interpreter",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="itinerary_items",
+        verbose_name=_("interpreter"),
+    )
+    interpreter_language = models.CharField(_("interpreter's language"), max_length=16, blank=True)
+    interpreter_mode = models.CharField(_("interpretation"), max_length=10, choices=InterpreterMode.choices, blank=True)
 
     class Meta:
         verbose_name = _("itinerary entry")

@@ -103,6 +103,15 @@ def _render(request, case, *, posted=None, error=None, status=200):
         "reasons": [services.reason_text(r) for r in itinerary.reasons] if itinerary else [],
         "desk": desk,
         "is_patient": request.user.role == Role.PATIENT,
+        # Interpreters: the visits no interpreter of the pool is free for (remote, or another day).
+        "uninterpreted": list(
+            itinerary.items.filter(kind="visit", interpreter__isnull=True)
+            .exclude(interpreter_language="")
+            .select_related("item")
+            .order_by("day", "starts_at")
+        )
+        if desk and itinerary is not None and itinerary.feasible
+        else [],
     }
     if desk:
         inputs = services.plan_inputs(request.user, case)
@@ -341,3 +350,69 @@ def order_remove(request, order_id: int):
     words = {"before": order.before.code, "after": order.after.code}
     rules.remove_order(request.user, order)
     return _after_change(request, _("The order %(before)s → %(after)s is removed.") % words)
+
+
+# --- interpreters (planning.services.interpreters) --------------------------------------------------
+
+
+@login_required
+@require_POST
+def interpreter_remote(request, item_id: int):
+    """The desk chooses remote interpretation (video or phone) for a visit no interpreter is free for."""
+    row = services.set_remote(request.user, item_id, request.POST.get("mode", ""))
+    messages.success(request, _("The interpretation is saved."))
+    return redirect("planning:case", reference=row.itinerary.case.reference)
+
+
+def _month(value: str | None, *, end: bool = False) -> datetime.date | None:
+    """A month typed as YYYY-MM: its first day (its last with `end`); None when empty."""
+    if not value:
+        return None
+    try:
+        first = datetime.date.fromisoformat(f"{value}-01")
+    except ValueError:
+        raise InvalidInput(_("Give a month as YYYY-MM."), field="until" if end else "from") from None
+    if not end:
+        return first
+    following = (first.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+    return following - datetime.timedelta(days=1)
+
+
+@login_required
+def interpreter_shortages(request):
+    """Visits that needed an interpreter and got none in person, by language and month (the hospital's
+    admin and coordinators); as CSV with ?format=csv."""
+    first = _month(request.GET.get("from"))
+    last = _month(request.GET.get("until"), end=True)
+    if request.GET.get("format") == "csv":
+        response = HttpResponse(services.shortages_csv(request.user, first, last), content_type="text/csv")
+        response["Content-Disposition"] = 'attachment; filename="interpreter-shortages.csv"'
+        return response
+    rows = services.shortages(request.user, first, last)
+    context = {
+        "rows": rows,
+        "total_needed": sum(r["needed"] for r in rows),
+        "total_short": sum(r["short"] for r in rows),
+        "from": request.GET.get("from", ""),
+        "until": request.GET.get("until", ""),
+        "query": urlencode({k: v for k, v in request.GET.items() if k in ("from", "until") and v}),
+    }
+    return render(request, "planning/interpreter_shortages.html", context)
+
+
+@login_required
+def interpreter_day(request):
+    """An interpreter's own day on a phone: whom, which language, when, where (with the address in Chinese)."""
+    day = None
+    if request.GET.get("day"):
+        try:
+            day = datetime.date.fromisoformat(request.GET["day"])
+        except ValueError:
+            raise InvalidInput(_("Give a date as YYYY-MM-DD."), field="day") from None
+    found = services.interpreter_day(request.user, day)
+    context = {
+        **found,
+        "previous": found["day"] - datetime.timedelta(days=1),
+        "next": found["day"] + datetime.timedelta(days=1),
+    }
+    return render(request, "planning/interpreter_day.html", context)

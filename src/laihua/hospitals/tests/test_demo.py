@@ -47,7 +47,7 @@ def test_loading_the_demo_twice_leaves_the_same_rows(capsys):
     capsys.readouterr()
     call_command("load_demo")
     assert counts() == first
-    assert first["Hospital"] == 3 and first["User"] == 15 and first["CatalogItem"] >= 75
+    assert first["Hospital"] == 3 and first["User"] == 18 and first["CatalogItem"] >= 75
     second = capsys.readouterr().out
     assert "(0 prices added), 0 users added, 0 exchange rates added, 0 reference prices added" in second
 
@@ -81,7 +81,7 @@ def test_every_hospital_has_one_user_per_staff_role_and_the_platform_has_the_oth
     for hospital in Hospital.objects.all():
         staff = User.objects.filter(hospital=hospital)
         assert sorted(staff.values_list("role", flat=True)) == sorted(
-            [Role.COORDINATOR, Role.CLINICIAN, Role.FINANCE, Role.HOSPITAL_ADMIN]
+            [Role.COORDINATOR, Role.CLINICIAN, Role.FINANCE, Role.HOSPITAL_ADMIN, Role.INTERPRETER]
         )
     admin = User.objects.get(username="platform-admin")
     assert admin.role == Role.PLATFORM_ADMIN and admin.is_staff and admin.is_superuser

@@ -13,6 +13,7 @@ the patient's nationality allows (travel), the patient's window and preferences.
 - planner: plan_case, which keeps the plan as a draft itinerary
 - confirm: confirm_itinerary, which books it all or nothing (PlaceTaken when a place was taken)
 - documents: the itinerary day by day, as JSON, iCalendar and PDF
+- interpreters: the pool the planner plans with, remote interpretation, shortages, an interpreter's day
 
 Callers use this package (`from laihua.planning import services`) or one of its modules.
 """
@@ -35,6 +36,14 @@ from laihua.planning.services.inputs import (
     plan_inputs,
     planned_services,
     routes_for,
+)
+from laihua.planning.services.interpreters import (
+    gather_pool,
+    interpreter_day,
+    patient_language,
+    set_remote,
+    shortages,
+    shortages_csv,
 )
 from laihua.planning.services.planner import NothingToPlan, plan_by_reference, plan_case
 from laihua.planning.services.problem import build_problem
@@ -82,6 +91,13 @@ __all__ = [
     "plan_by_reference",
     "plan_case",
     "reason_text",
+    # interpreters
+    "gather_pool",
+    "interpreter_day",
+    "patient_language",
+    "set_remote",
+    "shortages",
+    "shortages_csv",
     # documents
     "days_of",
     "itinerary_ics",

@@ -19,6 +19,7 @@ from laihua.cases.states import State
 from laihua.errors import Conflict
 from laihua.kit import clock
 from laihua.planning.models import ItemKind, Itinerary, ItineraryStatus
+from laihua.planning.services.interpreters import take_interpreters
 from laihua.planning.services.planner import plan_case
 from laihua.planning.services.problem import _trip_requests
 from laihua.planning.services.scope import PLANNABLE_STATES, PLANNERS
@@ -111,6 +112,7 @@ def confirm_itinerary(actor, itinerary: Itinerary) -> Itinerary:
                 )
                 row.booking_request_id = bookings[0].request_id if bookings else None
                 row.save(update_fields=["booking_request"])
+            take_interpreters(itinerary)  # interpreters: no one taken for another patient meanwhile
             offer_places(actor, case.hospital_id, freed)
             itinerary.status = ItineraryStatus.ACTIVE
             itinerary.confirmed_at = clock.now()

@@ -16,11 +16,13 @@ from laihua.accounts.models import Role
 from laihua.audit.services import record_event
 from laihua.cases.models import Case
 from laihua.cases.services import require_case_party
+from laihua.interpreters.forms import language_name
 from laihua.kit import clock
 from laihua.kit.i18n import pick
 from laihua.kit.pdf import render_pdf
 from laihua.planning import ics
-from laihua.planning.models import ItemKind, Itinerary, ItineraryItem, ServiceRule
+from laihua.planning.models import InterpreterMode, ItemKind, Itinerary, ItineraryItem, ServiceRule
+from laihua.planning.services.interpreters import interpreter_json
 from laihua.planning.services.reasons import day_reason_text, day_reasons_text, reason_text
 from laihua.travel import services as travel
 from laihua.travel.models import BookingStatus, FlightDirection, PickupStatus
@@ -79,29 +81,33 @@ def itinerary_json(itinerary: Itinerary, language: str | None = None) -> dict:
                 "starts_at": row.starts_at,
                 "ends_at": row.ends_at,
                 "booked": bool(row.booking_request_id),
+                "interpreter": interpreter_json(row),
             }
-            for row in itinerary.items.select_related("item").order_by("day", "starts_at", "pk")
+            for row in itinerary.items.select_related("item", "interpreter").order_by("day", "starts_at", "pk")
         ],
     }
 
 
 # --- the schedule the patient reads ---------------------------------------------------------------
 
-# Interpreters are planned per itinerary entry by the planner; an entry carries one once that is in place.
-HAS_INTERPRETER = "interpreter" in {f.name for f in ItineraryItem._meta.get_fields()}
+# Interpreters are planned per itinerary entry by the planner (services/interpreters.py).
+HAS_INTERPRETER = True
 
 
 def interpreter_of(row: ItineraryItem | None) -> str:
-    """The interpreter an itinerary entry carries, as a line ("Wang Fang, English"), else ""."""
-    found = getattr(row, "interpreter", None) if row is not None else None
-    if not found:
+    """The interpreter an itinerary entry carries, as a line ("Wang Fang, Russian") or the remote mode
+    ("Russian, remote by video"); "" when the visit needs none or none is arranged yet (the desk's page
+    lists those)."""
+    if row is None or not row.interpreter_language or row.interpreter_mode == InterpreterMode.NONE:
         return ""
-    if isinstance(found, str):
-        return found
-    name = getattr(found, "name", None) or getattr(found, "full_name", None) or str(found)
-    name = pick(name) if isinstance(name, dict) else str(name)
-    language = getattr(found, "language", "") or getattr(row, "interpreter_language", "")
-    return f"{name}, {language}" if language else name
+    language = language_name(row.interpreter_language)
+    if row.interpreter_id:
+        return f"{row.interpreter.name}, {language}"
+    if row.interpreter_mode == InterpreterMode.VIDEO:
+        return _("%(language)s, remote by video") % {"language": language}
+    if row.interpreter_mode == InterpreterMode.PHONE:
+        return _("%(language)s, remote by phone") % {"language": language}
+    return ""
 
 
 @dataclass

@@ -21,6 +21,7 @@ from laihua.planning.services.inputs import (
     plannable,
     planned_services,
 )
+from laihua.planning.services.interpreters import assignment_fields, gather_pool
 from laihua.planning.services.pathway_plan import PathwayPlan, day_reasons
 from laihua.planning.services.problem import build_problem
 from laihua.planning.services.reasons import _stored_params, reason_text
@@ -76,6 +77,7 @@ def _store_items(
                 nights=pathways.nights.get(visit.service, 0)
                 if steps.get(visit.service) == StepKind.PROCEDURE
                 else None,
+                **assignment_fields(visit),  # interpreters: who interprets the visit, or none free
             )
         )
     spans = {s.key: s.span for s in problem.services}
@@ -102,6 +104,9 @@ def plan_case(actor, case: Case, data: Mapping | None = None, *, note: str = "")
     quantities = {pk: n for pk, n in accepted_quantities(case).items() if pk not in steps}
     planned = planned_services(items, quantities)
     problem = build_problem(case, planned, inputs, pathways=pathways)
+    # Interpreters: the patient's language and the hospital's pool, planned with the visits.
+    last = problem.day(problem.horizon + solver.RELAXED_EXTRA)
+    problem.language, problem.interpreters = gather_pool(case, problem.earliest_arrival, last)
     try:
         outcome = solver.plan_trip(problem)
     except ValueError:

@@ -3,6 +3,7 @@ and what a plan breaks."""
 
 from __future__ import annotations
 
+from laihua.planning.solver import interpreters
 from laihua.planning.solver.hours import _days, _Timer, _times
 from laihua.planning.solver.pathway import broken as pathway_broken
 from laihua.planning.solver.pathway import departure_floor, fit_to_fly_day
@@ -31,6 +32,11 @@ def _make_plan(
     fly = fit_to_fly_day(problem, starts)
     plan.fit_to_fly = problem.day(fly) if fly is not None else None
     plan.visits = _times(problem, starts, timer)
+    # Interpreters: who interprets each visit, now that its time is known.
+    assigned = interpreters.assign(problem, plan.visits)
+    for visit in plan.visits:
+        if visit.service in assigned:
+            visit.language, visit.interpreter = assigned[visit.service].language, assigned[visit.service].interpreter
     return plan
 
 

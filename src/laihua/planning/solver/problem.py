@@ -74,6 +74,9 @@ class Problem:
     fly_after: dict[str, int] = field(default_factory=dict)  # service key -> fewest days after it before a flight
     time_limit: float = 1.0
     workers: int = 2
+    # Interpreters (interpreters.py): the patient's language and the hospital's pool.
+    language: str = ""
+    interpreters: tuple = ()
 
     def day(self, index: int) -> datetime.date:
         return self.earliest_arrival + datetime.timedelta(days=index)
@@ -105,6 +108,9 @@ class Visit:
     end: datetime.time | None = None
     resource: str = ""
     warning: str = ""
+    # Interpreters (interpreters.py): the language needed and who interprets ("" with language: none free).
+    language: str = ""
+    interpreter: str = ""
 
 
 @dataclass

@@ -12,6 +12,7 @@ import time
 
 from ortools.sat.python import cp_model
 
+from laihua.planning.solver import interpreters
 from laihua.planning.solver.hours import _days, _Timer
 from laihua.planning.solver.pathway import add_fit_to_fly, add_turnaround
 from laihua.planning.solver.plans import _make_plan
@@ -22,18 +23,20 @@ PRECUT_SIZE = 4  # most services in a set that does not fit one day, looked for 
 MAX_CUT_ROUNDS = 30  # CP-SAT re-solves after excluding days whose visits do not fit the opening hours
 
 
-def _solve(problem: Problem, *, primary: str = "departure", ignore_quota: frozenset[str] = frozenset()):
+def _solve(problem: Problem, *, primary: str = "departure", ignore_quota: frozenset[str] = frozenset(), coverage=None):
     """CP-SAT: (status, starts by key or None, optimal). A solution with a day whose visits do not fit the
     opening hours is cut off (those services never all on one day) and the model solved again, within
-    the time limit."""
-    began = time.perf_counter()
+    the time limit. `coverage` (interpreters): the second pass, (the first pass's objective, its starts,
+    when it began)."""
+    began = coverage[2] if coverage else time.perf_counter()
     if not problem.services:
         return "infeasible", None, False
     timer = _Timer(problem)
-    built = _model(problem, primary, ignore_quota, timer)
+    built = _model(problem, primary, ignore_quota, timer, coverage)
     if built is None:
         return "infeasible", None, False
-    model, x, start_var = built
+    model, x, start_var, covered = built
+    fallback = None  # interpreters: the last solution that fits the hours, should the cut rounds run out
     for _round in range(MAX_CUT_ROUNDS):
         left = problem.time_limit - (time.perf_counter() - began)
         if left <= 0:
@@ -48,11 +51,24 @@ def _solve(problem: Problem, *, primary: str = "departure", ignore_quota: frozen
             break
         starts = {key: solver.Value(var) for key, var in start_var.items()}
         misfits = [keys for keys in _days(starts).values() if not timer.fits(keys)]
+        # Interpreters: a visit claimed covered that no interpreter is free for at its exact time is cut off.
+        if not misfits and interpreters.cuts(model, problem, x, covered, starts, solver.Value, timer):
+            fallback = starts
+            continue
         if not misfits:
             optimal = status == cp_model.OPTIMAL
+            # Interpreters: a second pass, among the trips as good as this one (interpreters.py).
+            if coverage is None and interpreters.wanted(problem):
+                value = round(solver.ObjectiveValue())
+                starts = (
+                    _solve(problem, primary=primary, ignore_quota=ignore_quota, coverage=(value, starts, began))[1]
+                    or starts
+                )
             return ("optimal" if optimal else "feasible"), starts, optimal
         for keys in misfits:
             _apart(model, x, timer.core(keys))
+    if fallback is not None:  # interpreters: the days fit; only the interpreters' coverage is not proven best
+        return "feasible", fallback, False
     return "unknown", None, False
 
 
@@ -93,7 +109,7 @@ def _candidates(problem: Problem, service: Service, horizon: int, ignore_quota, 
     return days
 
 
-def _model(problem: Problem, primary: str, ignore_quota, timer: _Timer):
+def _model(problem: Problem, primary: str, ignore_quota, timer: _Timer, coverage=None):
     """The CP-SAT model: (model, x by (service, day), start variable by service), or None when a service
     has no day at all."""
     services = problem.services
@@ -149,12 +165,20 @@ def _model(problem: Problem, primary: str, ignore_quota, timer: _Timer):
     add_fit_to_fly(model, problem, start_var, departure)
     if problem.stay_limit is not None:
         model.Add(departure - first + problem.arrival_buffer <= problem.stay_limit)
-    _objective(model, problem, x, departure, first, primary, horizon)
-    return model, x, start_var
+    # Interpreters (second pass): the trip no worse than the first pass's, the fewest visits without one.
+    added = interpreters.add_to_model(model, problem, x, timer) if coverage else None
+    covered, extra = (added[0], added[1:]) if added else ({}, None)
+    trip = _objective(model, problem, x, departure, first, primary, horizon, extra)
+    if added:
+        model.Add(trip <= coverage[0])
+        for key, day in coverage[1].items():
+            model.AddHint(start_var[key], day)
+    return model, x, start_var, covered
 
 
-def _objective(model, problem: Problem, x: dict, departure, first, primary: str, horizon: int) -> None:
-    """Minimise the departure, the days at the hospital, the stay (the stay first when `primary` says so)."""
+def _objective(model, problem: Problem, x: dict, departure, first, primary: str, horizon: int, extra=None):
+    """Minimise the departure, the days at the hospital, the stay (the stay first when `primary` says so),
+    then the visits without an interpreter in person (`extra`: their count and its largest value)."""
     # Days at the hospital: busy[t] is 1 when any service keeps the patient there on day t.
     busy = []
     for t in range(problem.arrival_buffer, horizon):
@@ -172,9 +196,15 @@ def _objective(model, problem: Problem, x: dict, departure, first, primary: str,
     weight = horizon + 2
     stay = departure - first
     if primary == "stay":
-        model.Minimize(stay * weight * weight + departure * weight + sum(busy))
+        objective = stay * weight * weight + departure * weight + sum(busy)
     else:
-        model.Minimize(departure * weight * weight + sum(busy) * weight + stay)
+        objective = departure * weight * weight + sum(busy) * weight + stay
+    if extra is None:
+        model.Minimize(objective)
+    else:  # interpreters: lexicographically after the trip's own terms
+        uncovered, most = extra
+        model.Minimize(objective * interpreters.objective_weight(most) + uncovered)
+    return objective
 
 
 def cpsat(problem: Problem, **options) -> Plan | None:

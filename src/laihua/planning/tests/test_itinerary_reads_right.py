@@ -4,7 +4,6 @@ reader's language; the same on the page, in the PDF and in the calendar file."""
 
 import datetime
 import re
-import types
 from decimal import Decimal
 from io import BytesIO
 
@@ -12,8 +11,9 @@ import pytest
 from django.urls import reverse
 from pypdf import PdfReader
 
+from laihua.interpreters.models import Interpreter
 from laihua.planning import services
-from laihua.planning.models import ServiceRule
+from laihua.planning.models import ItineraryItem, ServiceRule
 from laihua.planning.services import documents
 from laihua.travel import services as travel
 from laihua.travel.models import Accommodation
@@ -103,9 +103,14 @@ def test_the_page_names_every_place_in_chinese_too_and_only_the_notes_that_apply
 
 
 def test_an_entry_that_carries_an_interpreter_names_them(client, users, booked_trip, monkeypatch):
-    row = types.SimpleNamespace(interpreter=types.SimpleNamespace(name="WANG Fang", language="English"))
+    person = Interpreter(pk=1, name="WANG Fang", languages=["en"])
+    row = ItineraryItem(interpreter=person, interpreter_language="en", interpreter_mode="in_person")
     assert documents.interpreter_of(row) == "WANG Fang, English"
-    assert documents.interpreter_of(types.SimpleNamespace()) == "" and documents.interpreter_of(None) == ""
+    remote = ItineraryItem(interpreter_language="ru", interpreter_mode="phone")
+    assert documents.interpreter_of(remote) == "Russian, remote by phone"
+    waiting = ItineraryItem(interpreter_language="ru", interpreter_mode="none")
+    assert documents.interpreter_of(ItineraryItem()) == "" and documents.interpreter_of(None) == ""
+    assert documents.interpreter_of(waiting) == ""
     monkeypatch.setattr(
         documents, "interpreter_of", lambda row: "WANG Fang, English" if row and row.kind == "visit" else ""
     )

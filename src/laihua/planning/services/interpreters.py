@@ -1,0 +1,279 @@
+"""Interpreters in trip plans, the Django side: the pool the planner plans with (`gather_pool`), the
+assignment kept on each visit (`store_assignments`), a remote mode chosen when no one is free
+(`set_remote`), the shortages by language and month for the hospital admin (`shortages`), and each
+interpreter's own day (`interpreter_day`)."""
+
+import datetime
+import io
+
+from django.db import transaction
+from django.db.models import Count, Q
+from django.db.models.functions import TruncMonth
+from django.utils.translation import gettext as _
+
+from laihua.accounts.models import Role
+from laihua.accounts.permissions import require_role
+from laihua.audit.services import record_event
+from laihua.cases.models import Case
+from laihua.cases.services import require_case_staff
+from laihua.errors import InvalidInput, NotFound
+from laihua.interpreters.forms import language_name
+from laihua.interpreters.services import planning_pool
+from laihua.kit import clock
+from laihua.kit.csvdata import SafeWriter
+from laihua.kit.i18n import pick
+from laihua.planning.models import InterpreterMode, ItemKind, ItineraryItem, ItineraryStatus
+from laihua.planning.services.scope import PLANNERS
+from laihua.planning.solver import interpreters as model
+
+REMOTE_MODES = (InterpreterMode.VIDEO, InterpreterMode.PHONE)
+SHORTAGE_READERS = (Role.HOSPITAL_ADMIN, Role.COORDINATOR)
+
+
+def _minutes(moment: datetime.time) -> int:
+    return moment.hour * 60 + moment.minute
+
+
+def patient_language(case: Case) -> str:
+    """The language the patient needs an interpreter of: "" when they speak Chinese; else the first of the
+    languages on their profile, else the case's language."""
+    spoken = [code for code in (case.patient.languages or []) if code]
+    if any(not model.needs_interpreter(code) for code in spoken):
+        return ""
+    language = spoken[0] if spoken else case.language
+    return model.base_language(language) if model.needs_interpreter(language) else ""
+
+
+def gather_pool(case: Case, first: datetime.date, last: datetime.date) -> tuple[str, tuple]:
+    """The patient's language and the hospital's pool as the solver takes it, for the days `first` to
+    `last`: each interpreter's hours, weekdays, days away, and what they already do in other cases'
+    confirmed trips (a re-plan of this case may move its own)."""
+    language = patient_language(case)
+    if not language:
+        return "", ()
+    pool = planning_pool(case.hospital_id, first, last)
+    busy: dict[int, dict[datetime.date, list]] = {p.pk: {} for p, _away in pool}
+    for pid, day, start, end in (
+        ItineraryItem.objects.filter(
+            interpreter_id__in=busy,
+            itinerary__status=ItineraryStatus.ACTIVE,
+            day__range=(first, last),
+            starts_at__isnull=False,
+            ends_at__isnull=False,
+        )
+        .exclude(itinerary__case=case)
+        .values_list("interpreter_id", "day", "starts_at", "ends_at")
+    ):
+        busy[pid].setdefault(day, []).append((_minutes(start), _minutes(end)))
+    return language, tuple(
+        model.Interpreter(
+            key=str(p.pk),
+            languages=frozenset(p.languages),
+            level=p.rank,
+            hours=((_minutes(p.works_from), _minutes(p.works_until)),),
+            weekdays=frozenset(d - 1 for d in p.weekdays),
+            absences=frozenset(away),
+            busy={day: tuple(spans) for day, spans in busy[p.pk].items()},
+        )
+        for p, away in pool
+    )
+
+
+def assignment_fields(visit) -> dict:
+    """An itinerary entry's interpreter fields from the solver's visit."""
+    if not visit.language:
+        return {}
+    if visit.interpreter:
+        return {
+            "interpreter_id": int(visit.interpreter),
+            "interpreter_language": visit.language,
+            "interpreter_mode": InterpreterMode.IN_PERSON,
+        }
+    return {"interpreter_language": visit.language, "interpreter_mode": InterpreterMode.NONE}
+
+
+def interpreter_json(row: ItineraryItem) -> dict | None:
+    """An entry's interpreter for the API: name and language, or the mode without one; None when none is needed."""
+    if not row.interpreter_language:
+        return None
+    return {
+        "name": row.interpreter.name if row.interpreter_id else "",
+        "language": row.interpreter_language,
+        "mode": row.interpreter_mode,
+    }
+
+
+@transaction.atomic
+def set_remote(actor, row_id: int, mode: str) -> ItineraryItem:
+    """For a visit no interpreter of the pool is free for: interpret it remotely by video or by phone (the
+    coordinator's choice, kept on the entry); "none" takes the choice back."""
+    row = (
+        ItineraryItem.objects.select_for_update()
+        .select_related("itinerary__case")
+        .filter(pk=row_id, kind=ItemKind.VISIT)
+        .first()
+    )
+    if row is None:
+        raise NotFound(_("No such itinerary entry."))
+    case = row.itinerary.case
+    if actor is None or not actor.is_authenticated or actor.hospital_id != case.hospital_id:
+        raise NotFound(_("No such itinerary entry."))
+    require_case_staff(actor, case, PLANNERS)
+    if not row.interpreter_language or row.interpreter_id:
+        raise InvalidInput(_("This visit has an interpreter in person or needs none."), field="mode")
+    if mode not in (*REMOTE_MODES, InterpreterMode.NONE):
+        raise InvalidInput(_("Choose video or phone."), field="mode")
+    row.interpreter_mode = mode
+    row.save(update_fields=["interpreter_mode"])
+    record_event(
+        actor, "planning.interpreter.remote", case, hospital=case.hospital, detail={"entry": row.pk, "mode": mode}
+    )
+    return row
+
+
+# --- shortages ----------------------------------------------------------------------------------------
+
+
+def _short_rows(hospital_id: int, first: datetime.date, last: datetime.date):
+    """Visits of confirmed trips that needed an interpreter and got none in person, by language and month."""
+    return (
+        ItineraryItem.objects.filter(
+            itinerary__case__hospital_id=hospital_id,
+            itinerary__status=ItineraryStatus.ACTIVE,
+            kind=ItemKind.VISIT,
+            day__range=(first, last),
+        )
+        .exclude(interpreter_language="")
+        .annotate(month=TruncMonth("day"))
+        .values("interpreter_language", "month")
+        .annotate(
+            needed=Count("pk"),
+            short=Count("pk", filter=Q(interpreter__isnull=True)),
+            remote=Count("pk", filter=Q(interpreter_mode__in=REMOTE_MODES)),
+        )
+        .order_by("month", "interpreter_language")
+    )
+
+
+def shortages(actor, first: datetime.date | None = None, last: datetime.date | None = None) -> list[dict]:
+    """Per language and month: visits that needed an interpreter, those that got none in person, and of
+    those the ones interpreted remotely (the actor's hospital; its admin and coordinators). Default: the
+    last three months and the next six."""
+    require_role(actor, SHORTAGE_READERS)
+    today = clock.today()
+    first = first or (today.replace(day=1) - datetime.timedelta(days=62)).replace(day=1)
+    last = last or today + datetime.timedelta(days=183)
+    if last < first or (last - first).days > 3 * 366:
+        raise InvalidInput(_("Give at most three years, the end after the start."), field="until")
+    rows = [
+        {
+            "language": r["interpreter_language"],
+            "language_name": language_name(r["interpreter_language"]),
+            "month": (r["month"].date() if isinstance(r["month"], datetime.datetime) else r["month"]).strftime("%Y-%m"),
+            "needed": r["needed"],
+            "short": r["short"],
+            "remote": r["remote"],
+        }
+        for r in _short_rows(actor.hospital_id, first, last)
+    ]
+    record_event(
+        actor,
+        "planning.interpreter.shortages",
+        hospital_id=actor.hospital_id,
+        detail={"from": first.isoformat(), "until": last.isoformat()},
+    )
+    return rows
+
+
+def shortages_csv(actor, first=None, last=None) -> str:
+    out = io.StringIO()
+    writer = SafeWriter(out)
+    writer.writerow(["month", "language", "needed", "short", "remote"])
+    for r in shortages(actor, first, last):
+        writer.writerow([r["month"], r["language"], r["needed"], r["short"], r["remote"]])
+    return out.getvalue()
+
+
+# --- the interpreter's own day ------------------------------------------------------------------------
+
+
+def interpreter_day(actor, day: datetime.date | None = None) -> dict:
+    """An interpreter's visits on a day (confirmed trips), with only what they need: the patient's given
+    name, the language, the times, the place and department, the hospital's address in Chinese. Audited:
+    it reads patient data."""
+    require_role(actor, (Role.INTERPRETER,))
+    day = day or clock.today()
+    person = getattr(actor, "interpreter", None)
+    rows = []
+    if person is not None and person.hospital_id == actor.hospital_id:
+        rows = list(
+            ItineraryItem.objects.filter(
+                interpreter=person, day=day, kind=ItemKind.VISIT, itinerary__status=ItineraryStatus.ACTIVE
+            )
+            .select_related(
+                "item", "resource", "resource__department", "itinerary__case__patient", "itinerary__case__hospital"
+            )
+            .order_by("starts_at", "pk")
+        )
+    visits = []
+    for row in rows:
+        case = row.itinerary.case
+        hospital = case.hospital
+        department = row.resource.department if row.resource_id and row.resource.department_id else None
+        visits.append(
+            {
+                "id": row.pk,
+                "starts_at": row.starts_at,
+                "ends_at": row.ends_at,
+                "patient": (case.patient.given_names.split() or [case.patient.family_name])[0],
+                "language": row.interpreter_language,
+                "language_name": language_name(row.interpreter_language),
+                "service": pick(row.item.name) if row.item_id else "",
+                "place": pick(row.resource.name) if row.resource_id else "",
+                "department": pick(department.name) if department else "",
+                "hospital": pick(hospital.name),
+                "hospital_zh": pick(hospital.name, "zh-hans"),
+                "address_zh": pick(hospital.address, "zh-hans"),
+            }
+        )
+    record_event(
+        actor,
+        "planning.interpreter.day",
+        hospital_id=actor.hospital_id,
+        detail={"day": day.isoformat(), "visits": [v["id"] for v in visits]},
+    )
+    return {"day": day, "interpreter": person.name if person else "", "visits": visits}
+
+
+# --- confirming -----------------------------------------------------------------------------------------
+
+
+def take_interpreters(itinerary) -> None:
+    """Inside the confirmation's transaction: lock each interpreter the itinerary names and make sure no
+    other confirmed trip took them at an overlapping time meanwhile (else QuotaFull: nothing is booked
+    and the trip is planned again, as for a place taken)."""
+    from laihua.capacity.services import QuotaFull
+    from laihua.interpreters.models import Interpreter
+
+    rows = list(itinerary.items.filter(interpreter__isnull=False, starts_at__isnull=False, ends_at__isnull=False))
+    if not rows:
+        return
+    list(Interpreter.objects.select_for_update().filter(pk__in={r.interpreter_id for r in rows}).order_by("pk"))
+    for row in rows:
+        begin, end = _minutes(row.starts_at), _minutes(row.ends_at)
+        for other in (
+            ItineraryItem.objects.filter(
+                interpreter_id=row.interpreter_id, day=row.day, itinerary__status=ItineraryStatus.ACTIVE
+            )
+            .exclude(itinerary__case_id=itinerary.case_id)
+            .exclude(starts_at__isnull=True)
+            .exclude(ends_at__isnull=True)
+        ):
+            if (
+                begin < _minutes(other.ends_at) + model.GAP_MINUTES
+                and _minutes(other.starts_at) < end + model.GAP_MINUTES
+            ):
+                raise QuotaFull(
+                    _("The interpreter %(name)s was booked for another patient at %(time)s on %(day)s.")
+                    % {"name": row.interpreter, "time": row.starts_at.strftime("%H:%M"), "day": row.day.isoformat()}
+                )
