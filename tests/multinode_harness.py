@@ -274,15 +274,10 @@ class Cluster:
 
 
 def signed_in_client(base_url: str, username: str, password: str) -> httpx.Client:
-    """An HTTP client signed in to /admin with a password (the cluster needs no second factor)."""
+    """An HTTP client signed in through the sign-in page with a password (the cluster needs no second factor)."""
     client = httpx.Client(base_url=base_url, timeout=30, follow_redirects=False)
-    client.get("/admin/login/")
-    response = client.post(
-        "/admin/login/?next=/admin/",
-        data={"username": username, "password": password, "csrfmiddlewaretoken": client.cookies["csrftoken"]},
-        headers={"Referer": f"{base_url}/admin/login/"},
-    )
-    assert response.status_code == 302 and response.headers["location"] == "/admin/", response.text[-2000:]
+    response = post_form(client, "/en/accounts/login/", {"username": username, "password": password})
+    assert response.status_code == 302, response.text[-2000:]
     return client
 
 

@@ -24,7 +24,7 @@ from tests.builders import make_hospital, make_item, make_user
 
 hospital = make_hospital()
 make_item(hospital, price=Decimal("1000.00"))
-make_user("patient1", Role.PATIENT, email="patient1@example.test")
+make_user("patient1", Role.PATIENT)  # e-mail patient1@example.test
 User.objects.create_superuser("root", "root@example.test", "{PASSWORD}", role=Role.PLATFORM_ADMIN)
 """
 
@@ -48,9 +48,10 @@ def cluster(tmp_path_factory):
 def converted_rate(server, currency: str) -> str | None:
     import httpx
 
-    found = httpx.get(f"{server.url}/api/catalog/search", params={"currency": currency}, timeout=30).json()
-    converted = found["items"][0]["converted"] if found.get("items") else None
-    return converted and str(converted["cny_per_unit"])
+    response = httpx.get(f"{server.url}/api/catalog/search", params={"currency": currency}, timeout=30)
+    assert response.status_code == 200, response.text
+    (item,) = response.json()["results"]
+    return str(item["converted"]["cny_per_unit"])
 
 
 def test_a_rate_saved_through_one_server_shows_through_the_other_at_once(cluster):
@@ -59,10 +60,10 @@ def test_a_rate_saved_through_one_server_shows_through_the_other_at_once(cluster
     today = time.strftime("%Y-%m-%d")
     added = post_form(
         admin,
-        "/admin/rates/exchangerate/add/",
+        "/en/admin/rates/exchangerate/add/",
         {"currency": "AED", "rate_date": today, "cny_per_unit": "1.95", "source": "Bank of the test"},
     )
-    assert added.status_code == 302, added.text[-2000:]
+    assert (added.status_code, added.headers.get("location")) == (302, "/en/admin/rates/exchangerate/"), added.text[-2000:]
     assert converted_rate(second, "AED") == "1.95000000"  # read, and kept in the shared cache, by the second
 
     rate_id = cluster.run_python(
@@ -70,10 +71,10 @@ def test_a_rate_saved_through_one_server_shows_through_the_other_at_once(cluster
     ).strip()
     changed = post_form(
         admin,
-        f"/admin/rates/exchangerate/{rate_id}/change/",
+        f"/en/admin/rates/exchangerate/{rate_id}/change/",
         {"currency": "AED", "rate_date": today, "cny_per_unit": "2.05", "source": "Bank of the test"},
     )
-    assert changed.status_code == 302, changed.text[-2000:]
+    assert (changed.status_code, changed.headers.get("location")) == (302, "/en/admin/rates/exchangerate/")
     assert converted_rate(second, "AED") == "2.05000000"  # at once: no minute of the old rate
     assert converted_rate(first, "AED") == "2.05000000"
 

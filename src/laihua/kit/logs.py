@@ -11,5 +11,8 @@ class RequestIdFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not getattr(record, "request_id", ""):
-            record.request_id = request_id.get()
+            # Django logs a failed response after the middleware that holds the id has returned: its record
+            # carries the request itself.
+            request = getattr(record, "request", None)
+            record.request_id = request_id.get() or getattr(request, "request_id", "")
         return True
