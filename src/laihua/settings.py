@@ -73,6 +73,8 @@ INSTALLED_APPS = [
     "laihua.web",
     "laihua.demo",
     "laihua.ops",
+    "laihua.jobs",
+    "django_celery_beat",
 ]
 
 MIDDLEWARE = [
@@ -222,7 +224,10 @@ LAIHUA_TRANSFER_LINK_DAYS = env_int("LAIHUA_TRANSFER_LINK_DAYS", 14)
 if LAIHUA_TRANSFER_LINK_DAYS < 1:
     raise ImproperlyConfigured("LAIHUA_TRANSFER_LINK_DAYS must be at least 1.")
 
-EMAIL_BACKEND = env_str(
+# Every e-mail goes through the outbox (laihua.jobs): the request writes an OutgoingEmail row in its transaction
+# and a job delivers it after the commit with LAIHUA_EMAIL_BACKEND, once (see docs/operations.md, "Jobs").
+EMAIL_BACKEND = "laihua.jobs.mail.OutboxBackend"
+LAIHUA_EMAIL_DELIVERY_BACKEND = env_str(
     "LAIHUA_EMAIL_BACKEND",
     "django.core.mail.backends.console.EmailBackend"
     if DEMO_MODE or DEBUG
@@ -292,7 +297,23 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY el
 AXES_CLIENT_IP_CALLABLE = "laihua.kit.requestctx.client_address"
 X_FRAME_OPTIONS = "DENY"
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "laihua"}}
+# The cache: display rates, the search form's lists, login and e-mail throttles, sessions. With
+# LAIHUA_CACHE_URL=redis://… every application server shares it (a change through one shows at once through
+# all: writers invalidate, nobody waits for a time-out); without it each process keeps its own.
+CACHE_URL = env_str("LAIHUA_CACHE_URL", "")
+if CACHE_URL and not CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured("LAIHUA_CACHE_URL must be a redis://, rediss:// or unix:// URL.")
+if CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "laihua",
+        }
+    }
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "laihua"}}
 
 # Prometheus metrics on /metrics (kit.metrics, web.probes): to the bearer token LAIHUA_METRICS_TOKEN, or to a
 # client address in LAIHUA_METRICS_NETWORKS (comma-separated addresses or networks, e.g. 10.0.0.0/8); with
@@ -311,10 +332,49 @@ except ValueError as _exc:
     raise ImproperlyConfigured(f"LAIHUA_METRICS_NETWORKS: {_exc}") from None
 PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR", "")
 
+# Background jobs (Celery, laihua.jobs.tasks): with LAIHUA_BROKER_URL=redis://… they go to the workers
+# (`laihua jobs worker`); without it they run in the process that asks, at once (the demo and the tests).
+BROKER_URL = env_str("LAIHUA_BROKER_URL", "")
+if BROKER_URL and not BROKER_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured("LAIHUA_BROKER_URL must be a redis://, rediss:// or unix:// URL.")
+CELERY_BROKER_URL = BROKER_URL or "memory://"
+CELERY_TASK_ALWAYS_EAGER = not BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = TESTING
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "laihua"
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A job a worker took but never acknowledged (the worker died) goes back to the queue after this long.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("LAIHUA_JOB_VISIBILITY_SECONDS", 3600)}
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Periodic jobs that need a place to work with (laihua.jobs.schedule): the nightly rate file and backups.
+LAIHUA_RATES_FILE = env_str("LAIHUA_RATES_FILE", "")
+LAIHUA_BACKUP_DIR = env_str("LAIHUA_BACKUP_DIR", "")
+
+# Logs: one JSON object a line (LAIHUA_LOG_FORMAT=json, the default outside the demo and tests) or plain
+# text; each line carries the request id (X-Request-ID), also in the jobs a request started.
+LOG_FORMAT = env_str("LAIHUA_LOG_FORMAT", "json" if PRODUCTION else "text")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured("LAIHUA_LOG_FORMAT must be json or text.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "laihua.kit.logs.RequestIdFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]},
+    },
     "root": {"handlers": ["console"], "level": env_str("LAIHUA_LOG_LEVEL", "INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }

@@ -1,6 +1,7 @@
 """Hospitals as the public sees them."""
 
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import QuerySet
 from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext as _
@@ -22,8 +23,10 @@ def public_hospital(slug: str) -> Hospital:
 
 
 # The search form's city and department lists are read on every search page but change only when a
-# hospital, city or department is added or renamed: each process keeps them for a minute. A change made
-# in this process clears them at once; other processes show it within REFERENCE_LISTS_SECONDS.
+# hospital, city or department is added or renamed: the cache keeps them for a minute. A change clears
+# them at once, and again when its transaction commits (a server may have read the old lists in between):
+# every server shows it at once when the cache is shared (LAIHUA_CACHE_URL), else within
+# REFERENCE_LISTS_SECONDS in the other processes.
 REFERENCE_LISTS_SECONDS = 60
 _CITIES_KEY, _DEPARTMENTS_KEY = "hospitals:cities", "hospitals:department-choices"
 
@@ -53,8 +56,13 @@ def department_choices() -> list[tuple[str, dict]]:
     return _kept(_DEPARTMENTS_KEY, _read_department_choices)
 
 
-def forget_reference_lists(**kwargs) -> None:
+def _clear_reference_lists() -> None:
     cache.delete_many([_CITIES_KEY, _DEPARTMENTS_KEY])
+
+
+def forget_reference_lists(**kwargs) -> None:
+    _clear_reference_lists()
+    transaction.on_commit(_clear_reference_lists)
 
 
 for _model in (City, Hospital, Department):

@@ -102,8 +102,9 @@ def rate_for(currency: str, on: datetime.date | None = None) -> Rate:
 
 
 # Showing prices (the public pages and the search API) asks for the same rate on every request; it is
-# kept this long per process. A rate saved in the process shows at once (forget_display_rates, by signal),
-# in the other processes within this time. Quotes, invoices and payments always look it up (rate_for).
+# kept in the cache this long. A saved rate shows at once (forget_display_rates, by signal, again when its
+# transaction commits): in every process when the cache is shared (LAIHUA_CACHE_URL), else in the process
+# that saved it, the others within this time. Quotes, invoices and payments always look it up (rate_for).
 DISPLAY_RATE_SECONDS = 60
 _DISPLAY_VERSION = "rates:display:version"
 
@@ -124,12 +125,18 @@ def display_rate(currency: str, on: datetime.date | None = None) -> Rate:
     return rate
 
 
-def forget_display_rates(**_kwargs) -> None:
-    """Rates changed: this process looks them up again (a signal receiver of ExchangeRate)."""
+def _new_display_version() -> None:
     from django.core.cache import cache
 
     with contextlib.suppress(ValueError):  # not set yet: nothing is kept
         cache.incr(_DISPLAY_VERSION)
+
+
+def forget_display_rates(**_kwargs) -> None:
+    """Rates changed: they are looked up again (a signal receiver of ExchangeRate). Now, for this transaction's
+    own reads, and once it commits, for a server that read (and kept) the old rate in between."""
+    _new_display_version()
+    transaction.on_commit(_new_display_version)
 
 
 def convert_from_cny(amount: Decimal, rate: Rate) -> Decimal:

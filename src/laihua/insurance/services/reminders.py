@@ -44,7 +44,7 @@ def remind_overdue(now: datetime.datetime | None = None) -> list[str]:
                 hospital=gop.hospital,
                 detail={"case": gop.case.reference, "gop": gop.number, "by": "system"},
             )
-            transaction.on_commit(lambda gop=gop: notify_coordinator(gop, "gop_overdue"))
+            notify_coordinator(gop, "gop_overdue")  # an outbox row in this transaction: sent after it commits
         reminded.append(gop.number)
     return reminded
 

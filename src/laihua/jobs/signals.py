@@ -1,0 +1,34 @@
+"""The request id travels with a job: put in the task's headers when a request (or a job) queues it, and set
+again in the worker while the job runs, so that the worker's log lines carry the id of the request."""
+
+import logging
+
+from celery import signals
+
+from laihua.kit.requestctx import request_id
+
+HEADER = "laihua_request_id"
+logger = logging.getLogger("laihua.jobs")
+_tokens: dict[str, object] = {}
+
+
+@signals.before_task_publish.connect
+def carry_request_id(headers=None, **_kwargs):
+    current = request_id.get()
+    if current and headers is not None:
+        headers.setdefault(HEADER, current)
+
+
+@signals.task_prerun.connect
+def adopt_request_id(task_id=None, task=None, **_kwargs):
+    carried = getattr(task.request, HEADER, None) or (task.request.headers or {}).get(HEADER) or request_id.get()
+    _tokens[task_id] = request_id.set(carried or "")
+    logger.info("Job %s (%s) started.", task.name, task_id)
+
+
+@signals.task_postrun.connect
+def drop_request_id(task_id=None, task=None, state=None, **_kwargs):
+    logger.info("Job %s (%s) ended: %s.", task.name, task_id, state)
+    token = _tokens.pop(task_id, None)
+    if token is not None:
+        request_id.reset(token)

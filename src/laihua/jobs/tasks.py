@@ -1,0 +1,152 @@
+"""The jobs the workers run. Each is idempotent (running it twice does what running it once did: the services
+it calls lock and mark what they did), retried with exponential backoff on an unexpected error, acknowledged
+only once it finished (acks_late) and given back to the queue when its worker dies (reject_on_worker_lost).
+The command-line equivalents (`laihua insurance remind`, …) call the same services."""
+
+import datetime
+import logging
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from laihua.celery_app import app
+from laihua.errors import DomainError
+from laihua.jobs import outbox
+from laihua.jobs.models import EmailStatus, OutgoingEmail
+from laihua.kit import clock
+
+logger = logging.getLogger("laihua.jobs")
+
+# Every job: acknowledged late, back to the queue when the worker dies, retried with a growing wait
+# (about 1 s, 2 s, 4 s, … up to 15 minutes, with jitter). Errors that another try cannot mend are not retried.
+JOB = {
+    "bind": True,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": (Exception,),
+    "dont_autoretry_for": (DomainError, ImproperlyConfigured, CommandError),
+    "retry_backoff": True,
+    "retry_backoff_max": 900,
+    "retry_jitter": True,
+    "max_retries": 8,
+}
+# Pending rows older than this are asked for again by the sweeper (their job was lost with the broker).
+RESEND_AFTER = datetime.timedelta(minutes=2)
+
+
+class EmailJob(app.Task):
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        """Retries used up (or an error not worth one): the row is marked failed."""
+        if args:
+            outbox.give_up(args[0], f"{type(exc).__name__}: {exc}")
+
+
+@app.task(name="laihua.jobs.deliver_email", base=EmailJob, **JOB)
+def deliver_email(self, email_id: int) -> bool:
+    """Send one outbox row, once (laihua.jobs.outbox.deliver)."""
+    return outbox.deliver(email_id)
+
+
+def enqueue(email_id: int) -> None:
+    """Ask a worker to deliver the row (or deliver it now, without a broker). A broker that cannot be reached
+    loses nothing: the row stays pending and the sweeper (`laihua.jobs.resend_pending_email`) asks again."""
+    try:
+        deliver_email.apply_async(args=[email_id])
+    except Exception:  # the request has committed: its answer must not fail for the broker's sake
+        logger.exception("Could not queue e-mail %s; the outbox sweeper will send it.", email_id)
+
+
+@app.task(name="laihua.jobs.resend_pending_email", **JOB)
+def resend_pending_email(self) -> int:
+    """Ask again for the delivery of rows still pending a while after they were written."""
+    stale = OutgoingEmail.objects.filter(status=EmailStatus.PENDING, created_at__lt=clock.now() - RESEND_AFTER)
+    ids = list(stale.order_by("pk").values_list("pk", flat=True)[:1000])
+    for email_id in ids:
+        enqueue(email_id)
+    if ids:
+        logger.info("Asked again for %d pending e-mails.", len(ids))
+    return len(ids)
+
+
+@app.task(name="laihua.insurance.remind_overdue", **JOB)
+def remind_overdue_guarantees(self) -> list[str]:
+    """`laihua insurance remind`: the coordinator is reminded once of each GOP request past its deadline."""
+    from laihua.insurance.services import remind_overdue
+
+    numbers = remind_overdue()
+    logger.info("Reminded coordinators of %d overdue guarantee requests.", len(numbers))
+    return numbers
+
+
+@app.task(name="laihua.travel.stay_reminders", **JOB)
+def stay_reminders(self) -> list[str]:
+    """`laihua travel stay-reminders`: each coordinator is warned once a week before a permitted stay ends."""
+    from laihua.travel.services import stay_reminders as warn
+
+    references = warn()
+    logger.info("Warned of %d permitted stays ending.", len(references))
+    return references
+
+
+@app.task(name="laihua.quotes.expire", **JOB)
+def expire_quotes(self) -> list[str]:
+    """`laihua quotes expire`: sent quotes past their validity, and the cases waiting on them, expire."""
+    from laihua.quotes.services.expiry import expire_quotes as expire
+
+    numbers = expire()
+    logger.info("Expired %d quotes.", len(numbers))
+    return numbers
+
+
+@app.task(name="laihua.rates.import_file", **JOB)
+def import_rates_file(self, path: str = "") -> int:
+    """The nightly rate import: `laihua rates import LAIHUA_RATES_FILE` (a rate of a day replaces the same
+    day's rate, so a file imported twice leaves the table as once)."""
+    path = path or settings.LAIHUA_RATES_FILE
+    if not path:
+        raise ImproperlyConfigured("Set LAIHUA_RATES_FILE to the CSV file the nightly rate import reads.")
+    call_command("rates", "import", path, verbosity=0)
+    logger.info("Imported the rates of %s.", path)
+    return 1
+
+
+@app.task(name="laihua.audit.verify", **JOB)
+def verify_audit_chain(self) -> bool:
+    """`laihua audit verify`: a broken chain is logged as an error (and not retried: it stays broken)."""
+    try:
+        call_command("audit", "verify", verbosity=0)
+    except CommandError as exc:
+        logger.error("%s", exc)
+        return False
+    logger.info("The audit chain holds.")
+    return True
+
+
+@app.task(name="laihua.ops.backup", **JOB)
+def nightly_backup(self, day: str = "") -> str:
+    """`laihua backup LAIHUA_BACKUP_DIR/laihua-DAY.tar.gz`, once a day (a day's file already there is kept)."""
+    if not settings.LAIHUA_BACKUP_DIR:
+        raise ImproperlyConfigured("Set LAIHUA_BACKUP_DIR to the folder the nightly backup is written to.")
+    target = Path(settings.LAIHUA_BACKUP_DIR) / f"laihua-{day or clock.today().isoformat()}.tar.gz"
+    if target.exists():
+        logger.info("The backup %s is already written.", target)
+        return str(target)
+    call_command("backup", str(target), verbosity=0)
+    logger.info("Backup written to %s.", target)
+    return str(target)
+
+
+def pending_count() -> int:
+    return OutgoingEmail.objects.filter(status=EmailStatus.PENDING).count()
+
+
+def retry_failed(ids) -> int:
+    """Failed rows (retries used up) go back to pending and are asked for again (the admin's action)."""
+    rows = list(OutgoingEmail.objects.filter(pk__in=ids, status=EmailStatus.FAILED).values_list("pk", flat=True))
+    OutgoingEmail.objects.filter(pk__in=rows).update(status=EmailStatus.PENDING)
+    for email_id in rows:
+        enqueue(email_id)
+    return len(rows)
