@@ -124,15 +124,84 @@ def _refused(request, exc: ips.IpsInvalid):
     return JsonResponse({**exc.as_dict(), "detail": str(exc.message)}, status=exc.status, encoder=NinjaJSONEncoder)
 
 
-@router.get("/cases/{reference}", summary="The case's patient summary: documents and items with translations")
-def case_records(request, reference: str):
+def page_links(request, page, param: str = "page") -> dict:
+    """first, last, previous and next of a page (None where there is none), keeping the other query parameters."""
+
+    def link(number):
+        query = request.GET.copy()
+        query[param] = str(number)
+        return f"{request.path}?{query.urlencode()}"
+
+    return {
+        "first": link(1),
+        "last": link(page.pages),
+        "previous": link(page.number - 1) if page.has_previous else None,
+        "next": link(page.number + 1) if page.has_next else None,
+    }
+
+
+def page_out(page) -> dict:
+    return {"number": page.number, "size": page.size, "pages": page.pages, "count": page.count}
+
+
+@router.get(
+    "/cases/{reference}",
+    summary="The case's patient summary: a page of its distinct items (newest first) and of its documents, with counts",
+)
+def case_records(
+    request,
+    reference: str,
+    page: int = 1,
+    page_size: int = services.PAGE_SIZE,
+    kind: str = "",
+    status: str = "",
+    documents_page: int = 1,
+):
+    """`page` and `page_size` (at most 200) page the items, `kind` and `status` filter them;
+    `documents_page` pages the documents (same size). `counts`: every document, every distinct item,
+    and the items that match the filters."""
     case = get_case(request.user, reference, audit=None)
-    records = services.case_records(request.user, case)
+    records = services.case_records(
+        request.user, case, page=page, size=page_size, kind=kind, status=status, documents_page=documents_page
+    )
     return {
         "case": case.reference,
-        "documents": [document_out(d) for d in records["documents"]],
+        "counts": records["counts"],
+        "page": page_out(records["item_page"]),
+        "links": page_links(request, records["item_page"]),
         "items": [item_out(i) for i in records["items"]],
+        "documents_page": page_out(records["document_page"]),
+        "documents_links": page_links(request, records["document_page"], "documents_page"),
+        "documents": [document_out(d) for d in records["documents"]],
         "episode_summary": summary_out(records["summary"]),
+    }
+
+
+@router.get("/cases/{reference}/items", summary="A page of the case's distinct items, newest first")
+def case_items(
+    request, reference: str, page: int = 1, page_size: int = services.PAGE_SIZE, kind: str = "", status: str = ""
+):
+    case = get_case(request.user, reference, audit=None)
+    found = services.list_items(request.user, case, page=page, size=page_size, kind=kind, status=status)
+    return {
+        "case": case.reference,
+        "count": found.count,
+        "page": page_out(found),
+        "links": page_links(request, found),
+        "items": [item_out(i) for i in found.rows],
+    }
+
+
+@router.get("/cases/{reference}/documents", summary="A page of the case's documents, newest first")
+def case_documents(request, reference: str, page: int = 1, page_size: int = services.PAGE_SIZE):
+    case = get_case(request.user, reference, audit=None)
+    found = services.list_documents(request.user, case, page=page, size=page_size)
+    return {
+        "case": case.reference,
+        "count": found.count,
+        "page": page_out(found),
+        "links": page_links(request, found),
+        "documents": [document_out(d) for d in found.rows],
     }
 
 

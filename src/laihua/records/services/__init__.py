@@ -87,15 +87,29 @@ from laihua.records.services.transfers import (
     transfers_of_case,
 )
 from laihua.records.services.viewing import (
+    MAX_PAGE_SIZE,
+    PAGE_SIZE,
+    Page,
     annotate,
     case_items,
     case_records,
     distinct_items,
     get_document,
+    item_statuses,
+    iter_case_items,
+    list_documents,
+    list_items,
     untranslated_codes,
 )
 
 __all__ = [
+    "MAX_PAGE_SIZE",
+    "PAGE_SIZE",
+    "Page",
+    "item_statuses",
+    "iter_case_items",
+    "list_documents",
+    "list_items",
     "ICD10_RE",
     "KIND_ORDER",
     "PDF_LABELS",

@@ -24,7 +24,7 @@ from laihua.cases.models import Attachment, AttachmentKind, Case
 from laihua.cases.services import add_event
 from laihua.errors import InvalidInput, NotFound, PermissionDenied
 from laihua.kit import clock
-from laihua.records import identity, ips
+from laihua.records import distinct, identity, ips
 from laihua.records.models import ClinicalItem, IpsDocument
 from laihua.records.services.access import require_records_access
 
@@ -128,6 +128,7 @@ def store(
             content_hash=parsed.content_hash,
         ), False
     _insert_items(document, case, rows)
+    distinct.settle_document(document)
     return document, True
 
 
@@ -344,4 +345,5 @@ def refresh_items(document: IpsDocument) -> int:
     _insert_items(document, document.case, rows)
     document.item_count, document.warnings = len(rows), parsed.warnings
     document.save(update_fields=["item_count", "warnings"])
+    distinct.settle_case(document.case_id)
     return len(rows)
