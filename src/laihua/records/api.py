@@ -5,7 +5,7 @@ differs with `field`, `document` and `patient`). An accepted document carries it
 A clinician imports a document whose patient does not match with `?match_reason=...` (or a
 `match_reason` form field beside the file)."""
 
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from ninja import File, Router, Status
 from ninja.files import UploadedFile
 from ninja.responses import NinjaJSONEncoder
@@ -248,10 +248,16 @@ def episode_summary(request, reference: str, payload: EpisodeSummaryIn):
     return summary_out(services.save_episode_summary(request.user, case, data, complete=complete))
 
 
-@router.get("/cases/{reference}/export", summary="The case's IPS document (FHIR JSON)")
-def export(request, reference: str):
+@router.get(
+    "/cases/{reference}/export",
+    response={200: dict},
+    summary="The case's IPS document (FHIR JSON, `?format=xml` for FHIR XML), written as it is made",
+)
+def export(request, reference: str, format: str = "json"):  # noqa: A002 - the query parameter's name
     case = get_case(request.user, reference, audit=None)
-    return services.export_case(request.user, case)
+    form = "xml" if format == "xml" else "json"
+    kind = "application/fhir+xml; charset=utf-8" if form == "xml" else "application/fhir+json"
+    return StreamingHttpResponse(services.stream_export(request.user, case, form=form), content_type=kind)
 
 
 @router.get("/cases/{reference}/summary.pdf", summary="The readable summary (PDF, patient's language and Chinese)")

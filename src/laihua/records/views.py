@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone, translation
@@ -174,8 +174,8 @@ def import_attachment(request, reference: str, attachment_id: int):
 @require_safe
 def export_json(request, reference: str):
     case = get_case(request.user, reference, audit=None)
-    bundle = services.export_case(request.user, case)
-    response = HttpResponse(json.dumps(bundle, ensure_ascii=False, indent=2), content_type="application/fhir+json")
+    chunks = services.stream_export(request.user, case, form="json")
+    response = StreamingHttpResponse(chunks, content_type="application/fhir+json")
     response["Content-Disposition"] = f'attachment; filename="ips-{case.reference}.json"'
     return response
 
@@ -184,8 +184,8 @@ def export_json(request, reference: str):
 @require_safe
 def export_xml(request, reference: str):
     case = get_case(request.user, reference, audit=None)
-    bundle = services.export_case(request.user, case)
-    response = HttpResponse(fhirxml.to_xml(bundle), content_type="application/fhir+xml; charset=utf-8")
+    chunks = services.stream_export(request.user, case, form="xml")
+    response = StreamingHttpResponse(chunks, content_type="application/fhir+xml; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="ips-{case.reference}.xml"'
     return response
 

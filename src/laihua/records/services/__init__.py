@@ -55,6 +55,8 @@ from laihua.records.services.exporting import (
     case_for_patient_summary,
     document_source,
     export_case,
+    export_parts,
+    stream_export,
     summary_pdf,
 )
 from laihua.records.services.importing import (
@@ -107,6 +109,8 @@ __all__ = [
     "PAGE_SIZE",
     "Page",
     "item_statuses",
+    "export_parts",
+    "stream_export",
     "iter_case_items",
     "list_documents",
     "list_items",

@@ -41,6 +41,21 @@ def annotate(items: list[ClinicalItem]) -> list[ClinicalItem]:
     return items
 
 
+ITEM_FIELDS = (
+    "id",
+    "document_id",
+    "case_id",
+    "kind",
+    "position",
+    "resource_type",
+    "text",
+    "codes",
+    "status",
+    "date",
+    "value",
+    "detail",
+    "source_keys",
+)
 ITEM_LIST_FIELDS = (
     "id",
     "document_id",
@@ -116,10 +131,12 @@ def case_items(case: Case, kinds=None) -> list[ClinicalItem]:
     return annotate(list(rows.order_by("document_id", "position")))
 
 
-def iter_case_items(case: Case, kinds=None, chunk: int = 500):
+def iter_case_items(case: Case, kinds=None, chunk: int = 500, *, with_document: bool = True):
     """The case's distinct items in the order of their documents and positions, `chunk` at a time (keyset
-    paging, so that no more than a chunk is held), annotated."""
-    rows = _listed(current_items(case, kinds)).order_by("document_id", "position", "pk")
+    paging, so that no more than a chunk is held); annotated with their translations, or, without their
+    document, as stored."""
+    rows = current_items(case, kinds)
+    rows = (_listed(rows) if with_document else rows.only(*ITEM_FIELDS)).order_by("document_id", "position", "pk")
     last = None
     while True:
         query = rows
@@ -133,7 +150,7 @@ def iter_case_items(case: Case, kinds=None, chunk: int = 500):
         batch = list(query[:chunk])
         if not batch:
             return
-        yield from annotate(batch)
+        yield from annotate(batch) if with_document else batch
         last = (batch[-1].document_id, batch[-1].position, batch[-1].pk)
         if len(batch) < chunk:
             return
@@ -172,13 +189,13 @@ class Page:
 def page_numbers(page, size) -> tuple[int, int]:
     """A page number (from 1) and a size (1..MAX_PAGE_SIZE, else the default) as given, else InvalidInput."""
     try:
-        number = int(page or 1)
+        number = 1 if page in (None, "") else int(page)
     except (TypeError, ValueError):
         raise InvalidInput(_("The page is a number from 1."), field="page") from None
     if number < 1:
         raise InvalidInput(_("The page is a number from 1."), field="page")
     try:
-        size = int(size or PAGE_SIZE)
+        size = PAGE_SIZE if size in (None, "") else int(size)
     except (TypeError, ValueError):
         raise InvalidInput(
             _("The page size is a number from 1 to %(max)d.") % {"max": MAX_PAGE_SIZE}, field="page_size"
