@@ -33,7 +33,7 @@ def settle_items(apps, schema_editor):
 
     ClinicalItem = apps.get_model("records", "ClinicalItem")
     ClinicalItemKey = apps.get_model("records", "ClinicalItemKey")
-    for case_id in ClinicalItem.objects.values_list("case_id", flat=True).distinct():
+    for case_id in ClinicalItem.objects.order_by().values_list("case_id", flat=True).distinct():
         rows, keys = [], []
         query = ClinicalItem.objects.filter(case_id=case_id).values_list(
             "pk", "document_id", "position", "source_keys", "document__timestamp", "document__created_at"

@@ -287,3 +287,65 @@ def test_the_export_writes_the_items_it_listed_even_if_one_stops_being_current_m
     bundle = json.loads(b"".join(export.json_chunks(header, entries)))
     assert ips.strict_issues(bundle) == []
     assert len([e for e in bundle["entry"] if e["resource"]["resourceType"] == "Condition"]) == 3
+
+
+# --- the migration of what was stored before -----------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_seals_stored_documents_and_decides_their_current_items(case):
+    import datetime
+
+    from django.db.migrations.executor import MigrationExecutor
+
+    from laihua.kit import crypto
+
+    before = [("records", "0007_discharge_summaries_from_pipe_text")]
+    after = [("records", "0008_items_current_keys_sealed_documents")]
+    executor = MigrationExecutor(connection)
+    leaves = executor.loader.graph.leaf_nodes()
+    executor.migrate(before)
+    try:
+        old = executor.loader.project_state(before).apps
+        Document, Item = old.get_model("records", "IpsDocument"), old.get_model("records", "ClinicalItem")
+        place = {"patient_id": case.patient_id, "case_id": case.pk, "hospital_id": case.hospital_id}
+        text = '{"resourceType": "Bundle", "passport": "X1234567"}'
+        documents = [
+            Document.objects.create(
+                **place,
+                identifier_value=f"d{n}",
+                content=text,
+                content_hash=str(n),
+                timestamp=datetime.datetime(2026, 1, 1 + n, tzinfo=datetime.UTC),
+            )
+            for n in range(2)
+        ]
+
+        def item(document, position, keys):
+            return Item.objects.create(
+                patient_id=case.patient_id,
+                case_id=case.pk,
+                document=document,
+                kind="problem",
+                position=position,
+                text="x",
+                source_keys=keys,
+            ).pk
+
+        older, alone, newer = (
+            item(documents[0], 0, ["url:a"]),
+            item(documents[0], 1, ["url:b"]),
+            item(documents[1], 0, ["url:a"]),
+        )
+        executor = MigrationExecutor(connection)
+        executor.migrate(after)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT content FROM records_ipsdocument")
+            assert all(row[0].startswith(crypto.SEALED_PREFIX) for row in cursor.fetchall())
+        assert IpsDocument.objects.get(pk=documents[0].pk).content == text
+        assert set(ClinicalItem.objects.filter(current=True).values_list("pk", flat=True)) == {alone, newer}
+        assert older not in set(ClinicalItem.objects.filter(current=True).values_list("pk", flat=True))
+        assert ClinicalItemKey.objects.count() == 3
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(leaves)
