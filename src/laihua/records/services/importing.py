@@ -146,6 +146,7 @@ ITEM_COLUMNS = (
     "value",
     "detail",
     "source_keys",
+    "current",
 )
 
 
@@ -166,6 +167,7 @@ def _insert_items(document: IpsDocument, case: Case, rows: list[dict]) -> None:
             row.get("value", "")[:255],
             row.get("detail", {}),
             row.get("source_keys", []),
+            True,  # until records.distinct decides otherwise
         )
         for position, row in enumerate(rows)
     ]
@@ -177,7 +179,14 @@ def _insert_items(document: IpsDocument, case: Case, rows: list[dict]) -> None:
         with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
             for value in values:
                 copy.write_row(
-                    (*value[:7], json.dumps(value[7]), *value[8:11], json.dumps(value[11]), json.dumps(value[12]))
+                    (
+                        *value[:7],
+                        json.dumps(value[7]),
+                        *value[8:11],
+                        json.dumps(value[11]),
+                        json.dumps(value[12]),
+                        value[13],
+                    )
                 )
         return
     ClinicalItem.objects.bulk_create([ClinicalItem(**dict(zip(ITEM_COLUMNS, value, strict=True))) for value in values])

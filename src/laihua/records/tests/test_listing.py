@@ -241,6 +241,12 @@ def test_the_current_items_are_the_distinct_items_of_all_whatever_the_order(pati
 
 @pytest.fixture
 def fixed_ids(monkeypatch):
+    """The exporter's random urn:uuids counted from 1 again at each call, and its clock stopped."""
+    from laihua.kit import clock
+
+    stopped = clock.now()
+    monkeypatch.setattr(export.clock, "now", lambda: stopped)
+
     def reset():
         counter = itertools.count(1)
         monkeypatch.setattr(export, "_uuid", lambda: f"urn:uuid:00000000-0000-4000-9000-{next(counter):012d}")
