@@ -1,7 +1,10 @@
 """Records benchmark: import 1,000 realistic International Patient Summaries into PostgreSQL and compare
-with the time fhir.resources alone takes to parse the same documents.
+with the time fhir.resources alone takes to parse the same documents; then list a case of 1,000
+documents and 200,000 items over the API, and export a case of 5,000 items.
 
     .venv/bin/python bench/records.py [--documents 1000] [--seed 7] [--drop]
+                                      [--large-documents 1000] [--large-items 200000] [--export-items 5000]
+                                      [--requests 100] [--workers 2] [--reload]
 
 Creates (or reuses) its own database in DATABASE_URL (default
 postgresql://postgres@127.0.0.1:5432/laihua_bench_records), migrates it, sets up a benchmark hospital
@@ -16,8 +19,17 @@ It measures, on the same documents, (1) fhir.resources parse only: `Bundle.model
 reference resolved, the items extracted and stored with bulk inserts, the audit event), each document
 in its own transaction. `--drop` drops the database afterwards.
 
-The last line is `records: <N> documents/s, <R>x fhir.resources parse time`.
-Goal: R ≤ 2.
+Then (4) it stores, in bulk (PostgreSQL COPY), a case of 1,000 documents and 200,000 items (each
+document sealed as the import seals it, each item with its keys and current, as an import decides them)
+and a case of 5,000 items (25 documents); it starts gunicorn (2 workers) on a free loopback port and
+(5) sends the first page of `GET /api/records/cases/<ref>` from 2 closed-loop clients (p50, p95), (6)
+times `GET /api/records/cases/<ref>/export` (FHIR JSON, streamed) of the 5,000 items (the median of 3)
+and (7) reads the peak resident memory (VmHWM) of each serving process. The bulk cases are kept from
+one run to the next (`--reload` makes them again).
+
+The last line is `records: <N> documents/s, <R>x fhir.resources parse time, list p95 <X> ms, peak <M> MB
+at <K> items, export <E> s`. Goals on the 2-core machine: R ≤ 1.5, list p95 < 300 ms, peak < 300 MB,
+export < 2 s.
 """
 
 import argparse
@@ -103,6 +115,13 @@ def parse_args():
     parser.add_argument("--documents", type=int, default=1000, help="documents to import (default 1000)")
     parser.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     parser.add_argument("--drop", action="store_true", help="drop the benchmark database afterwards")
+    parser.add_argument("--large-documents", type=int, default=1000, help="documents of the large case (1000)")
+    parser.add_argument("--large-items", type=int, default=200_000, help="items of the large case (200000)")
+    parser.add_argument("--export-items", type=int, default=5000, help="items of the exported case (5000)")
+    parser.add_argument("--requests", type=int, default=100, help="first-page requests per client (100)")
+    parser.add_argument("--clients", type=int, default=2, help="closed-loop clients (2)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (2)")
+    parser.add_argument("--reload", action="store_true", help="make the bulk cases again")
     return parser.parse_args()
 
 
@@ -285,6 +304,20 @@ def templates() -> list[dict]:
     return out
 
 
+BULK = ("LH-BR-LARGE", "LH-BR-EXPORT")
+
+
+def clear(case_ids: list[int]) -> None:
+    """Remove the cases' documents, items and keys in three statements (not row by row)."""
+    from django.db import connection
+
+    if not case_ids:
+        return
+    with connection.cursor() as cursor:
+        for table in ("records_clinicalitemkey", "records_clinicalitem", "records_ipsdocument"):
+            cursor.execute(f"DELETE FROM {table} WHERE case_id = ANY(%s)", [case_ids])  # noqa: S608 - fixed names
+
+
 def set_up():
     """The benchmark hospital, a patient and cases, with no documents; returns the cases."""
     import datetime
@@ -295,7 +328,6 @@ def set_up():
     from laihua.cases.models import Case
     from laihua.hospitals.models import City, Hospital
     from laihua.patients.models import Patient
-    from laihua.records.models import IpsDocument
 
     with transaction.atomic():
         city = City.objects.get_or_create(slug="shanghai", defaults={"name": {"en": "Shanghai", "zh-hans": "上海"}})[0]
@@ -323,8 +355,8 @@ def set_up():
                 "email": user.email,
             },
         )
-        IpsDocument.objects.filter(patient=patient).delete()
-        cases = list(Case.objects.filter(patient=patient, hospital=hospital).order_by("pk"))
+        cases = list(Case.objects.filter(patient=patient, hospital=hospital).exclude(reference__in=BULK).order_by("pk"))
+        clear([case.pk for case in cases])
         while len(cases) < CASES:
             case = Case.objects.create(patient=patient, hospital=hospital, state="inquiry")
             case.reference = f"LH-BR-{case.pk:06d}"
@@ -358,11 +390,226 @@ def drop_database(url: str) -> None:
         admin.execute(f'DROP DATABASE IF EXISTS "{config["NAME"]}" WITH (FORCE)')
 
 
+# --- a case of any size, stored in bulk ------------------------------------------------------------
+
+KINDS = [
+    ("problem", "Condition", PROBLEMS, SNOMED),
+    ("medication", "MedicationStatement", [(c, n) for c, n, _dose in MEDICINES], ATC),
+    ("result", "Observation", [(c, n) for c, n, _v, _u in LABS], LOINC),
+    ("allergy", "AllergyIntolerance", ALLERGENS, SNOMED),
+    ("immunization", "Immunization", VACCINES, SNOMED),
+    ("procedure", "Procedure", PROCEDURES, SNOMED),
+]
+
+
+def bulk_case(reference: str, documents: int, items: int, rng: random.Random, bases: list[dict], reload: bool):
+    """A case of the bench patient holding `documents` documents and `items` distinct items, stored with
+    COPY as the import stores them (documents sealed, items with their keys, every item current); kept from
+    one run to the next unless `reload`. Returns (case, seconds spent storing)."""
+    import datetime
+
+    from django.db import connection, transaction
+
+    from laihua.cases.models import Case
+    from laihua.kit import crypto
+    from laihua.records.distinct import digest
+    from laihua.records.models import ClinicalItem, IpsDocument
+
+    template = Case.objects.filter(reference__startswith="LH-BR-").order_by("pk").first()
+    case = Case.objects.filter(reference=reference).first()
+    if case is None:
+        case = Case.objects.create(patient=template.patient, hospital=template.hospital, state="inquiry")
+        case.reference = reference
+        case.save(update_fields=["reference"])
+    stored = ClinicalItem.objects.filter(case=case).count()
+    if stored == items and IpsDocument.objects.filter(case=case).count() == documents and not reload:
+        vacuum()
+        return case, 0.0
+    started = time.perf_counter()
+    with transaction.atomic():
+        clear([case.pk])
+        base = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
+        content = generate(random.Random(1), bases).decode()  # one real document's size and shape
+        per = items // documents
+        with connection.cursor() as cursor:
+            raw = cursor.cursor
+            with raw.copy(
+                "COPY records_ipsdocument (patient_id, case_id, hospital_id, direction, identifier_system, "
+                "identifier_value, timestamp, title, author, source_format, content, content_hash, item_count, "
+                "created_at, warnings, patient_mismatch, matched_by_hand_reason) FROM STDIN"
+            ) as copy:
+                for n in range(documents):
+                    count = per + (1 if n < items - per * documents else 0)
+                    copy.write_row(
+                        (
+                            case.patient_id,
+                            case.pk,
+                            case.hospital_id,
+                            "imported",
+                            "urn:ietf:rfc:3986",
+                            _urn(),
+                            base + datetime.timedelta(hours=n),
+                            f"Patient summary {n + 1}",
+                            "Dr. Bench",
+                            "json",
+                            crypto.seal(content),
+                            f"{n:064x}",
+                            count,
+                            base + datetime.timedelta(hours=n),
+                            "[]",
+                            "[]",
+                            "",
+                        )
+                    )
+            cursor.execute("SELECT id, item_count FROM records_ipsdocument WHERE case_id = %s ORDER BY id", [case.pk])
+            made = cursor.fetchall()
+            with raw.copy(
+                "COPY records_clinicalitem (document_id, patient_id, case_id, position, kind, resource_type, text, "
+                "codes, status, date, value, detail, source_keys, current) FROM STDIN"
+            ) as copy:
+                for document_id, count in made:
+                    for position in range(count):
+                        kind, resource_type, terms, system = KINDS[rng.randrange(len(KINDS))]
+                        code, name = rng.choice(terms)
+                        detail = {"time": {"onsetDateTime": _date(rng)}} if kind == "problem" else {}
+                        if kind == "medication":
+                            detail = {"dosage": [{"text": "1 tablet once a day"}]}
+                        copy.write_row(
+                            (
+                                document_id,
+                                case.patient_id,
+                                case.pk,
+                                position,
+                                kind,
+                                resource_type,
+                                name,
+                                json.dumps([{"system": system, "code": code, "display": name}]),
+                                rng.choice(["active", "active", "resolved", "completed", "final"]),
+                                _date(rng),
+                                "",
+                                json.dumps(detail),
+                                json.dumps([f"url:{_urn()}"]),
+                                True,
+                            )
+                        )
+            cursor.execute("SELECT id, source_keys FROM records_clinicalitem WHERE case_id = %s", [case.pk])
+            rows = cursor.fetchall()
+            with raw.copy("COPY records_clinicalitemkey (case_id, digest, item_id) FROM STDIN") as copy:
+                for item_id, keys in rows:
+                    for key in json.loads(keys) if isinstance(keys, str) else keys:
+                        copy.write_row((case.pk, digest(key), item_id))
+    vacuum()
+    return case, time.perf_counter() - started
+
+
+def vacuum() -> None:
+    """VACUUM ANALYZE the records tables, as autovacuum does after a bulk load: the planner's statistics, and
+    the visibility map that lets a count read only the index."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for table in ("records_clinicalitem", "records_clinicalitemkey", "records_ipsdocument"):
+            cursor.execute(f"VACUUM ANALYZE {table}")
+
+
+# --- over a real server ----------------------------------------------------------------------------
+
+
+def peak_mb(pids) -> dict[int, float]:
+    """The peak resident memory (VmHWM) of each process, in MB."""
+    found = {}
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    found[pid] = int(line.split()[1]) / 1024
+        except OSError:
+            continue
+    return found
+
+
+def workers_of(server_pid: int) -> list[int]:
+    children = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                stat = Path(f"/proc/{entry.name}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == server_pid:
+                children.append(int(entry.name))
+    return children
+
+
+def get(url: str, token: str) -> tuple[float, int, bytes]:
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    started = time.perf_counter()
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            body, status = response.read(), response.status
+    except urllib.error.HTTPError as error:
+        body, status = error.read(), error.code
+    return (time.perf_counter() - started) * 1000, status, body
+
+
+def first_pages(base: str, reference: str, token: str, clients: int, per_client: int) -> dict:
+    import statistics
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = f"{base}/api/records/cases/{reference}"
+    latencies, failures, lock = [], [], threading.Lock()
+
+    def client(_number):
+        mine, failed = [], []
+        for _ in range(per_client):
+            ms, status, _body = get(url, token)
+            mine.append(ms)
+            if status != 200:
+                failed.append(status)
+        with lock:
+            latencies.extend(mine)
+            failures.extend(failed)
+
+    for _ in range(6):  # warm each worker
+        get(url, token)
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        list(pool.map(client, range(clients)))
+    elapsed = time.perf_counter() - started
+    ordered = sorted(latencies)
+    return {
+        "requests": len(ordered),
+        "errors": len(failures),
+        "p50": statistics.median(ordered),
+        "p95": ordered[int(0.95 * (len(ordered) - 1))],
+        "throughput": len(ordered) / elapsed,
+    }
+
+
+def bench_token() -> str:
+    from laihua.accounts.models import Role, User
+    from laihua.accounts.services import create_api_token
+    from laihua.hospitals.models import Hospital
+
+    hospital = Hospital.objects.get(slug=SLUG)
+    user, _created = User.objects.get_or_create(
+        username="bench-records-clinician",
+        defaults={"role": Role.CLINICIAN, "hospital": hospital, "email": "bench-clinician@example.test"},
+    )
+    return create_api_token(user, user, "records bench")[1]
+
+
 def main():
     args = parse_args()
     url = os.environ.get("DATABASE_URL") or DEFAULT_URL
     ensure_database(url)
     env = bench_environment(url)
+    env["LAIHUA_HTTPS_REDIRECT"] = "false"  # plain HTTP on the loopback
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     os.environ.update({k: v for k, v in env.items() if k.startswith(("LAIHUA_", "DJANGO_")) or k == "DATABASE_URL"})
     import django
     from django.core.management import call_command
@@ -402,13 +649,65 @@ def main():
     print(f"import into PostgreSQL: {import_seconds:.2f} s, {stored} documents, {items} items stored")
     if stored != len(documents):
         sys.exit(f"expected {len(documents)} documents stored, found {stored}")
-    if args.drop:
-        from django.db import connections
+    rate = len(documents) / import_seconds
+    ratio = import_seconds / parse_seconds
 
+    large, seconds = bulk_case("LH-BR-LARGE", args.large_documents, args.large_items, rng, bases, args.reload)
+    exported, more = bulk_case(
+        "LH-BR-EXPORT", max(1, args.export_items // 200), args.export_items, rng, bases, args.reload
+    )
+    if seconds or more:
+        print(f"stored in bulk: {args.large_items} items in {seconds:.1f} s, {args.export_items} items in {more:.1f} s")
+    token = bench_token()
+    from django.db import connections
+
+    connections.close_all()
+    from search import start_server
+
+    server, base = start_server(env, args.workers)
+    try:
+        workers = workers_of(server.pid)
+        listed = first_pages(base, large.reference, token, args.clients, args.requests)
+        _ms, status, body = get(f"{base}/api/records/cases/{large.reference}", token)
+        counts = json.loads(body)["counts"] if status == 200 else {}
+        print(
+            f"first page of {counts.get('items')} items in {counts.get('documents')} documents: "
+            f"{listed['requests']} requests from {args.clients} clients, {listed['errors']} errors; "
+            f"p50 {listed['p50']:.1f} ms, p95 {listed['p95']:.1f} ms, {listed['throughput']:.1f} requests/s"
+        )
+        listing_peak = max(peak_mb(workers).values())
+        exports = []
+        for _ in range(3):
+            ms, status, body = get(f"{base}/api/records/cases/{exported.reference}/export", token)
+            if status != 200:
+                sys.exit(f"the export answered {status}: {body[:300]!r}")
+            exports.append(ms / 1000)
+        entries = len(json.loads(body)["entry"])
+        ms_xml, status_xml, body_xml = get(f"{base}/api/records/cases/{exported.reference}/export?format=xml", token)
+        print(
+            f"export of {args.export_items} items: {len(body) / 1e6:.1f} MB FHIR JSON, {entries} entries, "
+            f"{', '.join(f'{s:.2f}' for s in exports)} s; "
+            f"FHIR XML {len(body_xml) / 1e6:.1f} MB in {ms_xml / 1000:.2f} s"
+        )
+        peaks = peak_mb(workers)
+        print(
+            "peak resident memory of the workers: "
+            + ", ".join(f"{mb:.0f} MB" for mb in peaks.values())
+            + f" (after the listing: {listing_peak:.0f} MB)"
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    if args.drop:
         connections.close_all()
         drop_database(url)
-    rate = len(documents) / import_seconds
-    print(f"records: {rate:.0f} documents/s, {import_seconds / parse_seconds:.2f}x fhir.resources parse time")
+    export_seconds = sorted(exports)[1]
+    failed = listed["errors"] or status_xml != 200
+    print(
+        f"records: {rate:.0f} documents/s, {ratio:.2f}x fhir.resources parse time, list p95 {listed['p95']:.0f} ms, "
+        f"peak {max(peaks.values()):.0f} MB at {counts.get('items', 0)} items, export {export_seconds:.2f} s"
+    )
+    sys.exit(1 if failed else 0)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import base64
 import functools
 import hashlib
 import json
+import zlib
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.apps import apps
@@ -145,7 +146,39 @@ class EncryptedBinaryField(models.BinaryField):
         return encrypt_bytes(bytes(value)) if value is not None else None
 
 
-ENCRYPTED_FIELD_TYPES = (EncryptedCharField, EncryptedJSONField, EncryptedBinaryField)
+SEALED_PREFIX = "zfernet:"
+
+
+def seal(text: str) -> str:
+    """A long text (a whole stored document) compressed with zlib, then encrypted with the newest key:
+    compressing first keeps it small (ciphertext does not compress), and the stored size says little."""
+    return SEALED_PREFIX + _fernet().encrypt(zlib.compress(text.encode("utf-8"), 6)).decode()
+
+
+def unseal(stored: str) -> str:
+    if not stored.startswith(SEALED_PREFIX):
+        raise ImproperlyConfigured("A sealed field holds a value that was not sealed by Laihua.")
+    try:
+        packed = _fernet().decrypt(stored[len(SEALED_PREFIX) :].encode())
+    except InvalidToken:
+        raise ImproperlyConfigured("An encrypted value cannot be read with the configured LAIHUA_FIELD_KEYS.") from None
+    return zlib.decompress(packed).decode("utf-8")
+
+
+class SealedTextField(models.TextField):
+    """A long text (an imported document, which may hold passport numbers) stored compressed and encrypted
+    as one text; Python code sees the plain text. Never queried or sorted by its content: list rows with
+    `.defer()` of this field, since reading it decrypts and decompresses it."""
+
+    def from_db_value(self, value, expression, connection):
+        return unseal(value) if value else value
+
+    def get_prep_value(self, value):
+        value = super().get_prep_value(value)
+        return seal(value) if value else value
+
+
+ENCRYPTED_FIELD_TYPES = (EncryptedCharField, EncryptedJSONField, EncryptedBinaryField, SealedTextField)
 
 
 def encrypted_fields() -> list[tuple[type[models.Model], list[str]]]:

@@ -5,7 +5,7 @@ differs with `field`, `document` and `patient`). An accepted document carries it
 A clinician imports a document whose patient does not match with `?match_reason=...` (or a
 `match_reason` form field beside the file)."""
 
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from ninja import File, Router, Status
 from ninja.files import UploadedFile
 from ninja.responses import NinjaJSONEncoder
@@ -124,15 +124,84 @@ def _refused(request, exc: ips.IpsInvalid):
     return JsonResponse({**exc.as_dict(), "detail": str(exc.message)}, status=exc.status, encoder=NinjaJSONEncoder)
 
 
-@router.get("/cases/{reference}", summary="The case's patient summary: documents and items with translations")
-def case_records(request, reference: str):
+def page_links(request, page, param: str = "page") -> dict:
+    """first, last, previous and next of a page (None where there is none), keeping the other query parameters."""
+
+    def link(number):
+        query = request.GET.copy()
+        query[param] = str(number)
+        return f"{request.path}?{query.urlencode()}"
+
+    return {
+        "first": link(1),
+        "last": link(page.pages),
+        "previous": link(page.number - 1) if page.has_previous else None,
+        "next": link(page.number + 1) if page.has_next else None,
+    }
+
+
+def page_out(page) -> dict:
+    return {"number": page.number, "size": page.size, "pages": page.pages, "count": page.count}
+
+
+@router.get(
+    "/cases/{reference}",
+    summary="The case's patient summary: a page of its distinct items (newest first) and of its documents, with counts",
+)
+def case_records(
+    request,
+    reference: str,
+    page: int = 1,
+    page_size: int = services.PAGE_SIZE,
+    kind: str = "",
+    status: str = "",
+    documents_page: int = 1,
+):
+    """`page` and `page_size` (at most 200) page the items, `kind` and `status` filter them;
+    `documents_page` pages the documents (same size). `counts`: every document, every distinct item,
+    and the items that match the filters."""
     case = get_case(request.user, reference, audit=None)
-    records = services.case_records(request.user, case)
+    records = services.case_records(
+        request.user, case, page=page, size=page_size, kind=kind, status=status, documents_page=documents_page
+    )
     return {
         "case": case.reference,
-        "documents": [document_out(d) for d in records["documents"]],
+        "counts": records["counts"],
+        "page": page_out(records["item_page"]),
+        "links": page_links(request, records["item_page"]),
         "items": [item_out(i) for i in records["items"]],
+        "documents_page": page_out(records["document_page"]),
+        "documents_links": page_links(request, records["document_page"], "documents_page"),
+        "documents": [document_out(d) for d in records["documents"]],
         "episode_summary": summary_out(records["summary"]),
+    }
+
+
+@router.get("/cases/{reference}/items", summary="A page of the case's distinct items, newest first")
+def case_items(
+    request, reference: str, page: int = 1, page_size: int = services.PAGE_SIZE, kind: str = "", status: str = ""
+):
+    case = get_case(request.user, reference, audit=None)
+    found = services.list_items(request.user, case, page=page, size=page_size, kind=kind, status=status)
+    return {
+        "case": case.reference,
+        "count": found.count,
+        "page": page_out(found),
+        "links": page_links(request, found),
+        "items": [item_out(i) for i in found.rows],
+    }
+
+
+@router.get("/cases/{reference}/documents", summary="A page of the case's documents, newest first")
+def case_documents(request, reference: str, page: int = 1, page_size: int = services.PAGE_SIZE):
+    case = get_case(request.user, reference, audit=None)
+    found = services.list_documents(request.user, case, page=page, size=page_size)
+    return {
+        "case": case.reference,
+        "count": found.count,
+        "page": page_out(found),
+        "links": page_links(request, found),
+        "documents": [document_out(d) for d in found.rows],
     }
 
 
@@ -179,10 +248,16 @@ def episode_summary(request, reference: str, payload: EpisodeSummaryIn):
     return summary_out(services.save_episode_summary(request.user, case, data, complete=complete))
 
 
-@router.get("/cases/{reference}/export", summary="The case's IPS document (FHIR JSON)")
-def export(request, reference: str):
+@router.get(
+    "/cases/{reference}/export",
+    response={200: dict},
+    summary="The case's IPS document (FHIR JSON, `?format=xml` for FHIR XML), written as it is made",
+)
+def export(request, reference: str, format: str = "json"):  # noqa: A002 - the query parameter's name
     case = get_case(request.user, reference, audit=None)
-    return services.export_case(request.user, case)
+    form = "xml" if format == "xml" else "json"
+    kind = "application/fhir+xml; charset=utf-8" if form == "xml" else "application/fhir+json"
+    return StreamingHttpResponse(services.stream_export(request.user, case, form=form), content_type=kind)
 
 
 @router.get("/cases/{reference}/summary.pdf", summary="The readable summary (PDF, patient's language and Chinese)")

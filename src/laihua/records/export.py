@@ -8,10 +8,12 @@ matched that document to the patient by hand). Each item keeps its fullUrl from 
 (its own urn:uuid, or one derived from the key it is known by), so a re-sent export is known again.
 The result passes every one of the importer's checks, warnings included."""
 
+import json
 import uuid
+from collections.abc import Iterator
 from html import escape
 
-from laihua.kit import clock
+from laihua.kit import clock, fhirxml
 from laihua.records.discharge import plan_of_care_lines, summary_items
 from laihua.records.extraction import TIMES
 from laihua.records.ips import ALLERGIES, LOINC, MEDICATIONS, PROBLEMS
@@ -285,10 +287,32 @@ def _plan_of_care_section(summary) -> list[dict]:
 
 def build_bundle(case, *, items: list[dict], summary=None, author=None) -> dict:
     """The IPS document Bundle (FHIR JSON dict) of a case from item dicts and the episode summary."""
+
+    numbered = [{**item, "id": index} for index, item in enumerate(items)]
+
+    def of_kinds(kinds):
+        return (item for item in numbered if item["kind"] in kinds)
+
+    def again(ids):
+        return [numbered[i] for i in ids]
+
+    header, entries = bundle_parts(case, items=of_kinds, again=again, summary=summary, author=author)
+    return {**header, "entry": [{"fullUrl": url, "resource": res} for url, res in entries]}
+
+
+def bundle_parts(
+    case, *, items, again, summary=None, author=None, chunk: int = 500
+) -> tuple[dict, Iterator[tuple[str, dict]]]:
+    """The IPS document Bundle of a case in parts: the Bundle without its entries, and its entries
+    ((fullUrl, resource), in order) made one at a time, so that a large export is written as it is made.
+
+    `items(kinds)` gives the item dicts (each with its `id`) of some kinds, in order: read once for the
+    Composition's sections and the Provenances; `again(ids)` gives the same items again, `chunk` at a
+    time, for their resources. Only the items' ids, fullUrls and narrative lines are held in between (an
+    item that stopped being current meanwhile is still written: the document stays whole)."""
     patient, hospital = case.patient, case.hospital
     now = clock.now().isoformat(timespec="seconds")
     patient_url, org_url, composition_url = _uuid(), _uuid(), _uuid()
-    entries: list[tuple[str, dict]] = []
     patient_res = {
         "resourceType": "Patient",
         "identifier": [{"system": "urn:laihua:patient", "value": str(patient.pk)}],
@@ -315,25 +339,26 @@ def build_bundle(case, *, items: list[dict], summary=None, author=None) -> dict:
         practitioner = (practitioner_url, {"resourceType": "Practitioner", "name": [{"text": name}]})
         authors.insert(0, {"reference": practitioner_url})
 
-    by_kind = {}
+    written = {}
     for index, item in enumerate(summary_items(summary)):
-        by_kind.setdefault(item["kind"], []).append({**item, "key": f"summary:{item['kind']}:{index}"})
-    for item in items:
-        by_kind.setdefault(item["kind"], []).append(item)
+        written.setdefault(item["kind"], []).append({**item, "key": f"summary:{item['kind']}:{index}"})
+
+    def of_section(kinds):
+        for kind in kinds:
+            yield from written.get(kind, [])
+            yield from items((kind,))
 
     sections, used, sourced = [], set(), {}
+    order: list[tuple[str, str, object]] = []  # (kind, fullUrl, an imported item's id or a summary item)
     for _key_name, code, title, kinds, mandatory in SECTIONS:
         refs, lines = [], []
-        for kind in kinds:
-            for item in by_kind.get(kind, []):
-                url = _item_url(case, item, used)
-                res, extra = _resource(kind, item, patient_url)
-                entries.append((url, res))
-                entries.extend(extra)
-                refs.append({"reference": url})
-                lines.append(_line(item))
-                if item.get("source"):
-                    sourced.setdefault(item["source"]["document"], (item["source"], []))[1].append(url)
+        for item in of_section(kinds):
+            url = _item_url(case, item, used)
+            order.append((item["kind"], url, item.get("id", item)))
+            refs.append({"reference": url})
+            lines.append(_line(item))
+            if item.get("source"):
+                sourced.setdefault(item["source"]["document"], (item["source"], []))[1].append(url)
         if not refs and not mandatory:
             continue
         section = {
@@ -358,15 +383,67 @@ def build_bundle(case, *, items: list[dict], summary=None, author=None) -> dict:
         "custodian": {"reference": org_url},
         "section": sections,
     }
-    all_entries = [(composition_url, composition), (patient_url, patient_res), (org_url, org_res)]
-    if practitioner:
-        all_entries.append(practitioner)
-    all_entries += entries
-    all_entries += [(_uuid(), _provenance(source, targets, now)) for source, targets in sourced.values()]
-    return {
+    header = {
         "resourceType": "Bundle",
         "identifier": {"system": IDENTIFIER_SYSTEM, "value": _uuid()},
         "type": "document",
         "timestamp": now,
-        "entry": [{"fullUrl": url, "resource": res} for url, res in all_entries],
     }
+
+    def entries():
+        yield composition_url, composition
+        yield patient_url, patient_res
+        yield org_url, org_res
+        if practitioner:
+            yield practitioner
+        for start in range(0, len(order), chunk):
+            part = order[start : start + chunk]
+            found = iter(again([ref for _kind, _url, ref in part if not isinstance(ref, dict)]))
+            for kind, url, ref in part:
+                res, extra = _resource(kind, ref if isinstance(ref, dict) else next(found), patient_url)
+                yield url, res
+                yield from extra
+        for source, targets in sourced.values():
+            yield _uuid(), _provenance(source, targets, now)
+
+    return header, entries()
+
+
+def json_chunks(header: dict, entries, *, size: int = 65536) -> Iterator[bytes]:
+    """The Bundle as FHIR JSON (UTF-8), written as its entries come, about `size` bytes at a time."""
+    head = json.dumps({**header, "entry": []}, ensure_ascii=False)
+    buffer = [head[: -len("]}")]]
+    length, first = len(buffer[0]), True
+    for url, resource in entries:
+        text = ("" if first else ", ") + json.dumps({"fullUrl": url, "resource": resource}, ensure_ascii=False)
+        first = False
+        buffer.append(text)
+        length += len(text)
+        if length >= size:
+            yield "".join(buffer).encode("utf-8")
+            buffer, length = [], 0
+    buffer.append("]}")
+    yield "".join(buffer).encode("utf-8")
+
+
+_XML_ROOT = b'<Bundle xmlns="http://hl7.org/fhir">\n  '
+_XML_END = b"\n</Bundle>"
+
+
+def xml_chunks(header: dict, entries, *, size: int = 65536) -> Iterator[bytes]:
+    """The Bundle as FHIR XML, the same bytes as `fhirxml.to_xml` of the whole Bundle, written as its entries
+    come: each entry is written alone and put in place."""
+    head = fhirxml.to_xml(header)
+    buffer = [head[: -len(_XML_END)]]
+    length = len(buffer[0])
+    for url, resource in entries:
+        one = fhirxml.to_xml({"resourceType": "Bundle", "entry": [{"fullUrl": url, "resource": resource}]})
+        start = one.index(_XML_ROOT) + len(_XML_ROOT)
+        text = b"\n  " + one[start : -len(_XML_END)]
+        buffer.append(text)
+        length += len(text)
+        if length >= size:
+            yield b"".join(buffer)
+            buffer, length = [], 0
+    buffer.append(_XML_END)
+    yield b"".join(buffer)

@@ -8,6 +8,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from laihua.kit.crypto import SealedTextField
+
 
 class Direction(models.TextChoices):
     IMPORTED = "imported", _("Imported")
@@ -45,7 +47,9 @@ class IpsDocument(models.Model):
     title = models.CharField(_("title"), max_length=255, blank=True)
     author = models.CharField(_("author"), max_length=255, blank=True)
     source_format = models.CharField(_("format"), max_length=4, default="json")  # json | xml
-    content = models.TextField(_("document as received"))
+    # Compressed and encrypted (a document's Patient may carry a passport number): list documents with
+    # `.defer("content")`.
+    content = SealedTextField(_("document as received"))
     content_hash = models.CharField(_("canonical content hash"), max_length=64)
     item_count = models.PositiveIntegerField(default=0)
     imported_by = models.ForeignKey(
@@ -74,6 +78,7 @@ class IpsDocument(models.Model):
                 name="ips_document_once_per_case",
             )
         ]
+        indexes = [models.Index(fields=["case", "-created_at", "-id"], name="ips_document_case_newest_idx")]
 
     def __str__(self):
         return self.title or self.identifier_value
@@ -102,12 +107,35 @@ class ClinicalItem(models.Model):
     # Where the item comes from, to know it again in a re-sent document: "url:<fullUrl>",
     # "doc:<Bundle identifier>|<Type>/<id>" and "id:<Type>|<system>|<value>" for each identifier.
     source_keys = models.JSONField(default=list, blank=True)
+    # One of the case's distinct items: of the items that share a source key (the same resource re-sent,
+    # the same identifier) only the one of the newest document is current. Decided when a document is
+    # stored (records/distinct.py), so that listing and exporting read only current rows.
+    current = models.BooleanField(default=True)
 
     class Meta:
         verbose_name = _("clinical item")
         verbose_name_plural = _("clinical items")
         ordering = ["document", "kind", "position"]
-        indexes = [models.Index(fields=["patient", "kind"], name="clinical_item_patient_idx")]
+        indexes = [
+            models.Index(fields=["patient", "kind"], name="clinical_item_patient_idx"),
+            # The case's current items newest first (and by kind, and by status); PostgreSQL keeps only
+            # current rows in them.
+            models.Index(
+                fields=["case", "-document", "position"],
+                condition=models.Q(current=True),
+                name="clinical_item_current_idx",
+            ),
+            models.Index(
+                fields=["case", "kind", "-document", "position"],
+                condition=models.Q(current=True),
+                name="clinical_item_kind_idx",
+            ),
+            models.Index(
+                fields=["case", "status"],
+                condition=models.Q(current=True),
+                name="clinical_item_status_idx",
+            ),
+        ]
 
     def __str__(self):
         return self.text or (self.codes[0].get("code", "") if self.codes else self.kind)
@@ -121,6 +149,21 @@ class ClinicalItem(models.Model):
     def status_text(self) -> str:
         """The FHIR status code in words (a clinical status, a medication's or a result's), else as written."""
         return str(STATUS.get(self.status, self.status))
+
+
+class ClinicalItemKey(models.Model):
+    """A source key of an item (its fullUrl, its Type/id in the Bundle identifier, an identifier), as a
+    digest, to find the items of a case that are one item without reading them all."""
+
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="+")
+    digest = models.CharField(max_length=32)  # blake2b-128 of the key, hex
+    item = models.ForeignKey(ClinicalItem, on_delete=models.CASCADE, related_name="keys")
+
+    class Meta:
+        indexes = [models.Index(fields=["case", "digest"], name="clinical_item_key_idx")]
+
+    def __str__(self):
+        return self.digest
 
 
 # FHIR AllergyIntolerance.criticality (http://hl7.org/fhir/allergy-intolerance-criticality).

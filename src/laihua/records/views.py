@@ -7,10 +7,11 @@ shown on the page again with its message (a refused IPS with every issue and its
 import io
 import json
 import re
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone, translation
@@ -25,20 +26,53 @@ from laihua.errors import Conflict, DomainError, InvalidInput, NotFound, Permiss
 from laihua.kit import clock, fhirxml
 from laihua.records import identity, ips, narrative, services
 from laihua.records.consents import paper_response
-from laihua.records.models import ConsentUse, DataType
+from laihua.records.models import STATUS, ConsentUse, DataType, ItemKind
 
 CORRECTABLE = (InvalidInput, Conflict, services.ConsentRequired, services.MatchByHandRefused)
 
 
+def _listing(request) -> dict:
+    """The records page's paging and filters as asked in the query (a wrong page number is the first page)."""
+    query = request.GET
+
+    def number(name):
+        value = query.get(name, "1")
+        return int(value) if value.isdigit() and int(value) >= 1 else 1
+
+    kind = query.get("kind", "")
+    return {
+        "page": number("page"),
+        "kind": kind if kind in ItemKind.values else "",
+        "status": query.get("status", "")[:40],
+        "documents_page": number("documents_page"),
+    }
+
+
+def _query(**params) -> str:
+    """A query string of the non-empty params, ending with & when not empty (for the pager's links)."""
+    kept = {name: value for name, value in params.items() if value not in ("", None, 1)}
+    return urlencode(kept) + "&" if kept else ""
+
+
 def _context(request, case, **extra) -> dict:
     actor = request.user
-    records = services.case_records(actor, case)
+    listing = _listing(request)
+    records = services.case_records(actor, case, **listing)
     services.displays(records["summary"])
     is_patient = actor.role == Role.PATIENT
+    statuses = services.item_statuses(case)
+    if listing["status"] and listing["status"] not in statuses:
+        statuses.append(listing["status"])
     return {
         "case": case,
         "patient": case.patient,
         "records": records,
+        "kind": listing["kind"],
+        "status": listing["status"],
+        "item_kinds": ItemKind.choices,
+        "item_statuses": [(value, STATUS.get(value, value)) for value in statuses],
+        "item_query": _query(kind=listing["kind"], status=listing["status"], documents_page=listing["documents_page"]),
+        "document_query": _query(kind=listing["kind"], status=listing["status"], page=listing["page"]),
         "is_patient": is_patient,
         "is_clinician": actor.role == Role.CLINICIAN,
         "may_send": actor.role in services.SENDERS,
@@ -71,7 +105,10 @@ def index(request):
 @require_safe
 def case_records(request, reference: str):
     case = get_case(request.user, reference, audit=None)
-    return render(request, "records/case.html", _context(request, case))
+    context = _context(request, case)
+    if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "records-items":
+        return render(request, "records/_items.html", context)  # the filter or the pager, without the page
+    return render(request, "records/case.html", context)
 
 
 def _again(request, case, error: DomainError, **extra):
@@ -137,8 +174,8 @@ def import_attachment(request, reference: str, attachment_id: int):
 @require_safe
 def export_json(request, reference: str):
     case = get_case(request.user, reference, audit=None)
-    bundle = services.export_case(request.user, case)
-    response = HttpResponse(json.dumps(bundle, ensure_ascii=False, indent=2), content_type="application/fhir+json")
+    chunks = services.stream_export(request.user, case, form="json")
+    response = StreamingHttpResponse(chunks, content_type="application/fhir+json")
     response["Content-Disposition"] = f'attachment; filename="ips-{case.reference}.json"'
     return response
 
@@ -147,8 +184,8 @@ def export_json(request, reference: str):
 @require_safe
 def export_xml(request, reference: str):
     case = get_case(request.user, reference, audit=None)
-    bundle = services.export_case(request.user, case)
-    response = HttpResponse(fhirxml.to_xml(bundle), content_type="application/fhir+xml; charset=utf-8")
+    chunks = services.stream_export(request.user, case, form="xml")
+    response = StreamingHttpResponse(chunks, content_type="application/fhir+xml; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="ips-{case.reference}.xml"'
     return response
 

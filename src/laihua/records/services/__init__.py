@@ -55,6 +55,8 @@ from laihua.records.services.exporting import (
     case_for_patient_summary,
     document_source,
     export_case,
+    export_parts,
+    stream_export,
     summary_pdf,
 )
 from laihua.records.services.importing import (
@@ -87,15 +89,31 @@ from laihua.records.services.transfers import (
     transfers_of_case,
 )
 from laihua.records.services.viewing import (
+    MAX_PAGE_SIZE,
+    PAGE_SIZE,
+    Page,
     annotate,
     case_items,
     case_records,
     distinct_items,
     get_document,
+    item_statuses,
+    iter_case_items,
+    list_documents,
+    list_items,
     untranslated_codes,
 )
 
 __all__ = [
+    "MAX_PAGE_SIZE",
+    "PAGE_SIZE",
+    "Page",
+    "item_statuses",
+    "export_parts",
+    "stream_export",
+    "iter_case_items",
+    "list_documents",
+    "list_items",
     "ICD10_RE",
     "KIND_ORDER",
     "PDF_LABELS",

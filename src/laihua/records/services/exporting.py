@@ -1,5 +1,7 @@
 """The case's IPS export as FHIR and as PDF (with the discharge summary, written in `discharge`)."""
 
+from collections.abc import Iterator
+
 from django.db.models import F
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -11,16 +13,18 @@ from laihua.cases.models import Case
 from laihua.cases.services import visible_cases
 from laihua.errors import NotFound
 from laihua.kit import clock
+from laihua.records import dosage, ips
 from laihua.records import export as exporter
-from laihua.records import ips
 from laihua.records.models import (
+    ClinicalItem,
     DataType,
     EpisodeSummary,
+    IpsDocument,
     ItemKind,
 )
 from laihua.records.services.access import RECORD_STAFF, require_records_access
 from laihua.records.services.discharge import displays
-from laihua.records.services.viewing import by_kind, case_items
+from laihua.records.services.viewing import ITEM_FIELDS, by_kind, case_items, iter_case_items
 
 # Labels of the PDF, which shows each in the patient's language and in Chinese (records/_bi.html).
 PDF_LABELS = [
@@ -71,30 +75,82 @@ def document_source(document) -> dict:
     return source
 
 
+def _item_dict(item, source: dict) -> dict:
+    """An item as the exporter takes it: every field, the structured detail, the key it is known by and its
+    source document."""
+    return {
+        "id": item.pk,
+        "kind": item.kind,
+        "resource_type": item.resource_type,
+        "text": item.text,
+        "codes": item.codes,
+        "status": item.status,
+        "date": item.date,
+        "value": item.value,
+        "detail": item.detail or {},
+        "key": (item.source_keys or [f"laihua:item:{item.pk}"])[0],
+        "dosage_en": item.dosage_en,
+        "source": source,
+    }
+
+
 def _case_item_dicts(case: Case, kinds=None) -> list[dict]:
-    """The case's distinct imported items as the exporter takes them: every field, the structured detail,
-    the key it is known by and its source document."""
+    """The case's distinct imported items as the exporter takes them."""
     sources = {}
     out = []
     for item in case_items(case, kinds):
         if item.document_id not in sources:
             sources[item.document_id] = document_source(item.document)
-        out.append(
-            {
-                "kind": item.kind,
-                "resource_type": item.resource_type,
-                "text": item.text,
-                "codes": item.codes,
-                "status": item.status,
-                "date": item.date,
-                "value": item.value,
-                "detail": item.detail or {},
-                "key": (item.source_keys or [f"laihua:item:{item.pk}"])[0],
-                "dosage_en": item.dosage_en,
-                "source": sources[item.document_id],
-            }
-        )
+        out.append(_item_dict(item, sources[item.document_id]))
     return out
+
+
+def _with_dosage(items: list) -> list:
+    """A medication's structured dosage in English words, as the export's narrative writes it."""
+    for item in items:
+        dosages = (item.detail or {}).get("dosage") or []
+        item.dosage_en = dosage.in_words(dosages, "en") if dosage.has_structure(dosages) else ""
+    return items
+
+
+def export_parts(case: Case, *, data_types=None, chunk: int = 500) -> tuple[dict, Iterator]:
+    """The case's IPS Bundle in parts (`export.bundle_parts`): the items are read `chunk` at a time, twice
+    (their fullUrls and narrative lines, then their resources), never all at once; the same Bundle as
+    `build_export` gives whole."""
+    kinds = _kinds_for(data_types)
+    summary = EpisodeSummary.objects.filter(case=case).select_related("completed_by").first()
+    if data_types is not None and DataType.SUMMARY not in data_types and DataType.DISCHARGE not in data_types:
+        summary = _restricted_summary(summary, kinds)
+    documents = IpsDocument.objects.filter(case=case).defer("content").select_related("matched_by_hand_by")
+    sources = {document.pk: document_source(document) for document in documents}
+
+    def items(of_kinds):
+        wanted = [kind for kind in of_kinds if kinds is None or kind in kinds]
+        if wanted:
+            for item in iter_case_items(case, wanted, chunk=chunk, with_document=False):
+                yield _item_dict(_with_dosage([item])[0], sources[item.document_id])
+
+    def again(ids):
+        rows = ClinicalItem.objects.filter(pk__in=ids).only(*ITEM_FIELDS)
+        found = {item.pk: item for item in _with_dosage(list(rows))}
+        return [_item_dict(found[pk], sources[found[pk].document_id]) for pk in ids]
+
+    author = summary.completed_by if summary else None
+    return exporter.bundle_parts(case, items=items, again=again, summary=summary, author=author, chunk=chunk)
+
+
+def stream_export(actor, case: Case, *, form: str = "json") -> Iterator[bytes]:
+    """The case's IPS document for the actor as FHIR JSON or XML bytes, written as it is made (audited)."""
+    require_records_access(actor, case)
+    header, entries = export_parts(case)
+    record_event(
+        actor,
+        "records.export",
+        case,
+        hospital=case.hospital,
+        detail={"identifier": header["identifier"]["value"], "format": form},
+    )
+    return exporter.xml_chunks(header, entries) if form == "xml" else exporter.json_chunks(header, entries)
 
 
 def _kinds_for(data_types) -> set | None:

@@ -24,7 +24,7 @@ from laihua.cases.models import Attachment, AttachmentKind, Case
 from laihua.cases.services import add_event
 from laihua.errors import InvalidInput, NotFound, PermissionDenied
 from laihua.kit import clock
-from laihua.records import identity, ips
+from laihua.records import distinct, identity, ips
 from laihua.records.models import ClinicalItem, IpsDocument
 from laihua.records.services.access import require_records_access
 
@@ -128,6 +128,7 @@ def store(
             content_hash=parsed.content_hash,
         ), False
     _insert_items(document, case, rows)
+    distinct.settle_document(document)
     return document, True
 
 
@@ -145,6 +146,7 @@ ITEM_COLUMNS = (
     "value",
     "detail",
     "source_keys",
+    "current",
 )
 
 
@@ -165,6 +167,7 @@ def _insert_items(document: IpsDocument, case: Case, rows: list[dict]) -> None:
             row.get("value", "")[:255],
             row.get("detail", {}),
             row.get("source_keys", []),
+            True,  # until records.distinct decides otherwise
         )
         for position, row in enumerate(rows)
     ]
@@ -176,7 +179,14 @@ def _insert_items(document: IpsDocument, case: Case, rows: list[dict]) -> None:
         with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
             for value in values:
                 copy.write_row(
-                    (*value[:7], json.dumps(value[7]), *value[8:11], json.dumps(value[11]), json.dumps(value[12]))
+                    (
+                        *value[:7],
+                        json.dumps(value[7]),
+                        *value[8:11],
+                        json.dumps(value[11]),
+                        json.dumps(value[12]),
+                        value[13],
+                    )
                 )
         return
     ClinicalItem.objects.bulk_create([ClinicalItem(**dict(zip(ITEM_COLUMNS, value, strict=True))) for value in values])
@@ -344,4 +354,5 @@ def refresh_items(document: IpsDocument) -> int:
     _insert_items(document, document.case, rows)
     document.item_count, document.warnings = len(rows), parsed.warnings
     document.save(update_fields=["item_count", "warnings"])
+    distinct.settle_case(document.case_id)
     return len(rows)

@@ -183,7 +183,8 @@ def test_api_episode_summary_export_and_terms(client, users, case):
         headers=coordinator,
     )
     assert refused.status_code == 403
-    bundle = client.get(f"/api/records/cases/{case.reference}/export", headers=bearer(users["patient"])).json()
+    response = client.get(f"/api/records/cases/{case.reference}/export", headers=bearer(users["patient"]))
+    bundle = json.loads(b"".join(response.streaming_content))
     ips.parse(json.dumps(bundle))
     term = client.post(
         "/api/records/terms",

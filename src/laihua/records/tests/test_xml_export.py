@@ -382,5 +382,5 @@ def test_page_offers_the_xml_download_beside_the_json_one(client, users, case):
     response = client.get(page("export_xml", case.reference))
     assert response.status_code == 200 and response["Content-Type"] == FHIR_XML
     assert response["Content-Disposition"] == f'attachment; filename="ips-{case.reference}.xml"'
-    ips.parse(response.content)
+    ips.parse(b"".join(response.streaming_content))
     assert AuditEvent.objects.filter(action="records.export").count() == 1

@@ -1,0 +1,357 @@
+"""Records at any size: the items and documents are listed a page at a time, newest first, with counts,
+links and filters, without reading a stored document; the distinct items are decided when a document
+is stored; the exports are written as they are made and are the same as the whole ones."""
+
+import copy
+import itertools
+import json
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import translation
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from laihua.kit import fhirxml
+from laihua.records import distinct, export, ips, services
+from laihua.records.models import ClinicalItem, ClinicalItemKey, IpsDocument
+from laihua.records.tests.conftest import as_bytes, ips_document, snomed
+from laihua.records.tests.test_items import condition, statement, tablets
+from tests.builders import make_case
+
+pytestmark = pytest.mark.django_db
+
+
+def bearer(user):
+    from laihua.accounts.services import create_api_token
+
+    return {"Authorization": f"Bearer {create_api_token(user, user, 'test')[1]}"}
+
+
+def problems(count: int, *, status: str = "active", start: int = 0) -> list[dict]:
+    """Conditions, each its own resource (its own fullUrl)."""
+    return [
+        condition(f"{100000 + start + n}", f"Problem {start + n}", status, "2020-01-01")
+        | {"_fullUrl": f"urn:uuid:00000000-0000-4000-8000-{start + n:012d}"}
+        for n in range(count)
+    ]
+
+
+def document(resources, number: int, timestamp: str = "2026-03-01T10:00:00+01:00") -> bytes:
+    bundle = ips_document(resources, identifier=f"urn:uuid:5d9bd3ad-3a0c-4a5e-9d2a-{number:012d}")
+    bundle["timestamp"] = timestamp
+    return as_bytes(bundle)
+
+
+def fill(case, clinician, documents: int = 3, per_document: int = 4) -> list[IpsDocument]:
+    """Documents of problems (each document's own resources: fullUrls differ by document)."""
+    stored = []
+    for number in range(documents):
+        resources = problems(per_document, start=number * 100)
+        stored.append(services.import_document(clinician, case, document(resources, number + 1))[0])
+    return stored
+
+
+def selects_content(queries) -> list[str]:
+    column = f'{IpsDocument._meta.db_table}"."content"'
+    return [q["sql"] for q in queries if column in q["sql"].replace("`", '"')]
+
+
+# --- pages, counts, links ---------------------------------------------------------------------------
+
+
+def test_the_api_pages_items_newest_first_with_counts_and_links(client, case, users):
+    clinician = users["clinician"]
+    stored = fill(case, clinician, documents=3, per_document=4)
+    url = f"/api/records/cases/{case.reference}"
+    first = client.get(f"{url}?page_size=5", headers=bearer(clinician)).json()
+    assert first["counts"] == {"documents": 3, "items": 12, "matching": 12}
+    assert first["page"] == {"number": 1, "size": 5, "pages": 3, "count": 12}
+    assert [i["document"] for i in first["items"]] == [stored[2].pk] * 4 + [stored[1].pk]  # newest document first
+    assert [i["text"] for i in first["items"][:4]] == [f"Problem {200 + n}" for n in range(4)]  # as it lists them
+    assert first["links"]["previous"] is None
+    assert first["links"]["next"] == f"{url}?page_size=5&page=2"
+    assert first["links"]["last"] == f"{url}?page_size=5&page=3"
+    last = client.get(first["links"]["last"], headers=bearer(clinician)).json()
+    assert len(last["items"]) == 2 and last["links"]["next"] is None
+    assert last["links"]["previous"] == f"{url}?page_size=5&page=2"
+    seen = [
+        i["id"]
+        for p in (1, 2, 3)
+        for i in client.get(f"{url}?page_size=5&page={p}", headers=bearer(clinician)).json()["items"]
+    ]
+    assert sorted(seen) == sorted(ClinicalItem.objects.filter(case=case).values_list("pk", flat=True))
+    assert [d["id"] for d in first["documents"]] == [d.pk for d in reversed(stored)]
+    beyond = client.get(f"{url}?page=9", headers=bearer(clinician)).json()
+    assert beyond["items"] == [] and beyond["counts"]["items"] == 12
+
+
+def test_the_documents_and_items_routes_page_too(client, case, users):
+    clinician = users["clinician"]
+    stored = fill(case, clinician, documents=3, per_document=2)
+    documents = client.get(
+        f"/api/records/cases/{case.reference}/documents?page_size=2&page=2", headers=bearer(clinician)
+    ).json()
+    assert documents["count"] == 3 and [d["id"] for d in documents["documents"]] == [stored[0].pk]
+    assert documents["links"]["first"].endswith("page_size=2&page=1") and documents["links"]["next"] is None
+    items = client.get(f"/api/records/cases/{case.reference}/items?page_size=4", headers=bearer(clinician)).json()
+    assert items["count"] == 6 and items["page"]["pages"] == 2 and len(items["items"]) == 4
+
+
+@pytest.mark.parametrize("query", ["page_size=201", "page_size=0", "page=0", "kind=gossip"])
+def test_a_page_out_of_bounds_is_refused_naming_the_field(client, case, users, query):
+    response = client.get(f"/api/records/cases/{case.reference}?{query}", headers=bearer(users["clinician"]))
+    assert response.status_code == 422
+    assert response.json()["field"] == query.split("=")[0]
+
+
+def test_items_are_filtered_by_kind_and_status(client, case, users):
+    clinician = users["clinician"]
+    resources = [
+        *problems(2, status="active"),
+        *problems(3, status="resolved", start=10),
+        statement({"medicationCodeableConcept": snomed("108774000", "Anastrozole")}, tablets(1, 1)),
+    ]
+    services.import_document(clinician, case, document(resources, 1))
+    url = f"/api/records/cases/{case.reference}"
+    resolved = client.get(f"{url}?status=resolved", headers=bearer(clinician)).json()
+    assert resolved["counts"] == {"documents": 1, "items": 6, "matching": 3}
+    assert {i["status"] for i in resolved["items"]} == {"resolved"}
+    medications = client.get(f"{url}?kind=medication&page_size=1", headers=bearer(clinician)).json()
+    assert [i["text"] for i in medications["items"]] == ["Anastrozole"] and medications["page"]["pages"] == 1
+    assert "kind=medication" in medications["links"]["first"]
+
+
+def test_the_page_filters_and_pages_with_a_partial_for_htmx(client, case, users):
+    clinician = users["clinician"]
+    resources = [
+        *problems(2),
+        statement({"medicationCodeableConcept": snomed("108774000", "Anastrozole")}, status="completed"),
+    ]
+    services.import_document(clinician, case, document(resources, 1))
+    client.force_login(clinician)
+    url = reverse("records:case", args=[case.reference])
+    page = client.get(url, {"kind": "medication"}).content.decode()
+    assert 'id="records-kind"' in page and '<option value="medication" selected>' in page
+    assert "Anastrozole" in page and "Problem 0" not in page
+    partial = client.get(url, {"status": "active"}, headers={"HX-Request": "true", "HX-Target": "records-items"})
+    html = partial.content.decode()
+    assert "<html" not in html and "Problem 0" in html and "Problem 1" in html and "Anastrozole" not in html
+    for number in range(2, 60):
+        services.import_document(clinician, case, document(problems(1, start=1000 + number), number))
+    paged = client.get(url).content.decode()
+    assert "Page 1 of 2" in paged and "?page=2#summary" in paged and "?documents_page=2#documents" in paged
+    second = client.get(url, {"page": "2"}).content.decode()
+    assert "Page 2 of 2" in second
+    assert client.get(url, {"page": "nonsense"}).status_code == 200  # the first page
+    with translation.override("zh-hans"):
+        chinese = client.get(reverse("records:case", args=[case.reference])).content.decode()
+    assert "第 1 页，共 2 页" in chinese and "共 61 个不重复条目" in chinese and "全部状态" in chinese
+
+
+def test_listing_never_reads_a_stored_document(client, case, users):
+    clinician = users["clinician"]
+    fill(case, clinician, documents=2, per_document=3)
+    client.force_login(clinician)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(f"/api/records/cases/{case.reference}", headers=bearer(clinician)).status_code == 200
+        assert client.get(f"/api/records/cases/{case.reference}/items", headers=bearer(clinician)).status_code == 200
+        assert (
+            client.get(f"/api/records/cases/{case.reference}/documents", headers=bearer(clinician)).status_code == 200
+        )
+        assert client.get(reverse("records:case", args=[case.reference])).status_code == 200
+        response = client.get(reverse("records:export_json", args=[case.reference]))
+        b"".join(response.streaming_content)
+    assert len(queries) > 10  # the capture saw the requests
+    assert selects_content(queries.captured_queries) == []
+    with CaptureQueriesContext(connection) as queries:
+        client.get(reverse("records:document", args=[IpsDocument.objects.first().pk]))
+    assert selects_content(queries.captured_queries)  # the one place that reads it: the document itself
+
+
+# --- distinct items decided when stored ------------------------------------------------------------
+
+
+def test_a_re_sent_resource_is_one_current_item_as_the_newer_document_has_it(case, users):
+    clinician = users["clinician"]
+    first = [condition("38341003", "Hypertension", "active", "2020-01-01")]
+    services.import_document(clinician, case, document(first, 1, "2026-01-01T00:00:00Z"))
+    later = [condition("38341003", "Hypertension", "resolved", "2020-01-01", "2026-02-01")]
+    services.import_document(clinician, case, document(later, 1, "2026-03-01T00:00:00Z"))
+    older = [condition("38341003", "Hypertension", "inactive", "2020-01-01", "2025-01-01")]
+    services.import_document(clinician, case, document(older, 1, "2025-06-01T00:00:00Z"))  # arrives last
+    assert ClinicalItem.objects.filter(case=case).count() == 3
+    assert list(ClinicalItem.objects.filter(case=case, current=True).values_list("status", flat=True)) == ["resolved"]
+    assert ClinicalItemKey.objects.filter(case=case).count() >= 3
+
+
+KEYS = st.lists(
+    st.lists(st.lists(st.sampled_from("abcdefg"), max_size=2, unique=True), min_size=1, max_size=4),
+    min_size=1,
+    max_size=5,
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(documents=KEYS, times=st.lists(st.integers(min_value=1, max_value=5), min_size=5, max_size=5))
+def test_the_current_items_are_the_distinct_items_of_all_whatever_the_order(patient, hospital, documents, times):
+    """Invariant: deciding as each document comes (looking up only the items that share a key) gives the same
+    current items as deciding over every item at once."""
+    import datetime
+
+    from laihua.kit import clock
+
+    case = make_case(patient, hospital)
+    for number, keys_of_items in enumerate(documents):
+        stamp = datetime.datetime(2026, 1, times[number], tzinfo=datetime.UTC)
+        stored = IpsDocument.objects.create(
+            patient=patient,
+            case=case,
+            hospital=hospital,
+            identifier_value=f"d{number}",
+            content="{}",
+            content_hash=f"{number}",
+            timestamp=stamp,
+            created_at=clock.now(),
+        )
+        ClinicalItem.objects.bulk_create(
+            ClinicalItem(
+                document=stored,
+                patient=patient,
+                case=case,
+                kind="problem",
+                position=position,
+                text="x",
+                source_keys=[f"k:{key}" for key in keys],
+            )
+            for position, keys in enumerate(keys_of_items)
+        )
+        distinct.settle_document(stored)
+    incremental = set(ClinicalItem.objects.filter(case=case, current=True).values_list("pk", flat=True))
+    everything = list(ClinicalItem.objects.filter(case=case).select_related("document"))
+    assert incremental == {item.pk for item in services.distinct_items(everything)}
+    assert distinct.settle_case(case.pk) == len(incremental)
+    assert set(ClinicalItem.objects.filter(case=case, current=True).values_list("pk", flat=True)) == incremental
+
+
+# --- exports written as they are made ----------------------------------------------------------------
+
+
+@pytest.fixture
+def fixed_ids(monkeypatch):
+    """The exporter's random urn:uuids counted from 1 again at each call, and its clock stopped."""
+    from laihua.kit import clock
+
+    stopped = clock.now()
+    monkeypatch.setattr(export.clock, "now", lambda: stopped)
+
+    def reset():
+        counter = itertools.count(1)
+        monkeypatch.setattr(export, "_uuid", lambda: f"urn:uuid:00000000-0000-4000-9000-{next(counter):012d}")
+
+    return reset
+
+
+def test_the_streamed_export_is_the_whole_export(case, users, fixed_ids, settings):
+    clinician = users["clinician"]
+    device = {
+        "resourceType": "DeviceUseStatement",
+        "status": "active",
+        "device": {"reference": "#pump"},
+        "contained": [{"resourceType": "Device", "id": "pump", "type": snomed("69805005", "Insulin pump")}],
+    }
+    resources = [
+        *problems(3),
+        statement({"medicationCodeableConcept": snomed("108774000", "Anastrozole")}, tablets(1, 2)),
+        device,
+    ]
+    services.import_document(clinician, case, document(resources, 1))
+    services.import_document(clinician, case, document(problems(2, start=50), 2, "2026-04-01T00:00:00Z"))
+    fixed_ids()
+    whole = services.build_export(case)
+    fixed_ids()
+    header, entries = services.export_parts(case, chunk=2)  # small chunks: many reads
+    streamed = b"".join(export.json_chunks(header, entries, size=100))
+    assert json.loads(streamed) == whole
+    assert ips.strict_issues(json.loads(streamed)) == []
+    fixed_ids()
+    header, entries = services.export_parts(case, chunk=3)
+    assert b"".join(export.xml_chunks(header, entries, size=500)) == fhirxml.to_xml(whole)
+
+
+def test_the_export_writes_the_items_it_listed_even_if_one_stops_being_current_meanwhile(case, users):
+    clinician = users["clinician"]
+    services.import_document(clinician, case, document(problems(3), 1, "2026-01-01T00:00:00Z"))
+    header, entries = services.export_parts(case)
+    resent = copy.deepcopy(problems(3))
+    for resource in resent:
+        resource["clinicalStatus"]["coding"][0]["code"] = "resolved"
+        resource["abatementDateTime"] = "2026-02-01"
+    services.import_document(clinician, case, document(resent, 1, "2026-03-01T00:00:00Z"))
+    bundle = json.loads(b"".join(export.json_chunks(header, entries)))
+    assert ips.strict_issues(bundle) == []
+    assert len([e for e in bundle["entry"] if e["resource"]["resourceType"] == "Condition"]) == 3
+
+
+# --- the migration of what was stored before -----------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_seals_stored_documents_and_decides_their_current_items(case):
+    import datetime
+
+    from django.db.migrations.executor import MigrationExecutor
+
+    from laihua.kit import crypto
+
+    before = [("records", "0007_discharge_summaries_from_pipe_text")]
+    after = [("records", "0008_items_current_keys_sealed_documents")]
+    executor = MigrationExecutor(connection)
+    leaves = executor.loader.graph.leaf_nodes()
+    executor.migrate(before)
+    try:
+        old = executor.loader.project_state(before).apps
+        Document, Item = old.get_model("records", "IpsDocument"), old.get_model("records", "ClinicalItem")
+        place = {"patient_id": case.patient_id, "case_id": case.pk, "hospital_id": case.hospital_id}
+        text = '{"resourceType": "Bundle", "passport": "X1234567"}'
+        documents = [
+            Document.objects.create(
+                **place,
+                identifier_value=f"d{n}",
+                content=text,
+                content_hash=str(n),
+                timestamp=datetime.datetime(2026, 1, 1 + n, tzinfo=datetime.UTC),
+            )
+            for n in range(2)
+        ]
+
+        def item(document, position, keys):
+            return Item.objects.create(
+                patient_id=case.patient_id,
+                case_id=case.pk,
+                document=document,
+                kind="problem",
+                position=position,
+                text="x",
+                source_keys=keys,
+            ).pk
+
+        older, alone, newer = (
+            item(documents[0], 0, ["url:a"]),
+            item(documents[0], 1, ["url:b"]),
+            item(documents[1], 0, ["url:a"]),
+        )
+        executor = MigrationExecutor(connection)
+        executor.migrate(after)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT content FROM records_ipsdocument")
+            assert all(row[0].startswith(crypto.SEALED_PREFIX) for row in cursor.fetchall())
+        assert IpsDocument.objects.get(pk=documents[0].pk).content == text
+        assert set(ClinicalItem.objects.filter(current=True).values_list("pk", flat=True)) == {alone, newer}
+        assert older not in set(ClinicalItem.objects.filter(current=True).values_list("pk", flat=True))
+        assert ClinicalItemKey.objects.count() == 3
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(leaves)
