@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "laihua.records",
     "laihua.insurance",
     "laihua.billing",
+    "laihua.analytics",
     "laihua.web",
     "laihua.demo",
     "laihua.ops",

@@ -14,6 +14,7 @@ class Role(models.TextChoices):
     FINANCE = "finance", _("Finance")
     INSURER_AGENT = "insurer_agent", _("Insurer agent")
     PATIENT = "patient", _("Patient")
+    CITY_HEALTH_COMMISSION = "city_health_commission", _("City health commission")
 
 
 HOSPITAL_STAFF_ROLES = frozenset({Role.HOSPITAL_ADMIN, Role.COORDINATOR, Role.CLINICIAN, Role.FINANCE})
