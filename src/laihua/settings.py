@@ -178,7 +178,16 @@ AXES_VERBOSE = False
 # Second factor (accounts.mfa): the roles that must have one (an authenticator app or a passkey) and pass it at
 # every sign-in; anyone else may add one and is then asked for it too. Every staff role by default, none in the
 # demo (its published logins stay one click away). Comma-separated role names, or "none".
-_ROLES = ["platform_admin", "hospital_admin", "coordinator", "clinician", "finance", "insurer_agent", "patient"]
+_ROLES = [
+    "platform_admin",
+    "hospital_admin",
+    "coordinator",
+    "clinician",
+    "finance",
+    "insurer_agent",
+    "city_health_commission",
+    "patient",
+]
 LAIHUA_MFA_REQUIRED_ROLES = env_list("LAIHUA_MFA_REQUIRED_ROLES", [] if DEMO_MODE else _ROLES[:-1])
 if LAIHUA_MFA_REQUIRED_ROLES == ["none"]:
     LAIHUA_MFA_REQUIRED_ROLES = []

@@ -34,7 +34,7 @@ def hospital(request, slug: str | None = None):
         "city_reader": services.is_city_reader(user),
         "departments": hospital.departments.all(),
         "services_list": hospital.catalog.order_by("code").only("pk", "code", "name"),
-        "csv_base": reverse("analytics:hospital_csv", args=[hospital.slug]),
+        "csv_base": reverse("analytics:hospital", args=[hospital.slug]),  # + "<view>.csv"
         "api_base": f"/api/analytics/hospitals/{hospital.slug}",
     }
     return render(request, "analytics/hospital.html", context)
@@ -49,7 +49,7 @@ def city(request):
         **report,
         "query": urlencode(report["filters"].query()),
         "charts": _chart_data(report["views"]),
-        "csv_base": reverse("analytics:city_csv"),
+        "csv_base": reverse("analytics:city"),  # + "<view>.csv"
         "api_base": "/api/analytics/city",
     }
     return render(request, "analytics/city.html", context)

@@ -40,12 +40,12 @@ def hospital_for(actor, slug: str | None = None) -> Hospital:
     require_reader(actor)
     if not is_city_reader(actor):
         if slug and slug != actor.hospital.slug:
-            raise NotFound(_("No such hospital."), field="hospital")
+            raise NotFound(_("No such hospital."))
         return actor.hospital
     if slug:
         hospital = Hospital.objects.filter(slug=slug).first()
         if hospital is None:
-            raise NotFound(_("No such hospital."), field="hospital")
+            raise NotFound(_("No such hospital."))
         return hospital
     hospital = Hospital.objects.order_by("-pilot", "slug").first()
     if hospital is None:
@@ -56,7 +56,7 @@ def hospital_for(actor, slug: str | None = None) -> Hospital:
 def require_hospital_reader(actor, hospital: Hospital) -> None:
     require_reader(actor)
     if actor.role not in ANALYTICS_CITY_ROLES and actor.hospital_id != hospital.pk:
-        raise NotFound(_("No such hospital."), field="hospital")
+        raise NotFound(_("No such hospital."))
 
 
 @dataclass(frozen=True)

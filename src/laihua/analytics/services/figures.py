@@ -437,10 +437,9 @@ def breakdown(scope: Scope, view: str) -> dict:
     )
     labels = _dimension_names(dimension, [row[dimension] for row in found])
     key = {"country": "country", "department_id": "department", "service_id": "service"}[dimension]
-    table = [
-        {key: labels[row[dimension]], **{name: row[name] or (ZERO if name == "invoiced_cny" else 0) for name in names}}
-        for row in found
-    ]
+    for row in found:  # SQLite sums decimals without their scale: money is shown to the fen
+        row["invoiced_cny"] = Decimal(row["invoiced_cny"] or 0).quantize(Decimal("0.01"))
+    table = [{key: labels[row[dimension]], **{name: row[name] or 0 for name in names}} for row in found]
     title = {"country": _("Country"), "department_id": _("Department"), "service_id": _("Service")}[dimension]
     columns = [
         _column(key, title, "text"),
