@@ -15,6 +15,18 @@ def _params(request, names=FILTER_PARAMS) -> dict:
     return {name: request.GET.get(name, "") for name in names}
 
 
+def _cell(value) -> str:
+    return "–" if value is None else str(value)
+
+
+def _with_tables(views: list[dict]) -> list[dict]:
+    """Each view's rows as the table's cells, in its columns' order (the page renders them as they are)."""
+    for view in views:
+        keys = [column["key"] for column in view["columns"]]
+        view["table"] = [[_cell(row.get(key)) for key in keys] for row in view["rows"]]
+    return views
+
+
 def _chart_data(views: list[dict]) -> dict:
     """What the page's script draws: each view's chart by its key (read from a json_script element)."""
     return {view["key"]: view["chart"] for view in views if view["chart"] and view["rows"]}
@@ -26,6 +38,7 @@ def hospital(request, slug: str | None = None):
     user = request.user
     report = services.hospital_dashboard(user, slug or request.GET.get("hospital") or None, **_params(request))
     hospital = report["hospital"]
+    _with_tables(report["views"])
     query = urlencode(report["filters"].query())
     context = {
         **report,
@@ -45,6 +58,7 @@ def city(request):
     """Every hospital side by side, the city's pilot hospitals marked: the city health commission and the
     platform administrators."""
     report = services.city_dashboard(request.user, **_params(request, ("start", "end", "country")))
+    _with_tables(report["views"])
     context = {
         **report,
         "query": urlencode(report["filters"].query()),

@@ -33,7 +33,7 @@
     var values = { type: "value", name: spec.unit || "" };
     if (spec.lines && spec.lines.length) {
       var top = Math.max.apply(null, spec.lines.map(function (line) { return line.value || 0; }));
-      values.max = function (range) { return Math.max(range.max, top) * 1.1; };
+      values.max = function (range) { return Math.ceil(Math.max(range.max, top) * 1.1); };
     }
     return {
       animation: false,
