@@ -419,7 +419,7 @@ def utilisation_charts(report) -> dict:
             "categories": [f"{row['day']:%d}" for row in days],
             "series": [
                 {
-                    "name": str(_("International use, % of the cap")),
+                    "name": str(_("International use, per cent of the cap")),
                     "data": [float(row["percent"]) if row["percent"] is not None else None for row in days],
                 }
             ],

@@ -206,7 +206,7 @@ def funnel(scope: Scope, groups: dict) -> dict:
         columns = [
             _column("step", _("Step"), "text"),
             _column("cases", _("Cases")),
-            _column("share", _("% of inquiries")),
+            _column("share", _("Share of inquiries (per cent)")),
         ]
         chart = _chart("hbar", [row["step"] for row in rows], [(_("Cases"), [row["cases"] for row in rows], None)])
         return _view("funnel", columns, rows, chart, note=note)
@@ -225,15 +225,15 @@ def funnel(scope: Scope, groups: dict) -> dict:
     columns = [
         scope.first_column(),
         *[_column(name, LABELS[name]) for name in names],
-        _column("quoted_share", _("Quoted, % of inquiries")),
-        _column("arrived_share", _("Arrived, % of inquiries")),
+        _column("quoted_share", _("Quoted, per cent of inquiries")),
+        _column("arrived_share", _("Arrived, per cent of inquiries")),
     ]
     chart = _chart(
         "bar",
         [row["hospital"] for row in rows],
         [
-            (_("Quoted, % of inquiries"), [row["quoted_share"] for row in rows], None),
-            (_("Arrived, % of inquiries"), [row["arrived_share"] for row in rows], None),
+            (_("Quoted, per cent of inquiries"), [row["quoted_share"] for row in rows], None),
+            (_("Arrived, per cent of inquiries"), [row["arrived_share"] for row in rows], None),
         ],
         unit="%",
     )
