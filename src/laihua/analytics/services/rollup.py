@@ -2,8 +2,8 @@
 
 The refresh job (`laihua analytics refresh`) rebuilds every hospital whose data changed since its last
 refresh; each hospital is rebuilt in one transaction, so a page reads either the old figures or the new
-ones, never half of each. A hospital's rebuild reads its own rows only (about 20,000 cases in a few
-seconds), so pages never count cases themselves."""
+ones, never half of each. A hospital's rebuild reads its own rows only, and pages never count cases
+themselves."""
 
 import datetime
 from collections import defaultdict
