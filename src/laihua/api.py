@@ -105,6 +105,7 @@ def on_django_validation(request, exc: DjangoValidationError):
 
 def _mount():
     from laihua.accounts.api import router as accounts_router
+    from laihua.analytics.api import router as analytics_router
     from laihua.billing.api import router as billing_router
     from laihua.capacity.api import router as capacity_router
     from laihua.cases.api import router as cases_router
@@ -135,6 +136,7 @@ def _mount():
     api.add_router("/insurance", insurance_router)
     api.add_router("/billing", billing_router)
     api.add_router("/fairness", fairness_router)
+    api.add_router("/analytics", analytics_router)
 
 
 _mount()

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "laihua.insurance",
     "laihua.billing",
     "laihua.fairness",
+    "laihua.analytics",
     "laihua.web",
     "laihua.demo",
     "laihua.ops",
@@ -193,6 +194,7 @@ _ROLES = [
     "finance",
     "insurer_agent",
     "interpreter",
+    "city_health_commission",
     "patient",
 ]
 LAIHUA_MFA_REQUIRED_ROLES = env_list("LAIHUA_MFA_REQUIRED_ROLES", [] if DEMO_MODE else _ROLES[:-1])

@@ -48,6 +48,7 @@ urlpatterns += i18n_patterns(
     path("insurance/", include("laihua.insurance.urls")),
     path("billing/", include("laihua.billing.urls")),
     path("fairness/", include("laihua.fairness.urls")),
+    path("analytics/", include("laihua.analytics.urls")),
     path("manage/audit/", include("laihua.audit.urls")),
     path("admin/", admin.site.urls),
     prefix_default_language=True,

@@ -15,6 +15,7 @@ class Role(models.TextChoices):
     INSURER_AGENT = "insurer_agent", _("Insurer agent")
     PATIENT = "patient", _("Patient")
     INTERPRETER = "interpreter", _("Interpreter")
+    CITY_HEALTH_COMMISSION = "city_health_commission", _("City health commission")
 
 
 HOSPITAL_STAFF_ROLES = frozenset({Role.HOSPITAL_ADMIN, Role.COORDINATOR, Role.CLINICIAN, Role.FINANCE})

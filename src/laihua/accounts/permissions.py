@@ -12,6 +12,9 @@ from laihua.errors import PermissionDenied
 
 # The hospital roles that work on cases (an insurer agent is not hospital staff).
 STAFF_ROLES = (Role.HOSPITAL_ADMIN, Role.COORDINATOR, Role.CLINICIAN, Role.FINANCE)
+# The hospital roles that read their own hospital's analytics; the city and the platform read every hospital's.
+ANALYTICS_HOSPITAL_ROLES = (Role.HOSPITAL_ADMIN, Role.COORDINATOR, Role.FINANCE)
+ANALYTICS_CITY_ROLES = (Role.CITY_HEALTH_COMMISSION, Role.PLATFORM_ADMIN)
 
 
 def require_role(actor: User | None, roles: Iterable[str]) -> User:

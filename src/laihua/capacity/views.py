@@ -392,6 +392,7 @@ def utilisation(request):
     overview = services.platform_overview(user, month) if hospitals else []
     chosen = set(report_units(report))
     context = {
+        "charts": utilisation_charts(report),
         "can_choose_metrics": _can_edit(user, hospital),
         "metric_choices": [
             (unit, Unit(unit).label, unit in chosen)
@@ -405,6 +406,27 @@ def utilisation(request):
         "following": following,
     }
     return render(request, "capacity/utilisation.html", context)
+
+
+def utilisation_charts(report) -> dict:
+    """Each resource's international use by day as a share of its cap, with the 80% and 100% lines, for
+    static/js/analytics.js (the table below each chart holds the same days)."""
+    charts = {}
+    for entry in report["resources"]:
+        days = entry["days"]
+        charts[f"resource-{entry['resource'].pk}"] = {
+            "kind": "bar",
+            "categories": [f"{row['day']:%d}" for row in days],
+            "series": [
+                {
+                    "name": str(_("International use, per cent of the cap")),
+                    "data": [float(row["percent"]) if row["percent"] is not None else None for row in days],
+                }
+            ],
+            "lines": [{"name": "80%", "value": 80}, {"name": "100%", "value": 100}],
+            "unit": "%",
+        }
+    return charts
 
 
 def report_units(report) -> list[str]:

@@ -42,6 +42,7 @@ class DemoHospital:
     intl_hours: dict
     extra_waiting_days: int  # days added to every waiting time
     prices: dict  # service code -> price in CNY, or [lowest, highest]; a service without a price is not offered
+    pilot: bool = False  # named by its city as a pilot hospital
 
     def item_code(self, service_code: str) -> str:
         return f"{self.prefix}-{service_code}"
@@ -152,6 +153,7 @@ def load_hospital(spec: DemoHospital) -> Hospital:
             "intl_email": spec.intl_email,
             "intl_hours": spec.intl_hours,
             "is_demo": True,
+            "pilot": spec.pilot,
         },
     )
     offered = {service.department for service in SERVICES if service.code in spec.prices}

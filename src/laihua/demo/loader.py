@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from laihua.accounts.models import User
+from laihua.analytics.services import refresh_all
 from laihua.audit.services import record_event
 from laihua.catalog import reference_data
 from laihua.demo import (
@@ -88,6 +89,8 @@ def load_demo() -> hospitals.DemoSummary:
     hospitals.load_users(loaded, summary)
     hospitals.load_rates(summary)
     _journeys()
+    # The analytics pages read roll-ups that the refresh job keeps; build them now, so they show the demo at once.
+    refresh_all(only_changed=False)
     if summary.users_created or summary.prices_created or summary.rates_created:
         record_event(
             None,

@@ -35,6 +35,9 @@ class Hospital(models.Model):
     intl_email = models.EmailField(_("international department e-mail"), blank=True)
     intl_hours = TranslatedField(_("international department hours"), blank=True)
     is_demo = models.BooleanField(_("demo data"), default=False)
+    pilot = models.BooleanField(
+        _("city pilot hospital"), default=False, help_text=_("Named by the city as a pilot for international care.")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -104,6 +104,27 @@ def test_the_dashboard_warns_and_exports_csv(client, users, accepted, mri, scann
     assert client.get(reverse("capacity:utilisation")).status_code == 403
 
 
+def test_the_dashboard_charts_each_resource_against_its_cap(client, users, accepted, mri, scanner, day):
+    """The chart's data: the day's use as a share of its cap (4 of 5 places: 80%), with the 80% and 100% lines."""
+    import json
+
+    from laihua.capacity import services
+
+    scanner.daily_capacity = 50
+    scanner.save()
+    for key in "abcd":
+        services.book_service(users["coordinator"], accepted, mri, day, idempotency_key=key)
+    signed_in(client, users["hospital_admin"])
+    page = client.get(reverse("capacity:utilisation") + f"?month={day:%Y-%m}")
+    charts = json.loads(json.dumps(page.context["charts"]))  # as the page serialises them
+    chart = charts[f"resource-{scanner.pk}"]
+    assert [line["value"] for line in chart["lines"]] == [80, 100]
+    assert chart["series"][0]["data"][day.day - 1] == 80.0
+    assert chart["categories"][day.day - 1] == f"{day:%d}"
+    html = page.content.decode()
+    assert f'data-chart="resource-{scanner.pk}"' in html and 'id="analytics-charts"' in html
+
+
 def test_a_full_day_offers_the_waitlist_and_joining_it_from_the_form(client, users, accepted, scanner, day):
     scanner.daily_capacity = 10
     scanner.save()

@@ -1,0 +1,484 @@
+"""The analytics views, read from the roll-ups: each a table (columns and rows) and the chart drawn from it.
+
+One hospital's page groups its figures by month; the city's page groups them by hospital, side by side.
+Every view is built from one read of the roll-up rows of the period (the month rows, or the rows by
+country, department and service when the page is narrowed to one of them), never from the cases."""
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Sum
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django_countries import countries
+
+from laihua.analytics.models import AMOUNTS, COUNTS, CubeMonth, HospitalMonth, RefreshState
+from laihua.analytics.services import stats
+from laihua.analytics.services.access import Filters
+from laihua.catalog.models import CatalogItem
+from laihua.hospitals.models import Department, Hospital
+from laihua.kit.i18n import pick
+
+SUMS = COUNTS + AMOUNTS
+HISTOGRAMS = ("response_minutes", "quote_days", "arrival_days", "stay_days")
+ZERO = Decimal("0.00")
+
+HOSPITAL_VIEWS = (
+    "activity",
+    "funnel",
+    "countries",
+    "departments",
+    "services",
+    "times",
+    "revenue",
+    "payment_days",
+    "stay",
+    "interpreters",
+)
+CITY_VIEWS = ("activity", "funnel", "countries", "times", "revenue", "payment_days", "stay", "interpreters")
+TITLES = {
+    "activity": gettext_lazy("Inquiries, quotes, acceptances, arrivals and discharges"),
+    "funnel": gettext_lazy("From inquiry to arrival"),
+    "countries": gettext_lazy("By patient's country"),
+    "departments": gettext_lazy("By department"),
+    "services": gettext_lazy("By service"),
+    "times": gettext_lazy("Response and waiting times"),
+    "revenue": gettext_lazy("Revenue in CNY: invoiced and collected"),
+    "payment_days": gettext_lazy("Days to payment by insurer"),
+    "stay": gettext_lazy("Length of stay"),
+    "interpreters": gettext_lazy("Interpreter hours by language"),
+}
+LABELS = {
+    "inquiries": gettext_lazy("Inquiries"),
+    "quotes": gettext_lazy("Quoted"),
+    "acceptances": gettext_lazy("Accepted"),
+    "arrivals": gettext_lazy("Arrived"),
+    "discharges": gettext_lazy("Discharged"),
+    "invoiced_cny": gettext_lazy("Invoiced (CNY)"),
+    "invoiced_self_pay_cny": gettext_lazy("Invoiced, self-pay (CNY)"),
+    "invoiced_insurer_cny": gettext_lazy("Invoiced, insurers (CNY)"),
+    "collected_cny": gettext_lazy("Collected (CNY)"),
+    "collected_self_pay_cny": gettext_lazy("Collected, self-pay (CNY)"),
+    "collected_insurer_cny": gettext_lazy("Collected, insurers (CNY)"),
+}
+
+
+@dataclass
+class Group:
+    """The figures of one month (or one hospital) summed over the roll-up rows that fall in it."""
+
+    sums: dict = field(default_factory=lambda: {name: (ZERO if name in AMOUNTS else 0) for name in SUMS})
+    histograms: dict = field(default_factory=lambda: {name: {} for name in HISTOGRAMS})
+    payment_days: dict = field(default_factory=dict)
+
+    def add(self, row: dict) -> None:
+        for name in SUMS:
+            self.sums[name] += row[name]
+        for name in HISTOGRAMS:
+            stats.merge(self.histograms[name], row[name])
+        for insurer, histogram in (row["payment_days"] or {}).items():
+            stats.merge(self.payment_days.setdefault(insurer, {}), histogram)
+
+    def merged(self, other: "Group") -> "Group":
+        for name in SUMS:
+            self.sums[name] += other.sums[name]
+        for name in HISTOGRAMS:
+            stats.merge(self.histograms[name], other.histograms[name])
+        for insurer, histogram in other.payment_days.items():
+            stats.merge(self.payment_days.setdefault(insurer, {}), histogram)
+        return self
+
+
+def _rows(hospital_ids: list[int], filters: Filters):
+    if filters.narrowed:
+        rows = CubeMonth.objects.filter(hospital_id__in=hospital_ids, month__range=(filters.start, filters.end))
+        if filters.country:
+            rows = rows.filter(country=filters.country)
+        if filters.department:
+            rows = rows.filter(department_id=filters.department.pk)
+        if filters.service:
+            rows = rows.filter(service_id=filters.service.pk)
+        return rows
+    return HospitalMonth.objects.filter(hospital_id__in=hospital_ids, month__range=(filters.start, filters.end))
+
+
+def load(hospital_ids: list[int], filters: Filters, by: str) -> dict:
+    """{month or hospital id: Group} for the period and filters."""
+    groups: dict = {}
+    names = (*SUMS, *HISTOGRAMS, "payment_days")
+    for row in _rows(hospital_ids, filters).values(by, *names).iterator(chunk_size=2000):
+        groups.setdefault(row[by], Group()).add(row)
+    return groups
+
+
+def _column(key: str, label, kind: str = "number") -> dict:
+    return {"key": key, "label": str(label), "kind": kind}
+
+
+def _number(value):
+    """A table value as the chart's number (amounts and tenths as floats; charts only draw)."""
+    if value is None:
+        return None
+    return float(value) if isinstance(value, Decimal) else value
+
+
+def _chart(kind: str, categories: list, series: list[tuple], *, lines=(), unit: str = "") -> dict:
+    return {
+        "kind": kind,
+        "categories": [str(category) for category in categories],
+        "series": [
+            {"name": str(name), "data": [_number(value) for value in data], **({"stack": stack} if stack else {})}
+            for name, data, stack in series
+        ],
+        "lines": [{"name": str(name), "value": _number(value)} for name, value in lines],
+        "unit": unit,
+    }
+
+
+@dataclass
+class Scope:
+    """What a page shows: the hospitals, the filters, and how its rows are grouped."""
+
+    hospitals: list[Hospital]
+    filters: Filters
+    by: str  # "month" (one hospital) or "hospital_id" (the city)
+
+    @property
+    def ids(self) -> list[int]:
+        return [hospital.pk for hospital in self.hospitals]
+
+    def group_keys(self) -> list:
+        return self.filters.months() if self.by == "month" else self.ids
+
+    def label(self, key) -> str:
+        if self.by == "month":
+            return f"{key:%Y-%m}"
+        hospital = next(h for h in self.hospitals if h.pk == key)
+        return f"{hospital} ★" if hospital.pilot else str(hospital)
+
+    def first_column(self) -> dict:
+        return (
+            _column("month", _("Month"), "text") if self.by == "month" else _column("hospital", _("Hospital"), "text")
+        )
+
+
+def _view(key: str, columns: list, rows: list, chart: dict | None, *, empty: str = "", note: str = "") -> dict:
+    return {
+        "key": key,
+        "title": str(TITLES[key]),
+        "columns": columns,
+        "rows": rows,
+        "chart": chart,
+        "empty": empty,
+        "note": note,
+    }
+
+
+def activity(scope: Scope, groups: dict) -> dict:
+    first = scope.first_column()
+    names = ("inquiries", "quotes", "acceptances", "arrivals", "discharges")
+    rows = []
+    for key in scope.group_keys():
+        group = groups.get(key) or Group()
+        rows.append({first["key"]: scope.label(key), **{name: group.sums[name] for name in names}})
+    chart = _chart(
+        "bar" if scope.by == "hospital_id" else "line",
+        [row[first["key"]] for row in rows],
+        [(LABELS[name], [row[name] for row in rows], None) for name in names],
+    )
+    return _view("activity", [first, *[_column(name, LABELS[name]) for name in names]], rows, chart)
+
+
+def funnel(scope: Scope, groups: dict) -> dict:
+    names = ("inquiries", "quotes", "acceptances", "arrivals")
+    note = _("Each step counts the cases that reached it in the period, whenever they were opened.")
+    if scope.by == "month":
+        whole = Group()
+        for group in groups.values():
+            whole.merged(group)
+        inquiries = whole.sums["inquiries"]
+        rows = [
+            {"step": str(LABELS[name]), "cases": whole.sums[name], "share": stats.share(whole.sums[name], inquiries)}
+            for name in names
+        ]
+        columns = [
+            _column("step", _("Step"), "text"),
+            _column("cases", _("Cases")),
+            _column("share", _("Share of inquiries (per cent)")),
+        ]
+        chart = _chart("hbar", [row["step"] for row in rows], [(_("Cases"), [row["cases"] for row in rows], None)])
+        return _view("funnel", columns, rows, chart, note=note)
+    rows = []
+    for key in scope.group_keys():
+        group = groups.get(key) or Group()
+        inquiries = group.sums["inquiries"]
+        rows.append(
+            {
+                "hospital": scope.label(key),
+                **{name: group.sums[name] for name in names},
+                "quoted_share": stats.share(group.sums["quotes"], inquiries),
+                "arrived_share": stats.share(group.sums["arrivals"], inquiries),
+            }
+        )
+    columns = [
+        scope.first_column(),
+        *[_column(name, LABELS[name]) for name in names],
+        _column("quoted_share", _("Quoted, per cent of inquiries")),
+        _column("arrived_share", _("Arrived, per cent of inquiries")),
+    ]
+    chart = _chart(
+        "bar",
+        [row["hospital"] for row in rows],
+        [
+            (_("Quoted, per cent of inquiries"), [row["quoted_share"] for row in rows], None),
+            (_("Arrived, per cent of inquiries"), [row["arrived_share"] for row in rows], None),
+        ],
+        unit="%",
+    )
+    return _view("funnel", columns, rows, chart, note=note)
+
+
+def _time_row(group: Group) -> dict:
+    responses = group.histograms["response_minutes"]
+    return {
+        "responses": stats.total(responses),
+        "response_median_h": stats.hours(stats.percentile(responses, 0.5)),
+        "response_p90_h": stats.hours(stats.percentile(responses, 0.9)),
+        "on_time": stats.share(group.sums["responses_on_time"], group.sums["responses"]),
+        "quote_median_d": stats.percentile(group.histograms["quote_days"], 0.5),
+        "quote_p90_d": stats.percentile(group.histograms["quote_days"], 0.9),
+        "arrival_median_d": stats.percentile(group.histograms["arrival_days"], 0.5),
+        "arrival_p90_d": stats.percentile(group.histograms["arrival_days"], 0.9),
+    }
+
+
+def times(scope: Scope, groups: dict) -> dict:
+    target = settings.LAIHUA_FIRST_RESPONSE_HOURS
+    first = scope.first_column()
+    rows = [{first["key"]: scope.label(key), **_time_row(groups.get(key) or Group())} for key in scope.group_keys()]
+    whole = Group()
+    for group in groups.values():
+        whole.merged(group)
+    rows.append({first["key"]: _("Whole period") if scope.by == "month" else _("All hospitals"), **_time_row(whole)})
+    columns = [
+        first,
+        _column("responses", _("Answered inquiries")),
+        _column("response_median_h", _("First response, median (hours)")),
+        _column("response_p90_h", _("First response, 90th percentile (hours)")),
+        _column("on_time", _("Answered within the target, %")),
+        _column("quote_median_d", _("Inquiry to quote, median (days)")),
+        _column("quote_p90_d", _("Inquiry to quote, 90th percentile (days)")),
+        _column("arrival_median_d", _("Inquiry to arrival, median (days)")),
+        _column("arrival_p90_d", _("Inquiry to arrival, 90th percentile (days)")),
+    ]
+    shown = rows[:-1]
+    chart = _chart(
+        "bar" if scope.by == "hospital_id" else "line",
+        [row[first["key"]] for row in shown],
+        [
+            (_("First response, median (hours)"), [row["response_median_h"] for row in shown], None),
+            (_("First response, 90th percentile (hours)"), [row["response_p90_h"] for row in shown], None),
+        ],
+        lines=[(_("Target: %(hours)s hours") % {"hours": target}, target)],
+        unit="h",
+    )
+    note = _("The target for the first response is %(hours)s hours. Percentiles are the nearest rank.") % {
+        "hours": target
+    }
+    return _view("times", columns, rows, chart, note=note)
+
+
+def revenue(scope: Scope, groups: dict) -> dict:
+    first = scope.first_column()
+    names = AMOUNTS
+    rows = []
+    for key in scope.group_keys():
+        group = groups.get(key) or Group()
+        rows.append({first["key"]: scope.label(key), **{name: group.sums[name] for name in names}})
+    total = {name: sum((row[name] for row in rows), ZERO) for name in names}
+    rows.append({first["key"]: _("Total"), **total})
+    shown = rows[:-1]
+    chart = _chart(
+        "bar",
+        [row[first["key"]] for row in shown],
+        [
+            (LABELS["invoiced_self_pay_cny"], [row["invoiced_self_pay_cny"] for row in shown], "invoiced"),
+            (LABELS["invoiced_insurer_cny"], [row["invoiced_insurer_cny"] for row in shown], "invoiced"),
+            (LABELS["collected_self_pay_cny"], [row["collected_self_pay_cny"] for row in shown], "collected"),
+            (LABELS["collected_insurer_cny"], [row["collected_insurer_cny"] for row in shown], "collected"),
+        ],
+        unit="CNY",
+    )
+    columns = [first, *[_column(name, LABELS[name], "money") for name in names]]
+    note = _("Invoiced on the statement's issue date; collected on the day the payment was received, less refunds.")
+    return _view("revenue", columns, rows, chart, note=note)
+
+
+def payment_days(scope: Scope, groups: dict) -> dict:
+    whole = Group()
+    for group in groups.values():
+        whole.merged(group)
+    rows = [
+        {
+            "insurer": insurer,
+            "payments": stats.total(histogram),
+            "median_days": stats.percentile(histogram, 0.5),
+            "p90_days": stats.percentile(histogram, 0.9),
+            "mean_days": stats.mean(histogram),
+        }
+        for insurer, histogram in sorted(whole.payment_days.items())
+    ]
+    columns = [
+        _column("insurer", _("Insurer"), "text"),
+        _column("payments", _("Payments")),
+        _column("median_days", _("Median days from statement to payment")),
+        _column("p90_days", _("90th percentile (days)")),
+        _column("mean_days", _("Mean (days)")),
+    ]
+    chart = _chart(
+        "bar",
+        [row["insurer"] for row in rows],
+        [
+            (_("Median days from statement to payment"), [row["median_days"] for row in rows], None),
+            (_("90th percentile (days)"), [row["p90_days"] for row in rows], None),
+        ],
+        unit="d",
+    )
+    return _view("payment_days", columns, rows, chart, empty=_("No insurer has paid in this period."))
+
+
+def stay(scope: Scope, groups: dict) -> dict:
+    if scope.by == "month":
+        whole = Group()
+        for group in groups.values():
+            whole.merged(group)
+        histogram = whole.histograms["stay_days"]
+        rows = [{"days": days, "discharges": histogram[days]} for days in sorted(histogram)]
+        columns = [_column("days", _("Days in hospital")), _column("discharges", _("Discharges"))]
+        chart = _chart(
+            "bar", [row["days"] for row in rows], [(_("Discharges"), [row["discharges"] for row in rows], None)]
+        )
+        note = _("Median %(median)s days, 90th percentile %(p90)s days, mean %(mean)s days.") % {
+            "median": stats.percentile(histogram, 0.5) if histogram else "–",
+            "p90": stats.percentile(histogram, 0.9) if histogram else "–",
+            "mean": stats.mean(histogram) if histogram else "–",
+        }
+        return _view("stay", columns, rows, chart, empty=_("No patient was discharged in this period."), note=note)
+    rows = []
+    for key in scope.group_keys():
+        histogram = (groups.get(key) or Group()).histograms["stay_days"]
+        rows.append(
+            {
+                "hospital": scope.label(key),
+                "discharges": stats.total(histogram),
+                "median_days": stats.percentile(histogram, 0.5),
+                "p90_days": stats.percentile(histogram, 0.9),
+                "mean_days": stats.mean(histogram),
+            }
+        )
+    columns = [
+        scope.first_column(),
+        _column("discharges", _("Discharges")),
+        _column("median_days", _("Median stay (days)")),
+        _column("p90_days", _("90th percentile (days)")),
+        _column("mean_days", _("Mean (days)")),
+    ]
+    chart = _chart(
+        "bar",
+        [row["hospital"] for row in rows],
+        [(_("Median stay (days)"), [row["median_days"] for row in rows], None)],
+    )
+    return _view("stay", columns, rows, chart)
+
+
+def interpreter_hours(hospital_ids: list[int], filters: Filters) -> list[dict]:
+    """Interpreter hours by language over the period: [{"language", "hours"}]. Laihua does not record
+    interpreters' work yet, so there are none; this is the one place that will read them."""
+    return []
+
+
+def interpreters(scope: Scope, groups: dict) -> dict:
+    rows = interpreter_hours(scope.ids, scope.filters)
+    columns = [_column("language", _("Language"), "text"), _column("hours", _("Hours"))]
+    chart = _chart("bar", [row["language"] for row in rows], [(_("Hours"), [row["hours"] for row in rows], None)])
+    return _view(
+        "interpreters",
+        columns,
+        rows,
+        chart,
+        empty=_("Laihua does not record interpreters' bookings yet, so there are no interpreter hours to show."),
+    )
+
+
+def _dimension_names(dimension: str, keys: list) -> dict:
+    if dimension == "country":
+        return {code: f"{countries.name(code) or code} ({code})" if code else _("Unknown") for code in keys}
+    model = Department if dimension == "department_id" else CatalogItem
+    names = {obj.pk: pick(obj.name) for obj in model.objects.filter(pk__in=[key for key in keys if key])}
+    return {key: names.get(key, _("Not given")) for key in keys}
+
+
+def breakdown(scope: Scope, view: str) -> dict:
+    """Counts and the invoiced total by country, department or service, largest first (one SQL query)."""
+    dimension = {"countries": "country", "departments": "department_id", "services": "service_id"}[view]
+    filters = scope.filters
+    rows = CubeMonth.objects.filter(hospital_id__in=scope.ids, month__range=(filters.start, filters.end))
+    if filters.country:
+        rows = rows.filter(country=filters.country)
+    if filters.department:
+        rows = rows.filter(department_id=filters.department.pk)
+    if filters.service:
+        rows = rows.filter(service_id=filters.service.pk)
+    names = ("inquiries", "quotes", "acceptances", "arrivals", "discharges", "invoiced_cny")
+    found = list(
+        rows.values(dimension).annotate(**{name: Sum(name) for name in names}).order_by("-inquiries", dimension)
+    )
+    labels = _dimension_names(dimension, [row[dimension] for row in found])
+    key = {"country": "country", "department_id": "department", "service_id": "service"}[dimension]
+    for row in found:  # SQLite sums decimals without their scale: money is shown to the fen
+        row["invoiced_cny"] = Decimal(row["invoiced_cny"] or 0).quantize(Decimal("0.01"))
+    table = [{key: labels[row[dimension]], **{name: row[name] or 0 for name in names}} for row in found]
+    title = {"country": _("Country"), "department_id": _("Department"), "service_id": _("Service")}[dimension]
+    columns = [
+        _column(key, title, "text"),
+        *[_column(name, LABELS[name], "money" if name == "invoiced_cny" else "number") for name in names],
+    ]
+    shown = table[:15]
+    chart = _chart(
+        "hbar",
+        [row[key] for row in shown],
+        [(LABELS[name], [row[name] for row in shown], None) for name in ("inquiries", "arrivals")],
+    )
+    return _view(view, columns, table, chart, empty=_("No case in this period."))
+
+
+BUILDERS = {
+    "activity": activity,
+    "funnel": funnel,
+    "times": times,
+    "revenue": revenue,
+    "payment_days": payment_days,
+    "stay": stay,
+    "interpreters": interpreters,
+}
+
+
+def build_views(scope: Scope, keys: tuple[str, ...]) -> list[dict]:
+    """The views named, in that order, from one read of the roll-ups (and one query per breakdown)."""
+    groups = load(scope.ids, scope.filters, scope.by) if any(key in BUILDERS for key in keys) else {}
+    out = []
+    for key in keys:
+        out.append(
+            breakdown(scope, key) if key in ("countries", "departments", "services") else BUILDERS[key](scope, groups)
+        )
+    return out
+
+
+def refreshed(hospital_ids: list[int]) -> datetime.datetime | None:
+    """When the oldest of these hospitals' roll-ups was rebuilt (None: one never was)."""
+    states = list(RefreshState.objects.filter(hospital_id__in=hospital_ids).values_list("refreshed_at", flat=True))
+    if len(states) < len(set(hospital_ids)) or not states:
+        return None
+    return min(states)

@@ -1,0 +1,92 @@
+"""Analytics pages: one hospital's dashboard, the city's side by side, and each view's CSV export."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import urlencode
+
+from laihua.analytics import services
+
+FILTER_PARAMS = ("start", "end", "country", "department", "service")
+
+
+def _params(request, names=FILTER_PARAMS) -> dict:
+    return {name: request.GET.get(name, "") for name in names}
+
+
+def _cell(value) -> str:
+    return "–" if value is None else str(value)
+
+
+def _with_tables(views: list[dict]) -> list[dict]:
+    """Each view's rows as the table's cells, in its columns' order (the page renders them as they are)."""
+    for view in views:
+        keys = [column["key"] for column in view["columns"]]
+        view["table"] = [[_cell(row.get(key)) for key in keys] for row in view["rows"]]
+    return views
+
+
+def _chart_data(views: list[dict]) -> dict:
+    """What the page's script draws: each view's chart by its key (read from a json_script element)."""
+    return {view["key"]: view["chart"] for view in views if view["chart"] and view["rows"]}
+
+
+@login_required
+def hospital(request, slug: str | None = None):
+    """One hospital's analytics by month: its own staff; the city and the platform any hospital's."""
+    user = request.user
+    report = services.hospital_dashboard(user, slug or request.GET.get("hospital") or None, **_params(request))
+    hospital = report["hospital"]
+    _with_tables(report["views"])
+    query = urlencode(report["filters"].query())
+    context = {
+        **report,
+        "query": query,
+        "charts": _chart_data(report["views"]),
+        "city_reader": services.is_city_reader(user),
+        "departments": hospital.departments.all(),
+        "services_list": hospital.catalog.order_by("code").only("pk", "code", "name"),
+        "csv_base": reverse("analytics:hospital", args=[hospital.slug]),  # + "<view>.csv"
+        "api_base": f"/api/analytics/hospitals/{hospital.slug}",
+    }
+    return render(request, "analytics/hospital.html", context)
+
+
+@login_required
+def city(request):
+    """Every hospital side by side, the city's pilot hospitals marked: the city health commission and the
+    platform administrators."""
+    report = services.city_dashboard(request.user, **_params(request, ("start", "end", "country")))
+    _with_tables(report["views"])
+    context = {
+        **report,
+        "query": urlencode(report["filters"].query()),
+        "charts": _chart_data(report["views"]),
+        "csv_base": reverse("analytics:city"),  # + "<view>.csv"
+        "api_base": "/api/analytics/city",
+    }
+    return render(request, "analytics/city.html", context)
+
+
+def _csv(content: str, name: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    return response
+
+
+@login_required
+def hospital_csv(request, slug: str, view: str):
+    report = services.hospital_dashboard(request.user, slug, view=view, **_params(request))
+    filters = report["filters"]
+    name = f"analytics-{report['hospital'].slug}-{view}-{filters.start:%Y-%m}-{filters.end:%Y-%m}"
+    return _csv(services.view_csv(report["views"][0]), name)
+
+
+@login_required
+def city_csv(request, view: str):
+    report = services.city_dashboard(request.user, view=view, **_params(request, ("start", "end", "country")))
+    filters = report["filters"]
+    return _csv(
+        services.view_csv(report["views"][0]), f"analytics-city-{view}-{filters.start:%Y-%m}-{filters.end:%Y-%m}"
+    )
