@@ -6,10 +6,12 @@ country, department and service when the page is narrowed to one of them), never
 
 import datetime
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
+from babel import Locale
 from django.conf import settings
 from django.db.models import Sum
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_countries import countries
@@ -20,6 +22,7 @@ from laihua.analytics.services.access import Filters
 from laihua.catalog.models import CatalogItem
 from laihua.hospitals.models import Department, Hospital
 from laihua.kit.i18n import pick
+from laihua.planning.models import InterpreterMode, ItineraryItem, ItineraryStatus
 
 SUMS = COUNTS + AMOUNTS
 HISTOGRAMS = ("response_minutes", "quote_days", "arrival_days", "stay_days")
@@ -394,21 +397,86 @@ def stay(scope: Scope, groups: dict) -> dict:
 
 
 def interpreter_hours(hospital_ids: list[int], filters: Filters) -> list[dict]:
-    """Interpreter hours by language over the period: [{"language", "hours"}]. Laihua does not record
-    interpreters' work yet, so there are none; this is the one place that will read them."""
-    return []
+    """Interpreter hours by language over the period: [{"language", "hours", "in_person", "remote", "visits"}],
+    from the visits of confirmed trips that the planner gave an interpreter (in person, or remote by video or
+    phone), their booked times summed. Bounded by the period's days and the hospitals' own trips (an index on
+    the entry's day), never every case."""
+    last = (filters.end + datetime.timedelta(days=32)).replace(day=1) - datetime.timedelta(days=1)
+    entries = ItineraryItem.objects.filter(
+        itinerary__status=ItineraryStatus.ACTIVE,
+        itinerary__case__hospital_id__in=hospital_ids,
+        day__gte=filters.start,
+        day__lte=last,
+        interpreter_mode__in=[InterpreterMode.IN_PERSON, InterpreterMode.VIDEO, InterpreterMode.PHONE],
+        starts_at__isnull=False,
+        ends_at__isnull=False,
+    )
+    if filters.country:
+        entries = entries.filter(itinerary__case__patient__nationality=filters.country)
+    if filters.department is not None:
+        entries = entries.filter(itinerary__case__department=filters.department)
+    if filters.service is not None:
+        entries = entries.filter(item=filters.service)
+    minutes: dict[str, dict[str, int]] = {}
+    for language, mode, starts, ends in entries.values_list(
+        "interpreter_language", "interpreter_mode", "starts_at", "ends_at"
+    ):
+        span = (ends.hour * 60 + ends.minute) - (starts.hour * 60 + starts.minute)
+        if span <= 0:
+            continue
+        row = minutes.setdefault(language, {"in_person": 0, "remote": 0, "visits": 0})
+        row["in_person" if mode == InterpreterMode.IN_PERSON else "remote"] += span
+        row["visits"] += 1
+
+    def hours(value: int) -> Decimal:
+        return (Decimal(value) / 60).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+    rows = [
+        {
+            "language": _language_name(language),
+            "hours": hours(row["in_person"] + row["remote"]),
+            "in_person": hours(row["in_person"]),
+            "remote": hours(row["remote"]),
+            "visits": row["visits"],
+        }
+        for language, row in minutes.items()
+    ]
+    return sorted(rows, key=lambda row: (-row["hours"], row["language"]))
+
+
+def _language_name(code: str) -> str:
+    reader = translation.get_language() or "en"
+    shown_in = "zh_Hans" if reader.lower().startswith("zh") else reader.split("-")[0]
+    try:
+        name = Locale.parse(code).get_display_name(shown_in) if code else ""
+    except (ValueError, LookupError):
+        name = ""
+    return f"{name} ({code})" if name else (code or _("Not given"))
 
 
 def interpreters(scope: Scope, groups: dict) -> dict:
     rows = interpreter_hours(scope.ids, scope.filters)
-    columns = [_column("language", _("Language"), "text"), _column("hours", _("Hours"))]
-    chart = _chart("bar", [row["language"] for row in rows], [(_("Hours"), [row["hours"] for row in rows], None)])
+    columns = [
+        _column("language", _("Language"), "text"),
+        _column("hours", _("Hours")),
+        _column("in_person", _("In person")),
+        _column("remote", _("Remote")),
+        _column("visits", _("Visits")),
+    ]
+    chart = _chart(
+        "bar",
+        [row["language"] for row in rows],
+        [
+            (_("In person"), [row["in_person"] for row in rows], None),
+            (_("Remote"), [row["remote"] for row in rows], None),
+        ],
+    )
     return _view(
         "interpreters",
         columns,
         rows,
         chart,
-        empty=_("Laihua does not record interpreters' bookings yet, so there are no interpreter hours to show."),
+        empty=_("No interpreted visits in confirmed trips in this period."),
     )
 
 

@@ -1,5 +1,6 @@
 """Every figure of the hand-counted history (see conftest.py), read back through the services."""
 
+import datetime
 from decimal import Decimal
 
 import pytest
@@ -137,7 +138,53 @@ def test_city_side_by_side(built, users, hospital, other_hospital):
 def test_interpreter_hours_empty_state(built, users):
     interpreters = view(services.hospital_dashboard(users["hospital_admin"], **PERIOD), "interpreters")
     assert interpreters["rows"] == []
-    assert "interpreter" in interpreters["empty"]
+    assert "interpret" in interpreters["empty"]
+
+
+def test_interpreter_hours_by_language_from_confirmed_trips(built, users, hospital, other_hospital):
+    """Case A's confirmed trip: English in person 09:00-10:30 and 14:00-14:45, by video 11:00-11:30; Russian by
+    phone 08:00-09:00. Not counted: a replaced plan's visit, a visit with no interpreter free, a visit outside
+    the period, and the other hospital's trip."""
+    from laihua.interpreters.models import Interpreter
+    from laihua.planning.models import ItemKind, Itinerary, ItineraryItem, ItineraryStatus
+
+    east = built["cases"][0]
+    west = other_hospital.cases.get()
+    anna = Interpreter.objects.create(hospital=hospital, name="Anna", languages=["en"])
+
+    def trip(case, status):
+        return Itinerary.objects.create(
+            case=case, status=status, earliest_arrival=datetime.date(2026, 2, 1), created_by=users["coordinator"]
+        )
+
+    def visit(itinerary, day, start, end, language, mode, interpreter=None):
+        ItineraryItem.objects.create(
+            itinerary=itinerary,
+            day=datetime.date.fromisoformat(day),
+            kind=ItemKind.VISIT,
+            starts_at=datetime.time.fromisoformat(start),
+            ends_at=datetime.time.fromisoformat(end),
+            interpreter=interpreter,
+            interpreter_language=language,
+            interpreter_mode=mode,
+        )
+
+    confirmed = trip(east, ItineraryStatus.ACTIVE)
+    visit(confirmed, "2026-02-10", "09:00", "10:30", "en", "in_person", anna)
+    visit(confirmed, "2026-02-11", "14:00", "14:45", "en", "in_person", anna)
+    visit(confirmed, "2026-02-11", "11:00", "11:30", "en", "video")
+    visit(confirmed, "2026-02-12", "08:00", "09:00", "ru", "phone")
+    visit(confirmed, "2026-02-12", "10:00", "11:00", "ru", "none")
+    visit(confirmed, "2026-05-12", "10:00", "11:00", "en", "in_person", anna)
+    replaced = trip(east, ItineraryStatus.REVOKED)
+    visit(replaced, "2026-02-10", "09:00", "12:00", "en", "in_person", anna)
+    visit(trip(west, ItineraryStatus.ACTIVE), "2026-02-10", "09:00", "12:00", "en", "video")
+
+    rows = view(services.hospital_dashboard(users["hospital_admin"], **PERIOD), "interpreters")["rows"]
+    assert [(r["language"], r["hours"], r["in_person"], r["remote"], r["visits"]) for r in rows] == [
+        ("English (en)", Decimal("2.8"), Decimal("2.3"), Decimal("0.5"), 3),
+        ("Russian (ru)", Decimal("1.0"), Decimal("0.0"), Decimal("1.0"), 1),
+    ]
 
 
 def test_csv_has_every_row(built, users):
