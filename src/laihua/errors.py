@@ -1,5 +1,6 @@
 """Domain errors: raised by services, mapped once to JSON (api.py) and once to HTML (web/messages)."""
 
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -10,9 +11,7 @@ class DomainError(Exception):
     status = 400
     default_message = _("The request could not be completed.")
 
-    def __init__(
-        self, message=None, *, field: str | None = None, code: str | None = None, status: int | None = None
-    ):
+    def __init__(self, message=None, *, field: str | None = None, code: str | None = None, status: int | None = None):
         self.message = message if message is not None else self.default_message
         self.field = field
         if code:
@@ -53,3 +52,16 @@ class RateUnavailable(DomainError):
     code = "rate_unavailable"
     status = 422
     default_message = _("No exchange rate is known for this currency.")
+
+
+class FormInvalid(InvalidInput):
+    """A form's errors: the first names its field; pages show them all."""
+
+    def __init__(self, form):
+        self.form = form
+        name, errors = next(iter(form.errors.items()))
+        if name == "__all__":
+            super().__init__(errors[0])
+            return
+        label = form.fields[name].label if name in form.fields else name
+        super().__init__(gettext("%(field)s: %(error)s") % {"field": label, "error": errors[0]}, field=name)

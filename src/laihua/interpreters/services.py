@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from laihua.accounts.models import Role
 from laihua.accounts.permissions import require_role
 from laihua.audit.services import record_event
-from laihua.errors import InvalidInput, NotFound
+from laihua.errors import FormInvalid, InvalidInput, NotFound
 from laihua.interpreters.forms import AbsenceForm, InterpreterForm
 from laihua.interpreters.models import Absence, Employment, Interpreter, Level
 from laihua.kit.csvdata import SafeWriter, from_spreadsheet
@@ -34,19 +34,6 @@ CSV_COLUMNS = (
     "days_away",
 )
 MAX_IMPORT_ROWS = 2000
-
-
-class FormInvalid(InvalidInput):
-    """A form's errors: the first names its field; pages show them all."""
-
-    def __init__(self, form):
-        self.form = form
-        name, errors = next(iter(form.errors.items()))
-        if name == "__all__":
-            super().__init__(errors[0])
-            return
-        label = form.fields[name].label if name in form.fields else name
-        super().__init__(_("%(field)s: %(error)s") % {"field": label, "error": errors[0]}, field=name)
 
 
 def visible_interpreters(actor):

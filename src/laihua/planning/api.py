@@ -294,6 +294,8 @@ def put_pathway(request, item_code: str, payload: PathwayIn):
 def delete_pathway(request, item_code: str):
     pathways.delete_pathway(request.auth, pathways.get_pathway(request.auth, item_code, roles=pathways.PATHWAY_EDITORS))
     return Status(204, None)
+
+
 # --- interpreters ---------------------------------------------------------------------------------
 
 

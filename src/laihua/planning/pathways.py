@@ -25,6 +25,7 @@ from laihua.hospitals.models import Hospital
 from laihua.kit import csvdata
 from laihua.kit.i18n import pick
 from laihua.planning.models import FIT_TO_FLY_DAYS, Pathway, PathwayStep, ProcedureKind, StepKind
+from laihua.planning.rules import flag, whole_number
 
 PATHWAY_EDITORS = (Role.HOSPITAL_ADMIN, Role.COORDINATOR, Role.CLINICIAN)
 PATHWAY_READERS = PATHWAY_EDITORS + (Role.FINANCE,)
@@ -143,25 +144,7 @@ def pathway_json(pathway: Pathway) -> dict:
 
 
 def _whole(value, field: str, *, minimum: int, maximum: int, optional: bool = True) -> int | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if optional:
-            return None
-        value = ""
-    number = None
-    if not isinstance(value, bool):
-        try:
-            number = int(str(value).strip())
-        except (TypeError, ValueError):
-            number = None
-    if number is None or number < minimum or number > maximum:
-        raise _invalid(field, _("give a whole number from %(min)s to %(max)s.") % {"min": minimum, "max": maximum})
-    return number
-
-
-def _flag(value) -> bool:
-    if isinstance(value, bool):
-        return value
-    return str(value or "").strip().lower() in ("1", "true", "on", "yes")
+    return whole_number(value, field, _invalid, minimum=minimum, maximum=maximum, optional=optional)
 
 
 def _texts(value, field: str, *, required: bool, most: int) -> dict:
@@ -204,7 +187,7 @@ def _clean_step(hospital: Hospital, n: int, row, item: CatalogItem) -> dict:
         "kind": kind,
         "service": service,
         "label": _texts(row.get("label"), f"{at}.label", required=True, most=120),
-        "with_previous": _flag(row.get("with_previous")) and n > 0,
+        "with_previous": flag(row.get("with_previous")) and n > 0,
         "min_gap_days": low or 0,
         "max_gap_days": high,
         "turnaround_days": _whole(

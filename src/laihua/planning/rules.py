@@ -159,24 +159,29 @@ def order_json(order: ServiceOrder) -> dict:
 # --- checking -------------------------------------------------------------------------------------
 
 
-def _whole(value, field: str, *, minimum: int, maximum: int, optional: bool = True) -> int | None:
+def whole_number(value, field: str, invalid, *, minimum: int, maximum: int, optional: bool = True) -> int | None:
+    """A whole number from minimum to maximum (none when optional and empty), else `invalid(field, message)`
+    is raised: each form names its fields its own way."""
     if value is None or (isinstance(value, str) and not value.strip()):
         if optional:
             return None
         value = ""
-    if isinstance(value, bool):
-        number = None
-    else:
+    number = None
+    if not isinstance(value, bool):
         try:
             number = int(str(value).strip())
         except (TypeError, ValueError):
             number = None
     if number is None or number < minimum or number > maximum:
-        raise _invalid(field, _("give a whole number from %(min)s to %(max)s.") % {"min": minimum, "max": maximum})
+        raise invalid(field, _("give a whole number from %(min)s to %(max)s.") % {"min": minimum, "max": maximum})
     return number
 
 
-def _flag(value) -> bool:
+def _whole(value, field: str, *, minimum: int, maximum: int, optional: bool = True) -> int | None:
+    return whole_number(value, field, _invalid, minimum=minimum, maximum=maximum, optional=optional)
+
+
+def flag(value) -> bool:
     if isinstance(value, bool):
         return value
     return str(value or "").strip().lower() in ("1", "true", "on", "yes")
@@ -186,7 +191,7 @@ def _clean_rule(data: Mapping, rule: ServiceRule) -> dict:
     """The rule's fields after the change (absent keys keep their value), every one checked."""
     values = {field: getattr(rule, field) for field in RULE_FIELDS}
     if "morning_only" in data:
-        values["morning_only"] = _flag(data["morning_only"])
+        values["morning_only"] = flag(data["morning_only"])
     if "duration_minutes" in data:
         values["duration_minutes"] = _whole(
             data["duration_minutes"], "duration_minutes", minimum=1, maximum=MAX_DURATION_MINUTES

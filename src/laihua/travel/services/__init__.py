@@ -11,13 +11,14 @@ patient's days in China (flights, airport pickup, accommodation, companions, the
 Callers use this package (`from laihua.travel import services`) or one of its modules.
 """
 
+from laihua.errors import FormInvalid
 from laihua.travel.services.accommodations import (
     accommodation_json,
     get_accommodation,
     hospital_accommodations,
     save_accommodation,
 )
-from laihua.travel.services.common import CHINESE, FormInvalid
+from laihua.travel.services.common import CHINESE
 from laihua.travel.services.guidance import Guidance, Route, case_guidance, entry_guidance, public_guidance
 from laihua.travel.services.letters import (
     LETTER_ROLES,

@@ -8,9 +8,8 @@ from django.utils.translation import gettext as _
 from laihua.accounts.permissions import STAFF_ROLES, require_role
 from laihua.audit.services import record_event
 from laihua.cases.states import DESK
-from laihua.errors import NotFound
+from laihua.errors import FormInvalid, NotFound
 from laihua.travel.models import Accommodation
-from laihua.travel.services.common import FormInvalid
 from laihua.travel.stayforms import AccommodationForm
 
 

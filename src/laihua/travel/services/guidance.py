@@ -20,12 +20,11 @@ from django_countries.fields import Country
 from laihua.audit.services import record_event
 from laihua.cases.models import Case
 from laihua.cases.services import get_case
-from laihua.errors import InvalidInput
+from laihua.errors import FormInvalid, InvalidInput
 from laihua.kit import clock
 from laihua.kit.i18n import pick
 from laihua.travel.forms import GuidanceForm
 from laihua.travel.models import EntryScheme, SchemeCountry
-from laihua.travel.services.common import FormInvalid
 from laihua.travel.services.stay import trip_dates
 
 logger = logging.getLogger(__name__)

@@ -19,12 +19,12 @@ from laihua.audit.services import record_event
 from laihua.cases.models import Case
 from laihua.cases.services import add_event, get_case, require_case_staff
 from laihua.cases.states import State
-from laihua.errors import Conflict, InvalidInput, NotFound
+from laihua.errors import Conflict, FormInvalid, InvalidInput, NotFound
 from laihua.kit import clock
 from laihua.kit.i18n import pick
 from laihua.travel.forms import LetterForm, LetterSettingsForm
 from laihua.travel.models import EntryScheme, InvitationLetter, LetterSettings, Payer
-from laihua.travel.services.common import CHINESE, LETTER_ROLES, LETTER_STATES, FormInvalid
+from laihua.travel.services.common import CHINESE, LETTER_ROLES, LETTER_STATES
 from laihua.travel.services.stay import trip_dates
 
 logger = logging.getLogger(__name__)

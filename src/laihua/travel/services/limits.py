@@ -25,11 +25,10 @@ from laihua.audit.services import record_event
 from laihua.cases.models import Case
 from laihua.cases.services import add_event, timeline_note
 from laihua.cases.states import State
-from laihua.errors import InvalidInput
+from laihua.errors import FormInvalid, InvalidInput
 from laihua.kit import clock
 from laihua.kit.i18n import pick
 from laihua.travel.models import EntryScheme, Flight, InvitationLetter, Stay, StayExtension, StayWarning
-from laihua.travel.services.common import FormInvalid
 from laihua.travel.services.guidance import entry_guidance
 from laihua.travel.services.stay import (
     TripDates,

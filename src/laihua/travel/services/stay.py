@@ -17,7 +17,7 @@ from laihua.audit.services import record_event
 from laihua.cases.models import Case
 from laihua.cases.services import add_event, require_case_party, require_case_staff, timeline_note
 from laihua.cases.states import DESK
-from laihua.errors import Conflict, InvalidInput, NotFound
+from laihua.errors import Conflict, FormInvalid, InvalidInput, NotFound
 from laihua.travel import airports
 from laihua.travel.models import (
     Accommodation,
@@ -28,7 +28,7 @@ from laihua.travel.models import (
     PickupStatus,
     Stay,
 )
-from laihua.travel.services.common import LETTER_STATES, FormInvalid
+from laihua.travel.services.common import LETTER_STATES
 from laihua.travel.signals import booked_trip
 from laihua.travel.stayforms import (
     AccommodationRequestForm,
