@@ -221,6 +221,12 @@ if not LAIHUA_PASSKEYS:
 LAIHUA_TOKEN_DAYS = env_int("LAIHUA_TOKEN_DAYS", 90)
 if LAIHUA_TOKEN_DAYS < 1:
     raise ImproperlyConfigured("LAIHUA_TOKEN_DAYS must be at least 1.")
+# The audit trail's hash chain (audit.chain) is sealed after a request commits by at most one seal at a time
+# (one that finds another at work leaves the events to it) and, in each process, at most once every this many
+# milliseconds: events wait at most about this long in a busy process, and until the next request or the
+# `laihua audit seal` run scheduled every minute otherwise (docs/operations.md, "Audit"). 0: after every commit.
+AUDIT_SEAL_INTERVAL_MS = env_int("LAIHUA_AUDIT_SEAL_INTERVAL_MS", 0 if TESTING else 1000)
+
 # A link to records shared with a doctor abroad stops opening them this many days after it is sent.
 LAIHUA_TRANSFER_LINK_DAYS = env_int("LAIHUA_TRANSFER_LINK_DAYS", 14)
 if LAIHUA_TRANSFER_LINK_DAYS < 1:

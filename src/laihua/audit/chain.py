@@ -1,11 +1,13 @@
 """The audit trail as a hash chain: each event's SHA-256 covers its content and the previous event's hash.
 
-An event is inserted with the rest of its transaction and *sealed* right after that transaction commits
-(`seal_pending`): under a lock on the one-row chain head, every committed event not yet sealed takes the
-next place (`seq`), the head's hash as `prev_hash`, and its own `hash`. Sealing after the commit keeps the
-lock out of the business transactions: they neither wait for one another on the audit trail nor deadlock
-with the rows they lock after recording an event; the head lock alone orders the chain, so it never forks.
-Sealing reads the event back from the database, so the hash covers the stored values, as `verify` reads them.
+An event is inserted with the rest of its transaction and *sealed* later (`seal_pending`): under a lock on
+the one-row chain head, every committed event not yet sealed takes the next place (`seq`), the head's hash as
+`prev_hash`, and its own `hash`, a batch at a time. Sealing after the commit keeps the lock out of the business
+transactions: they neither wait for one another on the audit trail nor deadlock with the rows they lock after
+recording an event; the head lock alone orders the chain, so it never forks. A seal that need not wait
+(`wait=False`, the one run after a request's commit) skips when another seal holds the head: that one, or the
+next, chains the events. Sealing reads the events back from the database, so the hash covers the stored values,
+as `verify` reads them.
 
 The functions take the model classes, so that the migration that seals existing events uses them too.
 """
@@ -61,11 +63,14 @@ def digest(values: dict, seq: int, prev_hash: str) -> str:
     return hashlib.sha256(canonical(values, seq, prev_hash)).hexdigest()
 
 
-def _locked_head(head_model, event_model, using: str):
-    """The chain head, locked until the end of the transaction (created when the chain is empty)."""
+def _locked_head(head_model, event_model, using: str, wait: bool = True):
+    """The chain head, locked until the end of the transaction (created when the chain is empty); None when
+    `wait` is false and another transaction holds it."""
     heads = head_model._base_manager.using(using)
-    head = heads.select_for_update().filter(pk=HEAD_ID).first()
+    head = heads.select_for_update(skip_locked=not wait).filter(pk=HEAD_ID).first()
     if head is None:
+        if not wait and heads.filter(pk=HEAD_ID).exists():
+            return None  # held by another seal
         if event_model._base_manager.using(using).filter(seq__isnull=False).exists():
             raise ChainError("The audit chain's head is missing although events are sealed: run `laihua audit verify`.")
         heads.get_or_create(pk=HEAD_ID, defaults={"seq": 0, "hash": GENESIS})
@@ -73,20 +78,30 @@ def _locked_head(head_model, event_model, using: str):
     return head
 
 
-def seal_pending(event_model, head_model, using: str = DEFAULT_DB_ALIAS) -> int:
-    """Give every committed event not yet sealed its place in the chain, oldest first; returns how many."""
+def seal_pending(event_model, head_model, using: str = DEFAULT_DB_ALIAS, *, wait: bool = True) -> int:
+    """Give every committed event not yet sealed its place in the chain, oldest first; returns how many.
+
+    wait=False: return 0 at once when another seal holds the chain's head (it, or the next seal, takes
+    the events) instead of waiting for it."""
     events = event_model._base_manager.using(using)  # a plain manager: the model's own refuses update()
     if not events.filter(seq__isnull=True).exists():
         return 0
     sealed = 0
     with transaction.atomic(using=using):
-        head = _locked_head(head_model, event_model, using)
+        head = _locked_head(head_model, event_model, using, wait)
+        if head is None:
+            return 0
         while batch := list(events.filter(seq__isnull=True).order_by("id").values(*CONTENT)[:BATCH]):
+            chained = []
             for values in batch:
                 seq, prev = head.seq + 1, head.hash
                 head.seq, head.hash = seq, digest(values, seq, prev)
-                events.filter(pk=values["id"], seq__isnull=True).update(seq=seq, prev_hash=prev, hash=head.hash)
-                sealed += 1
+                chained.append(event_model(pk=values["id"], seq=seq, prev_hash=prev, hash=head.hash))
+            # One statement for the batch; the head lock keeps every other seal out meanwhile.
+            events.bulk_update(chained, ["seq", "prev_hash", "hash"])
+            sealed += len(chained)
+            if len(batch) < BATCH:
+                break
         head.save(update_fields=["seq", "hash"])
     return sealed
 

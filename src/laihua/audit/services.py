@@ -1,7 +1,9 @@
 """Writing and reading the audit trail."""
 
 import re
+import time
 
+from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db import DEFAULT_DB_ALIAS, transaction
 from django.db.models import QuerySet
@@ -96,8 +98,23 @@ def record_refusal(request, error) -> AuditEvent | None:
 
 
 def seal(using: str = DEFAULT_DB_ALIAS) -> int:
-    """Chain every committed event not yet chained (`audit.chain`); returns how many."""
+    """Chain every committed event not yet chained (`audit.chain`), waiting for a seal at work; returns how many."""
     return chain.seal_pending(AuditEvent, AuditChainHead, using)
+
+
+_last_seal = 0.0  # _now() at this process's last seal after a commit
+_now = time.monotonic
+
+
+def seal_if_due(using: str = DEFAULT_DB_ALIAS) -> int:
+    """The seal run after a commit: at most once every AUDIT_SEAL_INTERVAL_MS in this process, and not at all
+    while another seal holds the chain's head (that one, or the next, chains the events); returns how many."""
+    global _last_seal
+    now = _now()
+    if now - _last_seal < settings.AUDIT_SEAL_INTERVAL_MS / 1000:
+        return 0
+    _last_seal = now
+    return chain.seal_pending(AuditEvent, AuditChainHead, using, wait=False)
 
 
 def _seal_after_commit() -> None:
@@ -105,9 +122,9 @@ def _seal_after_commit() -> None:
 
     A failure is logged and leaves the events to the next seal: the work they record is already committed."""
     connection = transaction.get_connection()
-    if connection.in_atomic_block and any(entry[1] is seal for entry in connection.run_on_commit):
+    if connection.in_atomic_block and any(entry[1] is seal_if_due for entry in connection.run_on_commit):
         return
-    transaction.on_commit(seal, robust=True)
+    transaction.on_commit(seal_if_due, robust=True)
 
 
 def verify_chain(using: str = DEFAULT_DB_ALIAS) -> chain.Report:

@@ -62,6 +62,27 @@ DEFAULTS = (
         "laihua audit verify: a broken chain is logged as an error.",
     ),
     Periodic(
+        "Seal the audit chain",
+        "laihua.audit.seal",
+        "*",
+        "*",
+        "laihua audit seal: chains the events committed since the last seal (none waits over a minute).",
+    ),
+    Periodic(
+        "Refresh the analytics",
+        "laihua.analytics.refresh",
+        "*/5",
+        "*",
+        "laihua analytics refresh: the roll-ups of the hospitals where something changed.",
+    ),
+    Periodic(
+        "Recount the fairness report and real prices",
+        "laihua.fairness.refresh",
+        "40",
+        "1",
+        "laihua fairness refresh: the monthly shares against the caps and the prices actually paid.",
+    ),
+    Periodic(
         "Send pending e-mail again",
         "laihua.jobs.resend_pending_email",
         "*/5",

@@ -125,6 +125,30 @@ def verify_audit_chain(self) -> bool:
     return True
 
 
+@app.task(name="laihua.audit.seal", **JOB)
+def seal_audit_chain(self) -> int:
+    """`laihua audit seal`, every minute: chains every committed event not yet chained, so that none stays
+    unsealed longer than a minute on a quiet site (sealing is idempotent: a sealed event is never sealed again)."""
+    call_command("audit", "seal", verbosity=0)
+    return 1
+
+
+@app.task(name="laihua.analytics.refresh", **JOB)
+def refresh_analytics(self) -> int:
+    """`laihua analytics refresh`, every five minutes: rebuilds the roll-ups of the hospitals where something
+    changed since the last refresh began (a rebuild from scratch, so running it twice changes nothing)."""
+    call_command("analytics", "refresh", verbosity=0)
+    return 1
+
+
+@app.task(name="laihua.fairness.refresh", **JOB)
+def refresh_fairness(self) -> int:
+    """`laihua fairness refresh`, nightly: recounts the fairness roll-up and the real prices paid (capacity and
+    cap changes send no signal; a recount from scratch is idempotent)."""
+    call_command("fairness", "refresh", verbosity=0)
+    return 1
+
+
 @app.task(name="laihua.ops.backup", **JOB)
 def nightly_backup(self, day: str = "") -> str:
     """`laihua backup LAIHUA_BACKUP_DIR/laihua-DAY.tar.gz`, once a day (a day's file already there is kept)."""

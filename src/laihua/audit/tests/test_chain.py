@@ -231,8 +231,12 @@ def test_concurrent_recording_keeps_one_chain(users, hospital):
         return record
 
     assert _in_threads(*(worker(number) for number in range(workers))) == []
+    # A seal after a commit that found another at work left its events to it or to the next one: at most the
+    # last few commits' events wait, for the next seal (a request's, or the scheduled `laihua audit seal`).
+    assert AuditEvent.objects.filter(seq__isnull=True).count() <= workers * 2
+    call_command("audit", "seal", stdout=io.StringIO())
+    assert AuditEvent.objects.filter(seq__isnull=True).count() == 0
     rows = list(AuditEvent.objects.order_by("seq").values_list("seq", "prev_hash", "hash"))
-    assert AuditEvent.objects.filter(seq__isnull=True).count() == 0  # every commit sealed its events
     assert [seq for seq, _, _ in rows] == list(range(1, workers * (each + each // 4) + 1))
     assert len({prev for _, prev, _ in rows}) == len(rows)  # no two events chained to the same one: no fork
     assert chain.verify(AuditEvent, AuditChainHead).broken is None
@@ -270,12 +274,14 @@ def test_recording_an_event_takes_no_lock_that_waits_for_the_commit(users, hospi
 
 @pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
-def test_a_seal_waits_while_another_holds_the_chains_tail(users, hospital, monkeypatch):
-    """Two seals never read the same head: the second waits for the first's lock, then chains after it."""
+def test_a_seal_waits_while_another_holds_the_chains_tail_and_one_after_a_commit_does_not(users, hospital, monkeypatch):
+    """Two seals never read the same head: an explicit seal waits for the first's lock, then chains after it;
+    the seal after a request's commit does not wait (the request is answered) and leaves its event to them."""
     first = record_event(users["coordinator"], "case.view", hospital)  # sealed at once: number 1
     pending = AuditEvent.objects.create(action="case.update", hospital=hospital)  # committed, not sealed yet
-    held, release, done = threading.Event(), threading.Event(), threading.Event()
+    held, release, recorded, sealed = threading.Event(), threading.Event(), threading.Event(), threading.Event()
     locked_head = chain._locked_head
+    later = []
 
     def pausing(*args):
         head = locked_head(*args)
@@ -292,20 +298,67 @@ def test_a_seal_waits_while_another_holds_the_chains_tail(users, hospital, monke
 
     def records():
         held.wait(10)
-        record_event(users["coordinator"], "case.view", hospital)  # outside a transaction: sealed at once
-        done.set()
+        later.append(record_event(users["coordinator"], "case.view", hospital))  # its seal skips at once
+        recorded.set()
+        seal()  # waits for the first seal
+        sealed.set()
 
     def watch():
         held.wait(10)
-        sealed_meanwhile = done.wait(0.5)
+        answered = recorded.wait(5)
+        sealed_meanwhile = sealed.wait(0.5)
+        unsealed = AuditEvent.objects.filter(pk__in=[event.pk for event in later], seq__isnull=True).count()
         release.set()
-        assert not sealed_meanwhile, "an event was sealed while another seal held the chain's tail"
+        assert answered, "recording an event waited for another seal"
+        assert unsealed == 1, "the event was sealed while another seal held the chain's tail"
+        assert not sealed_meanwhile, "a seal went past another that held the chain's tail"
 
     assert _in_threads(first_seal, records, watch) == []
-    assert done.is_set()
+    assert sealed.is_set()
     assert list(AuditEvent.objects.order_by("seq").values_list("pk", "seq")) == [
         (first.pk, 1),
         (pending.pk, 2),
-        (pending.pk + 1, 3),
+        (later[0].pk, 3),
     ]
     assert chain.verify(AuditEvent, AuditChainHead).broken is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_process_seals_after_a_commit_at_most_once_per_interval(users, hospital, settings, monkeypatch):
+    from laihua.audit import services
+
+    seal()
+    settings.AUDIT_SEAL_INTERVAL_MS = 1000
+    clock = iter([1000.0, 1000.5, 1001.2])
+    monkeypatch.setattr(services, "_last_seal", 0.0)
+    monkeypatch.setattr(services, "_now", lambda: next(clock))
+
+    def committed(action):
+        with transaction.atomic():
+            return record_event(users["coordinator"], action, hospital)
+
+    def seq(event):
+        return AuditEvent.objects.get(pk=event.pk).seq
+
+    first = committed("case.view")  # at 1000.0: sealed
+    second = committed("case.view")  # 0.5 s later: left for the next seal
+    assert seq(first) is not None and seq(second) is None
+    third = committed("case.update")  # 1.2 s after the seal: both chained, in order
+    assert [seq(second), seq(third)] == [seq(first) + 1, seq(first) + 2]
+    fourth = AuditEvent.objects.create(action="case.view", hospital=hospital)
+    out = io.StringIO()
+    call_command("audit", "seal", stdout=out)  # the scheduled seal does not wait for the interval
+    assert "1 audit event(s) chained." in out.getvalue() and seq(fourth) == seq(first) + 3
+    assert verify_chain().broken is None
+
+
+def test_a_batch_larger_than_one_statement_is_chained_in_order(users, hospital, monkeypatch):
+    monkeypatch.setattr(chain, "BATCH", 3)
+    seal()
+    before = AuditChainHead.objects.values_list("seq", flat=True).first() or 0
+    recorded = [AuditEvent.objects.create(action="case.view", hospital=hospital, detail={"n": n}) for n in range(7)]
+    assert seal() == 7
+    rows = AuditEvent.objects.filter(pk__in=[event.pk for event in recorded]).order_by("seq")
+    rows = list(rows.values_list("pk", "seq"))
+    assert rows == [(event.pk, before + number) for number, event in enumerate(recorded, 1)]
+    assert verify_chain().broken is None

@@ -119,3 +119,24 @@ def test_a_changed_rate_shows_at_once_though_another_server_kept_the_old_one_bef
         assert services.display_rate("AED") == old
     assert services.display_rate("AED").cny_per_unit == Decimal("2.05")
     assert services.display_rate("AED", day - datetime.timedelta(days=0)).cny_per_unit == Decimal("2.05")
+
+
+def test_the_seal_job_chains_every_pending_audit_event(db, settings):
+    """With sealing after commits limited (the production default), events wait unsealed; the every-minute job
+    chains them all, and running it again changes nothing."""
+    from laihua.audit.models import AuditEvent
+    from laihua.audit.services import record_event
+    from laihua.jobs.tasks import seal_audit_chain
+
+    settings.LAIHUA_AUDIT_SEAL_INTERVAL_MS = 3_600_000
+    for n in range(3):
+        with transaction.atomic():
+            record_event(None, "jobs.check", detail={"n": n})
+    assert AuditEvent.objects.filter(seq__isnull=True).count() >= 1
+    seal_audit_chain.delay()
+    assert not AuditEvent.objects.filter(seq__isnull=True).exists()
+    sealed = list(AuditEvent.objects.order_by("seq").values_list("seq", "hash"))
+    seal_audit_chain.delay()
+    assert list(AuditEvent.objects.order_by("seq").values_list("seq", "hash")) == sealed
+    out = io.StringIO()
+    call_command("audit", "verify", stdout=out)

@@ -1,6 +1,7 @@
 """The audit trail on the command line.
 
 laihua audit verify [--expect SEQ:HASH]     check the hash chain; exit status 1 at the first break
+laihua audit seal                           chain the events recorded since the last seal (schedule every minute)
 """
 
 from django.core.management.base import BaseCommand, CommandError
@@ -8,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from laihua.audit.models import AuditEvent
-from laihua.audit.services import record_event, verify_chain
+from laihua.audit.services import record_event, seal, verify_chain
 
 
 def describe(broken) -> str:
@@ -51,7 +52,11 @@ class Command(BaseCommand):
     help = "Check the audit trail's hash chain; exit status 1 and the first broken event when it does not hold."
 
     def add_arguments(self, parser):
-        actions = parser.add_subparsers(dest="action", required=True, metavar="{verify}")
+        actions = parser.add_subparsers(dest="action", required=True, metavar="{verify,seal}")
+        actions.add_parser(
+            "seal",
+            help="Chain every event recorded since the last seal (requests seal at most once a second per process).",
+        )
         verify = actions.add_parser(
             "verify", help="Check every event's hash and link; name the first broken event (exit status 1)."
         )
@@ -62,6 +67,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, action, expect=None, **options):
+        if action == "seal":
+            sealed = seal()
+            if options["verbosity"] >= 1:
+                self.stdout.write(_("%(count)d audit event(s) chained.") % {"count": sealed})
+            return
         report = verify_chain()
         problem = describe(report.broken) if report.broken else ""
         if not problem and expect:

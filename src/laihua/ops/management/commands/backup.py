@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from laihua.audit.services import seal
 from laihua.ops.archive import OpsError
 from laihua.ops.backup import make_backup
 
@@ -25,6 +26,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, destination, media_root=None, **options):
+        seal()  # the events recorded since the last seal: the manifest's chain end then covers them
         try:
             backup = make_backup(destination, media_root=media_root)
         except OpsError as exc:
