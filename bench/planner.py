@@ -14,12 +14,21 @@ Pathway cases follow the demo's clinical pathways (docs/pathways.md): hip replac
 reports a working day later, 5 inpatient nights, wound check 7 to 9 days after, fit to fly 10 days after
 surgery), knee replacement (the same with 7 nights), a health check-up (fasting tests, results review after
 the reports) and MRI with consultation (report the next working day, then the results review), for
-patients of five languages, against the same kind of month of quota.
+patients of five languages (English, Russian, Arabic, French, Japanese in turn), against the same kind of
+month of quota and against one hospital's interpreter pool (POOL): two English interpreters (one also
+French; the other works Saturdays too, from 07:00 for the fasting tests), one Russian (Mondays, Wednesdays,
+Fridays), one Arabic (Tuesday and Thursday mornings), one Japanese (weekdays). Russian, Arabic and Japanese
+are short on purpose. The pathway patients are planned one after the other, each plan
+confirmed: its interpreters' visits become the next plans' commitments, as in the hospital, so no interpreter
+is ever in two places (`double_booked`, printed, always 0).
 
-The last line is `planner: cpsat <A> days, greedy <B> days, optimal <P>/<N>, interpreter-short <K>, p95 solve <S> s`
-(A and B: mean stays over the cases both methods planned; P of the N cases with a plan proven optimal, a
-greedy fallback where CP-SAT found nothing in its time limit counting as not proven;
-K: appointments left without an in-person interpreter, shown against the appointments that needed one).
+The last line is `planner: cpsat <A> days, greedy <B> days, optimal <P>/<N>, interpreter-short <K> of <M>
+needed (unavoidable <U>), p95 solve <S> s` (A and B: mean stays over the cases both methods planned; P of the
+N cases with a plan proven optimal, a greedy fallback where CP-SAT found nothing in its time limit counting
+as not proven; K: the pathway patients' appointments left without an in-person interpreter, of the M that
+needed one; U: how many of those the pool makes unavoidable at the times planned (`unavoidable_short`: the
+visits no interpreter of the language is free for at all, plus, per language and day, the most visits under
+way at one moment beyond the interpreters of the language free then; a lower bound on K).
 Goals on a 2-core machine: at least 95% proven optimal, CP-SAT at least 15% shorter than greedy on the cases
 where greedy is not already optimal, p95 solve time under 2 s.
 """
@@ -47,6 +56,14 @@ from laihua.planning.solver import (  # noqa: E402
     lower_bound,
 )
 from laihua.planning.solver.explanation import _unlimited  # noqa: E402
+from laihua.planning.solver.interpreters import (  # noqa: E402
+    Assignment,
+    Interpreter,
+    demand_of,
+    double_booked,
+    interpreter_short,
+    unavoidable_short,
+)
 
 # key, name, international places a day, opening hours. The default hospital is a grade-3 (三级)
 # general hospital at about the smallest size of that grade (over 500 beds), the kind that runs an
@@ -167,6 +184,65 @@ def problems(count: int, seed: int, time_limit: float, scale: float = 1.0):
 
 LANGUAGES = ("en", "ru", "ar", "fr", "ja")  # the pathway cases' patients' languages
 PATHWAY_KINDS = ("hip", "knee", "checkup", "mri")
+# One grade-3 hospital's small interpreter pool; Russian, Arabic and Japanese short on purpose.
+POOL = (
+    Interpreter("en-1", frozenset({"en"}), 2, ((7 * 60, 17 * 60),), frozenset(range(6))),
+    Interpreter("en-fr", frozenset({"en", "fr"}), 1, ((8 * 60, 17 * 60),), frozenset(range(5))),
+    Interpreter("ru-1", frozenset({"ru"}), 1, ((8 * 60, 16 * 60),), frozenset({0, 2, 4})),
+    Interpreter("ar-1", frozenset({"ar"}), 2, ((8 * 60, 12 * 60),), frozenset({1, 3})),
+    Interpreter("ja-1", frozenset({"ja"}), 0, ((8 * 60, 17 * 60),), frozenset(range(5))),
+)
+
+
+def _minutes(moment: datetime.time) -> int:
+    return moment.hour * 60 + moment.minute
+
+
+class Interpreting:
+    """The pool as the pathway patients are planned one after the other: each confirmed plan's interpreted
+    visits become the pool's commitments for the next plans; the visits that needed an interpreter, those
+    left without one in person, and every assignment (to check no one is in two places)."""
+
+    def __init__(self, pool=POOL):
+        self.original = tuple(pool)
+        self.pool = tuple(pool)
+        self.assignments: list[Assignment] = []
+        self.demand: list = []
+        self.short = 0
+
+    def confirm(self, plan, language: str) -> None:
+        self.short += interpreter_short(plan.visits)
+        self.demand += demand_of(plan.visits)
+        busy: dict[str, dict] = {}
+        for visit in plan.visits:
+            begin = _minutes(visit.start) if visit.start else 0
+            end = _minutes(visit.end) if visit.end else begin + 1
+            self.assignments.append(Assignment(visit.service, visit.day, begin, end, language, visit.interpreter))
+            if visit.interpreter:
+                busy.setdefault(visit.interpreter, {}).setdefault(visit.day, []).append((begin, end))
+        self.pool = tuple(
+            replace(
+                person,
+                busy={
+                    day: tuple(person.busy.get(day, ())) + tuple(busy.get(person.key, {}).get(day, ()))
+                    for day in set(person.busy) | set(busy.get(person.key, {}))
+                },
+            )
+            for person in self.pool
+        )
+
+    def unavoidable(self) -> int:
+        return unavoidable_short(self.demand, self.original)
+
+    def double_booked(self) -> int:
+        return len(double_booked(self.original, self.assignments))
+
+    def by_language(self) -> dict[str, tuple[int, int]]:
+        out: dict[str, tuple[int, int]] = {}
+        for a in self.assignments:
+            need, miss = out.get(a.language, (0, 0))
+            out[a.language] = (need + 1, miss + (0 if a.interpreter else 1))
+        return dict(sorted(out.items()))
 
 
 def _workup(services: list, orders: list, procedure: Service, nights: int) -> None:
@@ -254,13 +330,13 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     rows, solve_times, neither, only_cpsat, broken = [], [], 0, 0, 0
     planned, proven = 0, 0  # cases with a plan (CP-SAT's, or greedy's when CP-SAT found none in time), proven optimal
-    # Appointments left without an in-person interpreter, and those that needed one: no interpreter pool is
-    # planned yet, so both stay 0 until the planner assigns interpreters.
-    interpreter_short, interpreter_needed = 0, 0
+    interpreting = Interpreting()
     pathway_rows = []
     cases = [(p, None) for p in problems(args.cases, args.seed, args.time_limit, args.scale)]
     cases += list(pathway_problems(args.pathway_cases, args.seed, args.time_limit, args.scale))
     for problem, language in cases:
+        if language is not None:  # against the pool as the earlier patients' plans left it
+            problem = replace(problem, language=language, interpreters=interpreting.pool)
         began = time.perf_counter()
         plan = cpsat(problem)
         solve_times.append(time.perf_counter() - began)
@@ -268,6 +344,8 @@ def main(argv=None) -> None:
         if plan is not None or base is not None:
             planned += 1
             proven += bool(plan is not None and plan.optimal)
+            if language is not None:  # the plan the patient gets is confirmed: its interpreters are taken
+                interpreting.confirm(plan or base, language)
         bound = lower_bound(problem)
         for candidate in (plan, base):
             if candidate is not None and check(problem, candidate):
@@ -280,8 +358,15 @@ def main(argv=None) -> None:
             continue
         if plan is None:  # CP-SAT ran out of time: the greedy fallback is what the patient gets
             plan = base
-        # The same case with unlimited quota: how much of the gap to the bound is capacity.
-        free = cpsat(replace(problem, resources={k: _unlimited(r) for k, r in problem.resources.items()}))
+        # The same case with unlimited quota (and no interpreters): how much of the gap to the bound is capacity.
+        free = cpsat(
+            replace(
+                problem,
+                resources={k: _unlimited(r) for k, r in problem.resources.items()},
+                language="",
+                interpreters=(),
+            )
+        )
         free_stay = free.stay if free is not None and free.optimal else bound
         rows.append((plan.stay, base.stay, bound, plan.optimal, free_stay))
         if language is not None:
@@ -323,11 +408,15 @@ def main(argv=None) -> None:
             f"greedy {statistics.mean(r[1] for r in pathway_rows):.1f} days; "
             f"departure on or after fit-to-fly: {sum(r[2] for r in pathway_rows)} of {len(pathway_rows)}"
         )
+    for code, (need, miss) in interpreting.by_language().items():
+        print(f"  interpreters, {code}: {need} appointments, {miss} without an interpreter in person")
+    print(f"interpreters in two places at once: {interpreting.double_booked()}")
     print(f"mean solve {statistics.mean(solve_times):.3f} s, max {max(solve_times):.3f} s")
     print(f"bound {bd:.1f} days on average")
     print(
         f"planner: cpsat {cp:.1f} days, greedy {gr:.1f} days, optimal {proven}/{planned}, "
-        f"interpreter-short {interpreter_short} of {interpreter_needed}, p95 solve {p95:.2f} s"
+        f"interpreter-short {interpreting.short} of {len(interpreting.assignments)} needed "
+        f"(unavoidable {interpreting.unavoidable()}), p95 solve {p95:.2f} s"
     )
 
 

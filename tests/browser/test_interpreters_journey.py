@@ -9,13 +9,16 @@ from tests.browser.conftest import screenshot, sign_in
 
 def confirm_demo_trip():
     from laihua.accounts.models import User
+    from laihua.demo import planning as demo
     from laihua.planning import services
     from laihua.planning.models import Itinerary
 
-    itinerary = Itinerary.objects.select_related("case").get()
+    # The knee trip (the hip replacement is booked already); the first visit of the interpreter with the account.
+    knee = Itinerary.objects.select_related("case")
+    itinerary = knee.get(case__events__kind="opened", case__events__detail__demo=demo.DEMO_KEY)
     services.confirm_itinerary(User.objects.get(username="huangpu-coord"), itinerary)
-    visits = itinerary.items.filter(kind="visit", interpreter__isnull=False).order_by("day", "starts_at")
-    return itinerary, visits.first()
+    visits = itinerary.items.filter(kind="visit", interpreter__user__username="huangpu-interp")
+    return itinerary, visits.order_by("day", "starts_at").first()
 
 
 def test_the_desk_keeps_the_pool_and_the_interpreter_reads_their_day_on_a_phone(browser, live_server, demo):

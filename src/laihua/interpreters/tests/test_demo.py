@@ -7,6 +7,7 @@ from laihua.interpreters.models import Interpreter
 
 def test_demo_pools_accounts_and_the_planned_trip(db, settings):
     from laihua.demo import interpreters as demo
+    from laihua.demo import planning as demo_planning
     from laihua.demo.loader import load_demo
     from laihua.planning.models import Itinerary
 
@@ -19,7 +20,7 @@ def test_demo_pools_accounts_and_the_planned_trip(db, settings):
     languages = {code for person in Interpreter.objects.all() for code in person.languages}
     assert {"en", "ru", "ar", "fr", "ja"} <= languages
     assert Interpreter.objects.filter(absences__isnull=False).exists()
-    itinerary = Itinerary.objects.get()
+    itinerary = Itinerary.objects.get(case__events__kind="opened", case__events__detail__demo=demo_planning.DEMO_KEY)
     rows = list(itinerary.items.filter(kind="visit"))
     assert rows and all(row.interpreter_language == "en" for row in rows)
     assert any(row.interpreter_id for row in rows)

@@ -1,14 +1,16 @@
 """The demo carries clinical-order defaults and clinical pathways, an accepted knee case with a planned trip,
-and a hip replacement planned along its pathway and booked, with flights and accommodation; loaded once."""
+and a hip replacement planned along its pathway and booked, with interpreters, flights and accommodation;
+loaded once."""
 
 import datetime
 
 from laihua.demo import planning as demo
-from laihua.planning.models import Itinerary, ItineraryStatus, Pathway, ServiceOrder, ServiceRule
+from laihua.interpreters.models import Interpreter
+from laihua.planning.models import InterpreterMode, Itinerary, ItineraryStatus, Pathway, ServiceOrder, ServiceRule
 from laihua.travel.models import Flight, FlightDirection
 
 
-def test_demo_plans_the_knee_trip_and_books_the_hip_replacement_once(db, settings):
+def test_demo_plans_the_knee_trip_and_books_the_hip_replacement_once(db, settings, client):
     from laihua.demo.loader import load_demo
 
     settings.DEMO_MODE = True
@@ -38,5 +40,20 @@ def test_demo_plans_the_knee_trip_and_books_the_hip_replacement_once(db, setting
     home = Flight.objects.get(case=hip.case, direction=FlightDirection.OUT)
     assert home.departs_local.date() >= hip.fit_to_fly
     assert hip.case.accommodation_bookings.exists()
+    # The pools are loaded before the hip case is planned: every visit has an interpreter of the patient's
+    # language in person, of the case's hospital, and the itinerary API names them on the visits' events.
+    language = hip.case.language.split("-")[0]
+    rows = list(hip.items.filter(kind="visit").select_related("interpreter"))
+    assert rows and all(r.interpreter_mode == InterpreterMode.IN_PERSON for r in rows)
+    assert all(r.interpreter_language == language for r in rows)
+    assert all(r.interpreter.hospital_id == hip.case.hospital_id and language in r.interpreter.languages for r in rows)
+    assert Interpreter.objects.filter(hospital=hip.case.hospital).count() > 1
+    client.force_login(hip.case.coordinator)
+    events = client.get(f"/api/planning/cases/{hip.case.reference}/itinerary").json()["events"]
+    interpreted = [e for e in events if e["kind"] in ("appointment", "procedure")]
+    assert len(interpreted) == len(rows)
+    names = {row.interpreter.name for row in rows}
+    assert all(e["interpreter"] and e["interpreter"]["name"] in names for e in interpreted)
+    assert all(e["interpreter"] is None for e in events if e not in interpreted)
     assert demo.load() == 0
     assert Itinerary.objects.count() == 2
