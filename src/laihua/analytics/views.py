@@ -72,7 +72,7 @@ def hospital(request, slug: str | None = None):
         "country_options": _country_options(report["filters"].country),
         "city_reader": services.is_city_reader(user),
         "departments": hospital.departments.all(),
-        "services_list": hospital.catalog.order_by("code").only("pk", "code", "name"),
+        "services_list": hospital.catalog.order_by("code").only("pk", "hospital_id", "code", "name"),
         "csv_base": reverse("analytics:hospital", args=[hospital.slug]),  # + "<view>.csv"
         "api_base": f"/api/analytics/hospitals/{hospital.slug}",
     }

@@ -511,7 +511,8 @@ def _dimension_names(dimension: str, keys: list) -> dict:
     if dimension == "country":
         return {code: f"{countries.name(code) or code} ({code})" if code else _("Unknown") for code in keys}
     model = Department if dimension == "department_id" else CatalogItem
-    names = {obj.pk: pick(obj.name) for obj in model.objects.filter(pk__in=[key for key in keys if key])}
+    found = model.objects.filter(pk__in=[key for key in keys if key]).values_list("pk", "name")
+    names = {pk: pick(name) for pk, name in found}
     return {key: names.get(key, _("Not given")) for key in keys}
 
 
