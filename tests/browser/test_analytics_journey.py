@@ -33,7 +33,7 @@ def test_hospital_admin_reads_the_hospitals_analytics(page):
     activity = page.locator("#view-activity")
     expect(activity.locator("table tbody tr").first).to_be_visible()
     expect(activity.locator("[data-chart=activity][data-drawn=true] svg")).to_have_count(1)
-    expect(page.locator("#view-interpreters")).to_contain_text("does not record interpreters")
+    expect(page.locator("#view-interpreters")).to_contain_text("No interpreted visits in confirmed trips")
     screenshot(page, "analytics-hospital-en")
     no_violations(page)
     fits_a_phone(page)

@@ -14,7 +14,7 @@ from laihua.analytics.services.access import (
     require_hospital_reader,
     require_reader,
 )
-from laihua.analytics.services.figures import CITY_VIEWS, HOSPITAL_VIEWS, TITLES, Scope, build_views, refreshed
+from laihua.analytics.services.figures import CITY_VIEWS, HOSPITAL_VIEWS, TITLES, Scope, cached_views, refreshed
 from laihua.analytics.services.rollup import refresh, refresh_all, stale_hospitals
 from laihua.errors import NotFound
 from laihua.kit.csvdata import SafeWriter
@@ -54,7 +54,7 @@ def hospital_dashboard(actor, slug: str | None = None, *, view: str | None = Non
     return {
         "hospital": hospital,
         "filters": filters,
-        "views": build_views(Scope([hospital], filters, "month"), keys),
+        "views": cached_views(Scope([hospital], filters, "month"), keys),
         "refreshed_at": refreshed([hospital.pk]),
     }
 
@@ -69,7 +69,7 @@ def city_dashboard(actor, *, view: str | None = None, **params) -> dict:
     return {
         "hospitals": hospitals,
         "filters": filters,
-        "views": build_views(Scope(hospitals, filters, "hospital_id"), keys),
+        "views": cached_views(Scope(hospitals, filters, "hospital_id"), keys),
         "refreshed_at": refreshed(ids),
     }
 

@@ -5,11 +5,13 @@ Every view is built from one read of the roll-up rows of the period (the month r
 country, department and service when the page is narrowed to one of them), never from the cases."""
 
 import datetime
+import hashlib
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from babel import Locale
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Sum
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -27,6 +29,9 @@ from laihua.planning.models import InterpreterMode, ItineraryItem, ItineraryStat
 SUMS = COUNTS + AMOUNTS
 HISTOGRAMS = ("response_minutes", "quote_days", "arrival_days", "stay_days")
 ZERO = Decimal("0.00")
+# How long a page's views stay cached under the same refresh stamps: a refresh changes the key at once; the
+# time bounds only how long a renamed department or service keeps its old name on the page.
+VIEWS_CACHE_SECONDS = 3600
 
 HOSPITAL_VIEWS = (
     "activity",
@@ -77,20 +82,30 @@ class Group:
     payment_days: dict = field(default_factory=dict)
 
     def add(self, row: dict) -> None:
+        """Add a roll-up row as read (histograms keyed by strings): call finish() after the last one."""
+        sums = self.sums
         for name in SUMS:
-            self.sums[name] += row[name]
+            sums[name] += row[name]
+        histograms = self.histograms
         for name in HISTOGRAMS:
-            stats.merge(self.histograms[name], row[name])
+            stats.add_raw(histograms[name], row[name])
         for insurer, histogram in (row["payment_days"] or {}).items():
-            stats.merge(self.payment_days.setdefault(insurer, {}), histogram)
+            stats.add_raw(self.payment_days.setdefault(insurer, {}), histogram)
+
+    def finish(self) -> "Group":
+        """The histograms added by add() keyed by their integer values, as the percentiles read them."""
+        self.histograms = {name: stats.keyed(histogram) for name, histogram in self.histograms.items()}
+        self.payment_days = {insurer: stats.keyed(histogram) for insurer, histogram in self.payment_days.items()}
+        return self
 
     def merged(self, other: "Group") -> "Group":
+        """Add another finished group's figures (histograms keyed alike, so merged as they are)."""
         for name in SUMS:
             self.sums[name] += other.sums[name]
         for name in HISTOGRAMS:
-            stats.merge(self.histograms[name], other.histograms[name])
+            stats.add_raw(self.histograms[name], other.histograms[name])
         for insurer, histogram in other.payment_days.items():
-            stats.merge(self.payment_days.setdefault(insurer, {}), histogram)
+            stats.add_raw(self.payment_days.setdefault(insurer, {}), histogram)
         return self
 
 
@@ -112,8 +127,28 @@ def load(hospital_ids: list[int], filters: Filters, by: str) -> dict:
     groups: dict = {}
     names = (*SUMS, *HISTOGRAMS, "payment_days")
     for row in _rows(hospital_ids, filters).values(by, *names).iterator(chunk_size=2000):
-        groups.setdefault(row[by], Group()).add(row)
+        group = groups.get(row[by])
+        if group is None:
+            group = groups[row[by]] = Group()
+        group.add(row)
+    for group in groups.values():
+        group.finish()
     return groups
+
+
+class Groups(dict):
+    """{month or hospital id: Group}, and the whole period's Group (every group merged) computed once for the
+    views that show it."""
+
+    _whole: Group | None = None
+
+    def whole(self) -> Group:
+        if self._whole is None:
+            whole = Group()
+            for group in self.values():
+                whole.merged(group)
+            self._whole = whole
+        return self._whole
 
 
 def _column(key: str, label, kind: str = "number") -> dict:
@@ -198,9 +233,7 @@ def funnel(scope: Scope, groups: dict) -> dict:
     names = ("inquiries", "quotes", "acceptances", "arrivals")
     note = _("Each step counts the cases that reached it in the period, whenever they were opened.")
     if scope.by == "month":
-        whole = Group()
-        for group in groups.values():
-            whole.merged(group)
+        whole = groups.whole()
         inquiries = whole.sums["inquiries"]
         rows = [
             {"step": str(LABELS[name]), "cases": whole.sums[name], "share": stats.share(whole.sums[name], inquiries)}
@@ -261,9 +294,7 @@ def times(scope: Scope, groups: dict) -> dict:
     target = settings.LAIHUA_FIRST_RESPONSE_HOURS
     first = scope.first_column()
     rows = [{first["key"]: scope.label(key), **_time_row(groups.get(key) or Group())} for key in scope.group_keys()]
-    whole = Group()
-    for group in groups.values():
-        whole.merged(group)
+    whole = groups.whole()
     rows.append({first["key"]: _("Whole period") if scope.by == "month" else _("All hospitals"), **_time_row(whole)})
     columns = [
         first,
@@ -320,9 +351,7 @@ def revenue(scope: Scope, groups: dict) -> dict:
 
 
 def payment_days(scope: Scope, groups: dict) -> dict:
-    whole = Group()
-    for group in groups.values():
-        whole.merged(group)
+    whole = groups.whole()
     rows = [
         {
             "insurer": insurer,
@@ -354,9 +383,7 @@ def payment_days(scope: Scope, groups: dict) -> dict:
 
 def stay(scope: Scope, groups: dict) -> dict:
     if scope.by == "month":
-        whole = Group()
-        for group in groups.values():
-            whole.merged(group)
+        whole = groups.whole()
         histogram = whole.histograms["stay_days"]
         rows = [{"days": days, "discharges": histogram[days]} for days in sorted(histogram)]
         columns = [_column("days", _("Days in hospital")), _column("discharges", _("Discharges"))]
@@ -484,7 +511,8 @@ def _dimension_names(dimension: str, keys: list) -> dict:
     if dimension == "country":
         return {code: f"{countries.name(code) or code} ({code})" if code else _("Unknown") for code in keys}
     model = Department if dimension == "department_id" else CatalogItem
-    names = {obj.pk: pick(obj.name) for obj in model.objects.filter(pk__in=[key for key in keys if key])}
+    found = model.objects.filter(pk__in=[key for key in keys if key]).values_list("pk", "name")
+    names = {pk: pick(name) for pk, name in found}
     return {key: names.get(key, _("Not given")) for key in keys}
 
 
@@ -535,13 +563,36 @@ BUILDERS = {
 
 def build_views(scope: Scope, keys: tuple[str, ...]) -> list[dict]:
     """The views named, in that order, from one read of the roll-ups (and one query per breakdown)."""
-    groups = load(scope.ids, scope.filters, scope.by) if any(key in BUILDERS for key in keys) else {}
+    groups = Groups(load(scope.ids, scope.filters, scope.by) if any(key in BUILDERS for key in keys) else {})
     out = []
     for key in keys:
         out.append(
             breakdown(scope, key) if key in ("countries", "departments", "services") else BUILDERS[key](scope, groups)
         )
     return out
+
+
+def cached_views(scope: Scope, keys: tuple[str, ...]) -> list[dict]:
+    """build_views(scope, keys), kept in the cache under the hospitals' refresh stamps, the filters, the views
+    and the language: a refresh of any of the hospitals makes a new key, so a page never shows figures older
+    than its roll-ups. The interpreter hours are read from the trips, not the roll-ups: always read afresh."""
+    stamps = sorted(
+        (hospital_id, at.isoformat())
+        for hospital_id, at in RefreshState.objects.filter(hospital_id__in=scope.ids).values_list(
+            "hospital_id", "refreshed_at"
+        )
+    )
+    labels = [scope.label(pk) for pk in scope.ids] if scope.by == "hospital_id" else []
+    stored_keys = tuple(key for key in keys if key != "interpreters")
+    language = translation.get_language()
+    identity = repr((scope.by, scope.ids, labels, scope.filters.query(), stored_keys, language, stamps))
+    cache_key = "analytics:views:" + hashlib.sha256(identity.encode()).hexdigest()
+    stored = cache.get(cache_key) if stamps else None
+    if stored is None:
+        stored = {view["key"]: view for view in build_views(scope, stored_keys)} if stored_keys else {}
+        if stamps:
+            cache.set(cache_key, stored, VIEWS_CACHE_SECONDS)
+    return [interpreters(scope, {}) if key == "interpreters" else stored[key] for key in keys]
 
 
 def refreshed(hospital_ids: list[int]) -> datetime.datetime | None:
