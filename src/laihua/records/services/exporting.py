@@ -209,12 +209,48 @@ def case_for_patient_summary(actor, patient_id: int, reference: str | None = Non
 
 def summary_pdf(actor, case: Case, *, language: str | None = None) -> bytes:
     """The readable summary as PDF in the patient's language with Chinese beside it (audited as an export)."""
-    from laihua.kit.pdf import render_pdf
+    from laihua.kit.pdf import render_pdf_parts
 
     require_records_access(actor, case)
     context = _pdf_context(case)
     record_event(actor, "records.export_pdf", case, hospital=case.hospital)
-    return render_pdf("records/summary_pdf.html", context, language=language or _pdf_language(case))
+    return render_pdf_parts("records/summary_pdf.html", pdf_parts(context), language=language or _pdf_language(case))
+
+
+# Items laid out per part of the PDF: WeasyPrint lays out one part at a time (see laihua.kit.pdf).
+PDF_PART_ITEMS = 300
+
+
+def pdf_parts(context: dict, size: int | None = None) -> list[dict]:
+    """The summary PDF's context cut into parts of at most `size` items, in order: the first part has the
+    heading, the patient and the discharge summary, the last the sources; a kind cut across two parts
+    repeats its heading and the table's head in the next (`continued`). One part is the context itself."""
+    size = size or PDF_PART_ITEMS
+    if sum(len(items) for _kind, _label, items in context["sections"]) <= size:
+        return [context]
+    parts, current, room = [], [], size
+    for kind, label, items in context["sections"]:
+        start = 0
+        while start < len(items):
+            if room == 0:
+                parts.append(current)
+                current, room = [], size
+            piece = items[start : start + room]
+            current.append((kind, label, piece))
+            start += len(piece)
+            room -= len(piece)
+    parts.append(current)
+    last = len(parts) - 1
+    return [
+        {
+            **context,
+            "sections": sections,
+            "continued": n > 0,
+            "summary": None if n else context["summary"],
+            "more_follows": n < last,
+        }
+        for n, sections in enumerate(parts)
+    ]
 
 
 def _pdf_language(case: Case) -> str:

@@ -35,7 +35,7 @@ from laihua.kit import clock
 from laihua.records.models import Consent, ConsentStatus, ConsentUse, DataType, Transfer
 from laihua.records.services.access import RECORD_STAFF, SENDERS, require_records_access
 from laihua.records.services.consents import ConsentRequired, matching_consent
-from laihua.records.services.exporting import _kinds_for, _pdf_context, build_export
+from laihua.records.services.exporting import _kinds_for, _pdf_context, build_export, pdf_parts
 from laihua.records.services.viewing import by_kind, case_items
 
 LANGUAGES = ("en", "zh-hans")
@@ -202,11 +202,12 @@ def transfer_page_context(transfer: Transfer) -> dict:
 
 
 def transfer_pdf(transfer: Transfer, language: str) -> bytes:
-    from laihua.kit.pdf import render_pdf
+    from laihua.kit.pdf import render_pdf_parts
 
     if not shows_pdf(transfer):
         raise NotFound(_("The PDF is not part of these records."))
-    return render_pdf("records/summary_pdf.html", _pdf_context(transfer.case), language=language)
+    parts = pdf_parts(_pdf_context(transfer.case))
+    return render_pdf_parts("records/summary_pdf.html", parts, language=language)
 
 
 def _transfer_for(actor, pk: int) -> Transfer:

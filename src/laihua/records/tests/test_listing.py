@@ -171,6 +171,22 @@ def test_listing_never_reads_a_stored_document(client, case, users):
     assert selects_content(queries.captured_queries)  # the one place that reads it: the document itself
 
 
+def test_a_page_of_documents_reads_neither_the_patient_nor_the_case_per_row(case, users):
+    from laihua.patients.models import Patient
+
+    clinician = users["clinician"]
+    fill(case, clinician, documents=4, per_document=1)
+    patients = f'"{Patient._meta.db_table}"'
+    with CaptureQueriesContext(connection) as few:
+        one = services.list_documents(clinician, case, size=1)
+    with CaptureQueriesContext(connection) as many:
+        four = services.list_documents(clinician, case, size=4)
+        references = {document.case.reference for document in four.rows}
+    assert len(one.rows) == 1 and len(four.rows) == 4 and references == {case.reference}
+    assert len(many) == len(few)  # the rows' case is not read again per row
+    assert not [q["sql"] for q in many.captured_queries if patients in q["sql"].replace("`", '"')]
+
+
 # --- distinct items decided when stored ------------------------------------------------------------
 
 
