@@ -32,7 +32,7 @@ class ViewOut(Schema):
     note: str
 
 
-class ReportOut(Schema):
+class AnalyticsReportOut(Schema):
     scope: str
     hospitals: list[dict]
     period: dict
@@ -51,25 +51,27 @@ def _out(report: dict, hospitals: list) -> dict:
     }
 
 
-@router.get("/hospitals/{slug}", response=ReportOut, summary="One hospital's analytics, every view")
+@router.get("/hospitals/{slug}", response=AnalyticsReportOut, summary="One hospital's analytics, every view")
 def hospital_report(request, slug: str, filters: Query[HospitalFilters]):
     report = services.hospital_dashboard(request.auth, slug, **filters.dict())
     return _out(report, [report["hospital"]])
 
 
-@router.get("/hospitals/{slug}/{view}", response=ReportOut, summary="One view of one hospital's analytics")
+@router.get("/hospitals/{slug}/{view}", response=AnalyticsReportOut, summary="One view of one hospital's analytics")
 def hospital_view(request, slug: str, view: str, filters: Query[HospitalFilters]):
     report = services.hospital_dashboard(request.auth, slug, view=view, **filters.dict())
     return _out(report, [report["hospital"]])
 
 
-@router.get("/city", response=ReportOut, summary="Every hospital side by side (city health commission, platform)")
+@router.get(
+    "/city", response=AnalyticsReportOut, summary="Every hospital side by side (city health commission, platform)"
+)
 def city_report(request, filters: Query[CityFilters]):
     report = services.city_dashboard(request.auth, **filters.dict())
     return _out(report, report["hospitals"])
 
 
-@router.get("/city/{view}", response=ReportOut, summary="One view of every hospital side by side")
+@router.get("/city/{view}", response=AnalyticsReportOut, summary="One view of every hospital side by side")
 def city_view(request, view: str, filters: Query[CityFilters]):
     report = services.city_dashboard(request.auth, view=view, **filters.dict())
     return _out(report, report["hospitals"])

@@ -26,7 +26,7 @@ class FigureOut(Schema):
     suppressed: str | None
 
 
-class ReportOut(Schema):
+class FairnessReportOut(Schema):
     changed_at: datetime.datetime | None
     recounted_at: datetime.datetime | None
     months: list[str]
@@ -44,7 +44,7 @@ class RealPriceOut(Schema):
     updated_at: datetime.datetime
 
 
-@router.get("", response=ReportOut, summary="The public fairness report: international use against the cap")
+@router.get("", response=FairnessReportOut, summary="The public fairness report: international use against the cap")
 def fairness_report(request, month: str = ""):
     """Every city and hospital, month (or the given one, YYYY-MM) and kind of resource; figures built on
     fewer than 10 patients suppressed (see docs/fairness.md)."""

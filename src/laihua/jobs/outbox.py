@@ -15,7 +15,7 @@ import logging
 from email.mime.base import MIMEBase
 
 from django.conf import settings
-from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
+from django.core.mail import BadHeaderError, EmailMessage, EmailMultiAlternatives, get_connection
 from django.db import transaction
 
 from laihua.jobs.models import EmailStatus, OutgoingEmail
@@ -36,8 +36,14 @@ def _attachment(item) -> list[str]:
 
 def store(message: EmailMessage) -> OutgoingEmail:
     """Write the message as an outbox row (in the caller's transaction). A message that could never be sent (a
-    line break in a header: BadHeaderError) is refused here, to its sender, as sending it at once would have."""
+    line break in a header: BadHeaderError) is refused here, to its sender, as sending it at once would have; so
+    is a NUL character anywhere (no mail server takes one, and PostgreSQL cannot store it)."""
     message.message()
+    texts = [message.subject, message.body, message.from_email or "", *message.to, *message.cc, *message.bcc]
+    texts += [*message.reply_to, *(str(value) for value in (message.extra_headers or {}).values())]
+    texts += [str(content) for content, _mimetype in getattr(message, "alternatives", [])]
+    if any("\x00" in str(text) for text in texts):
+        raise BadHeaderError("An e-mail cannot hold a NUL character.")
     extra = message.extra_headers or {}
     headers = {name: str(value) for name, value in extra.items() if name.lower() != "message-id"}
     row = OutgoingEmail.objects.create(

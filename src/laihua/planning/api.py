@@ -61,7 +61,7 @@ class InterpreterOut(Schema):
     language: str
 
 
-class EventOut(Schema):
+class ItineraryEventOut(Schema):
     kind: Literal[
         "arrival", "pickup", "appointment", "procedure", "inpatient", "interpreter", "accommodation", "departure"
     ]
@@ -98,7 +98,7 @@ class ItineraryOut(Schema):
     fit_to_fly: datetime.date | None = Field(None, description="the first day the patient may fly home")
     days: list[dict] = Field([], description="each day and why it is there, in the reader's language")
     items: list[dict] = []
-    events: list[EventOut] = []
+    events: list[ItineraryEventOut] = []
 
 
 @router.get("/cases/{reference}/itinerary", response=ItineraryOut)

@@ -13,8 +13,8 @@ def roles(env) -> str:
 
 def test_every_staff_role_needs_a_second_factor_by_default(tmp_path):
     assert (
-        roles(production_env(tmp_path))
-        == "platform_admin,hospital_admin,coordinator,clinician,finance,insurer_agent,city_health_commission"
+        roles(production_env(tmp_path)) == "platform_admin,hospital_admin,coordinator,clinician,finance,insurer_agent,"
+        "interpreter,city_health_commission"
     )
 
 
