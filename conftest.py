@@ -61,6 +61,26 @@ def _flush_past_the_audit_triggers():
     DatabaseOperations.sql_flush = original
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _demo_loaded_once_per_state():
+    """The demo data is loaded for real once per database state and replayed after (tests/demo_snapshot.py)."""
+    from laihua.demo import loader
+    from tests.demo_snapshot import load_demo_once
+
+    real = loader.load_demo
+    loader.load_demo = lambda: load_demo_once(real)
+    yield
+    loader.load_demo = real
+
+
+def pytest_terminal_summary(terminalreporter):
+    from tests.demo_snapshot import stats
+
+    counts = stats()
+    if counts["real"] or counts["replayed"]:
+        terminalreporter.write_line(f"demo data: {counts['real']} real loads, {counts['replayed']} replayed")
+
+
 @pytest.fixture(autouse=True)
 def _english_by_default():
     """Every test starts in English, whatever language an earlier test (or a rendered page) activated."""

@@ -1,6 +1,6 @@
 """Laihua's parts as separate processes, for the multi-node tests (tests/test_multinode_*.py).
 
-`Cluster` makes its own PostgreSQL database (dropped and created again, then migrated: never the pytest one),
+`Cluster` makes its own PostgreSQL database (a copy of one migrated once per session: never the pytest one),
 empties its own Redis database, and starts application servers (gunicorn), job workers and a local SMTP sink
 (`SmtpSink`, aiosmtpd, counting what it accepts) on free ports. Every child gets the same production-like
 environment (LAIHUA_CACHE_URL, LAIHUA_BROKER_URL, JSON logs); `extra_env` adds to it (object storage, …).
@@ -13,6 +13,7 @@ Each process writes its output to a file in the cluster's folder, shown when a w
 """
 
 import asyncio
+import atexit
 import os
 import signal
 import socket
@@ -125,6 +126,48 @@ class SmtpSink:
         self._controller.stop()
 
 
+_templates: dict[str, str] = {}
+
+
+def create_migrated_database(maintenance_url: str, database: str, env: dict) -> None:
+    """Create `database` as a copy of a database migrated once per test session (CREATE DATABASE … TEMPLATE):
+    each multi-node test starts from a freshly migrated database without paying for the migrations again."""
+    import psycopg
+
+    template = _templates.get(maintenance_url)
+    with psycopg.connect(maintenance_url, autocommit=True) as connection:
+        if template is None:
+            template = f"laihua_multinode_template_{os.getpid()}"
+            connection.execute(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
+            connection.execute(f'CREATE DATABASE "{template}"')
+            parts = urlsplit(maintenance_url)
+            done = subprocess.run(
+                [sys.executable, "-m", "laihua.manage", "migrate", "--noinput", "-v0"],
+                cwd=ROOT,
+                env={**env, "DATABASE_URL": urlunsplit(parts._replace(path=f"/{template}"))},
+                capture_output=True,
+                text=True,
+                timeout=900,
+            )
+            if done.returncode != 0:
+                connection.execute(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
+                raise AssertionError(f"laihua migrate failed:\n{done.stdout}\n{done.stderr}")
+            _templates[maintenance_url] = template
+            atexit.register(_drop, maintenance_url, template)
+        connection.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{database}" TEMPLATE "{template}"')
+
+
+def _drop(maintenance_url: str, database: str) -> None:
+    import psycopg
+
+    try:
+        with psycopg.connect(maintenance_url, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    except psycopg.Error:
+        pass
+
+
 class Cluster:
     """One PostgreSQL database and one Redis database shared by the processes this starts (see the module)."""
 
@@ -170,15 +213,11 @@ class Cluster:
 
     # -- the shared database and cache
     def prepare(self) -> "Cluster":
-        """Drop and create the cluster's database, migrate it, and empty its Redis database."""
-        import psycopg
+        """Drop and create the cluster's database, migrated, and empty its Redis database."""
         import redis
 
-        with psycopg.connect(self.maintenance_url, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
-            connection.execute(f'CREATE DATABASE "{self.database}"')
+        create_migrated_database(self.maintenance_url, self.database, self.env)
         redis.Redis.from_url(self.redis_url).flushdb()
-        self.manage("migrate", "--noinput", "-v0", timeout=600)
         return self
 
     def drop(self) -> None:

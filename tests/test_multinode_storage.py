@@ -19,6 +19,7 @@ from urllib.parse import quote
 import pytest
 
 from laihua.cases.tests.files import pdf_bytes
+from tests.multinode_harness import create_migrated_database
 from tests.objectstore import ACCESS_KEY, REGION, SECRET_KEY, free_port, keys, s3_client
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -179,11 +180,10 @@ def multipart(fields: dict[str, str], files: dict[str, tuple[str, bytes, str]]) 
 @pytest.fixture
 def cluster(tmp_path, s3_server):
     database, bucket = f"laihua_multinode_{uuid.uuid4().hex[:10]}", f"laihua-cluster-{uuid.uuid4().hex[:10]}"
-    admin(f'CREATE DATABASE "{database}"')
     s3_client(s3_server).create_bucket(Bucket=bucket)
     nodes = Cluster(tmp_path, database, s3_server, bucket)
+    create_migrated_database(server_url("postgres"), database, nodes.env)
     try:
-        nodes.laihua("migrate", "--noinput", "-v0")
         nodes.seeded = json.loads(nodes.python(SEED).strip().splitlines()[-1])
         nodes.urls = [nodes.start_node(), nodes.start_node()]
         nodes.wait_ready()
