@@ -81,6 +81,28 @@ def remind_overdue_guarantees(self) -> list[str]:
     return numbers
 
 
+@app.task(name="laihua.cases.remind_first_response", **JOB)
+def remind_first_response(self) -> list[str]:
+    """`laihua cases remind`: the coordinators of each unanswered case are told once when its first answer is
+    due soon and once when it is overdue."""
+    from laihua.cases.services import remind_first_response as remind
+
+    sent = remind()
+    logger.info("Sent %d first-response reminders.", len(sent))
+    return [f"{reference} {kind}" for reference, kind in sent]
+
+
+@app.task(name="laihua.capacity.offer_waitlist", **JOB)
+def offer_waitlist(self) -> list[str]:
+    """`laihua capacity offer-waitlist`: places still free on the days waiting entries want go to them, oldest
+    first (each entry is booked once, however often the job runs)."""
+    from laihua.capacity.services import offer_waiting_places
+
+    given = offer_waiting_places()
+    logger.info("Booked %d waiting entries from the waitlist.", len(given))
+    return [f"{entry.case.reference} {entry.item.code} {entry.day.isoformat()}" for entry in given]
+
+
 @app.task(name="laihua.travel.stay_reminders", **JOB)
 def stay_reminders(self) -> list[str]:
     """`laihua travel stay-reminders`: each coordinator is warned once a week before a permitted stay ends."""
