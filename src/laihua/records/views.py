@@ -26,7 +26,8 @@ from laihua.errors import Conflict, DomainError, InvalidInput, NotFound, Permiss
 from laihua.kit import clock, fhirxml
 from laihua.records import identity, ips, narrative, services
 from laihua.records.consents import paper_response
-from laihua.records.models import STATUS, ConsentUse, DataType, ItemKind
+from laihua.records.models import STATUS, ConsentUse, DataType, ItemKind, PdfStatus
+from laihua.records.pdfs import prepared_pdf_response
 
 CORRECTABLE = (InvalidInput, Conflict, services.ConsentRequired, services.MatchByHandRefused)
 
@@ -193,10 +194,26 @@ def export_xml(request, reference: str):
 @login_required
 @require_safe
 def export_pdf(request, reference: str):
+    """The records PDF: rendered at once when short; a long one is prepared by a job, and until it is ready this
+    page says so and asks every few seconds (export_pdf_state) whether it is."""
     case = get_case(request.user, reference, audit=None)
-    response = HttpResponse(services.summary_pdf(request.user, case), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="summary-{case.reference}.pdf"'
-    return response
+    answer = services.request_summary_pdf(request.user, case)
+    if answer.content is not None:
+        response = HttpResponse(answer.content, content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="summary-{case.reference}.pdf"'
+        return response
+    if answer.prepared.status == PdfStatus.READY:
+        return prepared_pdf_response(request.user, case, answer.prepared)
+    return render(request, "records/pdf_pending.html", {"case": case, "prepared": answer.prepared})
+
+
+@login_required
+@require_safe
+def export_pdf_state(request, reference: str):
+    """The "being prepared" notice of a long records PDF, asked for again by the page until it is ready."""
+    case = get_case(request.user, reference, audit=None)
+    prepared = services.wanted_pdf(request.user, case)
+    return render(request, "records/_pdf_state.html", {"case": case, "prepared": prepared})
 
 
 @login_required
