@@ -558,12 +558,23 @@ def transfer_pdf(request, token: str):
     transfer, refused = _open(request, token, "pdf")
     if refused:
         return _private(refused)
-    pdf = services.transfer_pdf(transfer, _reader_language(request, transfer))
+    language = _reader_language(request, transfer)
+    answer = services.request_transfer_pdf(transfer, language)
+    if answer.content is not None:
+        content = io.BytesIO(answer.content)
+    elif answer.prepared.status == PdfStatus.READY:
+        content = services.transfer_pdf_file(transfer, answer.prepared)
+    else:  # a long record being prepared: the page asks again by itself (each opening is audited)
+        with translation.override(language):
+            page = render(
+                request,
+                "records/transfer_pdf_pending.html",
+                {"transfer": transfer, "prepared": answer.prepared, "reader_language": language},
+                status=202,
+            )
+        return _private(page)
     response = FileResponse(
-        io.BytesIO(pdf),
-        as_attachment=True,
-        filename=f"summary-{transfer.case.reference}.pdf",
-        content_type="application/pdf",
+        content, as_attachment=True, filename=f"summary-{transfer.case.reference}.pdf", content_type="application/pdf"
     )
     return _private(response)
 

@@ -78,6 +78,8 @@ from laihua.records.services.prepared import (
     prepared_pdf_file,
     records_version,
     request_summary_pdf,
+    request_transfer_pdf,
+    transfer_pdf_file,
     wanted_pdf,
 )
 from laihua.records.services.terms import (
@@ -177,6 +179,8 @@ __all__ = [
     "prepared_pdf_file",
     "records_version",
     "request_summary_pdf",
+    "request_transfer_pdf",
+    "transfer_pdf_file",
     "wanted_pdf",
     "terms",
     "transfer_bundle",

@@ -1,8 +1,9 @@
 """Records PDFs prepared ahead by a job.
 
-A records PDF of up to PDF_JOB_ITEMS items renders inside the request (about 3 s at 1,000 items on the
-reference machine, see docs/operations.md); a longer one (a 5,000-item record takes about two minutes) is
-rendered by a job into the default storage (object storage when configured) and then served from there.
+A records PDF of up to PDF_JOB_ITEMS items renders inside the request; a longer one is rendered by a job
+into the default storage (object storage when configured) and then served from there. Laying out costs about
+21 ms per item on a quiet 2-core machine (1,500 items 32 s, 5,000 items 117 s: docs/benchmarks.md), so 200
+items keep a request near 5 s; see docs/operations.md, "Records PDFs prepared ahead".
 
 Asking for it (`wanted_pdf`) finds or creates the PreparedPdf of the case's current records version and
 language and, when it created it (or an earlier attempt failed), asks for the job once the transaction
@@ -30,15 +31,24 @@ from laihua.audit.services import record_event
 from laihua.cases.models import Case
 from laihua.errors import DomainError, NotFound
 from laihua.kit import clock
-from laihua.records.models import ClinicalItem, EpisodeSummary, IpsDocument, PdfStatus, PreparedPdf, TermTranslation
+from laihua.records.models import (
+    ClinicalItem,
+    EpisodeSummary,
+    IpsDocument,
+    PdfStatus,
+    PreparedPdf,
+    TermTranslation,
+    Transfer,
+)
 from laihua.records.services.access import require_records_access
 from laihua.records.services.exporting import _pdf_context, _pdf_language, pdf_parts, summary_pdf
+from laihua.records.services.transfers import shows_pdf, transfer_pdf
 from laihua.records.signals import pdf_wanted
 
 logger = logging.getLogger("laihua.records")
 
 # Records with more current items than this are rendered by a job (prepared ahead), not in the request.
-PDF_JOB_ITEMS = 1000
+PDF_JOB_ITEMS = 200
 # A row still pending this long after its job was asked for is asked for again (the job was lost with the
 # broker; a job still running meanwhile is harmless: only the first file finished is kept).
 REQUEUE_AFTER = datetime.timedelta(minutes=10)
@@ -193,3 +203,25 @@ def prepared_pdf_file(actor, case: Case, prepared: PreparedPdf):
         detail={"prepared": prepared.pk, "items": prepared.items},
     )
     return handle
+
+
+def request_transfer_pdf(transfer: Transfer, language: str) -> SummaryPdf:
+    """The PDF a recipient's link opens (the link was checked and its opening audited by open_transfer): the
+    same document as the case's records PDF in the reader's language, so a long one is prepared by the same
+    job, once for the patient, the staff and every recipient of that version."""
+    if not shows_pdf(transfer):
+        raise NotFound(_("The PDF is not part of these records."))
+    count = item_count(transfer.case)
+    if count <= PDF_JOB_ITEMS:
+        return SummaryPdf(content=transfer_pdf(transfer, language))
+    return SummaryPdf(prepared=_wanted(transfer.case, language, count, again=True))
+
+
+def transfer_pdf_file(transfer: Transfer, prepared: PreparedPdf):
+    """The prepared file opened for the recipient whose link was just checked."""
+    if prepared.case_id != transfer.case_id or prepared.status != PdfStatus.READY or not shows_pdf(transfer):
+        raise NotFound(_("No such file."))
+    try:
+        return prepared.file.open("rb")
+    except FileNotFoundError:
+        raise DomainError(_("This file is missing from the storage."), code="file_missing", status=410) from None

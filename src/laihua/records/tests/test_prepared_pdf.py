@@ -196,3 +196,31 @@ def test_a_prepared_pdf_goes_to_object_storage_when_configured(
     assert keys == [f"{prefix}/{row.file.name}"]
     response = client.get(api(case), headers=bearer(users["clinician"]))
     assert b"".join(response.streaming_content).startswith(b"%PDF")
+
+
+def test_a_recipient_s_link_to_a_long_record_waits_for_the_same_prepared_file(
+    client, case, users, django_capture_on_commit_callbacks
+):
+    from laihua.records.tests.test_transfers import consent, send
+
+    store(case, users["clinician"], 5)
+    consent(users, case)
+    transfer, token = send(users, case, django_capture_on_commit_callbacks, language="en")
+    with django_capture_on_commit_callbacks() as queued:
+        waiting = client.get(f"/shared/{token}/summary.pdf")
+    assert waiting.status_code == 202 and waiting["Cache-Control"] == "no-store"
+    assert "is being prepared" in waiting.content.decode() and 'http-equiv="refresh"' in waiting.content.decode()
+    assert len(queued) == 1
+    with django_capture_on_commit_callbacks() as again:
+        assert client.get(f"/shared/{token}/summary.pdf").status_code == 202
+    assert again == []
+    queued[0]()
+    pdf = client.get(f"/shared/{token}/summary.pdf")
+    assert pdf.status_code == 200 and b"".join(pdf.streaming_content).startswith(b"%PDF")
+    # the staff's download in the same language is the same file, prepared once
+    assert client.get(api(case), headers=bearer(users["clinician"])).status_code == 200
+    assert PreparedPdf.objects.count() == 1
+    whats = AuditEvent.objects.filter(action="records.transfer_access", object_id=str(transfer.pk))
+    assert list(whats.values_list("detail__what", flat=True)) == ["pdf", "pdf", "pdf"]
+    services.revoke_transfer(users["coordinator"], transfer.pk)
+    assert client.get(f"/shared/{token}/summary.pdf").status_code == 410
