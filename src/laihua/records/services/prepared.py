@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Count, F, Max, Q, Sum
 from django.utils.translation import gettext as _
 
 from laihua.audit.services import record_event
@@ -159,7 +159,7 @@ def prepare_pdf(pk: int) -> bool:
     row = PreparedPdf.objects.select_related("case", "case__patient", "case__hospital").filter(pk=pk).first()
     if row is None or row.status == PdfStatus.READY:
         return False
-    PreparedPdf.objects.filter(pk=pk).update(attempts=row.attempts + 1)
+    PreparedPdf.objects.filter(pk=pk).update(attempts=F("attempts") + 1)
     content = render_pdf_parts("records/summary_pdf.html", pdf_parts(_pdf_context(row.case)), language=row.language)
     storage = PreparedPdf._meta.get_field("file").storage
     name = storage.save(
