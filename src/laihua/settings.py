@@ -460,6 +460,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # A case waiting this many working hours for its first answer is flagged overdue on the board.
 LAIHUA_FIRST_RESPONSE_HOURS = env_int("LAIHUA_FIRST_RESPONSE_HOURS", 24)
+# The coordinators are told once when this share (percent) of that time has passed without an answer, and once
+# more when it has all passed (`laihua cases remind`, a periodic job); 0 turns the first notice off.
+LAIHUA_FIRST_RESPONSE_WARN_PERCENT = env_int("LAIHUA_FIRST_RESPONSE_WARN_PERCENT", 80)
 COUNTRIES_FIRST = []
 
 # The platform maximum of the international share of any resource's capacity (the 10% rule).

@@ -49,6 +49,9 @@ class Case(models.Model):
     language = models.CharField(_("patient's language"), max_length=16, default="en")
     created_at = models.DateTimeField(_("opened"), auto_now_add=True, db_index=True)
     first_response_at = models.DateTimeField(_("first answered"), null=True, blank=True)
+    # When the coordinators were told that the first answer is due soon / overdue (each once per case).
+    first_response_warned_at = models.DateTimeField(_("first answer due soon, told"), null=True, blank=True)
+    first_response_reminded_at = models.DateTimeField(_("first answer overdue, told"), null=True, blank=True)
     state_changed_at = models.DateTimeField(_("state since"), auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db import transaction
-from django.db.models import BooleanField, Count, ExpressionWrapper, Prefetch, Q, QuerySet
+from django.db.models import BooleanField, Count, DateTimeField, ExpressionWrapper, F, Prefetch, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.text import format_lazy
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import get_language, gettext_lazy, gettext_noop
 from django.utils.translation import gettext as _
 
 from laihua.accounts.models import Role, User
@@ -211,6 +212,82 @@ def _overdue_q(now: datetime.datetime) -> Q:
 
 def with_overdue(cases: QuerySet[Case], now: datetime.datetime | None = None) -> QuerySet[Case]:
     return cases.annotate(overdue=ExpressionWrapper(_overdue_q(now or clock.now()), output_field=BooleanField()))
+
+
+# --- first-response reminders ---------------------------------------------------------------------
+
+DUE_SOON, OVERDUE = "first_response_due_soon", "first_response_overdue"
+
+
+def _first_response_marks(now: datetime.datetime) -> list[tuple[str, datetime.datetime, Q, dict]]:
+    """Each notice with the opening time before which an unanswered case gets it, the condition its claim
+    checks and the columns the claim sets. Overdue comes first and marks "due soon" as told too: a case found
+    already overdue (the job was stopped, the target lowered) is not told afterwards that it is due soon."""
+    target = datetime.timedelta(hours=settings.LAIHUA_FIRST_RESPONSE_HOURS)
+    marks = [
+        (
+            OVERDUE,
+            now - target,
+            Q(first_response_reminded_at__isnull=True),
+            {
+                "first_response_reminded_at": now,
+                "first_response_warned_at": Coalesce(F("first_response_warned_at"), Value(now, DateTimeField())),
+            },
+        )
+    ]
+    percent = settings.LAIHUA_FIRST_RESPONSE_WARN_PERCENT
+    if 0 < percent < 100:
+        marks.append(
+            (
+                DUE_SOON,
+                now - target * percent / 100,
+                Q(first_response_warned_at__isnull=True),
+                {"first_response_warned_at": now},
+            )
+        )
+    return marks
+
+
+def remind_first_response(now: datetime.datetime | None = None) -> list[tuple[str, str]]:
+    """`laihua cases remind` and its periodic job: the coordinator of each open case still unanswered is told
+    once when LAIHUA_FIRST_RESPONSE_WARN_PERCENT of the first-response target has passed, and once when all of
+    it has (every coordinator of the hospital while nobody is assigned), by e-mail in their language and on
+    the case's timeline. Returns the (reference, notice) pairs sent now.
+
+    Each notice is claimed by a conditional UPDATE of the case (only while its column is empty, the case
+    unanswered and open) in the transaction that writes the timeline, the audit event and the outbox rows:
+    a second run, a retried job or another worker at the same time finds it claimed and sends nothing."""
+    now = now or clock.now()
+    sent = []
+    for kind, cutoff, unclaimed, columns in _first_response_marks(now):
+        due = Case.objects.filter(unclaimed, first_response_at__isnull=True, created_at__lt=cutoff).exclude(
+            state__in=list(TERMINAL)
+        )
+        for pk in list(due.order_by("created_at", "pk").values_list("pk", flat=True)):
+            if _tell_first_response(pk, kind, cutoff, unclaimed, columns):
+                sent.append((Case.objects.values_list("reference", flat=True).get(pk=pk), kind))
+    return sent
+
+
+@transaction.atomic
+def _tell_first_response(pk: int, kind: str, cutoff: datetime.datetime, unclaimed: Q, columns: dict) -> bool:
+    claim = Case.objects.filter(unclaimed, pk=pk, first_response_at__isnull=True, created_at__lt=cutoff).exclude(
+        state__in=list(TERMINAL)
+    )
+    if not claim.update(**columns):
+        return False  # answered, closed or claimed by another run since it was listed
+    case = Case.objects.select_related("hospital", "coordinator", "patient").get(pk=pk)
+    due = timezone.localtime(first_response_due(case))
+    if kind == OVERDUE:
+        msgid = gettext_noop("No answer to the patient yet: the first answer was due by %(due)s.")
+    else:
+        msgid = gettext_noop("No answer to the patient yet: the first answer is due by %(due)s.")
+    add_event(case, None, kind, staff_only=True, note=timeline_note(msgid, due=f"{due:%Y-%m-%d %H:%M}"))
+    record_event(
+        None, "case.first_response_remind", case, hospital=case.hospital, detail={"notice": kind, "by": "system"}
+    )
+    notices.notify_staff(case, kind, due=due)  # outbox rows in this transaction: sent once it commits
+    return True
 
 
 def timeline(actor, case: Case) -> QuerySet[CaseEvent]:

@@ -25,6 +25,20 @@ DEFAULTS = (
         "laihua insurance remind: once per GOP request past its answer deadline.",
     ),
     Periodic(
+        "Remind coordinators of unanswered inquiries",
+        "laihua.cases.remind_first_response",
+        "*/10",
+        "*",
+        "laihua cases remind: once per case when its first answer is due soon, once when it is overdue.",
+    ),
+    Periodic(
+        "Offer free places to the waitlist",
+        "laihua.capacity.offer_waitlist",
+        "*/15",
+        "*",
+        "laihua capacity offer-waitlist: places still free go to the waiting entries, oldest first.",
+    ),
+    Periodic(
         "Warn of permitted stays ending",
         "laihua.travel.stay_reminders",
         "0",

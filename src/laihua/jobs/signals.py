@@ -4,8 +4,10 @@ again in the worker while the job runs, so that the worker's log lines carry the
 import logging
 
 from celery import signals
+from django.dispatch import receiver
 
 from laihua.kit.requestctx import request_id
+from laihua.records.signals import pdf_wanted
 
 HEADER = "laihua_request_id"
 logger = logging.getLogger("laihua.jobs")
@@ -32,3 +34,11 @@ def drop_request_id(task_id=None, task=None, state=None, **_kwargs):
     token = _tokens.pop(task_id, None)
     if token is not None:
         request_id.reset(token)
+
+
+@receiver(pdf_wanted, weak=False, dispatch_uid="laihua.jobs.queue_pdf")
+def queue_pdf(pk=None, **_kwargs):
+    """A records PDF was asked for and its row committed: queue the job that renders it."""
+    from laihua.jobs.tasks import enqueue_pdf
+
+    enqueue_pdf(pk)

@@ -71,6 +71,33 @@ def resend_pending_email(self) -> int:
     return len(ids)
 
 
+class PdfJob(app.Task):
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        """Retries used up (or an error not worth one): the row says it failed; asking again queues it again."""
+        from laihua.records.services import pdf_failed
+
+        if args:
+            pdf_failed(args[0], f"{type(exc).__name__}: {exc}")
+
+
+@app.task(name="laihua.records.prepare_pdf", base=PdfJob, **JOB)
+def prepare_records_pdf(self, prepared_id: int) -> bool:
+    """Render a long records PDF into the storage (laihua.records.services.prepared); run again, it does
+    nothing once the file is ready."""
+    from laihua.records.services import prepare_pdf
+
+    return prepare_pdf(prepared_id)
+
+
+def enqueue_pdf(prepared_id: int) -> None:
+    """Ask a worker to prepare the PDF (or prepare it now, without a broker). A broker that cannot be reached
+    leaves the row pending: asking for the PDF again after a while queues it again (see `wanted_pdf`)."""
+    try:
+        prepare_records_pdf.apply_async(args=[prepared_id])
+    except Exception:  # the request has committed: its answer must not fail for the broker's sake
+        logger.exception("Could not queue the records PDF %s.", prepared_id)
+
+
 @app.task(name="laihua.insurance.remind_overdue", **JOB)
 def remind_overdue_guarantees(self) -> list[str]:
     """`laihua insurance remind`: the coordinator is reminded once of each GOP request past its deadline."""
@@ -79,6 +106,28 @@ def remind_overdue_guarantees(self) -> list[str]:
     numbers = remind_overdue()
     logger.info("Reminded coordinators of %d overdue guarantee requests.", len(numbers))
     return numbers
+
+
+@app.task(name="laihua.cases.remind_first_response", **JOB)
+def remind_first_response(self) -> list[str]:
+    """`laihua cases remind`: the coordinators of each unanswered case are told once when its first answer is
+    due soon and once when it is overdue."""
+    from laihua.cases.services import remind_first_response as remind
+
+    sent = remind()
+    logger.info("Sent %d first-response reminders.", len(sent))
+    return [f"{reference} {kind}" for reference, kind in sent]
+
+
+@app.task(name="laihua.capacity.offer_waitlist", **JOB)
+def offer_waitlist(self) -> list[str]:
+    """`laihua capacity offer-waitlist`: places still free on the days waiting entries want go to them, oldest
+    first (each entry is booked once, however often the job runs)."""
+    from laihua.capacity.services import offer_waiting_places
+
+    given = offer_waiting_places()
+    logger.info("Booked %d waiting entries from the waitlist.", len(given))
+    return [f"{entry.case.reference} {entry.item.code} {entry.day.isoformat()}" for entry in given]
 
 
 @app.task(name="laihua.travel.stay_reminders", **JOB)

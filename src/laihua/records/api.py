@@ -14,7 +14,9 @@ from laihua.accounts.auth import AUTH
 from laihua.cases.services import get_case
 from laihua.records import ips, services
 from laihua.records.consents import paper_response
-from laihua.records.schemas import ConsentIn, EpisodeSummaryIn, TermIn, TransferIn
+from laihua.records.models import PdfStatus
+from laihua.records.pdfs import prepared_pdf_response
+from laihua.records.schemas import ConsentIn, EpisodeSummaryIn, PdfStateOut, TermIn, TransferIn
 
 router = Router(tags=["records"], auth=AUTH)
 
@@ -260,12 +262,50 @@ def export(request, reference: str, format: str = "json"):  # noqa: A002 - the q
     return StreamingHttpResponse(services.stream_export(request.user, case, form=form), content_type=kind)
 
 
-@router.get("/cases/{reference}/summary.pdf", summary="The readable summary (PDF, patient's language and Chinese)")
+@router.get(
+    "/cases/{reference}/summary.pdf",
+    response={202: PdfStateOut},
+    summary="The readable summary (PDF, patient's language and Chinese); a long one: 202 until it is prepared",
+    description=(
+        f"A record of up to {services.PDF_JOB_ITEMS} items is rendered at once (200, the PDF). A longer one is "
+        "prepared by a job: the answer is 202 with `status` and `status_url` (also in `Location`) until it is "
+        "ready; then this URL gives the PDF. A change to the records prepares a new one."
+    ),
+)
 def summary_pdf(request, reference: str):
     case = get_case(request.user, reference, audit=None)
-    response = HttpResponse(services.summary_pdf(request.user, case), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="summary-{case.reference}.pdf"'
+    answer = services.request_summary_pdf(request.user, case)
+    if answer.content is not None:
+        response = HttpResponse(answer.content, content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="summary-{case.reference}.pdf"'
+        return response
+    if answer.prepared.status == PdfStatus.READY:
+        return prepared_pdf_response(request.user, case, answer.prepared)
+    state = _pdf_state(request, answer.prepared)
+    response = JsonResponse(state, status=202)
+    response["Location"] = state["status_url"]
+    response["Retry-After"] = "5"
     return response
+
+
+@router.get(
+    "/cases/{reference}/summary.pdf/status",
+    response=PdfStateOut,
+    summary="Whether the readable summary PDF is ready (`pending`, `ready` or `failed`, with the URL to fetch)",
+)
+def summary_pdf_status(request, reference: str):
+    case = get_case(request.user, reference, audit=None)
+    return _pdf_state(request, services.wanted_pdf(request.user, case), request.path.removesuffix("/status"))
+
+
+def _pdf_state(request, prepared, pdf_path: str | None = None) -> dict:
+    pdf_path = pdf_path or request.path
+    return {
+        "status": prepared.status if prepared is not None else PdfStatus.READY,
+        "items": prepared.items if prepared is not None else None,
+        "pdf_url": pdf_path,
+        "status_url": f"{pdf_path}/status",
+    }
 
 
 def _term(t) -> dict:

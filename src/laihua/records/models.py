@@ -5,6 +5,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -402,3 +403,38 @@ class Transfer(models.Model):
 
     def __str__(self):
         return f"{self.recipient_email} {self.sent_at:%Y-%m-%d %H:%M}"
+
+
+class PdfStatus(models.TextChoices):
+    PENDING = "pending", _("Being prepared")
+    READY = "ready", _("Ready")
+    FAILED = "failed", _("Failed")
+
+
+class PreparedPdf(models.Model):
+    """The records PDF of a case too long to render inside a request, rendered by a job into the default
+    storage (object storage when configured) for one version of the case's records in one language. A change
+    to the records makes a new version (laihua.records.services.prepared.records_version); the file is served
+    behind the same access check and audit as a PDF rendered at once."""
+
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="+")
+    language = models.CharField(max_length=16)
+    version = models.CharField(max_length=64)
+    status = models.CharField(max_length=10, choices=PdfStatus.choices, default=PdfStatus.PENDING)
+    items = models.PositiveIntegerField(default=0)
+    file = models.FileField(upload_to="prepared-pdfs/%Y/%m/", max_length=255, blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    queued_at = models.DateTimeField(default=timezone.now)  # when its job was last asked for
+    ready_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("prepared records PDF")
+        verbose_name_plural = _("prepared records PDFs")
+        constraints = [
+            models.UniqueConstraint(fields=["case", "language", "version"], name="prepared_pdf_one_per_version")
+        ]
+
+    def __str__(self):
+        return f"{self.case} {self.language} {self.version[:12]} ({self.status})"

@@ -44,3 +44,14 @@ class TransferIn(Schema):
     recipient_email: str
     data_types: list[str] = []
     language: str = ""
+
+
+class PdfStateOut(Schema):
+    """A records PDF: `ready` (fetch `pdf_url`), `pending` (being prepared by a job: ask `status_url` again in a
+    few seconds) or `failed` (fetching `pdf_url` asks for it again). `items`: the items it shows (null when it
+    is rendered at once)."""
+
+    status: str
+    items: int | None = None
+    pdf_url: str
+    status_url: str

@@ -17,6 +17,7 @@ urlpatterns = [
     path("cases/<str:reference>/ips.json", views.export_json, name="export_json"),
     path("cases/<str:reference>/ips.xml", views.export_xml, name="export_xml"),
     path("cases/<str:reference>/summary.pdf", views.export_pdf, name="export_pdf"),
+    path("cases/<str:reference>/summary-pdf-state/", views.export_pdf_state, name="export_pdf_state"),
     path("cases/<str:reference>/discharge/", views.episode_summary, name="episode_summary"),
     path("cases/<str:reference>/discharge/row/<str:kind>/", views.episode_summary_row, name="episode_summary_row"),
     path("cases/<str:reference>/consents/", views.consent_grant, name="consent_grant"),

@@ -26,7 +26,8 @@ from laihua.errors import Conflict, DomainError, InvalidInput, NotFound, Permiss
 from laihua.kit import clock, fhirxml
 from laihua.records import identity, ips, narrative, services
 from laihua.records.consents import paper_response
-from laihua.records.models import STATUS, ConsentUse, DataType, ItemKind
+from laihua.records.models import STATUS, ConsentUse, DataType, ItemKind, PdfStatus
+from laihua.records.pdfs import prepared_pdf_response
 
 CORRECTABLE = (InvalidInput, Conflict, services.ConsentRequired, services.MatchByHandRefused)
 
@@ -193,10 +194,26 @@ def export_xml(request, reference: str):
 @login_required
 @require_safe
 def export_pdf(request, reference: str):
+    """The records PDF: rendered at once when short; a long one is prepared by a job, and until it is ready this
+    page says so and asks every few seconds (export_pdf_state) whether it is."""
     case = get_case(request.user, reference, audit=None)
-    response = HttpResponse(services.summary_pdf(request.user, case), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="summary-{case.reference}.pdf"'
-    return response
+    answer = services.request_summary_pdf(request.user, case)
+    if answer.content is not None:
+        response = HttpResponse(answer.content, content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="summary-{case.reference}.pdf"'
+        return response
+    if answer.prepared.status == PdfStatus.READY:
+        return prepared_pdf_response(request.user, case, answer.prepared)
+    return render(request, "records/pdf_pending.html", {"case": case, "prepared": answer.prepared})
+
+
+@login_required
+@require_safe
+def export_pdf_state(request, reference: str):
+    """The "being prepared" notice of a long records PDF, asked for again by the page until it is ready."""
+    case = get_case(request.user, reference, audit=None)
+    prepared = services.wanted_pdf(request.user, case)
+    return render(request, "records/_pdf_state.html", {"case": case, "prepared": prepared})
 
 
 @login_required
@@ -541,12 +558,23 @@ def transfer_pdf(request, token: str):
     transfer, refused = _open(request, token, "pdf")
     if refused:
         return _private(refused)
-    pdf = services.transfer_pdf(transfer, _reader_language(request, transfer))
+    language = _reader_language(request, transfer)
+    answer = services.request_transfer_pdf(transfer, language)
+    if answer.content is not None:
+        content = io.BytesIO(answer.content)
+    elif answer.prepared.status == PdfStatus.READY:
+        content = services.transfer_pdf_file(transfer, answer.prepared)
+    else:  # a long record being prepared: the page asks again by itself (each opening is audited)
+        with translation.override(language):
+            page = render(
+                request,
+                "records/transfer_pdf_pending.html",
+                {"transfer": transfer, "prepared": answer.prepared, "reader_language": language},
+                status=202,
+            )
+        return _private(page)
     response = FileResponse(
-        io.BytesIO(pdf),
-        as_attachment=True,
-        filename=f"summary-{transfer.case.reference}.pdf",
-        content_type="application/pdf",
+        content, as_attachment=True, filename=f"summary-{transfer.case.reference}.pdf", content_type="application/pdf"
     )
     return _private(response)
 

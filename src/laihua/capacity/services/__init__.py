@@ -76,6 +76,7 @@ from laihua.capacity.services.waitlist import (
     leave_waitlist,
     offer_freed_places,
     offer_places,
+    offer_waiting_places,
     waitlist_of,
 )
 
@@ -120,6 +121,7 @@ __all__ = [
     "leave_waitlist",
     "offer_freed_places",
     "offer_places",
+    "offer_waiting_places",
     "waitlist_of",
     # over the cap
     "OverCap",

@@ -274,3 +274,26 @@ def offer_places(actor, hospital_id: int, freed: set[tuple[int, datetime.date]])
     the waitlist: the waiting entries' counters are locked in the global order first."""
     candidates, locked = _lock_with_waitlist(hospital_id, freed)
     return offer_freed_places(actor, hospital_id, candidates, locked)
+
+
+def offer_waiting_places() -> list[WaitlistEntry]:
+    """The periodic job "Offer free places to the waitlist" (`laihua capacity offer-waitlist`): a place is
+    handed to the waitlist in the transaction that frees it, but an entry that joined while a place was still
+    free (or in the moment between a place being freed and its counters being locked) would wait for the next
+    one. This sweep offers, hospital by hospital in one transaction each, whatever is free on the days the
+    waiting entries want, oldest entry first, exactly as a freed place is offered. Running it twice books
+    nothing twice: an entry is booked once (its status, and its booking's idempotency key)."""
+    today = clock.today()
+    waiting = WaitlistEntry.objects.filter(status=WaitlistStatus.WAITING, day__gte=today)
+    given = []
+    for hospital_id in sorted(set(waiting.values_list("hospital_id", flat=True))):
+        wanted: set[tuple[int, datetime.date]] = set()
+        for entry in waiting.filter(hospital_id=hospital_id).select_related("item"):
+            try:
+                wanted |= set(plan_for(entry.item, entry.day))
+            except InvalidInput:  # its service takes no active resource any more: it waits
+                continue
+        if wanted:
+            with transaction.atomic():
+                given += offer_places(None, hospital_id, wanted)
+    return given

@@ -1,4 +1,5 @@
 import datetime
+import io
 
 import pytest
 
@@ -139,3 +140,32 @@ def test_reactivating_a_resource_gives_its_free_places_to_the_waitlist(
     # Saving it active again hands out nothing twice.
     services.update_resource(admin, scanner, active=True, opening_hours="08:00-20:00")
     assert services.booked_units(scanner, day) == 1
+
+
+def test_the_waitlist_job_books_a_place_left_free_once_however_often_it_runs(
+    users, patient, hospital, other_hospital, mri, scanner, day, one_place
+):
+    """An entry joined while a place was still free (no cancellation will come to hand it over): the periodic
+    job books it, once; the other hospital's entries are not its business."""
+    from django.core.management import call_command
+
+    from laihua.jobs.tasks import offer_waitlist
+
+    services.set_capacity(users["hospital_admin"], scanner, day, 20)  # a second place, nobody waiting yet
+    waiting = make_case(patient, hospital, state="accepted", services=[mri])
+    entry = services.join_waitlist(users["coordinator"], waiting, mri, day)
+    assert services.booked_units(scanner, day) == 1
+    assert offer_waitlist.delay().get() == [f"{waiting.reference} {mri.code} {day.isoformat()}"]
+    assert offer_waitlist.delay().get() == []
+    call_command("capacity", "offer-waitlist", stdout=io.StringIO(), stderr=io.StringIO())
+    entry.refresh_from_db()
+    assert entry.status == "booked" and services.booked_units(scanner, day) == 2
+    assert Booking.objects.filter(case=waiting, status="booked").count() == 1
+
+
+def test_the_waitlist_job_books_nothing_when_no_place_is_free(users, patient, hospital, mri, scanner, day, one_place):
+    waiting = make_case(patient, hospital, state="accepted", services=[mri])
+    entry = services.join_waitlist(users["coordinator"], waiting, mri, day)
+    assert services.offer_waiting_places() == []
+    entry.refresh_from_db()
+    assert entry.status == "waiting" and services.booked_units(scanner, day) == 1

@@ -28,6 +28,9 @@ EVENT_LABELS = {
     "pickup_changed": gettext_lazy("Airport pickup"),
     "accommodation_changed": gettext_lazy("Accommodation"),
     "stay_warning": gettext_lazy("Permitted stay ends soon"),
+    # cases.services.remind_first_response
+    "first_response_due_soon": gettext_lazy("First answer due soon"),
+    "first_response_overdue": gettext_lazy("First answer overdue"),
     # capacity.services
     "booked": gettext_lazy("Booked"),
     "booking_cancelled": gettext_lazy("Booking cancelled"),

@@ -24,6 +24,7 @@ The rules, by concern:
 - `terms`: the platform's term list and each hospital's overrides;
 - `discharge`: the clinician's structured discharge summary;
 - `exporting`: the IPS export (FHIR) and the PDF;
+- `prepared`: records PDFs too long for a request, rendered ahead by a job into the storage;
 - `consents`: consents (from the patient, or signed on paper and recorded by staff);
 - `transfers`: sending records under them as an expiring, revocable link, and its access log.
 """
@@ -68,6 +69,18 @@ from laihua.records.services.importing import (
     mismatched_documents,
     refresh_items,
     store,
+)
+from laihua.records.services.prepared import (
+    PDF_JOB_ITEMS,
+    SummaryPdf,
+    pdf_failed,
+    prepare_pdf,
+    prepared_pdf_file,
+    records_version,
+    request_summary_pdf,
+    request_transfer_pdf,
+    transfer_pdf_file,
+    wanted_pdf,
 )
 from laihua.records.services.terms import (
     OVERRIDE_EDITORS,
@@ -159,6 +172,16 @@ __all__ = [
     "shows_pdf",
     "store",
     "summary_pdf",
+    "PDF_JOB_ITEMS",
+    "SummaryPdf",
+    "pdf_failed",
+    "prepare_pdf",
+    "prepared_pdf_file",
+    "records_version",
+    "request_summary_pdf",
+    "request_transfer_pdf",
+    "transfer_pdf_file",
+    "wanted_pdf",
     "terms",
     "transfer_bundle",
     "transfer_page_context",

@@ -41,13 +41,20 @@ def problems_in(text: str) -> list[int]:
     return found[::2]
 
 
-def test_a_record_of_700_items_has_every_item_in_its_pdf_numbered_throughout(client, case, users):
+def test_a_record_of_700_items_has_every_item_in_its_pdf_numbered_throughout(
+    client, case, users, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    """Over PDF_JOB_ITEMS items: prepared by the job (in-process here), then downloaded."""
+    settings.MEDIA_ROOT = tmp_path
     clinician = users["clinician"]
     numbers = store(case, clinician, documents=2, per_document=350)
     assert len(exporting.pdf_parts(exporting._pdf_context(case))) == 3  # 300, 300 and 100 items
-    response = client.get(f"/api/records/cases/{case.reference}/summary.pdf", headers=bearer(clinician))
+    url = f"/api/records/cases/{case.reference}/summary.pdf"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.get(url, headers=bearer(clinician)).status_code == 202
+    response = client.get(url, headers=bearer(clinician))
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
-    pages = pages_text(response.content)
+    pages = pages_text(b"".join(response.streaming_content))
     text = "\n".join(pages)
     assert problems_in(text) == numbers  # first to last, each once, in order
     assert f"Problem {numbers[0]}" in pages[0] and f"Problem {numbers[-1]}" in pages[-1]

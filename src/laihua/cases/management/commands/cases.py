@@ -1,6 +1,7 @@
 """Cases on the command line.
 
 laihua cases list --hospital SLUG [--state STATE] [--overdue]
+laihua cases remind   (the periodic job "Remind coordinators of unanswered inquiries", for sites without beat)
 """
 
 from django.core.management.base import BaseCommand, CommandError
@@ -9,22 +10,33 @@ from django.utils.translation import ngettext
 
 from laihua.audit.services import record_event
 from laihua.cases.models import Case
-from laihua.cases.services import with_overdue
+from laihua.cases.services import remind_first_response, with_overdue
 from laihua.cases.states import State
 from laihua.hospitals.models import Hospital
 
 
 class Command(BaseCommand):
-    help = "List a hospital's cases (reference, state, opened, coordinator, overdue first answer)."
+    help = "List a hospital's cases; remind coordinators of inquiries waiting for their first answer."
 
     def add_arguments(self, parser):
-        actions = parser.add_subparsers(dest="action", required=True, metavar="{list}")
+        actions = parser.add_subparsers(dest="action", required=True, metavar="{list,remind}")
         listing = actions.add_parser("list", help="List a hospital's cases, overdue first, then newest.")
         listing.add_argument("--hospital", required=True, help="The hospital's slug.")
         listing.add_argument("--state", choices=State.values, help="Only cases in this state.")
         listing.add_argument("--overdue", action="store_true", help="Only cases past the first-response deadline.")
+        actions.add_parser(
+            "remind", help="Tell coordinators, once per case, of first answers due soon and overdue (run it often)."
+        )
 
-    def handle(self, *args, action, hospital, state=None, overdue=False, **options):
+    def handle(self, *args, action, hospital=None, state=None, overdue=False, **options):
+        if action == "remind":
+            sent = remind_first_response()
+            for reference, kind in sent:
+                self.stdout.write(f"{reference}\t{kind}")
+            self.stderr.write(
+                ngettext("%(count)d reminder sent.", "%(count)d reminders sent.", len(sent)) % {"count": len(sent)}
+            )
+            return
         found = Hospital.objects.filter(slug=hospital).first()
         if found is None:
             raise CommandError(_("No hospital has the slug “%(slug)s”.") % {"slug": hospital})
