@@ -19,16 +19,21 @@ month of quota and against one hospital's interpreter pool (POOL): two English i
 French; the other works Saturdays too, from 07:00 for the fasting tests), one Russian (Mondays, Wednesdays,
 Fridays), one Arabic (Tuesday and Thursday mornings), one Japanese (weekdays). Russian, Arabic and Japanese
 are short on purpose. The pathway patients are planned one after the other, each plan
-confirmed: its interpreters' visits become the next plans' commitments, as in the hospital, so no interpreter
-is ever in two places (`double_booked`, printed, always 0).
+confirmed, and after each the hospital's pass (`assign_all`, as `planning.services.interpreters.rebalance` runs
+it after every plan) re-solves who interprets all the planned visits of the plan's days, all patients at once:
+a confirmed visit with an interpreter keeps one (its interpreter may change); the assignments are then the next
+plans' commitments. No interpreter is ever in two places (`double_booked`, printed, always 0).
 
 The last line is `planner: cpsat <A> days, greedy <B> days, optimal <P>/<N>, interpreter-short <K> of <M>
 needed (unavoidable <U>), p95 solve <S> s` (A and B: mean stays over the cases both methods planned; P of the
 N cases with a plan proven optimal, a greedy fallback where CP-SAT found nothing in its time limit counting
 as not proven; K: the pathway patients' appointments left without an in-person interpreter, of the M that
-needed one; U: how many of those the pool makes unavoidable at the times planned (`unavoidable_short`: the
-visits no interpreter of the language is free for at all, plus, per language and day, the most visits under
-way at one moment beyond the interpreters of the language free then; a lower bound on K).
+needed one; U: the fewest the pool allows at the times planned, every assignment free to move (`assign_all`
+over all the visits with none kept, each day's model proven optimal). K - U are visits a confirmed patient's
+kept interpreter could have freed up for two later ones (printed as "kept for confirmed patients"). The line
+before also gives K as each plan assigned its own visits before the pass, and the moment-by-moment lower bound
+`unavoidable_short`, which ignores that an interpreter free at each moment of a chain of overlapping visits can
+still take only every other one).
 Goals on a 2-core machine: at least 95% proven optimal, CP-SAT at least 15% shorter than greedy on the cases
 where greedy is not already optimal, p95 solve time under 2 s.
 """
@@ -247,13 +252,13 @@ class Interpreting:
     def assignments(self) -> list[Assignment]:
         return [Assignment(n.ref, n.day, n.begin, n.end, n.language, n.current) for n in self.needs.values()]
 
-    def unavoidable(self) -> int:
+    def bound(self) -> int:
         return unavoidable_short([(n.language, n.day, n.begin, n.end) for n in self.needs.values()], self.original)
 
-    def best(self) -> int:
+    def best(self):
         """The fewest visits without an interpreter in person at the times planned, every assignment free to
-        move (no visit kept): what the pool allows, proven by CP-SAT."""
-        return assign_all([replace(n, keep=False) for n in self.needs.values()], self.original).short
+        move (no visit kept): what the pool makes unavoidable, as `assign_all`'s Pass (proven when optimal)."""
+        return assign_all([replace(n, keep=False) for n in self.needs.values()], self.original)
 
     def double_booked(self) -> int:
         return len(double_booked(self.original, self.assignments()))
@@ -432,19 +437,22 @@ def main(argv=None) -> None:
     for code, (need, miss) in interpreting.by_language().items():
         print(f"  interpreters, {code}: {need} appointments, {miss} without an interpreter in person")
     print(f"interpreters in two places at once: {interpreting.double_booked()}")
+    best = interpreting.best()
     print(
         f"interpreter-short: {interpreting.short} with the hospital's pass "
         f"(every day proven optimal: {'yes' if interpreting.optimal else 'no'}), "
         f"{interpreting.sequential_short} as each plan assigned them before the pass; "
-        f"fewest possible at the times planned, nothing kept: {interpreting.best()}; "
-        f"lower bound: {interpreting.unavoidable()}"
+        f"unavoidable at the times planned (every assignment free to move): {best.short} "
+        f"(proven optimal: {'yes' if best.optimal else 'no'}); "
+        f"kept for confirmed patients: {interpreting.short - best.short}; "
+        f"moment-by-moment lower bound: {interpreting.bound()}"
     )
     print(f"mean solve {statistics.mean(solve_times):.3f} s, max {max(solve_times):.3f} s")
     print(f"bound {bd:.1f} days on average")
     print(
         f"planner: cpsat {cp:.1f} days, greedy {gr:.1f} days, optimal {proven}/{planned}, "
         f"interpreter-short {interpreting.short} of {len(interpreting.needs)} needed "
-        f"(unavoidable {interpreting.unavoidable()}), p95 solve {p95:.2f} s"
+        f"(unavoidable {best.short}), p95 solve {p95:.2f} s"
     )
 
 

@@ -76,6 +76,17 @@ def test_no_interpreter_of_the_language_is_a_shortage_with_remote_offered(client
     assert response.status_code == 302
     rows[0].refresh_from_db()
     assert rows[0].interpreter_mode == InterpreterMode.VIDEO
+    # The itinerary API: the remote interpretation is an interpreter event right after its visit; the
+    # visits with no interpreter arranged have none.
+    events = client.get(f"/api/planning/cases/{trip_case.reference}/itinerary").json()["events"]
+    remote = [n for n, e in enumerate(events) if e["kind"] == "interpreter"]
+    assert len(remote) == 1
+    event, visit = events[remote[0]], events[remote[0] - 1]
+    assert event["interpreter"] == visit["interpreter"] == {"name": "", "language": "English", "mode": "video"}
+    assert (event["start"], event["end"], event["service"]) == (visit["start"], visit["end"], rows[0].item.code)
+    assert event["reason"].endswith("remote by video")
+    others = [e for e in events if e["kind"] in ("appointment", "procedure") and e is not visit]
+    assert len(others) == len(rows) - 1 and all(e["interpreter"] is None for e in others)
     services.confirm_itinerary(users["coordinator"], itinerary)
     found = services.shortages(users["hospital_admin"])
     assert {r["language"] for r in found} == {"en"} and {r["language_name"] for r in found} == {"English"}
@@ -139,20 +150,24 @@ def test_one_interpreter_is_never_with_two_patients_at_once(users, trip_case, ot
 
 
 def test_confirming_after_the_interpreter_was_taken_plans_again(users, trip_case, other_case, hospital, arrival):
-    """Two drafts planned before either is confirmed both name the interpreter at the same times: the second
-    to be confirmed finds them taken, books nothing and is planned again without them at those times."""
+    """Two drafts that name the interpreter at overlapping times (as two plans made at the same moment, before
+    either's pass saw the other, could): the second to be confirmed finds them taken, books nothing and is
+    planned again without them at those times."""
     fang = interpreter(hospital)
     first = services.plan_case(users["coordinator"], trip_case, inputs(arrival))
     second = services.plan_case(users["coordinator"], other_case, inputs(arrival))
     services.confirm_itinerary(users["coordinator"], first)
-    clash = any(
-        a.day == b.day and a.starts_at == b.starts_at
+    clash = [
+        b
         for a in visits(first)
         for b in visits(second)
-        if a.interpreter_id and b.interpreter_id
-    )
-    if not clash:
-        pytest.skip("the two drafts do not overlap")
+        if a.interpreter_id and a.day == b.day and a.starts_at < b.ends_at and b.starts_at < a.ends_at
+    ]
+    assert clash  # the same knee trip from the same day: the second patient's visits meet the first's
+    for row in clash:
+        row.interpreter = fang
+        row.interpreter_mode = InterpreterMode.IN_PERSON
+        row.save()
     with pytest.raises(PlaceTaken) as caught:
         services.confirm_itinerary(users["coordinator"], second)
     second.refresh_from_db()
@@ -188,3 +203,37 @@ def test_the_interpreter_reads_their_own_day_and_nothing_else(client, users, tri
     assert client.get("/api/interpreters", **auth(account)).status_code == 403
     # Staff have no "my day".
     assert client.get("/api/planning/interpreters/my-day", **auth(users["coordinator"])).status_code == 403
+
+
+def test_the_hospitals_pass_frees_an_interpreter_for_a_later_patient_and_says_so(
+    client, users, trip_case, other_case, other_patient, hospital, arrival
+):
+    """The English patient's trip, confirmed first, has the certified interpreter who also speaks French at
+    its surgery. A French patient planned next needs her at that time: the pass gives the surgery the other
+    English interpreter, tells the English case so on its timeline (and the audit), and gives every French
+    visit an interpreter in person. No one is then in two places across the confirmed trip and the draft."""
+    other_patient.languages = ["fr"]
+    other_patient.save()
+    fang = interpreter(hospital, "Wang Fang", ["en", "fr"], level="certified_medical")
+    li = interpreter(hospital, "Li Na", ["en"])
+    first = services.plan_case(users["coordinator"], trip_case, inputs(arrival))
+    assert {r.interpreter_id for r in visits(first)} == {fang.pk}
+    services.confirm_itinerary(users["coordinator"], first)
+    second = services.plan_case(users["coordinator"], other_case, inputs(arrival))
+    french = visits(second)
+    assert french and all(r.interpreter_id == fang.pk and r.interpreter_language == "fr" for r in french)
+    moved = [r for r in visits(first) if r.interpreter_id == li.pk]
+    assert moved and all(r.interpreter_mode == InterpreterMode.IN_PERSON for r in visits(first))
+    events = trip_case.events.filter(kind="interpreter_changed")
+    assert events.count() == len(moved)
+    assert {e.detail["entry"] for e in events} == {r.pk for r in moved} and "Li Na" in events.first().note
+    assert AuditEvent.objects.filter(action="planning.interpreter.reassigned").count() == len(moved)
+    assert not other_case.events.filter(kind="interpreter_changed").exists()  # a draft: nothing was sent
+    taken = [(r.interpreter_id, r.day, minutes(r.starts_at), minutes(r.ends_at)) for r in visits(first) + french]
+    for n, (who, day, begin, end) in enumerate(taken):
+        for other, other_day, other_begin, other_end in taken[n + 1 :]:
+            assert who != other or day != other_day or end <= other_begin or other_end <= begin
+    # The English patient reads the change on the trip's page.
+    client.force_login(users["patient"])
+    page = client.get(f"/en/planning/cases/{trip_case.reference}/").content.decode()
+    assert "Interpreter: Li Na, English" in page
