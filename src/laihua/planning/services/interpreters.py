@@ -1,8 +1,8 @@
 """Interpreters in trip plans, the Django side: the pool the planner plans with (`gather_pool`), the
-assignment kept on each visit (`assignment_fields`), the hospital's pass that re-solves who interprets every
-planned visit of the days a new plan touches, all patients at once (`rebalance`), a remote mode chosen when no one is free
-(`set_remote`), the shortages by language and month for the hospital admin (`shortages`), and each
-interpreter's own day (`interpreter_day`)."""
+assignment kept on each visit (`assignment_fields`), the hospital's pass that re-solves who interprets
+every planned visit of the days a new plan touches, all patients at once (`rebalance`), a remote mode
+chosen when no one is free (`set_remote`), the shortages by language and month for the hospital admin
+(`shortages`), and each interpreter's own day (`interpreter_day`)."""
 
 import datetime
 import io

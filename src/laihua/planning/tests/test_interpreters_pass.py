@@ -43,9 +43,7 @@ def _committed(pool, plan):
             busy.setdefault(visit.interpreter, {}).setdefault(visit.day, []).append(
                 (_minutes(visit.start), _minutes(visit.end))
             )
-    return tuple(
-        replace(i, busy={d: tuple(s) for d, s in busy.get(i.key, {}).items()} | dict(i.busy)) for i in pool
-    )
+    return tuple(replace(i, busy={d: tuple(s) for d, s in busy.get(i.key, {}).items()} | dict(i.busy)) for i in pool)
 
 
 def test_the_pass_reaches_the_minimum_where_planning_in_turn_does_not():
@@ -145,8 +143,8 @@ def test_the_pass_never_puts_one_interpreter_in_two_places(case):
     # Two patients' visits of one interpreter are GAP_MINUTES apart.
     for x in needs:
         for y in needs:
-            if x.ref < y.ref and x.patient != y.patient and x.day == y.day and done.chosen[x.ref]:
-                if done.chosen[x.ref] == done.chosen[y.ref]:
-                    assert x.end + GAP_MINUTES <= y.begin or y.end + GAP_MINUTES <= x.begin
+            same = done.chosen[x.ref] and done.chosen[x.ref] == done.chosen[y.ref]
+            if same and x.ref < y.ref and x.patient != y.patient and x.day == y.day:
+                assert x.end + GAP_MINUTES <= y.begin or y.end + GAP_MINUTES <= x.begin
     demand = [(n.language, n.day, n.begin, n.end) for n in needs]
     assert done.optimal and unavoidable_short(demand, pool) <= done.short
