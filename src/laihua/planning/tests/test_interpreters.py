@@ -151,25 +151,22 @@ def test_one_interpreter_is_never_with_two_patients_at_once(users, trip_case, ot
 
 def test_confirming_after_the_interpreter_was_taken_plans_again(users, trip_case, other_case, hospital, arrival):
     """Two drafts that name the interpreter at overlapping times (as two plans made at the same moment, before
-    either's pass saw the other, could): the second to be confirmed finds them taken, books nothing and is
-    planned again without them at those times."""
+    either's pass saw the other, could): the second to be confirmed finds her taken, books nothing and is
+    planned again without her at those times."""
     fang = interpreter(hospital)
     first = services.plan_case(users["coordinator"], trip_case, inputs(arrival))
-    second = services.plan_case(users["coordinator"], other_case, inputs(arrival))
     services.confirm_itinerary(users["coordinator"], first)
-    clash = [
-        b
-        for a in visits(first)
-        for b in visits(second)
-        if a.interpreter_id and a.day == b.day and a.starts_at < b.ends_at and b.starts_at < a.ends_at
-    ]
-    assert clash  # the same knee trip from the same day: the second patient's visits meet the first's
-    for row in clash:
-        row.interpreter = fang
-        row.interpreter_mode = InterpreterMode.IN_PERSON
-        row.save()
+    second = services.plan_case(users["coordinator"], other_case, inputs(arrival))
+    # The second draft's visit of the same service at the same time as one of the first's, with her.
+    taken = next(r for r in visits(first) if r.interpreter_id == fang.pk)
+    row = next(r for r in visits(second) if r.item_id == taken.item_id)
+    row.day, row.starts_at, row.ends_at = taken.day, taken.starts_at, taken.ends_at
+    row.interpreter = fang
+    row.interpreter_mode = InterpreterMode.IN_PERSON
+    row.save()
     with pytest.raises(PlaceTaken) as caught:
         services.confirm_itinerary(users["coordinator"], second)
+    assert "The interpreter Wang Fang was booked for another patient" in str(caught.value.message)
     second.refresh_from_db()
     assert second.status != ItineraryStatus.ACTIVE
     replanned = caught.value.itinerary
