@@ -209,20 +209,48 @@ def rebalance(actor, hospital_id: int, days) -> int:
         case = row.itinerary.case
         detail = {"entry": row.pk, "day": row.day.isoformat(), "from": before, "to": names.get(new, "")}
         record_event(actor, "planning.interpreter.reassigned", case, hospital_id=hospital_id, detail=detail)
-        add_event(
-            case,
-            actor,
-            "interpreter_changed",
-            note=timeline_note(
+        where = {
+            "service": row.item.code if row.item_id else "",
+            "day": row.day.isoformat(),
+            "time": row.starts_at.strftime("%H:%M"),
+        }
+        note = (
+            timeline_note(
                 gettext_noop("Interpreter for %(service)s on %(day)s at %(time)s: %(name)s."),
-                service=row.item.code if row.item_id else "",
-                day=row.day.isoformat(),
-                time=row.starts_at.strftime("%H:%M"),
                 name=names.get(new, ""),
-            ),
-            entry=row.pk,
+                **where,
+            )
+            if new
+            else timeline_note(
+                gettext_noop(
+                    "No interpreter in person for %(service)s on %(day)s at %(time)s any more: the coordinator "
+                    "arranges one remotely or another day."
+                ),
+                **where,
+            )
         )
+        add_event(case, actor, "interpreter_changed", note=note, entry=row.pk)
     return changed
+
+
+def rebalance_after_pool_change(sender, hospital_id: int, actor=None, **kwargs) -> int:
+    """After the pool changed (an interpreter added or changed, days away added or removed, an import): the
+    hospital's pass over every day from today on with a planned visit that needs an interpreter, so that no
+    visit keeps an interpreter who is now away or off (a confirmed one's case is told) and a visit without
+    one gets an interpreter now free. The number of entries changed."""
+    days = (
+        ItineraryItem.objects.filter(
+            itinerary__case__hospital_id=hospital_id,
+            itinerary__status__in=(ItineraryStatus.ACTIVE, ItineraryStatus.DRAFT),
+            kind=ItemKind.VISIT,
+            day__gte=clock.today(),
+        )
+        .exclude(interpreter_language="")
+        .values_list("day", flat=True)
+        .distinct()
+    )
+    with transaction.atomic():
+        return rebalance(actor, hospital_id, set(days))
 
 
 # --- shortages ----------------------------------------------------------------------------------------

@@ -234,3 +234,30 @@ def test_the_hospitals_pass_frees_an_interpreter_for_a_later_patient_and_says_so
     client.force_login(users["patient"])
     page = client.get(f"/en/planning/cases/{trip_case.reference}/").content.decode()
     assert "Interpreter: Li Na, English" in page
+
+
+def test_a_change_of_the_pool_moves_the_confirmed_visits_and_says_so(users, trip_case, hospital, arrival):
+    """Days away recorded after a trip is confirmed: its visits go to another interpreter free then (the case's
+    timeline says so); with no one free they have none in person (and the timeline says that); when the days
+    away are taken back, the visits get an interpreter again."""
+    from laihua.interpreters import services as pool
+
+    fang = interpreter(hospital, "Wang Fang", ["en"], level="certified_medical")
+    li = interpreter(hospital, "Li Na", ["en"])
+    itinerary = services.plan_case(users["coordinator"], trip_case, inputs(arrival))
+    services.confirm_itinerary(users["coordinator"], itinerary)
+    rows = visits(itinerary)
+    assert rows and {r.interpreter_id for r in rows} == {fang.pk}
+    first, last = rows[0].day.isoformat(), rows[-1].day.isoformat()
+    pool.add_absence(users["coordinator"], fang.pk, {"starts_on": first, "ends_on": last})
+    assert {r.interpreter_id for r in visits(itinerary)} == {li.pk}
+    changes = trip_case.events.filter(kind="interpreter_changed")
+    assert changes.count() == len(rows) and all("Li Na" in e.note for e in changes)
+    away = pool.add_absence(users["coordinator"], li.pk, {"starts_on": first, "ends_on": last})
+    rows = visits(itinerary)
+    assert all(r.interpreter_id is None and r.interpreter_mode == InterpreterMode.NONE for r in rows)
+    lost = trip_case.events.filter(kind="interpreter_changed").order_by("-pk")[: len(rows)]
+    assert all("No interpreter in person" in e.note for e in lost)
+    pool.delete_absence(users["coordinator"], li.pk, away.pk)
+    rows = visits(itinerary)
+    assert all(r.interpreter_id == li.pk and r.interpreter_mode == InterpreterMode.IN_PERSON for r in rows)
