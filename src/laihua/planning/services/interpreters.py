@@ -185,6 +185,7 @@ def rebalance(actor, hospital_id: int, days) -> int:
             end=_minutes(row.ends_at),
             current=str(row.interpreter_id or ""),
             keep=row.itinerary.status == ItineraryStatus.ACTIVE and bool(row.interpreter_id),
+            trip=str(row.itinerary_id),
         )
         for row in rows
     ]

@@ -287,6 +287,7 @@ class Need:
     end: int
     current: str = ""
     keep: bool = False
+    trip: str = ""  # a patient's visits of two different trips are alternatives (a re-plan and the trip it replaces)
 
 
 @dataclass(frozen=True)
@@ -300,8 +301,11 @@ class Pass:
 
 
 def _apart(a: Need, b: Need) -> bool:
-    """Whether one interpreter can take both: a patient's own visits need only not overlap; two patients'
-    visits need GAP_MINUTES between them."""
+    """Whether one interpreter can take both: a patient's own visits need only not overlap (and of two trips
+    of theirs, a re-plan and the trip it replaces, only one takes place); two patients' visits need
+    GAP_MINUTES between them."""
+    if a.patient == b.patient and a.trip != b.trip:
+        return True
     gap = 0 if a.patient == b.patient else GAP_MINUTES
     return a.end + gap <= b.begin or b.end + gap <= a.begin
 

@@ -3,8 +3,10 @@ across confirmed trips, absences respected, the shortage reported and offered re
 interpreter's own day with only what they need."""
 
 import datetime
+from io import BytesIO
 
 import pytest
+from pypdf import PdfReader
 
 from laihua.accounts.models import Role
 from laihua.accounts.services import create_api_token
@@ -54,6 +56,9 @@ def test_each_visit_gets_an_interpreter_of_the_patients_language(client, users, 
     assert "Interpreter: Wang Fang, English" in page.content.decode()
     ics = client.get(f"/en/planning/itineraries/{itinerary.pk}/trip.ics").content.decode()
     assert "Interpreter: Wang Fang\\, English" in ics or "Interpreter: Wang Fang, English" in ics
+    pdf = client.get(f"/en/planning/itineraries/{itinerary.pk}/trip.pdf").content
+    text = "".join(page.extract_text() for page in PdfReader(BytesIO(pdf)).pages)
+    assert text.count("Interpreter: Wang Fang, English") == len(rows)
 
 
 def test_a_chinese_speaking_patient_needs_none(users, trip_case, hospital, arrival, patient):
@@ -261,3 +266,24 @@ def test_a_change_of_the_pool_moves_the_confirmed_visits_and_says_so(users, trip
     pool.delete_absence(users["coordinator"], li.pk, away.pk)
     rows = visits(itinerary)
     assert all(r.interpreter_id == li.pk and r.interpreter_mode == InterpreterMode.IN_PERSON for r in rows)
+
+
+def test_a_replan_of_a_confirmed_trip_keeps_its_interpreter(users, trip_case, other_case, hospital, arrival):
+    """A re-plan of a booked trip may name the interpreter the trip it replaces has at the same times (only one
+    of the two takes place); once it is confirmed, the replaced trip's hold on her is gone."""
+    fang = interpreter(hospital)
+    first = services.plan_case(users["coordinator"], trip_case, inputs(arrival))
+    services.confirm_itinerary(users["coordinator"], first)
+    again = services.plan_case(users["coordinator"], trip_case, inputs(arrival))
+    assert {r.interpreter_id for r in visits(again)} == {fang.pk}
+    assert {r.interpreter_id for r in visits(first)} == {fang.pk}  # the booked trip keeps her meanwhile
+    assert not trip_case.events.filter(kind="interpreter_changed").exists()
+    services.confirm_itinerary(users["coordinator"], again)
+    first.refresh_from_db()
+    assert first.status == ItineraryStatus.REVOKED
+    # Another patient planned now at those times is not kept from her by the replaced trip.
+    other = services.plan_case(users["coordinator"], other_case, inputs(arrival))
+    held = [(r.day, minutes(r.starts_at), minutes(r.ends_at)) for r in visits(again)]
+    for row in visits(other):
+        if row.interpreter_id == fang.pk:
+            assert all(row.day != d or minutes(row.ends_at) <= b or e <= minutes(row.starts_at) for d, b, e in held)

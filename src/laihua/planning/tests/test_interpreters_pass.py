@@ -95,6 +95,14 @@ def test_one_patients_visits_need_no_gap_but_two_patients_do():
     assert assign_all(theirs, pool).short == 1
     later = [theirs[0], replace(theirs[1], begin=10 * 60 + GAP_MINUTES, end=11 * 60 + GAP_MINUTES)]
     assert assign_all(later, pool).short == 0
+    # A re-plan of a patient's trip and the confirmed trip it would replace: only one takes place, so one
+    # interpreter may be named on both at the same time.
+    again = [
+        Need("old", "p", "en", day, 9 * 60, 10 * 60, "a", True, "1"),
+        Need("new", "p", "en", day, 9 * 60, 10 * 60, trip="2"),
+    ]
+    assert assign_all(again, pool).chosen == {"old": "a", "new": "a"}
+    assert assign_all([replace(n, trip="1") for n in again], pool).short == 1
 
 
 @st.composite
