@@ -19,16 +19,21 @@ month of quota and against one hospital's interpreter pool (POOL): two English i
 French; the other works Saturdays too, from 07:00 for the fasting tests), one Russian (Mondays, Wednesdays,
 Fridays), one Arabic (Tuesday and Thursday mornings), one Japanese (weekdays). Russian, Arabic and Japanese
 are short on purpose. The pathway patients are planned one after the other, each plan
-confirmed: its interpreters' visits become the next plans' commitments, as in the hospital, so no interpreter
-is ever in two places (`double_booked`, printed, always 0).
+confirmed, and after each the hospital's pass (`assign_all`, as `planning.services.interpreters.rebalance` runs
+it after every plan) re-solves who interprets all the planned visits of the plan's days, all patients at once:
+a confirmed visit with an interpreter keeps one (its interpreter may change); the assignments are then the next
+plans' commitments. No interpreter is ever in two places (`double_booked`, printed, always 0).
 
 The last line is `planner: cpsat <A> days, greedy <B> days, optimal <P>/<N>, interpreter-short <K> of <M>
 needed (unavoidable <U>), p95 solve <S> s` (A and B: mean stays over the cases both methods planned; P of the
 N cases with a plan proven optimal, a greedy fallback where CP-SAT found nothing in its time limit counting
 as not proven; K: the pathway patients' appointments left without an in-person interpreter, of the M that
-needed one; U: how many of those the pool makes unavoidable at the times planned (`unavoidable_short`: the
-visits no interpreter of the language is free for at all, plus, per language and day, the most visits under
-way at one moment beyond the interpreters of the language free then; a lower bound on K).
+needed one; U: the fewest the pool allows at the times planned, every assignment free to move (`assign_all`
+over all the visits with none kept, each day's model proven optimal). K - U are visits a confirmed patient's
+kept interpreter could have freed up for two later ones (printed as "kept for confirmed patients"). The line
+before also gives K as each plan assigned its own visits before the pass, and the moment-by-moment lower bound
+`unavoidable_short`, which ignores that an interpreter free at each moment of a chain of overlapping visits can
+still take only every other one).
 Goals on a 2-core machine: at least 95% proven optimal, CP-SAT at least 15% shorter than greedy on the cases
 where greedy is not already optimal, p95 solve time under 2 s.
 """
@@ -59,7 +64,8 @@ from laihua.planning.solver.explanation import _unlimited  # noqa: E402
 from laihua.planning.solver.interpreters import (  # noqa: E402
     Assignment,
     Interpreter,
-    demand_of,
+    Need,
+    assign_all,
     double_booked,
     interpreter_short,
     unavoidable_short,
@@ -199,49 +205,69 @@ def _minutes(moment: datetime.time) -> int:
 
 
 class Interpreting:
-    """The pool as the pathway patients are planned one after the other: each confirmed plan's interpreted
-    visits become the pool's commitments for the next plans; the visits that needed an interpreter, those
-    left without one in person, and every assignment (to check no one is in two places)."""
+    """The pool as the pathway patients are planned one after the other, as the hospital does it: each plan
+    is confirmed, and then the hospital's pass (`assign_all`) re-solves who interprets every planned visit of
+    the plan's days, all patients at once, the earlier confirmed visits kept interpreted in person (their
+    interpreter may change, with the change recorded); the assignments then are the next plans'
+    commitments. Also the plain sequential assignment (each plan's own `assign` against the commitments
+    before it, never revised) for comparison; every assignment is checked for one interpreter in two places."""
 
     def __init__(self, pool=POOL):
         self.original = tuple(pool)
         self.pool = tuple(pool)
-        self.assignments: list[Assignment] = []
-        self.demand: list = []
-        self.short = 0
+        self.needs: dict[str, Need] = {}
+        self.sequential_short = 0
+        self.optimal = True
 
-    def confirm(self, plan, language: str) -> None:
-        self.short += interpreter_short(plan.visits)
-        self.demand += demand_of(plan.visits)
-        busy: dict[str, dict] = {}
+    def confirm(self, plan, language: str, patient: str) -> None:
+        self.sequential_short += interpreter_short(plan.visits)
+        days = set()
         for visit in plan.visits:
-            begin = _minutes(visit.start) if visit.start else 0
+            if not visit.language or not visit.start:
+                continue
+            begin = _minutes(visit.start)
             end = _minutes(visit.end) if visit.end else begin + 1
-            self.assignments.append(Assignment(visit.service, visit.day, begin, end, language, visit.interpreter))
-            if visit.interpreter:
-                busy.setdefault(visit.interpreter, {}).setdefault(visit.day, []).append((begin, end))
+            ref = f"{patient}/{visit.service}"
+            self.needs[ref] = Need(ref, patient, language, visit.day, begin, end, visit.interpreter)
+            days.add(visit.day)
+        affected = [n for n in self.needs.values() if n.day in days]
+        result = assign_all(affected, self.original)
+        self.optimal &= result.optimal
+        for need in affected:
+            key = result.chosen[need.ref]
+            self.needs[need.ref] = replace(need, current=key, keep=bool(key))
+        busy: dict[str, dict] = {}
+        for need in self.needs.values():
+            if need.current:
+                busy.setdefault(need.current, {}).setdefault(need.day, []).append((need.begin, need.end))
         self.pool = tuple(
-            replace(
-                person,
-                busy={
-                    day: tuple(person.busy.get(day, ())) + tuple(busy.get(person.key, {}).get(day, ()))
-                    for day in set(person.busy) | set(busy.get(person.key, {}))
-                },
-            )
-            for person in self.pool
+            replace(person, busy={day: tuple(spans) for day, spans in busy.get(person.key, {}).items()})
+            for person in self.original
         )
 
-    def unavoidable(self) -> int:
-        return unavoidable_short(self.demand, self.original)
+    @property
+    def short(self) -> int:
+        return sum(1 for need in self.needs.values() if not need.current)
+
+    def assignments(self) -> list[Assignment]:
+        return [Assignment(n.ref, n.day, n.begin, n.end, n.language, n.current) for n in self.needs.values()]
+
+    def bound(self) -> int:
+        return unavoidable_short([(n.language, n.day, n.begin, n.end) for n in self.needs.values()], self.original)
+
+    def best(self):
+        """The fewest visits without an interpreter in person at the times planned, every assignment free to
+        move (no visit kept): what the pool makes unavoidable, as `assign_all`'s Pass (proven when optimal)."""
+        return assign_all([replace(n, keep=False) for n in self.needs.values()], self.original)
 
     def double_booked(self) -> int:
-        return len(double_booked(self.original, self.assignments))
+        return len(double_booked(self.original, self.assignments()))
 
     def by_language(self) -> dict[str, tuple[int, int]]:
         out: dict[str, tuple[int, int]] = {}
-        for a in self.assignments:
-            need, miss = out.get(a.language, (0, 0))
-            out[a.language] = (need + 1, miss + (0 if a.interpreter else 1))
+        for need in self.needs.values():
+            total, miss = out.get(need.language, (0, 0))
+            out[need.language] = (total + 1, miss + (0 if need.current else 1))
         return dict(sorted(out.items()))
 
 
@@ -345,7 +371,7 @@ def main(argv=None) -> None:
             planned += 1
             proven += bool(plan is not None and plan.optimal)
             if language is not None:  # the plan the patient gets is confirmed: its interpreters are taken
-                interpreting.confirm(plan or base, language)
+                interpreting.confirm(plan or base, language, f"patient-{len(solve_times)}")
         bound = lower_bound(problem)
         for candidate in (plan, base):
             if candidate is not None and check(problem, candidate):
@@ -411,12 +437,22 @@ def main(argv=None) -> None:
     for code, (need, miss) in interpreting.by_language().items():
         print(f"  interpreters, {code}: {need} appointments, {miss} without an interpreter in person")
     print(f"interpreters in two places at once: {interpreting.double_booked()}")
+    best = interpreting.best()
+    print(
+        f"interpreter-short: {interpreting.short} with the hospital's pass "
+        f"(every day proven optimal: {'yes' if interpreting.optimal else 'no'}), "
+        f"{interpreting.sequential_short} as each plan assigned them before the pass; "
+        f"unavoidable at the times planned (every assignment free to move): {best.short} "
+        f"(proven optimal: {'yes' if best.optimal else 'no'}); "
+        f"kept for confirmed patients: {interpreting.short - best.short}; "
+        f"moment-by-moment lower bound: {interpreting.bound()}"
+    )
     print(f"mean solve {statistics.mean(solve_times):.3f} s, max {max(solve_times):.3f} s")
     print(f"bound {bd:.1f} days on average")
     print(
         f"planner: cpsat {cp:.1f} days, greedy {gr:.1f} days, optimal {proven}/{planned}, "
-        f"interpreter-short {interpreting.short} of {len(interpreting.assignments)} needed "
-        f"(unavoidable {interpreting.unavoidable()}), p95 solve {p95:.2f} s"
+        f"interpreter-short {interpreting.short} of {len(interpreting.needs)} needed "
+        f"(unavoidable {best.short}), p95 solve {p95:.2f} s"
     )
 
 

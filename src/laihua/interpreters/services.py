@@ -16,6 +16,7 @@ from laihua.audit.services import record_event
 from laihua.errors import FormInvalid, InvalidInput, NotFound
 from laihua.interpreters.forms import AbsenceForm, InterpreterForm
 from laihua.interpreters.models import Absence, Employment, Interpreter, Level
+from laihua.interpreters.signals import pool_changed
 from laihua.kit.csvdata import SafeWriter, from_spreadsheet
 
 MANAGERS = (Role.HOSPITAL_ADMIN, Role.COORDINATOR)
@@ -109,6 +110,7 @@ def save_interpreter(actor, data, pk: int | None = None) -> Interpreter:
         hospital_id=actor.hospital_id,
         detail={"changed": sorted(form.changed_data)},
     )
+    pool_changed.send(sender=Interpreter, hospital_id=actor.hospital_id, actor=actor)
     return person
 
 
@@ -129,6 +131,7 @@ def add_absence(actor, pk: int, data) -> Absence:
         hospital_id=actor.hospital_id,
         detail={"from": absence.starts_on.isoformat(), "until": absence.ends_on.isoformat()},
     )
+    pool_changed.send(sender=Interpreter, hospital_id=actor.hospital_id, actor=actor)
     return absence
 
 
@@ -146,6 +149,7 @@ def delete_absence(actor, pk: int, absence_id: int) -> None:
         detail={"from": absence.starts_on.isoformat(), "until": absence.ends_on.isoformat()},
     )
     absence.delete()
+    pool_changed.send(sender=Interpreter, hospital_id=actor.hospital_id, actor=actor)
 
 
 def absence_json(absence: Absence) -> dict:
@@ -287,6 +291,7 @@ def import_csv(actor, text: str) -> dict:
     record_event(
         actor, "interpreters.import", hospital_id=actor.hospital_id, detail={"added": added, "changed": changed}
     )
+    pool_changed.send(sender=Interpreter, hospital_id=actor.hospital_id, actor=actor)
     return {"added": added, "changed": changed}
 
 

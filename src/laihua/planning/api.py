@@ -57,8 +57,9 @@ def plan(request, reference: str, payload: PlanIn):
 
 
 class InterpreterOut(Schema):
-    name: str
-    language: str
+    name: str = Field(..., description="the interpreter in person; empty for a remote interpretation")
+    language: str = Field(..., description="the language interpreted, named in the reader's language")
+    mode: Literal["in_person", "video", "phone"]
 
 
 class ItineraryEventOut(Schema):
@@ -69,7 +70,9 @@ class ItineraryEventOut(Schema):
     end: str = Field(..., description="ISO 8601: a moment with its offset, or a day")
     service: str | None = Field(None, description="the catalog code, where there is one")
     name: str = ""
-    interpreter: InterpreterOut | None = Field(None, description="name and language, where one is assigned")
+    interpreter: InterpreterOut | None = Field(
+        None, description="name, language and mode (in person, video, phone), where one is arranged"
+    )
     reason: str = Field("", description="why it is there, in the reader's language")
 
 

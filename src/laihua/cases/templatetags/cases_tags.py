@@ -39,6 +39,7 @@ EVENT_LABELS = {
     # planning.services
     "trip_planned": gettext_lazy("Trip planned"),
     "trip_confirmed": gettext_lazy("Trip confirmed"),
+    "interpreter_changed": gettext_lazy("Interpreter changed"),
     # records.services
     "records_imported": gettext_lazy("Records imported"),
     "records_sent": gettext_lazy("Records sent abroad"),

@@ -18,8 +18,8 @@ from laihua.cases.services import add_event, move, require_case_staff, timeline_
 from laihua.cases.states import State
 from laihua.errors import Conflict
 from laihua.kit import clock
-from laihua.planning.models import ItemKind, Itinerary, ItineraryStatus
-from laihua.planning.services.interpreters import take_interpreters
+from laihua.planning.models import ItemKind, Itinerary, ItineraryItem, ItineraryStatus
+from laihua.planning.services.interpreters import rebalance, take_interpreters
 from laihua.planning.services.planner import plan_case
 from laihua.planning.services.problem import _trip_requests
 from laihua.planning.services.scope import PLANNABLE_STATES, PLANNERS
@@ -113,6 +113,14 @@ def confirm_itinerary(actor, itinerary: Itinerary) -> Itinerary:
                 row.booking_request_id = bookings[0].request_id if bookings else None
                 row.save(update_fields=["booking_request"])
             take_interpreters(itinerary)  # interpreters: no one taken for another patient meanwhile
+            if replaced:  # the interpreters the replaced trip named are free: the hospital's pass over its days
+                rebalance(
+                    actor,
+                    case.hospital_id,
+                    ItineraryItem.objects.filter(itinerary__in=replaced, kind=ItemKind.VISIT)
+                    .exclude(interpreter_language="")
+                    .values_list("day", flat=True),
+                )
             offer_places(actor, case.hospital_id, freed)
             itinerary.status = ItineraryStatus.ACTIVE
             itinerary.confirmed_at = clock.now()

@@ -1,15 +1,19 @@
 """The trip's events in order, for the API (`GET /api/planning/cases/{reference}/itinerary`, `events`):
-the arrival, the pickup, each appointment and procedure with its times, each inpatient day, the
-accommodation, the departure; each with its catalog code where there is one, its interpreter (null until
-one is assigned) and why it is there, in the reader's language. Built from the same schedule as the page,
+the arrival, the pickup, each appointment and procedure with its times and, right after it, its interpreter
+(an `interpreter` event with the same times, when one is arranged in person or remotely), each inpatient day,
+the accommodation, the departure; each with its catalog code where there is one, its interpreter (null until
+one is arranged) and why it is there, in the reader's language. Built from the same schedule as the page,
 the PDF and the calendar file."""
 
 import datetime
 
+from django.utils.translation import gettext as _
+
+from laihua.interpreters.forms import language_name
 from laihua.kit.i18n import pick
 from laihua.planning.ics import SHANGHAI
-from laihua.planning.models import ItemKind, Itinerary, StepKind
-from laihua.planning.services.documents import interpreter_of, schedule
+from laihua.planning.models import InterpreterMode, ItemKind, Itinerary, StepKind
+from laihua.planning.services.documents import schedule
 from laihua.planning.services.reasons import day_reason_text
 
 EVENT_KINDS = (
@@ -32,13 +36,38 @@ def _at(day: datetime.date, time: datetime.time | None) -> str:
     return datetime.datetime.combine(day, time, tzinfo=SHANGHAI).isoformat()
 
 
+ARRANGED = (InterpreterMode.IN_PERSON, InterpreterMode.VIDEO, InterpreterMode.PHONE)
+
+
 def _interpreter(row) -> dict | None:
-    """The interpreter of an entry, when the planner assigned one: {name, language}."""
-    line = interpreter_of(row)
-    if not line:
+    """The interpreter of a visit, when one is arranged: {name, language, mode}, the language named in the
+    reader's language and the mode one of in_person, video, phone (a remote interpretation has no name);
+    None when the visit needs none or none is arranged yet."""
+    if row is None or not row.interpreter_language:
         return None
-    name, _sep, language = line.partition(", ")
-    return {"name": name, "language": language}
+    mode = InterpreterMode.IN_PERSON if row.interpreter_id else row.interpreter_mode
+    if mode not in ARRANGED or (mode == InterpreterMode.IN_PERSON and not row.interpreter_id):
+        return None
+    return {
+        "name": row.interpreter.name if row.interpreter_id else "",
+        "language": language_name(row.interpreter_language),
+        "mode": str(mode),
+    }
+
+
+def _interpreting(visit: dict) -> dict | None:
+    """The interpreter event that follows a visit's event: the same times and service, when one is arranged."""
+    person = visit["interpreter"]
+    if person is None:
+        return None
+    what = visit["name"] or visit["service"] or ""
+    if person["mode"] == InterpreterMode.VIDEO:
+        reason = _("Interpreter for %(service)s, remote by video") % {"service": what}
+    elif person["mode"] == InterpreterMode.PHONE:
+        reason = _("Interpreter for %(service)s, remote by phone") % {"service": what}
+    else:
+        reason = _("Interpreter for %(service)s") % {"service": what}
+    return {**visit, "kind": "interpreter", "reason": reason}
 
 
 def _why(itinerary: Itinerary, day: datetime.date, codes: tuple[str, ...]) -> str:
@@ -72,6 +101,10 @@ def itinerary_events(itinerary: Itinerary, language: str) -> list[dict]:
             event = _event(itinerary, day["day"], entry, language)
             if event is not None:
                 out.append(event)
+                if event["kind"] in ("appointment", "procedure"):
+                    interpreting = _interpreting(event)
+                    if interpreting is not None:
+                        out.append(interpreting)
     return out
 
 

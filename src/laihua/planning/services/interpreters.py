@@ -1,7 +1,8 @@
 """Interpreters in trip plans, the Django side: the pool the planner plans with (`gather_pool`), the
-assignment kept on each visit (`store_assignments`), a remote mode chosen when no one is free
-(`set_remote`), the shortages by language and month for the hospital admin (`shortages`), and each
-interpreter's own day (`interpreter_day`)."""
+assignment kept on each visit (`assignment_fields`), the hospital's pass that re-solves who interprets
+every planned visit of the days a new plan touches, all patients at once (`rebalance`), a remote mode
+chosen when no one is free (`set_remote`), the shortages by language and month for the hospital admin
+(`shortages`), and each interpreter's own day (`interpreter_day`)."""
 
 import datetime
 import io
@@ -10,12 +11,13 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.db.models.functions import TruncMonth
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from laihua.accounts.models import Role
 from laihua.accounts.permissions import require_role
 from laihua.audit.services import record_event
 from laihua.cases.models import Case
-from laihua.cases.services import require_case_staff
+from laihua.cases.services import add_event, require_case_staff, timeline_note
 from laihua.errors import InvalidInput, NotFound
 from laihua.interpreters.forms import language_name
 from laihua.interpreters.services import planning_pool
@@ -129,6 +131,127 @@ def set_remote(actor, row_id: int, mode: str) -> ItineraryItem:
         actor, "planning.interpreter.remote", case, hospital=case.hospital, detail={"entry": row.pk, "mode": mode}
     )
     return row
+
+
+# --- the hospital's pass --------------------------------------------------------------------------------
+
+
+def rebalance(actor, hospital_id: int, days) -> int:
+    """Inside a plan's transaction: re-solve who interprets every planned visit of the hospital on `days`,
+    all patients at once (`assign_all`: the most visits in person, then the fewest changes, then the highest
+    level), over the confirmed trips and the drafts. A confirmed visit with an interpreter keeps one in
+    person; when its interpreter changes (or a confirmed visit gains one), its case's timeline says so and the
+    change is audited. Drafts (nothing sent yet) are re-assigned as the pass finds best. The interpreters
+    are locked first, so two passes and a confirmation never interleave. The number of entries changed."""
+    from laihua.interpreters.models import Interpreter
+
+    days = sorted(set(days))
+    if not days:
+        return 0
+    list(Interpreter.objects.select_for_update().filter(hospital_id=hospital_id).order_by("pk").values_list("pk"))
+    rows = list(
+        ItineraryItem.objects.filter(
+            itinerary__case__hospital_id=hospital_id,
+            itinerary__status__in=(ItineraryStatus.ACTIVE, ItineraryStatus.DRAFT),
+            kind=ItemKind.VISIT,
+            day__in=days,
+            starts_at__isnull=False,
+            ends_at__isnull=False,
+        )
+        .exclude(interpreter_language="")
+        .select_related("itinerary__case", "interpreter", "item")
+        .order_by("pk")
+    )
+    if not rows:
+        return 0
+    pool = tuple(
+        model.Interpreter(
+            key=str(p.pk),
+            languages=frozenset(p.languages),
+            level=p.rank,
+            hours=((_minutes(p.works_from), _minutes(p.works_until)),),
+            weekdays=frozenset(d - 1 for d in p.weekdays),
+            absences=frozenset(away),
+        )
+        for p, away in planning_pool(hospital_id, days[0], days[-1])
+    )
+    needs = [
+        model.Need(
+            ref=str(row.pk),
+            patient=str(row.itinerary.case_id),
+            language=row.interpreter_language,
+            day=row.day,
+            begin=_minutes(row.starts_at),
+            end=_minutes(row.ends_at),
+            current=str(row.interpreter_id or ""),
+            keep=row.itinerary.status == ItineraryStatus.ACTIVE and bool(row.interpreter_id),
+            trip=str(row.itinerary_id),
+        )
+        for row in rows
+    ]
+    chosen = model.assign_all(needs, pool).chosen
+    names = dict(Interpreter.objects.filter(hospital_id=hospital_id).values_list("pk", "name"))
+    changed = 0
+    for row in rows:
+        key = chosen.get(str(row.pk), str(row.interpreter_id or ""))
+        new = int(key) if key else None
+        if new == row.interpreter_id:
+            continue
+        before = row.interpreter.name if row.interpreter_id else ""
+        row.interpreter_id = new
+        if new:
+            row.interpreter_mode = InterpreterMode.IN_PERSON
+        elif row.interpreter_mode == InterpreterMode.IN_PERSON:
+            row.interpreter_mode = InterpreterMode.NONE
+        row.save(update_fields=["interpreter", "interpreter_mode"])
+        changed += 1
+        if row.itinerary.status != ItineraryStatus.ACTIVE:
+            continue
+        case = row.itinerary.case
+        detail = {"entry": row.pk, "day": row.day.isoformat(), "from": before, "to": names.get(new, "")}
+        record_event(actor, "planning.interpreter.reassigned", case, hospital_id=hospital_id, detail=detail)
+        where = {
+            "service": row.item.code if row.item_id else "",
+            "day": row.day.isoformat(),
+            "time": row.starts_at.strftime("%H:%M"),
+        }
+        note = (
+            timeline_note(
+                gettext_noop("Interpreter for %(service)s on %(day)s at %(time)s: %(name)s."),
+                name=names.get(new, ""),
+                **where,
+            )
+            if new
+            else timeline_note(
+                gettext_noop(
+                    "No interpreter in person for %(service)s on %(day)s at %(time)s any more: the coordinator "
+                    "arranges one remotely or another day."
+                ),
+                **where,
+            )
+        )
+        add_event(case, actor, "interpreter_changed", note=note, entry=row.pk)
+    return changed
+
+
+def rebalance_after_pool_change(sender, hospital_id: int, actor=None, **kwargs) -> int:
+    """After the pool changed (an interpreter added or changed, days away added or removed, an import): the
+    hospital's pass over every day from today on with a planned visit that needs an interpreter, so that no
+    visit keeps an interpreter who is now away or off (a confirmed one's case is told) and a visit without
+    one gets an interpreter now free. The number of entries changed."""
+    days = (
+        ItineraryItem.objects.filter(
+            itinerary__case__hospital_id=hospital_id,
+            itinerary__status__in=(ItineraryStatus.ACTIVE, ItineraryStatus.DRAFT),
+            kind=ItemKind.VISIT,
+            day__gte=clock.today(),
+        )
+        .exclude(interpreter_language="")
+        .values_list("day", flat=True)
+        .distinct()
+    )
+    with transaction.atomic():
+        return rebalance(actor, hospital_id, set(days))
 
 
 # --- shortages ----------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from laihua.planning.services.inputs import (
     plannable,
     planned_services,
 )
-from laihua.planning.services.interpreters import assignment_fields, gather_pool
+from laihua.planning.services.interpreters import assignment_fields, gather_pool, rebalance
 from laihua.planning.services.pathway_plan import PathwayPlan, day_reasons
 from laihua.planning.services.problem import build_problem
 from laihua.planning.services.reasons import _stored_params, reason_text
@@ -151,6 +151,8 @@ def plan_case(actor, case: Case, data: Mapping | None = None, *, note: str = "")
         )
         if plan is not None:
             _store_items(itinerary, plan, planned, problem, pathways)
+            if problem.language:  # who interprets the days' visits, re-solved for all the hospital's patients
+                rebalance(actor, case.hospital_id, {visit.day for visit in plan.visits})
         record_event(
             actor,
             "planning.plan",

@@ -267,3 +267,110 @@ def unavoidable_short(demand: Iterable[tuple[str, datetime.date, int, int]], poo
             worst = max(worst, under_way - available)
         total += worst
     return total
+
+
+# --- the hospital's pass: who interprets every planned visit, all patients at once --------------------
+
+
+@dataclass(frozen=True)
+class Need:
+    """A planned visit that needs an interpreter, in the hospital's pass: `ref` names it, `patient` groups
+    one patient's visits (no gap is needed between them), `current` is its interpreter now ("" for none) and
+    `keep` says it must stay interpreted in person (a confirmed trip's visit that has an interpreter: the
+    interpreter may change, with the change recorded, but the patient never loses one)."""
+
+    ref: str
+    patient: str
+    language: str
+    day: datetime.date
+    begin: int
+    end: int
+    current: str = ""
+    keep: bool = False
+    trip: str = ""  # a patient's visits of two different trips are alternatives (a re-plan and the trip it replaces)
+
+
+@dataclass(frozen=True)
+class Pass:
+    """The hospital's pass: each need's interpreter by ref ("" for none), the needs left without one, and
+    whether every day's assignment is proven optimal."""
+
+    chosen: dict[str, str]
+    short: int
+    optimal: bool
+
+
+def _apart(a: Need, b: Need) -> bool:
+    """Whether one interpreter can take both: a patient's own visits need only not overlap (and of two trips
+    of theirs, a re-plan and the trip it replaces, only one takes place); two patients' visits need
+    GAP_MINUTES between them."""
+    if a.patient == b.patient and a.trip != b.trip:
+        return True
+    gap = 0 if a.patient == b.patient else GAP_MINUTES
+    return a.end + gap <= b.begin or b.end + gap <= a.begin
+
+
+def assign_all(needs: Iterable[Need], pool: Iterable[Interpreter], time_limit: float = 5.0) -> Pass:
+    """Who interprets each of the hospital's planned visits, all patients at once, as one CP-SAT model a
+    day (the days share nobody's time): an interpreter takes a visit only in a language they speak, on a
+    day they work and are not away, within their hours and clear of their commitments outside the pass
+    (`busy`); never two visits that are not apart. Objective, lexicographically: the most visits interpreted
+    in person; then the most visits keeping their current interpreter (fewest changes to tell anyone); then
+    the highest medical interpreting level. A `keep` need whose current interpreter could still take it is
+    never left without one. Solved from the current assignment as a hint."""
+    from ortools.sat.python import cp_model
+
+    pool = list(pool)
+    by_day: dict[datetime.date, list[Need]] = {}
+    for need in needs:
+        by_day.setdefault(need.day, []).append(need)
+    chosen: dict[str, str] = {}
+    optimal = True
+    for day, found in sorted(by_day.items()):
+        found.sort(key=lambda n: (n.begin, n.end, n.ref))
+        model = cp_model.CpModel()
+        a: dict[tuple[int, str], cp_model.IntVar] = {}
+        for v, need in enumerate(found):
+            for person in speakers(pool, need.language):
+                if person.free(day, need.begin, need.end):
+                    a[(v, person.key)] = model.NewBoolVar(f"a_{v}_{person.key}")
+        by_person: dict[str, list[int]] = {}
+        for v, key in a:
+            by_person.setdefault(key, []).append(v)
+        for v, need in enumerate(found):
+            options = [var for (w, _key), var in a.items() if w == v]
+            if options:
+                model.AddAtMostOne(options)
+            if need.keep and (v, need.current) in a:
+                model.Add(sum(options) == 1)
+        for key, taken in by_person.items():
+            for i, v in enumerate(taken):
+                for w in taken[i + 1 :]:
+                    if not _apart(found[v], found[w]):
+                        model.AddBoolOr([a[(v, key)].Not(), a[(w, key)].Not()])
+        levels = {p.key: p.level for p in pool}
+        top = max(levels.values(), default=0) + 1
+        count = len(found)
+        keep_weight = top * count + 1
+        cover_weight = keep_weight * (count + 1)
+        model.Maximize(
+            sum(
+                var * (cover_weight + (keep_weight if found[v].current == key else 0) + levels[key])
+                for (v, key), var in a.items()
+            )
+        )
+        for (v, key), var in a.items():
+            model.AddHint(var, found[v].current == key)
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = time_limit
+        solver.parameters.num_search_workers = 1
+        status = solver.Solve(model)
+        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            optimal &= status == cp_model.OPTIMAL
+            for v, need in enumerate(found):
+                chosen[need.ref] = next((key for (w, key), var in a.items() if w == v and solver.Value(var)), "")
+        else:  # nothing found in time: the current assignment stands
+            optimal = False
+            for need in found:
+                chosen[need.ref] = need.current
+    return Pass(chosen, sum(1 for key in chosen.values() if not key), optimal)

@@ -54,6 +54,16 @@ def test_demo_plans_the_knee_trip_and_books_the_hip_replacement_once(db, setting
     assert len(interpreted) == len(rows)
     names = {row.interpreter.name for row in rows}
     assert all(e["interpreter"] and e["interpreter"]["name"] in names for e in interpreted)
-    assert all(e["interpreter"] is None for e in events if e not in interpreted)
+    assert all(e["interpreter"]["mode"] == "in_person" for e in interpreted)
+    # Each visit is followed by its interpreter's event: the same times, service and interpreter.
+    interpreting = [e for e in events if e["kind"] == "interpreter"]
+    assert len(interpreting) == len(interpreted)
+    for visit in interpreted:
+        after = events[events.index(visit) + 1]
+        assert after["kind"] == "interpreter"
+        assert (after["start"], after["end"], after["service"]) == (visit["start"], visit["end"], visit["service"])
+        assert after["interpreter"] == visit["interpreter"] and after["reason"].startswith("Interpreter for ")
+    others = [e for e in events if e not in interpreted and e not in interpreting]
+    assert others and all(e["interpreter"] is None for e in others)
     assert demo.load() == 0
     assert Itinerary.objects.count() == 2
