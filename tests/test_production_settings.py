@@ -66,6 +66,7 @@ def test_the_https_redirect_can_be_turned_off_behind_a_terminating_proxy(tmp_pat
         ("not-a-key", "key 1 is not a Fernet key"),
         (Fernet.generate_key().decode() + ",short", "key 2 is not a Fernet key"),
     ],
+    ids=["not-a-key", "second-key-short"],
 )
 def test_a_malformed_field_key_is_refused_at_start_up(tmp_path, keys, message):
     result = run_laihua(production_env(tmp_path, LAIHUA_FIELD_KEYS=keys), "check")
