@@ -5,6 +5,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 PYTEST_ARGS ?=
+# The suite runs on every core (pytest-xdist), a test file's tests on one worker; PYTEST_WORKERS=0 runs it in one process.
+PYTEST_WORKERS ?= auto
 
 .PHONY: demo test setup system-deps messages lint format serve clean bench
 
@@ -51,7 +53,7 @@ format: $(VENV)/.installed
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	LAIHUA_REQUIRE_BROWSER=1 $(BIN)/pytest $(PYTEST_ARGS)
+	LAIHUA_REQUIRE_BROWSER=1 $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 bench: setup
 	$(BIN)/python bench/search.py
