@@ -225,31 +225,88 @@ def catalog_rows(hospital_index: int):
     return rows
 
 
+def copy_rows(model, objects) -> None:
+    """Write model instances (their primary keys included) with PostgreSQL's COPY, each field's value as
+    the ORM would save it."""
+    from django.db import connection
+
+    fields = model._meta.concrete_fields
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    sql = f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        for obj in objects:
+            copy.write_row(
+                [field.get_db_prep_save(field.pre_save(obj, True), connection=connection) for field in fields]
+            )
+
+
+def next_ids(model, count: int) -> list[int]:
+    """`count` primary keys from the model's sequence, as inserts would take them."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [model._meta.db_table, count],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def price_rows(pk: int, kind: str, price: Decimal) -> list[tuple[datetime.date, Decimal, Decimal]]:
+    """An item's price history: (effective from, amount from, amount to)."""
+    old, current, future = datetime.date(2025, 1, 1), datetime.date(2026, 1, 1), datetime.date(2099, 1, 1)
+    ranged = kind == "procedure" and pk % 4 == 0
+    rows = [(old, price * Decimal("0.9"), price * (Decimal("1.3") if ranged else Decimal("0.9")))]
+    if pk % 5 < 2:
+        rows.append((current, price, price * (Decimal("1.4") if ranged else 1)))
+    if pk % 10 == 0:
+        rows.append((future, price * 2, price * 2))
+    return rows
+
+
+def in_force(rows, day: datetime.date) -> dict:
+    """The item's copy of its price in force on the day (catalog.pricing's columns), from its history."""
+    started = [row for row in rows if row[0] <= day]
+    following = [row[0] for row in rows if row[0] > day]
+    effective_from, amount_min, amount_max = max(started)
+    return {
+        "current_price_min": amount_min,
+        "current_price_max": amount_max,
+        "current_price_from": effective_from,
+        "current_price_until": min(following) - datetime.timedelta(days=1) if following else None,
+    }
+
+
 def load_catalog(reload: bool) -> None:
     from django.db import connection, transaction
 
     from laihua.catalog.models import CatalogItem, Price
-    from laihua.catalog.pricing import refresh_current_prices
+    from laihua.catalog.pricing import copied_price
     from laihua.hospitals.models import City, Department, Hospital
+    from laihua.kit import clock
 
     bench = Hospital.objects.filter(slug__startswith=SLUG_PREFIX)
     expected = HOSPITALS * ITEMS_PER_HOSPITAL
-    if not reload and CatalogItem.objects.filter(hospital__in=bench).count() == expected:
+    bench_items = CatalogItem.objects.filter(hospital__in=bench)
+    if not reload and bench_items.count() == expected:
         print(f"reusing the loaded benchmark catalog ({expected} items)")
-        if CatalogItem.objects.filter(hospital__in=bench, current_price_min__isnull=True).exists():
+        if bench_items.filter(current_price_min__isnull=True).exists():
             # Every benchmark item has a price in force: loaded by a version that left the copies empty.
-            refresh_current_prices(CatalogItem.objects.filter(hospital__in=bench).values_list("pk", flat=True))
+            bench_items.update(**copied_price(clock.today()))
         return
     started = time.perf_counter()
     with transaction.atomic():
-        CatalogItem.objects.filter(hospital__in=bench).delete()
+        # The benchmark's items have nothing but prices pointing at them: delete both without the ORM's
+        # collector, which would read every row first.
+        prices = Price.objects.filter(item__hospital__in=bench)
+        prices._raw_delete(prices.db)
+        bench_items._raw_delete(bench_items.db)
         bench.delete()
         cities = [
             City.objects.get_or_create(slug=slug, defaults={"name": {"en": en, "zh-hans": zh}})[0]
             for slug, en, zh in CITIES
         ]
-        old, current, future = datetime.date(2025, 1, 1), datetime.date(2026, 1, 1), datetime.date(2099, 1, 1)
-        loaded = []
+        hospitals = []
         for index in range(HOSPITALS):
             city = cities[index % len(CITIES)]
             hospital = Hospital.objects.create(
@@ -264,57 +321,65 @@ def load_catalog(reload: bool) -> None:
                 accreditations=["JCI"] if index % 3 == 0 else [],
                 languages=["en", "zh"],
             )
-            departments = {
-                code: Department.objects.create(hospital=hospital, code=code, name={"en": en, "zh-hans": zh})
-                for code, en, zh in DEPARTMENTS
-            }
-            items = []
-            for code, kind, department, en, zh, keywords, _price in catalog_rows(index):
-                item = CatalogItem(
-                    hospital=hospital,
-                    department=departments[department],
-                    kind=kind,
-                    code=code,
-                    name={"en": en, "zh-hans": zh},
-                    description={
-                        "en": f"{en} at {hospital.name['en']}.",
-                        "zh-hans": f"{zh}，{hospital.name['zh-hans']}。",
-                    },
-                    keywords=keywords,
-                    waiting_days=index % 5,
-                )
-                item.search_text = item.build_search_text()
-                items.append(item)
-            items = CatalogItem.objects.bulk_create(items, batch_size=1000)
-            prices = []
-            for item, (_code, _kind, _dept, _en, _zh, _kw, price) in zip(items, catalog_rows(index), strict=True):
-                ranged = item.kind == "procedure" and item.pk % 4 == 0
-                prices.append(
-                    Price(
-                        item=item,
-                        effective_from=old,
-                        amount_min=price * Decimal("0.9"),
-                        amount_max=price * (Decimal("1.3") if ranged else Decimal("0.9")),
+            departments = Department.objects.bulk_create(
+                [
+                    Department(hospital=hospital, code=code, name={"en": en, "zh-hans": zh})
+                    for code, en, zh in DEPARTMENTS
+                ]
+            )
+            hospitals.append((index, hospital, {department.code: department for department in departments}))
+
+        today = clock.today()
+        histories = {}
+
+        item_ids = iter(next_ids(CatalogItem, HOSPITALS * ITEMS_PER_HOSPITAL))  # before COPY holds the connection
+
+        def items():
+            for index, hospital, departments in hospitals:
+                # The rows first: zip stops at their end without taking another id.
+                for (code, kind, department, en, zh, keywords, price), pk in zip(
+                    catalog_rows(index), item_ids, strict=False
+                ):
+                    histories[pk] = price_rows(pk, kind, price)
+                    item = CatalogItem(
+                        pk=pk,
+                        hospital=hospital,
+                        department=departments[department],
+                        kind=kind,
+                        code=code,
+                        name={"en": en, "zh-hans": zh},
+                        description={
+                            "en": f"{en} at {hospital.name['en']}.",
+                            "zh-hans": f"{zh}，{hospital.name['zh-hans']}。",
+                        },
+                        keywords=keywords,
+                        waiting_days=index % 5,
+                        # Written with the row, instead of by refresh_current_prices afterwards (which
+                        # would write every row twice); checked against it below.
+                        **in_force(histories[pk], today),
                     )
-                )
-                if item.pk % 5 < 2:
-                    prices.append(
-                        Price(
-                            item=item,
-                            effective_from=current,
-                            amount_min=price,
-                            amount_max=price * (Decimal("1.4") if ranged else 1),
-                        )
-                    )
-                if item.pk % 10 == 0:
-                    prices.append(Price(item=item, effective_from=future, amount_min=price * 2, amount_max=price * 2))
-            Price.objects.bulk_create(prices, batch_size=2000)  # no signals: the copies are refreshed below
-            loaded.extend(item.pk for item in items)
-        refresh_current_prices(loaded)
+                    item.search_text = item.build_search_text()
+                    yield item
+
+        copy_rows(CatalogItem, items())
+        price_ids = iter(next_ids(Price, sum(len(rows) for rows in histories.values())))
+        copy_rows(
+            Price,
+            (
+                Price(pk=next(price_ids), item_id=pk, effective_from=day, amount_min=low, amount_max=high)
+                for pk, rows in histories.items()
+                for day, low, high in rows
+            ),
+        )
+        # The copies must be what catalog.pricing writes: compare a sample with its own computation.
+        sample = random.Random(0).sample(sorted(histories), min(500, len(histories)))
+        expected = copied_price(today)
+        checked = bench_items.filter(pk__in=sample).annotate(**{f"expected_{k}": v for k, v in expected.items()})
+        for item in checked:
+            for column in expected:
+                if getattr(item, column) != getattr(item, f"expected_{column}"):
+                    sys.exit(f"item {item.pk}: {column} {getattr(item, column)} is not the price in force")
     with connection.cursor() as cursor:
-        # The load leaves a dead row for every item it replaced and one for each item's first version
-        # (written again by refresh_current_prices): compact the catalog as a settled database would be.
-        cursor.execute("VACUUM (FULL, ANALYZE) catalog_catalogitem")
         cursor.execute("VACUUM ANALYZE")
     print(f"loaded {HOSPITALS} hospitals × {ITEMS_PER_HOSPITAL} items in {time.perf_counter() - started:.0f} s")
 

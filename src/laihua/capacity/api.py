@@ -9,6 +9,7 @@ from ninja import Field, File, Header, Query, Router, Schema, Status, UploadedFi
 
 from laihua.accounts.auth import AUTH
 from laihua.capacity import services
+from laihua.capacity.models import ServiceUsage
 from laihua.capacity.services import QuotaFull
 from laihua.cases.services import get_case
 from laihua.catalog.models import CatalogItem
@@ -292,10 +293,16 @@ def _item(hospital_id: int, code: str, *fields: str) -> CatalogItem:
 )
 def book(request, payload: BookingIn, idempotency_key: str = Header("", alias="Idempotency-Key")):
     case = get_case(request.auth, payload.case, audit=None, related=False)
-    item = _item(case.hospital_id, payload.item, "id", "hospital_id", "code")
+    # The service and what it uses in one read; the service alone when it uses nothing (booking says so).
+    usages = list(
+        ServiceUsage.objects.filter(item__hospital_id=case.hospital_id, item__code=payload.item)
+        .select_related("resource", "item")
+        .order_by("day_offset", "resource")
+    )
+    item = usages[0].item if usages else _item(case.hospital_id, payload.item, "id", "hospital_id", "code")
     key = payload.idempotency_key or idempotency_key
     try:
-        bookings = services.book_service(request.auth, case, item, payload.day, idempotency_key=key)
+        bookings = services.book_service(request.auth, case, item, payload.day, idempotency_key=key, usages=usages)
     except QuotaFull as full:
         return JsonResponse(full.as_dict(), status=full.status)
     for booking in bookings:

@@ -32,7 +32,7 @@ from laihua.capacity.services.waitlist import _lock_with_waitlist, _withdraw_wai
 from laihua.capacity.signals import bookings_changed
 from laihua.cases.models import Case
 from laihua.cases.services import add_event, require_case_staff, timeline_note
-from laihua.errors import Conflict, InvalidInput, NotFound
+from laihua.errors import Conflict, DomainError, InvalidInput, NotFound
 from laihua.kit import clock
 
 SEARCH_DAYS = 60
@@ -69,25 +69,32 @@ def book_service(
     idempotency_key: str,
     internal: bool = False,
     nights: int | None = None,
+    usages=None,
 ) -> list[Booking]:
     """Book everything the service takes for the case, all or nothing, within the international quota.
 
     A request with a key already used at the hospital returns the bookings made the first time (the
     replay is audited). `internal`: the key is one Laihua made (RESERVED_KEY_PREFIXES). A booking
     withdraws the case's waiting entries for the same service: its need is met. `nights`: the inpatient
-    nights of a clinical pathway's procedure, booked on its bed resources instead of their usual days."""
+    nights of a clinical pathway's procedure, booked on its bed resources instead of their usual days.
+    `usages`: the service's usages with their resources, when the caller has read them."""
     require_case_staff(actor, case, BOOKERS)
     key = _key(idempotency_key, internal=internal)
-    previous = _request_with_key(case.hospital_id, key)
-    if previous is not None:
-        return _audited_replay(actor, previous, case, item, start_day)
-    if item.hospital_id != case.hospital_id:
-        raise InvalidInput(_("This service is not offered by the case's hospital."), field="item")
-    if case.state not in BOOKABLE_STATES:
-        raise Conflict(_("Only an accepted or scheduled case can be booked."), field="case")
-    _check_start_day(start_day)
-    usages = list(item.usages.select_related("resource"))
-    plan = plan_for(item, start_day, usages, nights=nights)
+    # The key is looked up only when the request cannot be booked as it stands (the case has moved on, the
+    # day has passed, ...: the first request may have been booked) or when inserting it conflicts below.
+    try:
+        if item.hospital_id != case.hospital_id:
+            raise InvalidInput(_("This service is not offered by the case's hospital."), field="item")
+        if case.state not in BOOKABLE_STATES:
+            raise Conflict(_("Only an accepted or scheduled case can be booked."), field="case")
+        _check_start_day(start_day)
+        usages = list(usages if usages is not None else item.usages.select_related("resource"))
+        plan = plan_for(item, start_day, usages, nights=nights)
+    except DomainError:
+        previous = _request_with_key(case.hospital_id, key)
+        if previous is not None:
+            return _audited_replay(actor, previous, case, item, start_day)
+        raise
     resources = {usage.resource_id: usage.resource for usage in usages}
     try:
         with transaction.atomic():
@@ -120,14 +127,18 @@ def book_service(
                 day=start_day.isoformat(),
             )
     except _Full:
-        _refuse_if_never_fits(plan, resources)
+        # One read of the capacity serves both answers: the nearest days' window holds the service's days.
+        first, last = _search_window(start_day, usages)
+        caps = Capacities(list(resources.values()), min(first, start_day), max(last, *[d for _r, d in plan]))
+        _refuse_if_never_fits(plan, resources, caps)
         raise QuotaFull(
             _("The international quota is full for this service on %(day)s.") % {"day": start_day.isoformat()},
             field="day",
-            nearest_days=nearest_days_with_room(item, start_day, usages=usages),
+            nearest_days=nearest_days_with_room(item, start_day, usages=usages, caps=caps),
         ) from None
     except IntegrityError:
-        # The same key, sent twice at once: the other request won; answer as it did.
+        # The key was used before (or is being used by a request sent twice at once, which won): answer
+        # as the first request did.
         previous = _request_with_key(case.hospital_id, key)
         if previous is None:
             raise
@@ -147,11 +158,10 @@ def _audited_replay(actor, request: BookingRequest, case: Case, item, start_day)
     return bookings
 
 
-def _refuse_if_never_fits(plan: dict, resources: dict) -> None:
+def _refuse_if_never_fits(plan: dict, resources: dict, caps: Capacities) -> None:
     """QuotaFull naming the resource when the service takes more of it on a day than the day's whole
-    international cap (a small resource: 10% of 8 theatre hours is 0 hours): no other day helps."""
-    days = [day for _r, day in plan]
-    caps = Capacities(list(resources.values()), min(days), max(days))
+    international cap (a small resource: 10% of 8 theatre hours is 0 hours): no other day helps. `caps`
+    covers the plan's days."""
     for (resource_id, day), units in sorted(plan.items(), key=lambda entry: entry[0][1]):
         cap = caps.day_cap(resource_id, day)
         if units > cap and caps.day(resource_id, day) > 0:
@@ -262,23 +272,33 @@ def cancel_booking(actor, booking: Booking, *, serve_waitlist: bool = True) -> l
     return active
 
 
+def _search_window(day: datetime.date, usages, horizon: int = SEARCH_DAYS) -> tuple[datetime.date, datetime.date]:
+    """(first start day, last day used) that the nearest days around `day` are searched in: from today or
+    `day` - horizon to the service's last day when it starts at `day` + horizon (or the last bookable day).
+    The first is after the last when nothing can be searched."""
+    first = max(clock.today(), _shift(day, -horizon))
+    last_start = min(_shift(day, horizon), last_bookable_day())
+    span = max(usage.day_offset + usage.days for usage in usages)
+    return first, last_start + datetime.timedelta(days=span)
+
+
 def nearest_days_with_room(
-    item, day: datetime.date, n: int = 5, *, horizon: int = SEARCH_DAYS, usages=None
+    item, day: datetime.date, n: int = 5, *, horizon: int = SEARCH_DAYS, usages=None, caps: Capacities | None = None
 ) -> list[datetime.date]:
     """The n start days nearest to `day` (not past, not past the horizon, not `day` itself) on which the
-    whole service fits. Never steps beyond the horizon, so never near date.max."""
+    whole service fits. Never steps beyond the horizon, so never near date.max. `caps`: the capacity of
+    the service's resources over the search window, when the caller has read it."""
     usages = list(usages if usages is not None else item.usages.select_related("resource"))
     if not usages:
         return []
-    today = clock.today()
-    span = max(usage.day_offset + usage.days for usage in usages)
-    first = max(today, _shift(day, -horizon))
+    first = max(clock.today(), _shift(day, -horizon))
     last_start = min(_shift(day, horizon), last_bookable_day())
     if first > last_start:
         return []
-    last = last_start + datetime.timedelta(days=span)
+    last = _search_window(day, usages, horizon)[1]
     resource_ids = {usage.resource_id for usage in usages}
-    caps = Capacities([usage.resource for usage in usages], first, last)
+    if caps is None:
+        caps = Capacities([usage.resource for usage in usages], first, last)
     counters = IntlUsage.objects.filter(
         resource_id__in=resource_ids, day__range=(month_start(first), last)
     ).values_list("resource_id", "period", "day", "booked_units")

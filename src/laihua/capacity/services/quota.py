@@ -18,7 +18,7 @@ from decimal import ROUND_FLOOR, Decimal
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Q
+from django.db.models import FilteredRelation, Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -107,18 +107,41 @@ def _shift(day: datetime.date, days: int) -> datetime.date:
 class Capacities:
     """Capacity of some resources over whole months, read once: default unless a day says otherwise."""
 
-    def __init__(self, resources, first: datetime.date, last: datetime.date):
+    def __init__(self, resources, first: datetime.date, last: datetime.date, *, rows=None):
+        """`rows`: the (resource id, day, capacity, closed) of the CapacityDay rows over the months, when
+        the caller has read them already (Capacities.read_locked)."""
         self.resources = {r.pk: r for r in resources}
         self.shares = {pk: effective_share(r) for pk, r in self.resources.items()}
         self.first, self.last = month_start(first), month_start(last)
-        end = month_days(self.last)[-1]
-        rows = CapacityDay.objects.filter(resource_id__in=self.resources, day__range=(self.first, end)).values_list(
-            "resource_id", "day", "capacity", "closed"
-        )
+        if rows is None:
+            rows = CapacityDay.objects.filter(
+                resource_id__in=list(self.resources), day__range=(self.first, month_days(self.last)[-1])
+            ).values_list("resource_id", "day", "capacity", "closed")
         self.overrides = {
             (resource_id, day): (0 if closed else capacity) for resource_id, day, capacity, closed in rows
         }
         self._months: dict = {}
+
+    @classmethod
+    def read(cls, resources, first: datetime.date, last: datetime.date) -> "Capacities":
+        """The capacity of some resources (their ids, or a Resource queryset) as stored now, read in one
+        statement: each resource's default, share and kind joined to its CapacityDay rows over the months."""
+        first, end = month_start(first), month_days(month_start(last))[-1]
+        if not isinstance(resources, QuerySet):
+            resources = Resource.objects.filter(pk__in=list(resources))
+        rows = (
+            resources.annotate(override=FilteredRelation("days", condition=Q(days__day__range=(first, end))))
+            .order_by()
+            .values_list(
+                "id", "kind", "daily_capacity", "intl_share", "override__day", "override__capacity", "override__closed"
+            )
+        )
+        found, overrides = {}, []
+        for pk, kind, daily_capacity, intl_share, day, capacity, closed in rows:
+            found.setdefault(pk, Resource(pk=pk, kind=kind, daily_capacity=daily_capacity, intl_share=intl_share))
+            if day is not None:
+                overrides.append((pk, day, capacity, closed))
+        return cls(found.values(), first, last, rows=overrides)
 
     def day(self, resource_id: int, day: datetime.date) -> int:
         found = self.overrides.get((resource_id, day))
@@ -263,8 +286,7 @@ def _take(actor, request: BookingRequest, plan: dict, resources: dict) -> list[B
     totals = _add_to_counters(additions)
     days = [day for _r, day in plan]
     # Capacity is read after the counters are locked: a capacity change locks them too.
-    current = Resource.objects.filter(pk__in=resources).order_by().only("id", "daily_capacity", "intl_share")
-    if not _within_caps(totals, Capacities(current, min(days), max(days))):
+    if not _within_caps(totals, Capacities.read(resources, min(days), max(days))):
         raise _Full()  # rolls the increments back with the transaction
     bookings = Booking.objects.bulk_create(
         [

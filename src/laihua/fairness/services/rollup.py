@@ -6,10 +6,12 @@ counts them: capacity.services.Capacities). Recomputing locks the hospital's row
 of the same hospital follow each other and the later one writes what the later data says."""
 
 import datetime
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Min
+from django.db.models import Case, CharField, Min, Sum, Value, When
+from django.db.models import Count as CountOf
+from django.db.models.functions import TruncMonth
 
 from laihua.capacity.models import Booking, BookingStatus, Resource
 from laihua.capacity.services import Capacities, month_days, month_start
@@ -26,7 +28,7 @@ class Count:
     used: int = 0
     capacity: int = 0
     cap: int = 0
-    patients: set = field(default_factory=set)
+    patients: int = 0
 
 
 def next_month(first: datetime.date) -> datetime.date:
@@ -49,27 +51,40 @@ def recount(hospital_id: int, months: list[datetime.date]) -> dict[tuple[datetim
     counts: dict[tuple[datetime.date, str], Count] = {}
     if not months:
         return counts
-    resources = list(Resource.objects.filter(hospital_id=hospital_id).order_by("pk"))
-    active = [resource for resource in resources if resource.active]
-    capacities = Capacities(active, months[0], months[-1]) if active else None
+    # The active resources and their capacity over the months, in one read.
+    capacities = Capacities.read(Resource.objects.filter(hospital_id=hospital_id, active=True), months[0], months[-1])
+    active = sorted(capacities.resources.values(), key=lambda resource: resource.pk)
     wanted = set(months)
     for month in months:
         for resource in active:
             count = counts.setdefault((month, CATEGORY_OF_KIND[resource.kind]), Count())
             count.capacity += capacities.month(resource.pk, month)
             count.cap += capacities.month_cap(resource.pk, month)
-    bookings = Booking.objects.filter(
-        resource__hospital_id=hospital_id,
-        status=BookingStatus.BOOKED,
-        day__range=(months[0], month_days(months[-1])[-1]),
-    ).values_list("resource__kind", "day", "units", "case__patient_id")
-    for kind, day, units, patient_id in bookings.iterator(chunk_size=5000):
-        month = month_start(day)
+    # Counted by the database, one row per (month, category): a recount follows every booking change, so
+    # its cost in Python must not grow with the month's bookings.
+    category = Case(
+        *[When(resource__kind=kind, then=Value(str(category))) for kind, category in CATEGORY_OF_KIND.items()],
+        output_field=CharField(),
+    )
+    rows = (
+        Booking.objects.filter(
+            resource__hospital_id=hospital_id,
+            status=BookingStatus.BOOKED,
+            day__range=(months[0], month_days(months[-1])[-1]),
+        )
+        .annotate(month=TruncMonth("day"), category=category)
+        .values("month", "category")
+        .annotate(used=Sum("units"), patients=CountOf("case__patient_id", distinct=True))
+        .order_by()
+    )
+    for row in rows:
+        month = row["month"]
+        month = month.date() if isinstance(month, datetime.datetime) else month
         if month not in wanted:
             continue
-        count = counts.setdefault((month, CATEGORY_OF_KIND[kind]), Count())
-        count.used += units
-        count.patients.add(patient_id)
+        count = counts.setdefault((month, Category(row["category"])), Count())
+        count.used += row["used"]
+        count.patients = row["patients"]
     return counts
 
 
@@ -93,7 +108,7 @@ def refresh_months(hospital_id: int, months) -> int:
                     used=count.used,
                     capacity=count.capacity,
                     cap=count.cap,
-                    patients=len(count.patients),
+                    patients=count.patients,
                     updated_at=now,
                 )
                 for (month, category), count in sorted(counts.items())
