@@ -5,24 +5,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('analytics', '0001_initial'),
-        ('hospitals', '0002_pilot_hospital'),
+        ("analytics", "0001_initial"),
+        ("hospitals", "0002_pilot_hospital"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ViewSnapshot',
+            name="ViewSnapshot",
             fields=[
-                ('key', models.CharField(max_length=64, primary_key=True, serialize=False)),
-                ('language', models.CharField(max_length=10)),
-                ('views', models.JSONField()),
-                ('built_at', models.DateTimeField()),
-                ('hospital', models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='hospitals.hospital')),
+                ("key", models.CharField(max_length=64, primary_key=True, serialize=False)),
+                ("language", models.CharField(max_length=10)),
+                ("views", models.JSONField()),
+                ("built_at", models.DateTimeField()),
+                (
+                    "hospital",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="hospitals.hospital",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'analytics view snapshot',
+                "verbose_name": "analytics view snapshot",
             },
         ),
     ]
