@@ -24,6 +24,7 @@ from laihua.analytics.services import stats
 from laihua.analytics.services.access import Filters
 from laihua.catalog.models import CatalogItem
 from laihua.hospitals.models import Department, Hospital
+from laihua.kit import clock
 from laihua.kit.i18n import pick
 from laihua.planning.models import InterpreterMode, ItineraryItem, ItineraryStatus
 
@@ -609,7 +610,14 @@ def cached_views(scope: Scope, keys: tuple[str, ...], states: dict | None = None
     cache_key = views_cache_key(scope, stored_keys, translation.get_language(), states)
     stored = cache.get(cache_key) if states else None
     if stored is None and states and stored_keys:
-        snapshot = ViewSnapshot.objects.filter(key=cache_key.removeprefix(CACHE_PREFIX)).values_list("views").first()
+        # A snapshot is read for as long as a cached copy would be kept, so that a renamed department or service
+        # shows its new name within that time (the refresh job renews the snapshots before then).
+        fresh_from = clock.now() - datetime.timedelta(seconds=VIEWS_CACHE_SECONDS)
+        snapshot = (
+            ViewSnapshot.objects.filter(key=cache_key.removeprefix(CACHE_PREFIX), built_at__gte=fresh_from)
+            .values_list("views")
+            .first()
+        )
         if snapshot is not None:
             stored = decode_views(snapshot[0])
             cache.set(cache_key, stored, VIEWS_CACHE_SECONDS)

@@ -245,6 +245,5 @@ def refresh_all(*, only_changed: bool = True, hospitals=None) -> list[RefreshSta
     if hospitals is None:
         hospitals = stale_hospitals() if only_changed else list(Hospital.objects.order_by("slug"))
     states = [refresh(hospital) for hospital in hospitals]
-    if states:
-        snapshots.snapshot_city()
+    snapshots.renew_old_snapshots(hospitals)
     return states

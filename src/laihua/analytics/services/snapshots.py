@@ -2,6 +2,8 @@
 in every language: the page a reader opens first is read from one row instead of the roll-ups
 (models.ViewSnapshot)."""
 
+import datetime
+
 from django.conf import settings
 from django.db import transaction
 from django.utils import translation
@@ -12,6 +14,7 @@ from laihua.analytics.services.figures import (
     CACHE_PREFIX,
     CITY_VIEWS,
     HOSPITAL_VIEWS,
+    VIEWS_CACHE_SECONDS,
     Scope,
     build_views,
     encode_views,
@@ -57,3 +60,20 @@ def snapshot_city() -> None:
     if not states:
         return
     _replace(None, _snapshot(Scope(hospitals, parse_filters(None), "hospital_id"), CITY_VIEWS, states, None))
+
+
+# The refresh job renews a snapshot older than this, well before the pages stop reading it (VIEWS_CACHE_SECONDS).
+RENEW_AFTER = datetime.timedelta(seconds=VIEWS_CACHE_SECONDS // 2)
+
+
+def renew_old_snapshots(refreshed: list[Hospital]) -> None:
+    """After a refresh run: the city's snapshot when any hospital was rebuilt, and every snapshot (hospital or
+    city) missing or older than RENEW_AFTER, so that names changed since (a department, a service) show."""
+    old = clock.now() - RENEW_AFTER
+    fresh = set(ViewSnapshot.objects.filter(built_at__gte=old).values_list("hospital_id", flat=True).distinct())
+    done = {hospital.pk for hospital in refreshed}
+    for hospital in Hospital.objects.order_by("slug"):
+        if hospital.pk not in done and hospital.pk not in fresh:
+            snapshot_hospital(hospital)
+    if refreshed or None not in fresh:
+        snapshot_city()

@@ -1,6 +1,7 @@
 """The refresh job's snapshots of the default pages: read in one query instead of the roll-ups, the same views
 as the roll-ups give (amounts exact), one per page and language, replaced at each refresh."""
 
+import datetime
 from decimal import Decimal
 
 import pytest
@@ -13,6 +14,7 @@ from laihua.accounts.models import Role
 from laihua.analytics import services
 from laihua.analytics.models import RefreshState, ViewSnapshot
 from laihua.analytics.services import figures
+from laihua.kit import clock
 from tests.builders import make_user
 
 pytestmark = pytest.mark.django_db
@@ -95,3 +97,27 @@ def test_amounts_keep_their_exact_value_and_type():
     assert decoded == stored
     assert type(decoded["revenue"]["rows"][0]["invoiced_cny"]) is Decimal
     assert str(decoded["revenue"]["rows"][0]["invoiced_cny"]) == "1280.50"
+
+
+def test_an_old_snapshot_is_not_read_and_the_job_renews_it(history, users, hospital):
+    """A snapshot is read for as long as a cached copy would be kept (a renamed department shows within that
+    time); the refresh job renews older ones even when no case changed."""
+    services.refresh_all(only_changed=False)
+    long_ago = clock.now() - datetime.timedelta(seconds=figures.VIEWS_CACHE_SECONDS + 60)
+    ViewSnapshot.objects.update(built_at=long_ago)
+    admin = users["hospital_admin"]
+    with translation.override("en"):
+        cache.clear()
+        with CaptureQueriesContext(connection) as queries:
+            services.hospital_dashboard(admin)
+        assert roll_up_reads(queries.captured_queries) != []
+    stamps = dict(RefreshState.objects.values_list("hospital_id", "refreshed_at"))
+    services.refresh_all(hospitals=[])  # a run that rebuilds no hospital still renews the old snapshots
+    assert dict(RefreshState.objects.values_list("hospital_id", "refreshed_at")) == stamps
+    assert not ViewSnapshot.objects.filter(built_at=long_ago).exists()
+    assert ViewSnapshot.objects.filter(hospital=None).count() == 2
+    with translation.override("en"):
+        cache.clear()
+        with CaptureQueriesContext(connection) as queries:
+            services.hospital_dashboard(admin)
+        assert roll_up_reads(queries.captured_queries) == []
