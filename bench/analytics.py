@@ -348,10 +348,12 @@ def build_rollups() -> None:
 
 def build_snapshots() -> None:
     """The refresh job's snapshots of the default pages (services/snapshots.py), when the roll-ups were reused
-    from a run without them or the default period moved on since."""
+    from a run without them, the default period moved on since, or they are older than the job would let them be
+    (the pages read none older than an hour)."""
     from laihua.analytics.models import ViewSnapshot
     from laihua.analytics.services import figures, snapshots
     from laihua.analytics.services.access import parse_filters
+    from laihua.kit import clock
 
     bench = list(_bench_hospitals().order_by("slug"))
     stale = []
@@ -359,7 +361,8 @@ def build_snapshots() -> None:
         states = figures.refresh_stamps([hospital.pk])
         scope = figures.Scope([hospital], parse_filters(hospital), "month")
         key = figures.views_cache_key(scope, figures.stored_view_keys(figures.HOSPITAL_VIEWS), "en", states)
-        if not ViewSnapshot.objects.filter(key=key.removeprefix(figures.CACHE_PREFIX)).exists():
+        recent = ViewSnapshot.objects.filter(built_at__gte=clock.now() - snapshots.RENEW_AFTER)
+        if not recent.filter(key=key.removeprefix(figures.CACHE_PREFIX)).exists():
             stale.append(hospital)
     if not stale:
         print("reusing the page snapshots")
