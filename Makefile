@@ -8,9 +8,9 @@ PYTEST_ARGS ?=
 # The suite runs on every core (pytest-xdist), a test file's tests on one worker; PYTEST_WORKERS=0 runs it in one process.
 PYTEST_WORKERS ?= auto
 
-.PHONY: demo test setup system-deps messages lint format serve clean bench
+.PHONY: demo test setup system-deps messages hpt-validator lint format serve clean bench
 
-setup: $(VENV)/.installed system-deps messages
+setup: $(VENV)/.installed system-deps messages hpt-validator
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,17 @@ system-deps:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
+
+# The CMS price-file validator (@cmsgov/hpt-validator, pinned in tools/hpt/package-lock.json) that the price-file
+# tests run. Without npm the tests skip, but `make test` (LAIHUA_REQUIRE_BROWSER=1) makes them fail instead.
+HPT := tools/hpt/node_modules/.package-lock.json
+hpt-validator:
+	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory $(HPT); \
+	else echo "npm not found: the CMS price-file validator is not installed"; fi
+
+$(HPT): tools/hpt/package.json tools/hpt/package-lock.json
+	cd tools/hpt && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 messages: $(VENV)/.installed
 	@cd src/laihua && ../../$(BIN)/django-admin compilemessages --ignore=.venv -v0
@@ -59,4 +70,4 @@ bench: setup
 	$(BIN)/python bench/search.py
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var tools/hpt/node_modules

@@ -96,3 +96,23 @@ class RefreshState(models.Model):
 
     def __str__(self):
         return f"{self.hospital_id} {self.refreshed_at:%Y-%m-%d %H:%M}"
+
+
+class ViewSnapshot(models.Model):
+    """A page's views (tables and charts) as the refresh job built them, for the default period and each
+    language: a page whose views are in no application server's cache reads them here in one query rather
+    than from the roll-ups. The key is the page's cache key (figures.cached_views), which holds the
+    hospitals' refresh stamps, so a snapshot is never read for newer roll-ups; the job deletes the older
+    ones. hospital is empty for the city's page."""
+
+    key = models.CharField(max_length=64, primary_key=True)
+    hospital = models.ForeignKey("hospitals.Hospital", on_delete=models.CASCADE, null=True, related_name="+")
+    language = models.CharField(max_length=10)
+    views = models.JSONField()
+    built_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("analytics view snapshot")
+
+    def __str__(self):
+        return f"{self.hospital_id or 'city'} {self.language} {self.built_at:%Y-%m-%d %H:%M}"

@@ -14,7 +14,15 @@ from laihua.analytics.services.access import (
     require_hospital_reader,
     require_reader,
 )
-from laihua.analytics.services.figures import CITY_VIEWS, HOSPITAL_VIEWS, TITLES, Scope, cached_views, refreshed
+from laihua.analytics.services.figures import (
+    CITY_VIEWS,
+    HOSPITAL_VIEWS,
+    TITLES,
+    Scope,
+    cached_views,
+    refresh_stamps,
+    refreshed,
+)
 from laihua.analytics.services.rollup import refresh, refresh_all, stale_hospitals
 from laihua.errors import NotFound
 from laihua.kit.csvdata import SafeWriter
@@ -51,11 +59,12 @@ def hospital_dashboard(actor, slug: str | None = None, *, view: str | None = Non
     hospital = hospital_for(actor, slug)
     filters = parse_filters(hospital, **params)
     keys = _views_named(view, HOSPITAL_VIEWS)
+    states = refresh_stamps([hospital.pk])
     return {
         "hospital": hospital,
         "filters": filters,
-        "views": cached_views(Scope([hospital], filters, "month"), keys),
-        "refreshed_at": refreshed([hospital.pk]),
+        "views": cached_views(Scope([hospital], filters, "month"), keys, states),
+        "refreshed_at": refreshed([hospital.pk], states),
     }
 
 
@@ -66,11 +75,12 @@ def city_dashboard(actor, *, view: str | None = None, **params) -> dict:
     filters = parse_filters(None, **params)
     keys = _views_named(view, CITY_VIEWS)
     ids = [hospital.pk for hospital in hospitals]
+    states = refresh_stamps(ids)
     return {
         "hospitals": hospitals,
         "filters": filters,
-        "views": cached_views(Scope(hospitals, filters, "hospital_id"), keys),
-        "refreshed_at": refreshed(ids),
+        "views": cached_views(Scope(hospitals, filters, "hospital_id"), keys, states),
+        "refreshed_at": refreshed(ids, states),
     }
 
 

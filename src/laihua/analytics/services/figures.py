@@ -6,6 +6,7 @@ country, department and service when the page is narrowed to one of them), never
 
 import datetime
 import hashlib
+import json
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -18,11 +19,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_countries import countries
 
-from laihua.analytics.models import AMOUNTS, COUNTS, CubeMonth, HospitalMonth, RefreshState
+from laihua.analytics.models import AMOUNTS, COUNTS, CubeMonth, HospitalMonth, RefreshState, ViewSnapshot
 from laihua.analytics.services import stats
 from laihua.analytics.services.access import Filters
 from laihua.catalog.models import CatalogItem
 from laihua.hospitals.models import Department, Hospital
+from laihua.kit import clock
 from laihua.kit.i18n import pick
 from laihua.planning.models import InterpreterMode, ItineraryItem, ItineraryStatus
 
@@ -126,7 +128,9 @@ def load(hospital_ids: list[int], filters: Filters, by: str) -> dict:
     """{month or hospital id: Group} for the period and filters."""
     groups: dict = {}
     names = (*SUMS, *HISTOGRAMS, "payment_days")
-    for row in _rows(hospital_ids, filters).values(by, *names).iterator(chunk_size=2000):
+    # A plain fetch, not a server-side cursor: a page reads a few dozen to a few thousand rows, and a cursor
+    # costs two more round trips to the database.
+    for row in _rows(hospital_ids, filters).values(by, *names):
         group = groups.get(row[by])
         if group is None:
             group = groups[row[by]] = Group()
@@ -516,9 +520,13 @@ def _dimension_names(dimension: str, keys: list) -> dict:
     return {key: names.get(key, _("Not given")) for key in keys}
 
 
-def breakdown(scope: Scope, view: str) -> dict:
-    """Counts and the invoiced total by country, department or service, largest first (one SQL query)."""
-    dimension = {"countries": "country", "departments": "department_id", "services": "service_id"}[view]
+BREAKDOWN_SUMS = ("inquiries", "quotes", "acceptances", "arrivals", "discharges", "invoiced_cny")
+BREAKDOWNS = {"countries": "country", "departments": "department_id", "services": "service_id"}
+
+
+def breakdown_sums(scope: Scope) -> list[dict]:
+    """The period's counts and invoiced total by country, department and service together (one SQL query for
+    the three breakdowns): [{"country", "department_id", "service_id", <sums>}]."""
     filters = scope.filters
     rows = CubeMonth.objects.filter(hospital_id__in=scope.ids, month__range=(filters.start, filters.end))
     if filters.country:
@@ -527,19 +535,37 @@ def breakdown(scope: Scope, view: str) -> dict:
         rows = rows.filter(department_id=filters.department.pk)
     if filters.service:
         rows = rows.filter(service_id=filters.service.pk)
-    names = ("inquiries", "quotes", "acceptances", "arrivals", "discharges", "invoiced_cny")
-    found = list(
-        rows.values(dimension).annotate(**{name: Sum(name) for name in names}).order_by("-inquiries", dimension)
+    dimensions = tuple(BREAKDOWNS.values())
+    return list(rows.values(*dimensions).annotate(**{name: Sum(name) for name in BREAKDOWN_SUMS}).order_by())
+
+
+def breakdown(scope: Scope, view: str, found: list[dict] | None = None) -> dict:
+    """Counts and the invoiced total by country, department or service, largest first, summed from
+    breakdown_sums() (read here when not given)."""
+    dimension = BREAKDOWNS[view]
+    totals: dict = {}
+    for row in breakdown_sums(scope) if found is None else found:
+        sums = totals.get(row[dimension])
+        if sums is None:
+            sums = totals[row[dimension]] = {"inquiries": 0, "quotes": 0, "acceptances": 0, "arrivals": 0}
+            sums.update(discharges=0, invoiced_cny=Decimal(0))
+        for name in BREAKDOWN_SUMS:
+            sums[name] += row[name] or 0
+    # Largest first, then by the key (None, an unknown country, department or service, last).
+    ordered = sorted(
+        totals.items(), key=lambda item: (-item[1]["inquiries"], item[0] is None, item[0] if item[0] is not None else 0)
     )
-    labels = _dimension_names(dimension, [row[dimension] for row in found])
+    labels = _dimension_names(dimension, [key for key, _sums in ordered])
     key = {"country": "country", "department_id": "department", "service_id": "service"}[dimension]
-    for row in found:  # SQLite sums decimals without their scale: money is shown to the fen
-        row["invoiced_cny"] = Decimal(row["invoiced_cny"] or 0).quantize(Decimal("0.01"))
-    table = [{key: labels[row[dimension]], **{name: row[name] or 0 for name in names}} for row in found]
+    table = []
+    for value, sums in ordered:
+        # SQLite sums decimals without their scale: money is shown to the fen
+        sums["invoiced_cny"] = Decimal(sums["invoiced_cny"]).quantize(Decimal("0.01"))
+        table.append({key: labels[value], **sums})
     title = {"country": _("Country"), "department_id": _("Department"), "service_id": _("Service")}[dimension]
     columns = [
         _column(key, title, "text"),
-        *[_column(name, LABELS[name], "money" if name == "invoiced_cny" else "number") for name in names],
+        *[_column(name, LABELS[name], "money" if name == "invoiced_cny" else "number") for name in BREAKDOWN_SUMS],
     ]
     shown = table[:15]
     chart = _chart(
@@ -564,40 +590,88 @@ BUILDERS = {
 def build_views(scope: Scope, keys: tuple[str, ...]) -> list[dict]:
     """The views named, in that order, from one read of the roll-ups (and one query per breakdown)."""
     groups = Groups(load(scope.ids, scope.filters, scope.by) if any(key in BUILDERS for key in keys) else {})
-    out = []
-    for key in keys:
-        out.append(
-            breakdown(scope, key) if key in ("countries", "departments", "services") else BUILDERS[key](scope, groups)
-        )
-    return out
+    found = breakdown_sums(scope) if any(key in BREAKDOWNS for key in keys) else []
+    return [breakdown(scope, key, found) if key in BREAKDOWNS else BUILDERS[key](scope, groups) for key in keys]
 
 
-def cached_views(scope: Scope, keys: tuple[str, ...]) -> list[dict]:
-    """build_views(scope, keys), kept in the cache under the hospitals' refresh stamps, the filters, the views
-    and the language: a refresh of any of the hospitals makes a new key, so a page never shows figures older
-    than its roll-ups. The interpreter hours are read from the trips, not the roll-ups: always read afresh."""
-    stamps = sorted(
-        (hospital_id, at.isoformat())
-        for hospital_id, at in RefreshState.objects.filter(hospital_id__in=scope.ids).values_list(
-            "hospital_id", "refreshed_at"
+def refresh_stamps(hospital_ids: list[int]) -> dict[int, datetime.datetime]:
+    """{hospital id: when its roll-ups were last rebuilt}, for the hospitals that have been."""
+    return dict(RefreshState.objects.filter(hospital_id__in=hospital_ids).values_list("hospital_id", "refreshed_at"))
+
+
+def cached_views(scope: Scope, keys: tuple[str, ...], states: dict | None = None) -> list[dict]:
+    """build_views(scope, keys), kept in the cache under the hospitals' refresh stamps (refresh_stamps(), read
+    here when not given), the filters, the views and the language: a refresh of any of the hospitals makes a
+    new key, so a page never shows figures older than its roll-ups. The interpreter hours are read from the
+    trips, not the roll-ups: always read afresh."""
+    if states is None:
+        states = refresh_stamps(scope.ids)
+    stored_keys = stored_view_keys(keys)
+    cache_key = views_cache_key(scope, stored_keys, translation.get_language(), states)
+    stored = cache.get(cache_key) if states else None
+    if stored is None and states and stored_keys:
+        # A snapshot is read for as long as a cached copy would be kept, so that a renamed department or service
+        # shows its new name within that time (the refresh job renews the snapshots before then).
+        fresh_from = clock.now() - datetime.timedelta(seconds=VIEWS_CACHE_SECONDS)
+        snapshot = (
+            ViewSnapshot.objects.filter(key=cache_key.removeprefix(CACHE_PREFIX), built_at__gte=fresh_from)
+            .values_list("views")
+            .first()
         )
-    )
-    labels = [scope.label(pk) for pk in scope.ids] if scope.by == "hospital_id" else []
-    stored_keys = tuple(key for key in keys if key != "interpreters")
-    language = translation.get_language()
-    identity = repr((scope.by, scope.ids, labels, scope.filters.query(), stored_keys, language, stamps))
-    cache_key = "analytics:views:" + hashlib.sha256(identity.encode()).hexdigest()
-    stored = cache.get(cache_key) if stamps else None
+        if snapshot is not None:
+            stored = decode_views(snapshot[0])
+            cache.set(cache_key, stored, VIEWS_CACHE_SECONDS)
     if stored is None:
         stored = {view["key"]: view for view in build_views(scope, stored_keys)} if stored_keys else {}
-        if stamps:
+        if states:
             cache.set(cache_key, stored, VIEWS_CACHE_SECONDS)
     return [interpreters(scope, {}) if key == "interpreters" else stored[key] for key in keys]
 
 
-def refreshed(hospital_ids: list[int]) -> datetime.datetime | None:
-    """When the oldest of these hospitals' roll-ups was rebuilt (None: one never was)."""
-    states = list(RefreshState.objects.filter(hospital_id__in=hospital_ids).values_list("refreshed_at", flat=True))
+CACHE_PREFIX = "analytics:views:"
+
+
+def stored_view_keys(keys: tuple[str, ...]) -> tuple[str, ...]:
+    """The views kept in the cache and the snapshots: all but the interpreter hours, read afresh."""
+    return tuple(key for key in keys if key != "interpreters")
+
+
+def views_cache_key(scope: Scope, stored_keys: tuple[str, ...], language: str | None, states: dict) -> str:
+    """The cache key of a page's stored views: the hospitals and their labels, the filters, the views, the
+    language and every hospital's refresh stamp (the snapshot's key without the prefix)."""
+    stamps = sorted((hospital_id, at.isoformat()) for hospital_id, at in states.items())
+    labels = [scope.label(pk) for pk in scope.ids] if scope.by == "hospital_id" else []
+    identity = repr((scope.by, scope.ids, labels, scope.filters.query(), stored_keys, language, stamps))
+    return CACHE_PREFIX + hashlib.sha256(identity.encode()).hexdigest()
+
+
+def _tag(value):
+    if isinstance(value, Decimal):
+        return {"__decimal__": str(value)}
+    raise TypeError(f"an analytics view holds a {type(value).__name__}")
+
+
+def _untag(obj: dict):
+    if len(obj) == 1 and "__decimal__" in obj:
+        return Decimal(obj["__decimal__"])
+    return obj
+
+
+def encode_views(stored: dict) -> dict:
+    """Stored views as JSON for a snapshot, amounts kept exact (a Decimal as {"__decimal__": "1280.50"})."""
+    return json.loads(json.dumps(stored, default=_tag))
+
+
+def decode_views(data: dict) -> dict:
+    """The views a snapshot holds, as build_views made them (amounts as Decimal again)."""
+    return json.loads(json.dumps(data), object_hook=_untag)
+
+
+def refreshed(hospital_ids: list[int], states: dict | None = None) -> datetime.datetime | None:
+    """When the oldest of these hospitals' roll-ups was rebuilt (None: one never was); states as
+    refresh_stamps() gives them, read here when not given."""
+    if states is None:
+        states = refresh_stamps(hospital_ids)
     if len(states) < len(set(hospital_ids)) or not states:
         return None
-    return min(states)
+    return min(states.values())

@@ -15,6 +15,7 @@ from django.db.models import Min
 from django.utils import timezone
 
 from laihua.analytics.models import AMOUNTS, COUNTS, CubeMonth, HospitalMonth, RefreshState
+from laihua.analytics.services import snapshots
 from laihua.billing.models import VOID_STATUSES, Invoice, Payer, Payment, PaymentKind
 from laihua.cases.models import Case, CaseEvent
 from laihua.cases.states import State
@@ -213,6 +214,7 @@ def refresh(hospital: Hospital) -> RefreshState:
         state, _created = RefreshState.objects.update_or_create(
             hospital=hospital, defaults={"started_at": started, "refreshed_at": clock.now(), "cases": count}
         )
+    snapshots.snapshot_hospital(hospital)
     return state
 
 
@@ -242,4 +244,6 @@ def refresh_all(*, only_changed: bool = True, hospitals=None) -> list[RefreshSta
     """Rebuild the roll-ups of the given hospitals, or of every hospital that changed (or of all)."""
     if hospitals is None:
         hospitals = stale_hospitals() if only_changed else list(Hospital.objects.order_by("slug"))
-    return [refresh(hospital) for hospital in hospitals]
+    states = [refresh(hospital) for hospital in hospitals]
+    snapshots.renew_old_snapshots(hospitals)
+    return states

@@ -18,6 +18,17 @@ SCHEMA_PATH = Path(__file__).parent.parent / "data" / "cms-hpt-v3.0.0-schema.jso
 LICENSE_STATE_STANDIN = "DC"
 
 
+# The format has no zero charge (a gross charge must be positive): a free item is stated, in both the JSON
+# and the CSV file, as one self-pay charge whose "algorithm" says that it is free.
+FREE_CHARGE = {
+    "payer_name": "Self-pay",
+    "plan_name": "International patients",
+    "methodology": "other",
+    "algorithm": "No charge",
+    "count": "0",
+}
+
+
 def npi_standin(hospital: Hospital) -> str:
     return f"laihua:{hospital.slug}"
 

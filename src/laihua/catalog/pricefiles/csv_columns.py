@@ -53,6 +53,14 @@ NOT_IMPORTED_COLUMNS = [
 ]
 EXTRA_COLUMNS = list(PriceRow("", "", {}, Decimal(0), Decimal(0)).extension())
 GROSS, MIN, MAX = "standard_charge | gross", "standard_charge | min", "standard_charge | max"
+# The columns that state a free item (cms.FREE_CHARGE): the one payer-specific charge Laihua writes and reads.
+FREE_CHARGE_COLUMNS = {
+    "payer_name": "payer_name",
+    "plan_name": "plan_name",
+    "methodology": "standard_charge | methodology",
+    "algorithm": "standard_charge | negotiated_algorithm",
+    "count": "count",
+}
 COMPONENTS = "package_components"
 # Files written before packages listed their services have no package_components column: their
 # packages keep the services they list.

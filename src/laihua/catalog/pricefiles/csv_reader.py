@@ -10,10 +10,11 @@ from decimal import Decimal
 from django.utils.translation import gettext as _
 
 from laihua.catalog.models import CatalogItem, Kind
-from laihua.catalog.pricefiles.cms import CMS_VERSION, CURRENCY, cms_code_type, cms_code_types
+from laihua.catalog.pricefiles.cms import CMS_VERSION, CURRENCY, FREE_CHARGE, cms_code_type, cms_code_types
 from laihua.catalog.pricefiles.csv_columns import (
     COMPONENTS,
     DATA_START_ROW,
+    FREE_CHARGE_COLUMNS,
     GROSS,
     MAX,
     MIN,
@@ -250,14 +251,35 @@ def _read_components(cells: _Cells, keys: list[str]) -> list[tuple[str, int]] | 
     return components
 
 
+def _states_free_charge(cells: _Cells) -> bool:
+    """Whether the row states a free item as Laihua writes it (cms.FREE_CHARGE), with no amount and no other
+    payer-specific value."""
+    free_columns = {column_key(column) for column in FREE_CHARGE_COLUMNS.values()}
+    if any(cells[column_key(c)] for c in (GROSS, MIN, MAX)):
+        return False
+    if any(cells[column_key(c)] for c in NOT_IMPORTED_COLUMNS if column_key(c) not in free_columns):
+        return False
+    for name, column in FREE_CHARGE_COLUMNS.items():
+        value = cells[column_key(column)]
+        if name == "count" and value == "":
+            continue
+        if value.casefold() != FREE_CHARGE[name].casefold():
+            return False
+    return True
+
+
 def _read_price(cells: _Cells) -> tuple[Decimal, Decimal] | None:
+    if _states_free_charge(cells):
+        return Decimal(0), Decimal(0)
     gross, low, high = cells.amount(GROSS), cells.amount(MIN), cells.amount(MAX)
     bad = any(cells[c] and v is None for c, v in ((GROSS, gross), (MIN, low), (MAX, high)))
     if bad:
         return None
-    if (low is None) != (high is None):
-        cells.error(MIN if low is None else MAX, _("A price range needs both its minimum and its maximum."))
+    if low is not None and high is None:
+        cells.error(MAX, _("A price range needs both its minimum and its maximum."))
         return None
+    if low is None and high is not None:
+        low = Decimal(0)  # a range from 0: the format refuses 0 as an amount, so the minimum is left empty
     if low is None:
         if gross is None:
             cells.error(GROSS, _("Give a price: the gross charge, or a minimum and a maximum."))
@@ -279,8 +301,9 @@ def _texts(cells: _Cells, prefix: str) -> dict[str, str]:
 
 def _read_row(cells: _Cells, keys: list[str]) -> PriceRow | None:
     errors_before = len(cells.errors)
+    free = _states_free_charge(cells)
     for column in NOT_IMPORTED_COLUMNS:
-        if cells[column_key(column)]:
+        if cells[column_key(column)] and not free:
             cells.error(column, _("Laihua publishes gross charges only: leave this column empty."))
     code, listed = _read_codes(cells, keys)
     name = {"en": cells["description"], "zh-hans": cells["description_zh_hans"]}

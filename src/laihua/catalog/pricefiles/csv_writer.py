@@ -6,6 +6,7 @@ from decimal import Decimal
 from laihua.catalog.pricefiles.cms import (
     CMS_VERSION,
     CURRENCY,
+    FREE_CHARGE,
     LICENSE_STATE_STANDIN,
     cms_attestation_text,
     npi_standin,
@@ -14,6 +15,7 @@ from laihua.catalog.pricefiles.csv_columns import (
     CHARGE_COLUMNS,
     COMPONENTS,
     EXTRA_COLUMNS,
+    FREE_CHARGE_COLUMNS,
     GENERAL_EXTRA_COLUMNS,
     GROSS,
     MAX,
@@ -35,9 +37,16 @@ def _csv_cells(row: PriceRow, code_columns: int) -> list[str]:
         cells += list(codes[index]) if index < len(codes) else ["", ""]
     charges = dict.fromkeys(CHARGE_COLUMNS, "")
     charges["setting"] = row.setting
-    charges[GROSS] = _amount_text(row.amount_max)
+    if row.amount_max > 0:
+        charges[GROSS] = _amount_text(row.amount_max)
+    else:
+        # The format has no zero charge: a free item is one self-pay charge whose algorithm says so.
+        for name, column in FREE_CHARGE_COLUMNS.items():
+            charges[column] = FREE_CHARGE[name]
     if row.is_range:
-        charges[MIN], charges[MAX] = _amount_text(row.amount_min), _amount_text(row.amount_max)
+        # A range from 0 leaves its minimum empty: the format refuses 0 as an amount.
+        charges[MIN] = _amount_text(row.amount_min) if row.amount_min > 0 else ""
+        charges[MAX] = _amount_text(row.amount_max)
     charges["additional_generic_notes"] = generic_notes(row)
     cells += list(charges.values())
     for name, value in row.extension().items():

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from laihua.catalog.pricefiles.cms import (
     CMS_VERSION,
     CURRENCY,
+    FREE_CHARGE,
     LICENSE_STATE_STANDIN,
     cms_attestation_text,
     npi_standin,
@@ -29,11 +30,11 @@ def _charge(row: PriceRow) -> dict:
         # The format has no zero charge: a free item is stated as a self-pay "algorithm" that says so.
         charge["payers_information"] = [
             {
-                "payer_name": "Self-pay",
-                "plan_name": "International patients",
-                "methodology": "other",
-                "standard_charge_algorithm": "No charge",
-                "count": "0",
+                "payer_name": FREE_CHARGE["payer_name"],
+                "plan_name": FREE_CHARGE["plan_name"],
+                "methodology": FREE_CHARGE["methodology"],
+                "standard_charge_algorithm": FREE_CHARGE["algorithm"],
+                "count": FREE_CHARGE["count"],
                 "additional_payer_notes": bilingual(lambda: _("This item is free of charge.")),
             }
         ]
