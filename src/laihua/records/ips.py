@@ -295,20 +295,52 @@ def _targets(entries: list) -> tuple[set, set]:
     return full_urls, relative
 
 
-def _elements(node, path: str, skip=()):
-    """(location, element) of every complex element below node, itself included, in document order;
-    `skip` names elements not to enter (and `_name` primitive companions are never entered)."""
-    if isinstance(node, dict):
-        yield path, node
-        for key, value in node.items():
-            if key in skip or key.startswith("_"):
-                continue
-            if isinstance(value, (dict, list)):
-                yield from _elements(value, f"{path}.{key}", skip)
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            if isinstance(value, (dict, list)):
-                yield from _elements(value, f"{path}[{index}]", skip)
+def _having(node, key: str, skip=()):
+    """(trail, element) of every object below node, itself included, in document order, whose `key` is a
+    text; `skip` names elements not to enter (and `_name` primitive companions are never entered). The
+    trail becomes a location with `_location` (built only for what is reported). One pass, no recursion."""
+    stack = [(node, None)]
+    while stack:
+        node, trail = stack.pop()
+        if isinstance(node, dict):
+            if isinstance(node.get(key), str):
+                yield trail, node
+            children = [
+                (value, (trail, "." + name))
+                for name, value in node.items()
+                if isinstance(value, (dict, list)) and name not in skip and not name.startswith("_")
+            ]
+        else:
+            children = [(value, (trail, f"[{index}]")) for index, value in enumerate(node) if isinstance(value, (dict, list))]
+        stack.extend(reversed(children))
+
+
+def _with_text(node, key: str, skip=()) -> list[str]:
+    """The `key` texts of every object below node, as `_having` finds them, in no particular order: the
+    quick pass over the whole document (locations are found again only for what is reported)."""
+    found, stack = [], [node]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            value = node.get(key)
+            if isinstance(value, str):
+                found.append(value)
+            stack.extend(
+                value
+                for name, value in node.items()
+                if isinstance(value, (dict, list)) and name not in skip and not name.startswith("_")
+            )
+        else:
+            stack.extend(value for value in node if isinstance(value, (dict, list)))
+    return found
+
+
+def _location(root: str, trail) -> str:
+    parts = []
+    while trail is not None:
+        trail, part = trail
+        parts.append(part)
+    return root + "".join(reversed(parts))
 
 
 # The elements whose reference must resolve wherever they are; any other reference outside the
@@ -318,6 +350,13 @@ ESSENTIAL_REFERENCES = {"subject", "patient"}
 
 def _element_name(path: str) -> str:
     return path.rsplit(".", 1)[-1].split("[", 1)[0]
+
+
+def _resolves(ref: str, full_urls: set, relative: set, contained: set) -> bool:
+    if ref in full_urls or ref in relative or ref in contained:
+        return True
+    tail = "/".join(ref.rstrip("/").split("/")[-2:])
+    return "://" in ref and tail in relative and any(u.endswith(tail) for u in full_urls)
 
 
 def reference_issues(entries: list) -> list[dict]:
@@ -330,18 +369,16 @@ def reference_issues(entries: list) -> list[dict]:
         if not isinstance(resource, dict):
             continue
         contained = {f"#{c.get('id')}" for c in resource.get("contained") or [] if isinstance(c, dict)}
-        refs = [
-            (path, element["reference"])
-            for path, element in _elements(resource, f"Bundle.entry[{index}].resource", skip=("contained",))
-            if isinstance(element.get("reference"), str)
-        ]
+        targets = (full_urls, relative, contained)
+        if all(_resolves(ref, *targets) for ref in _with_text(resource, "reference", skip=("contained",))):
+            continue  # the usual case: no location to name
+        root = f"Bundle.entry[{index}].resource"
         in_composition = resource.get("resourceType") == "Composition"
-        for path, ref in refs:
-            if ref in full_urls or ref in relative or ref in contained:
+        for trail, element in _having(resource, "reference", skip=("contained",)):
+            ref = element["reference"]
+            if _resolves(ref, *targets):
                 continue
-            tail = "/".join(ref.rstrip("/").split("/")[-2:])
-            if "://" in ref and tail in relative and any(u.endswith(tail) for u in full_urls):
-                continue
+            path = _location(root, trail)
             if in_composition or _element_name(path) in ESSENTIAL_REFERENCES:
                 found.append(
                     issue(
@@ -365,19 +402,27 @@ def reference_issues(entries: list) -> list[dict]:
 
 def narrative_issues(data: dict, severity: str = "warning") -> list[dict]:
     """Every narrative should be one well-formed XHTML <div> (FHIR's rule; the XML form cannot carry it else)."""
-    narratives = [
-        (f"{path}.div", element["div"])
-        for path, element in _elements(data, data.get("resourceType") or "Bundle")
-        if isinstance(element.get("div"), str)
-    ]
+    texts = _with_text(data, "div")
+    if all(_well_formed(text) for text in set(texts)):
+        return []  # the usual case: no location to name
+    root = data.get("resourceType") or "Bundle"
     found = []
-    for path, text in narratives:
+    for trail, element in _having(data, "div"):
+        path = _location(root, trail) + ".div"
         try:
-            check_xhtml(text, path)
+            check_xhtml(element["div"], path)
         except XmlError as exc:
             message = _("The narrative is not well-formed XHTML (%(why)s); it is shown as plain text.")
             found.append(issue(path, message % {"why": exc.args[0]}, "invalid", severity))
     return found
+
+
+def _well_formed(text: str) -> bool:
+    try:
+        check_xhtml(text, "")
+    except XmlError:
+        return False
+    return True
 
 
 def _errors(issues: list[dict]) -> list[dict]:

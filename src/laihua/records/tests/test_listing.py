@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from laihua.kit import fhirxml
 from laihua.records import distinct, export, ips, services
+from laihua.records.services import importing
 from laihua.records.models import ClinicalItem, ClinicalItemKey, IpsDocument
 from laihua.records.tests.conftest import as_bytes, ips_document, snomed
 from laihua.records.tests.test_items import condition, statement, tablets
@@ -232,19 +233,12 @@ def test_the_current_items_are_the_distinct_items_of_all_whatever_the_order(pati
             timestamp=stamp,
             created_at=clock.now(),
         )
-        ClinicalItem.objects.bulk_create(
-            ClinicalItem(
-                document=stored,
-                patient=patient,
-                case=case,
-                kind="problem",
-                position=position,
-                text="x",
-                source_keys=[f"k:{key}" for key in keys],
-            )
-            for position, keys in enumerate(keys_of_items)
-        )
-        distinct.settle_document(stored)
+        rows = [
+            {"kind": "problem", "resource_type": "Condition", "text": "x", "codes": [], "source_keys": keys}
+            for keys in ([f"k:{key}" for key in keys] for keys in keys_of_items)
+        ]
+        mine, linked = importing._store_items(stored, case, rows)  # the items and their keys, as an import stores them
+        distinct.settle_document(stored, mine, linked)
     incremental = set(ClinicalItem.objects.filter(case=case, current=True).values_list("pk", flat=True))
     everything = list(ClinicalItem.objects.filter(case=case).select_related("document"))
     assert incremental == {item.pk for item in services.distinct_items(everything)}
