@@ -311,7 +311,9 @@ def _having(node, key: str, skip=()):
                 if isinstance(value, (dict, list)) and name not in skip and not name.startswith("_")
             ]
         else:
-            children = [(value, (trail, f"[{index}]")) for index, value in enumerate(node) if isinstance(value, (dict, list))]
+            children = [
+                (value, (trail, f"[{index}]")) for index, value in enumerate(node) if isinstance(value, (dict, list))
+            ]
         stack.extend(reversed(children))
 
 

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from laihua.kit import fhirxml
 from laihua.records import distinct, export, ips, services
-from laihua.records.services import importing
 from laihua.records.models import ClinicalItem, ClinicalItemKey, IpsDocument
+from laihua.records.services import importing
 from laihua.records.tests.conftest import as_bytes, ips_document, snomed
 from laihua.records.tests.test_items import condition, statement, tablets
 from tests.builders import make_case
@@ -215,16 +215,22 @@ def test_an_import_runs_the_same_few_statements_whatever_its_size(case, users):
 def test_items_linked_only_through_another_documents_keys_are_one_item(case, users):
     """A resource re-sent under a new fullUrl but with its identifier is found through the older copy's keys."""
     clinician = users["clinician"]
-    first = condition("38341003", "Hypertension", "active", "2020-01-01", _fullUrl="urn:uuid:aaaaaaaa-0000-4000-8000-000000000001")
+    first = condition(
+        "38341003", "Hypertension", "active", "2020-01-01", _fullUrl="urn:uuid:aaaaaaaa-0000-4000-8000-000000000001"
+    )
     services.import_document(clinician, case, document([first], 1, "2026-01-01T00:00:00Z"))
     with_identifier = {
         **first,
         "identifier": [{"system": "urn:oid:1.2.3", "value": "c-1"}],
-        "clinicalStatus": {"coding": [{"system": first["clinicalStatus"]["coding"][0]["system"], "code": "recurrence"}]},
+        "clinicalStatus": {
+            "coding": [{"system": first["clinicalStatus"]["coding"][0]["system"], "code": "recurrence"}]
+        },
     }
     services.import_document(clinician, case, document([with_identifier], 2, "2026-02-01T00:00:00Z"))
     by_identifier = {**with_identifier, "_fullUrl": "urn:uuid:bbbbbbbb-0000-4000-8000-000000000002"}
-    by_identifier["clinicalStatus"] = {"coding": [{"system": first["clinicalStatus"]["coding"][0]["system"], "code": "resolved"}]}
+    by_identifier["clinicalStatus"] = {
+        "coding": [{"system": first["clinicalStatus"]["coding"][0]["system"], "code": "resolved"}]
+    }
     services.import_document(clinician, case, document([by_identifier], 3, "2026-03-01T00:00:00Z"))
     assert ClinicalItem.objects.filter(case=case).count() == 3
     assert list(ClinicalItem.objects.filter(case=case, current=True).values_list("status", flat=True)) == ["resolved"]
