@@ -71,6 +71,7 @@ class Parsed:
     content_hash: str
     warnings: list = field(default_factory=list)
     rows: list | None = None
+    texts: "Texts | None" = None
 
     @property
     def identifier(self) -> tuple[str, str]:
@@ -101,6 +102,14 @@ class Parsed:
 
 def decode(content: bytes | str) -> tuple[dict, str, str]:
     """(FHIR JSON dict, "json" | "xml", text) of a document, or IpsInvalid at `Bundle`."""
+    data, source_format, text = _decode_only(content)
+    if source_format == "json" and _json_too_deep(data):
+        raise too_deep()
+    return data, source_format, text
+
+
+def _decode_only(content: bytes | str) -> tuple[dict, str, str]:
+    """`decode` without the depth check of a JSON body (the caller makes it)."""
     if isinstance(content, bytes):
         try:
             text = content.decode("utf-8-sig")
@@ -127,9 +136,17 @@ def decode(content: bytes | str) -> tuple[dict, str, str]:
         raise IpsInvalid([issue("Bundle", _("Not valid JSON: %(why)s") % {"why": exc}, "structure")]) from None
     if not isinstance(data, dict):
         raise IpsInvalid([issue("Bundle", _("A FHIR resource is a JSON object."), "structure")])
-    if _json_too_deep(data):
-        raise too_deep()
     return data, "json", text
+
+
+def _decode(content: bytes | str) -> tuple[dict, str, str, "Texts"]:
+    """`decode`, and the texts of the document that the rules check (`_scan`), found in the pass that
+    checks its depth."""
+    data, source_format, text = _decode_only(content)
+    texts = _scan(data, MAX_DEPTH if source_format == "json" else None)  # XML: its elements' depth is checked
+    if texts is None:
+        raise too_deep()
+    return data, source_format, text, texts
 
 
 def too_deep() -> IpsInvalid:
@@ -147,14 +164,69 @@ def too_deep() -> IpsInvalid:
 
 def _json_too_deep(data) -> bool:
     """Whether objects and lists nest deeper than MAX_DEPTH (the outermost object is level 1)."""
-    stack = [(data, 1)]
+    return _scan(data) is None
+
+
+@dataclass
+class Texts:
+    """What the rules read of a whole document, found in one pass: its narratives' `div` texts and, for
+    each entry's resource, its `reference` texts outside contained resources."""
+
+    divs: list = field(default_factory=list)
+    references: dict = field(default_factory=dict)
+
+
+def _scan(data: dict, limit: int | None = MAX_DEPTH) -> Texts | None:
+    """The document's `Texts` (`_with_text` of each kind in one pass, `_name` primitive companions never
+    read), or None when objects and lists nest deeper than `limit` (the outermost object is level 1; None:
+    no limit). No recursion: a body of any depth is walked only as far as the limit + 1."""
+    limit = limit if limit is not None else float("inf")
+    texts = Texts()
+    divs, references = texts.divs, texts.references
+    entries = data.get("entry")
+    # (node, depth, read its texts, the entry's reference list when the node is in its resource)
+    stack = [(data, 1, True, None)]
     while stack:
-        node, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            return True
-        children = node.values() if isinstance(node, dict) else node
-        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
-    return False
+        node, depth, read, refs = stack.pop()
+        if depth > limit:
+            return None
+        below = depth + 1
+        if isinstance(node, dict):
+            if read:
+                value = node.get("div")
+                if isinstance(value, str):
+                    divs.append(value)
+                if refs is not None:
+                    value = node.get("reference")
+                    if isinstance(value, str):
+                        refs.append(value)
+            if node is data and isinstance(entries, list):
+                for index, entry in enumerate(entries):
+                    if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
+                        if isinstance(entry.get("div"), str):
+                            divs.append(entry["div"])
+                        for name, value in entry.items():
+                            if isinstance(value, (dict, list)):
+                                if name == "resource":
+                                    stack.append((value, depth + 3, True, references.setdefault(index, [])))
+                                else:
+                                    stack.append((value, depth + 3, not name.startswith("_"), None))
+                    elif isinstance(entry, (dict, list)):
+                        stack.append((entry, depth + 2, True, None))
+                items = ((name, value) for name, value in node.items() if name != "entry")
+            else:
+                items = node.items()
+            for name, value in items:
+                if isinstance(value, (dict, list)):
+                    if name.startswith("_"):
+                        stack.append((value, below, False, None))
+                    elif name == "contained":
+                        stack.append((value, below, read, None))
+                    else:
+                        stack.append((value, below, read, refs))
+        else:
+            stack.extend((value, below, read, refs) for value in node if isinstance(value, (dict, list)))
+    return texts
 
 
 _DEPTH_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
@@ -208,8 +280,8 @@ def _codes(concept) -> set[str]:
     return {c.get("code") for c in concept.get("coding") or [] if isinstance(c, dict)}
 
 
-def rule_issues(data: dict) -> list[dict]:
-    """The IPS document rules the models do not check."""
+def rule_issues(data: dict, texts: Texts | None = None) -> list[dict]:
+    """The IPS document rules the models do not check (`texts`: the document's, when already read)."""
     found = []
     if data.get("type") != "document":
         found.append(issue("Bundle.type", _("An IPS is a Bundle of type “document”.")))
@@ -248,7 +320,7 @@ def rule_issues(data: dict) -> list[dict]:
         )
     if composition is not None:
         found += _section_issues(composition)
-    found += reference_issues(entries)
+    found += reference_issues(entries, texts)
     return found
 
 
@@ -361,7 +433,7 @@ def _resolves(ref: str, full_urls: set, relative: set, contained: set) -> bool:
     return "://" in ref and tail in relative and any(u.endswith(tail) for u in full_urls)
 
 
-def reference_issues(entries: list) -> list[dict]:
+def reference_issues(entries: list, texts: Texts | None = None) -> list[dict]:
     """References that do not point at an entry of the Bundle (by fullUrl or Type/id) or a contained
     resource: errors for the Composition's and every subject/patient, warnings for the others."""
     full_urls, relative = _targets(entries)
@@ -372,7 +444,10 @@ def reference_issues(entries: list) -> list[dict]:
             continue
         contained = {f"#{c.get('id')}" for c in resource.get("contained") or [] if isinstance(c, dict)}
         targets = (full_urls, relative, contained)
-        if all(_resolves(ref, *targets) for ref in _with_text(resource, "reference", skip=("contained",))):
+        refs = texts.references.get(index, []) if texts is not None else None
+        if refs is None:
+            refs = _with_text(resource, "reference", skip=("contained",))
+        if all(_resolves(ref, *targets) for ref in refs):
             continue  # the usual case: no location to name
         root = f"Bundle.entry[{index}].resource"
         in_composition = resource.get("resourceType") == "Composition"
@@ -402,10 +477,10 @@ def reference_issues(entries: list) -> list[dict]:
     return found
 
 
-def narrative_issues(data: dict, severity: str = "warning") -> list[dict]:
+def narrative_issues(data: dict, severity: str = "warning", texts: Texts | None = None) -> list[dict]:
     """Every narrative should be one well-formed XHTML <div> (FHIR's rule; the XML form cannot carry it else)."""
-    texts = _with_text(data, "div")
-    if all(_well_formed(text) for text in set(texts)):
+    divs = texts.divs if texts is not None else _with_text(data, "div")
+    if all(_well_formed(text) for text in set(divs)):
         return []  # the usual case: no location to name
     root = data.get("resourceType") or "Bundle"
     found = []
@@ -421,7 +496,7 @@ def narrative_issues(data: dict, severity: str = "warning") -> list[dict]:
 
 def _well_formed(text: str) -> bool:
     try:
-        check_xhtml(text, "")
+        check_xhtml(text, "", serialize=False)
     except XmlError:
         return False
     return True
@@ -434,14 +509,14 @@ def _errors(issues: list[dict]) -> list[dict]:
 def parse(content: bytes | str) -> Parsed:
     """Parse and check a document; IpsInvalid with every error, or the parsed document with its
     items and its warnings."""
-    data, source_format, text = decode(content)
+    data, source_format, text, texts = _decode(content)
     found = structure_issues(data)
     parsed = Parsed(data, source_format, text, "")
     if data.get("resourceType") == "Bundle":
-        found += rule_issues(data)
+        found += rule_issues(data, texts)
         parsed.rows, problems = extraction.extract(data, parsed.identifier)
         found += [issue(where, why, "required") for where, why in problems]
-    found += narrative_issues(data)
+    found += narrative_issues(data, texts=texts)
     if _errors(found):
         raise IpsInvalid(_errors(found))
     parsed.warnings = found

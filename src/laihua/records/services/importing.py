@@ -354,7 +354,7 @@ def import_document(
             actor,
             "records.import",
             document,
-            hospital=case.hospital,
+            hospital_id=case.hospital_id,
             detail={
                 "case": case.reference,
                 "created": created,
@@ -369,7 +369,7 @@ def import_document(
                 actor,
                 "records.import_matched_by_hand",
                 document,
-                hospital=case.hospital,
+                hospital_id=case.hospital_id,
                 detail={"case": case.reference, "fields": [d["field"] for d in mismatch], "reason": reason},
             )
         if created:
@@ -381,7 +381,7 @@ def _refused(actor, case: Case, source: str, exc: ips.IpsInvalid) -> None:
     detail = {"issues": len(exc.issues), "source": source}
     if isinstance(exc, PatientMismatch):
         detail["mismatch"] = [d["field"] for d in exc.differences]
-    record_event(actor, "records.import_refused", case, hospital=case.hospital, detail=detail)
+    record_event(actor, "records.import_refused", case, hospital_id=case.hospital_id, detail=detail)
 
 
 def _match_by_hand(actor, case: Case, source: str, mismatch: list[dict], match_reason: str) -> str:
