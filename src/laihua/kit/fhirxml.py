@@ -220,8 +220,9 @@ def _set(element, attribute: str, value: str, location: str) -> None:
         raise XmlError("the text holds characters XML cannot carry (control characters)", location) from None
 
 
-def check_xhtml(text, location: str) -> bytes:
-    """The narrative's `<div>`, parsed without DTDs, entities or the network, serialized on its own."""
+def check_xhtml(text, location: str, *, serialize: bool = True) -> bytes:
+    """The narrative's `<div>`, parsed without DTDs, entities or the network, serialized on its own
+    (`serialize=False`: only checked, b"" returned)."""
     if not isinstance(text, str):
         raise XmlError("the narrative must be XHTML text", location)
     try:
@@ -233,7 +234,7 @@ def check_xhtml(text, location: str) -> bytes:
     for element in div.iter(tag=etree.Element):
         if _local(element.tag)[0] != XHTML_NS:
             raise XmlError(f"<{_local(element.tag)[1]}> of the narrative is not in the XHTML namespace", location)
-    return etree.tostring(div, encoding="UTF-8", with_tail=False)
+    return etree.tostring(div, encoding="UTF-8", with_tail=False) if serialize else b""
 
 
 class _Writer:

@@ -73,59 +73,68 @@ def _copy_keys(case_id: int, pairs: Iterable[tuple[int, str]]) -> None:
     )
 
 
-def _chunks(values: list, size: int = LOOKUP_CHUNK):
+def chunks(values: list, size: int = LOOKUP_CHUNK):
     for start in range(0, len(values), size):
         yield values[start : start + size]
 
 
-def settle_document(document: IpsDocument) -> None:
-    """Record the keys of a just stored document's items and decide which items of its case are current
-    (the caller holds the transaction). Touches only the items that share a key with the document's."""
-    case_id = document.case_id
-    mine = {
-        pk: (pk, document.pk, position, keys or [], None)
-        for pk, position, keys in ClinicalItem.objects.filter(document=document).values_list(
-            "pk", "position", "source_keys"
+LINKED_COLUMNS = (
+    "pk",
+    "document_id",
+    "position",
+    "source_keys",
+    "document__timestamp",
+    "document__created_at",
+    "current",
+)
+
+
+def linked_items(
+    case_id: int, digests: Iterable[str], document_id: int, known: list[tuple] | None = None
+) -> list[tuple]:
+    """The case's items of other documents linked to the given key digests, directly or through other
+    items' keys: (pk, document_id, position, keys, document timestamp, document stored, current) each.
+    `known`: linked items the caller has already read, `digests` then being every digest it looked up."""
+    seen = set(digests)
+    found: dict[int, tuple] = {}
+    batch = _sharing(case_id, sorted(seen), document_id) if known is None else known
+    while batch:
+        new = [row for row in batch if row[0] not in found]
+        found.update((row[0], row) for row in new)
+        frontier = {digest(key) for row in new for key in row[3] or []} - seen  # the keys table holds these
+        seen |= frontier
+        batch = _sharing(case_id, sorted(frontier), document_id) if frontier else []
+    return list(found.values())
+
+
+def _sharing(case_id: int, digests: list[str], document_id: int) -> list[tuple]:
+    rows = []
+    for chunk in chunks(digests):
+        rows.extend(
+            ClinicalItem.objects.filter(case_id=case_id, keys__case_id=case_id, keys__digest__in=chunk)
+            .exclude(document_id=document_id)
+            .values_list(*LINKED_COLUMNS)
         )
-    }
+    return rows
+
+
+def settle_document(document: IpsDocument, mine: list[tuple], linked: list[tuple]) -> None:
+    """Decide which items of a just stored document's case are current (the caller holds the transaction),
+    given `mine`, (pk, position, keys) of the document's items (stored current, with their keys), and
+    `linked`, the items of the case's other documents linked to them by shared keys (`linked_items`).
+    In the usual case (nothing linked, no key shared within the document) it writes nothing."""
     if not mine:
         return
     own_recency = recency(document.timestamp, document.created_at, document.pk)
-    mine = {pk: (*row[:4], own_recency) for pk, row in mine.items()}
-    digests = {value for row in mine.values() for value in map(digest, row[3])}
-    seen, involved, frontier = set(digests), set(), list(digests)
-    while frontier:
-        found = set()
-        for chunk in _chunks(frontier):
-            found.update(
-                ClinicalItemKey.objects.filter(case_id=case_id, digest__in=chunk)
-                .exclude(item__document=document)
-                .values_list("item_id", flat=True)
-            )
-        found -= involved
-        if not found:
-            break
-        involved |= found
-        more = set()
-        for chunk in _chunks(list(found)):
-            more.update(ClinicalItemKey.objects.filter(item_id__in=chunk).values_list("digest", flat=True))
-        frontier = list(more - seen)
-        seen |= more
-    _copy_keys(case_id, ((pk, value) for pk, row in mine.items() for value in {digest(k) for k in row[3]}))
-    others = []
-    for chunk in _chunks(list(involved)):
-        others.extend(
-            (pk, doc_id, position, keys or [], recency(timestamp, created, doc_id), current)
-            for pk, doc_id, position, keys, timestamp, created, current in ClinicalItem.objects.filter(
-                pk__in=chunk
-            ).values_list(
-                "pk", "document_id", "position", "source_keys", "document__timestamp", "document__created_at", "current"
-            )
-        )
-    if not others and not _shares_keys(mine.values()):
+    rows = {pk: (pk, document.pk, position, keys or [], own_recency) for pk, position, keys in mine}
+    if not linked and not _shares_keys(rows.values()):
         return  # nothing of the case is the same as any item of this document: all are current
-    chosen = choose([*mine.values(), *(row[:5] for row in others)])
-    was_current = set(mine) | {row[0] for row in others if row[5]}
+    others = [
+        (pk, doc_id, position, keys or [], recency(timestamp, created, doc_id), current)
+        for pk, doc_id, position, keys, timestamp, created, current in linked
+    ]
+    chosen = choose([*rows.values(), *(row[:5] for row in others)])
+    was_current = set(rows) | {row[0] for row in others if row[5]}
     _mark(chosen - was_current, True)
     _mark(was_current - chosen, False)
 
@@ -141,7 +150,7 @@ def _shares_keys(rows) -> bool:
 
 
 def _mark(pks: set[int], current: bool) -> None:
-    for chunk in _chunks(sorted(pks)):
+    for chunk in chunks(sorted(pks)):
         ClinicalItem.objects.filter(pk__in=chunk).update(current=current)
 
 

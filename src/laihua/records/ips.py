@@ -71,6 +71,7 @@ class Parsed:
     content_hash: str
     warnings: list = field(default_factory=list)
     rows: list | None = None
+    texts: "Texts | None" = None
 
     @property
     def identifier(self) -> tuple[str, str]:
@@ -101,6 +102,14 @@ class Parsed:
 
 def decode(content: bytes | str) -> tuple[dict, str, str]:
     """(FHIR JSON dict, "json" | "xml", text) of a document, or IpsInvalid at `Bundle`."""
+    data, source_format, text = _decode_only(content)
+    if source_format == "json" and _json_too_deep(data):
+        raise too_deep()
+    return data, source_format, text
+
+
+def _decode_only(content: bytes | str) -> tuple[dict, str, str]:
+    """`decode` without the depth check of a JSON body (the caller makes it)."""
     if isinstance(content, bytes):
         try:
             text = content.decode("utf-8-sig")
@@ -127,9 +136,17 @@ def decode(content: bytes | str) -> tuple[dict, str, str]:
         raise IpsInvalid([issue("Bundle", _("Not valid JSON: %(why)s") % {"why": exc}, "structure")]) from None
     if not isinstance(data, dict):
         raise IpsInvalid([issue("Bundle", _("A FHIR resource is a JSON object."), "structure")])
-    if _json_too_deep(data):
-        raise too_deep()
     return data, "json", text
+
+
+def _decode(content: bytes | str) -> tuple[dict, str, str, "Texts"]:
+    """`decode`, and the texts of the document that the rules check (`_scan`), found in the pass that
+    checks its depth."""
+    data, source_format, text = _decode_only(content)
+    texts = _scan(data, MAX_DEPTH if source_format == "json" else None)  # XML: its elements' depth is checked
+    if texts is None:
+        raise too_deep()
+    return data, source_format, text, texts
 
 
 def too_deep() -> IpsInvalid:
@@ -147,14 +164,69 @@ def too_deep() -> IpsInvalid:
 
 def _json_too_deep(data) -> bool:
     """Whether objects and lists nest deeper than MAX_DEPTH (the outermost object is level 1)."""
-    stack = [(data, 1)]
+    return _scan(data) is None
+
+
+@dataclass
+class Texts:
+    """What the rules read of a whole document, found in one pass: its narratives' `div` texts and, for
+    each entry's resource, its `reference` texts outside contained resources."""
+
+    divs: list = field(default_factory=list)
+    references: dict = field(default_factory=dict)
+
+
+def _scan(data: dict, limit: int | None = MAX_DEPTH) -> Texts | None:
+    """The document's `Texts` (`_with_text` of each kind in one pass, `_name` primitive companions never
+    read), or None when objects and lists nest deeper than `limit` (the outermost object is level 1; None:
+    no limit). No recursion: a body of any depth is walked only as far as the limit + 1."""
+    limit = limit if limit is not None else float("inf")
+    texts = Texts()
+    divs, references = texts.divs, texts.references
+    entries = data.get("entry")
+    # (node, depth, read its texts, the entry's reference list when the node is in its resource)
+    stack = [(data, 1, True, None)]
     while stack:
-        node, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            return True
-        children = node.values() if isinstance(node, dict) else node
-        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
-    return False
+        node, depth, read, refs = stack.pop()
+        if depth > limit:
+            return None
+        below = depth + 1
+        if isinstance(node, dict):
+            if read:
+                value = node.get("div")
+                if isinstance(value, str):
+                    divs.append(value)
+                if refs is not None:
+                    value = node.get("reference")
+                    if isinstance(value, str):
+                        refs.append(value)
+            if node is data and isinstance(entries, list):
+                for index, entry in enumerate(entries):
+                    if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
+                        if isinstance(entry.get("div"), str):
+                            divs.append(entry["div"])
+                        for name, value in entry.items():
+                            if isinstance(value, (dict, list)):
+                                if name == "resource":
+                                    stack.append((value, depth + 3, True, references.setdefault(index, [])))
+                                else:
+                                    stack.append((value, depth + 3, not name.startswith("_"), None))
+                    elif isinstance(entry, (dict, list)):
+                        stack.append((entry, depth + 2, True, None))
+                items = ((name, value) for name, value in node.items() if name != "entry")
+            else:
+                items = node.items()
+            for name, value in items:
+                if isinstance(value, (dict, list)):
+                    if name.startswith("_"):
+                        stack.append((value, below, False, None))
+                    elif name == "contained":
+                        stack.append((value, below, read, None))
+                    else:
+                        stack.append((value, below, read, refs))
+        else:
+            stack.extend((value, below, read, refs) for value in node if isinstance(value, (dict, list)))
+    return texts
 
 
 _DEPTH_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
@@ -208,8 +280,8 @@ def _codes(concept) -> set[str]:
     return {c.get("code") for c in concept.get("coding") or [] if isinstance(c, dict)}
 
 
-def rule_issues(data: dict) -> list[dict]:
-    """The IPS document rules the models do not check."""
+def rule_issues(data: dict, texts: Texts | None = None) -> list[dict]:
+    """The IPS document rules the models do not check (`texts`: the document's, when already read)."""
     found = []
     if data.get("type") != "document":
         found.append(issue("Bundle.type", _("An IPS is a Bundle of type “document”.")))
@@ -248,7 +320,7 @@ def rule_issues(data: dict) -> list[dict]:
         )
     if composition is not None:
         found += _section_issues(composition)
-    found += reference_issues(entries)
+    found += reference_issues(entries, texts)
     return found
 
 
@@ -295,20 +367,54 @@ def _targets(entries: list) -> tuple[set, set]:
     return full_urls, relative
 
 
-def _elements(node, path: str, skip=()):
-    """(location, element) of every complex element below node, itself included, in document order;
-    `skip` names elements not to enter (and `_name` primitive companions are never entered)."""
-    if isinstance(node, dict):
-        yield path, node
-        for key, value in node.items():
-            if key in skip or key.startswith("_"):
-                continue
-            if isinstance(value, (dict, list)):
-                yield from _elements(value, f"{path}.{key}", skip)
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            if isinstance(value, (dict, list)):
-                yield from _elements(value, f"{path}[{index}]", skip)
+def _having(node, key: str, skip=()):
+    """(trail, element) of every object below node, itself included, in document order, whose `key` is a
+    text; `skip` names elements not to enter (and `_name` primitive companions are never entered). The
+    trail becomes a location with `_location` (built only for what is reported). One pass, no recursion."""
+    stack = [(node, None)]
+    while stack:
+        node, trail = stack.pop()
+        if isinstance(node, dict):
+            if isinstance(node.get(key), str):
+                yield trail, node
+            children = [
+                (value, (trail, "." + name))
+                for name, value in node.items()
+                if isinstance(value, (dict, list)) and name not in skip and not name.startswith("_")
+            ]
+        else:
+            children = [
+                (value, (trail, f"[{index}]")) for index, value in enumerate(node) if isinstance(value, (dict, list))
+            ]
+        stack.extend(reversed(children))
+
+
+def _with_text(node, key: str, skip=()) -> list[str]:
+    """The `key` texts of every object below node, as `_having` finds them, in no particular order: the
+    quick pass over the whole document (locations are found again only for what is reported)."""
+    found, stack = [], [node]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            value = node.get(key)
+            if isinstance(value, str):
+                found.append(value)
+            stack.extend(
+                value
+                for name, value in node.items()
+                if isinstance(value, (dict, list)) and name not in skip and not name.startswith("_")
+            )
+        else:
+            stack.extend(value for value in node if isinstance(value, (dict, list)))
+    return found
+
+
+def _location(root: str, trail) -> str:
+    parts = []
+    while trail is not None:
+        trail, part = trail
+        parts.append(part)
+    return root + "".join(reversed(parts))
 
 
 # The elements whose reference must resolve wherever they are; any other reference outside the
@@ -320,7 +426,14 @@ def _element_name(path: str) -> str:
     return path.rsplit(".", 1)[-1].split("[", 1)[0]
 
 
-def reference_issues(entries: list) -> list[dict]:
+def _resolves(ref: str, full_urls: set, relative: set, contained: set) -> bool:
+    if ref in full_urls or ref in relative or ref in contained:
+        return True
+    tail = "/".join(ref.rstrip("/").split("/")[-2:])
+    return "://" in ref and tail in relative and any(u.endswith(tail) for u in full_urls)
+
+
+def reference_issues(entries: list, texts: Texts | None = None) -> list[dict]:
     """References that do not point at an entry of the Bundle (by fullUrl or Type/id) or a contained
     resource: errors for the Composition's and every subject/patient, warnings for the others."""
     full_urls, relative = _targets(entries)
@@ -330,18 +443,19 @@ def reference_issues(entries: list) -> list[dict]:
         if not isinstance(resource, dict):
             continue
         contained = {f"#{c.get('id')}" for c in resource.get("contained") or [] if isinstance(c, dict)}
-        refs = [
-            (path, element["reference"])
-            for path, element in _elements(resource, f"Bundle.entry[{index}].resource", skip=("contained",))
-            if isinstance(element.get("reference"), str)
-        ]
+        targets = (full_urls, relative, contained)
+        refs = texts.references.get(index, []) if texts is not None else None
+        if refs is None:
+            refs = _with_text(resource, "reference", skip=("contained",))
+        if all(_resolves(ref, *targets) for ref in refs):
+            continue  # the usual case: no location to name
+        root = f"Bundle.entry[{index}].resource"
         in_composition = resource.get("resourceType") == "Composition"
-        for path, ref in refs:
-            if ref in full_urls or ref in relative or ref in contained:
+        for trail, element in _having(resource, "reference", skip=("contained",)):
+            ref = element["reference"]
+            if _resolves(ref, *targets):
                 continue
-            tail = "/".join(ref.rstrip("/").split("/")[-2:])
-            if "://" in ref and tail in relative and any(u.endswith(tail) for u in full_urls):
-                continue
+            path = _location(root, trail)
             if in_composition or _element_name(path) in ESSENTIAL_REFERENCES:
                 found.append(
                     issue(
@@ -363,21 +477,29 @@ def reference_issues(entries: list) -> list[dict]:
     return found
 
 
-def narrative_issues(data: dict, severity: str = "warning") -> list[dict]:
+def narrative_issues(data: dict, severity: str = "warning", texts: Texts | None = None) -> list[dict]:
     """Every narrative should be one well-formed XHTML <div> (FHIR's rule; the XML form cannot carry it else)."""
-    narratives = [
-        (f"{path}.div", element["div"])
-        for path, element in _elements(data, data.get("resourceType") or "Bundle")
-        if isinstance(element.get("div"), str)
-    ]
+    divs = texts.divs if texts is not None else _with_text(data, "div")
+    if all(_well_formed(text) for text in set(divs)):
+        return []  # the usual case: no location to name
+    root = data.get("resourceType") or "Bundle"
     found = []
-    for path, text in narratives:
+    for trail, element in _having(data, "div"):
+        path = _location(root, trail) + ".div"
         try:
-            check_xhtml(text, path)
+            check_xhtml(element["div"], path)
         except XmlError as exc:
             message = _("The narrative is not well-formed XHTML (%(why)s); it is shown as plain text.")
             found.append(issue(path, message % {"why": exc.args[0]}, "invalid", severity))
     return found
+
+
+def _well_formed(text: str) -> bool:
+    try:
+        check_xhtml(text, "", serialize=False)
+    except XmlError:
+        return False
+    return True
 
 
 def _errors(issues: list[dict]) -> list[dict]:
@@ -387,14 +509,14 @@ def _errors(issues: list[dict]) -> list[dict]:
 def parse(content: bytes | str) -> Parsed:
     """Parse and check a document; IpsInvalid with every error, or the parsed document with its
     items and its warnings."""
-    data, source_format, text = decode(content)
+    data, source_format, text, texts = _decode(content)
     found = structure_issues(data)
     parsed = Parsed(data, source_format, text, "")
     if data.get("resourceType") == "Bundle":
-        found += rule_issues(data)
+        found += rule_issues(data, texts)
         parsed.rows, problems = extraction.extract(data, parsed.identifier)
         found += [issue(where, why, "required") for where, why in problems]
-    found += narrative_issues(data)
+    found += narrative_issues(data, texts=texts)
     if _errors(found):
         raise IpsInvalid(_errors(found))
     parsed.warnings = found

@@ -13,7 +13,9 @@ import datetime
 import json
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, router, transaction
+from django.db.models.constants import OnConflict
+from django.db.models.sql import InsertQuery
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -25,7 +27,7 @@ from laihua.cases.services import add_event
 from laihua.errors import InvalidInput, NotFound, PermissionDenied
 from laihua.kit import clock
 from laihua.records import distinct, identity, ips
-from laihua.records.models import ClinicalItem, IpsDocument
+from laihua.records.models import ClinicalItem, ClinicalItemKey, IpsDocument
 from laihua.records.services.access import require_records_access
 
 MIN_REASON = 5
@@ -88,11 +90,12 @@ def store(
     reason: str = "",
 ) -> tuple[IpsDocument, bool]:
     """Store a checked document, its warnings and its items once per case (the caller holds the
-    transaction); `mismatch` and `reason` mark a document a clinician matched to the patient by hand."""
+    transaction); `mismatch` and `reason` mark a document a clinician matched to the patient by hand.
+
+    A handful of statements whatever the document's size: the document (an insert that does nothing when
+    the same document is already on the case), its items with their keys (one statement on PostgreSQL,
+    which also finds the case's items that share a key), and the current items only when some do."""
     system, value = parsed.identifier
-    existing = _existing(case, parsed)
-    if existing is not None:
-        return existing, False
     composition = parsed.composition
     rows = ips.items(parsed)
     authors = composition.get("author") or []
@@ -117,19 +120,29 @@ def store(
         document.matched_by_hand_reason = reason
         document.matched_by_hand_by = actor
         document.matched_by_hand_at = clock.now()
-    try:
-        with transaction.atomic():
-            document.save()
-    except IntegrityError:  # the same document, stored a moment ago by someone else
-        return IpsDocument.objects.get(
-            case_id=case.pk,
-            identifier_system=system[:255],
-            identifier_value=value[:255],
-            content_hash=parsed.content_hash,
-        ), False
-    _insert_items(document, case, rows)
-    distinct.settle_document(document)
+    stored = _store_items(document, case, rows)
+    if stored is None:  # the same document is already on the case (or was stored a moment ago)
+        return _existing(case, parsed), False
+    distinct.settle_document(document, *stored)
     return document, True
+
+
+def _insert_once(document: IpsDocument) -> tuple[str, tuple]:
+    """The statement that INSERTs the document unless the same one (identifier and canonical content) is
+    on its case, and returns its pk: no savepoint (a concurrent import of the same document waits for the
+    other one, then does nothing)."""
+    query = InsertQuery(IpsDocument, on_conflict=OnConflict.IGNORE)
+    query.insert_values([f for f in IpsDocument._meta.concrete_fields if not f.primary_key], [document])
+    compiler = query.get_compiler(using=router.db_for_write(IpsDocument))
+    compiler.returning_fields = [IpsDocument._meta.pk]
+    [(statement, params)] = compiler.as_sql()
+    return statement, params
+
+
+def _stored(document: IpsDocument, pk: int) -> None:
+    document.pk = pk
+    document._state.adding = False
+    document._state.db = router.db_for_write(IpsDocument)
 
 
 ITEM_COLUMNS = (
@@ -149,14 +162,57 @@ ITEM_COLUMNS = (
     "current",
 )
 
+# The document (when it is not stored yet: an insert that does nothing when the same document is on the
+# case), its items and their keys in one statement (the items as one JSON text: no per-value quoting),
+# which also returns the case's items of other documents that share a key with them (`1`) and
+# those that share a key with these (`2`). Its queries see the tables as they were before the statement,
+# not what it inserts.
+_ITEMS_SQL = """
+WITH doc AS (
+    {document_insert}
+), u AS (
+    SELECT * FROM jsonb_to_recordset(%s::jsonb) AS u(position integer, kind text, resource_type text,
+        text text, codes jsonb, status text, date text, value text, detail jsonb, source_keys jsonb,
+        digests text[])
+), item AS (
+    INSERT INTO {item} ("document_id", "patient_id", "case_id", "position", "kind", "resource_type", "text",
+                        "codes", "status", "date", "value", "detail", "source_keys", "current")
+    SELECT {document_id}, %s, %s, u.position, u.kind, u.resource_type, u.text, u.codes, u.status, u.date,
+           u.value, u.detail, u.source_keys, true
+    FROM u{join_document}
+    RETURNING "id", "position"
+), item_key AS (
+    INSERT INTO {key} ("case_id", "digest", "item_id")
+    SELECT %s, d.digest, item.id FROM item JOIN u ON u.position = item.position, unnest(u.digests) AS d(digest)
+), own AS (
+    SELECT string_to_array(%s, ',') AS digests
+), level1 AS (
+    SELECT DISTINCT k.item_id FROM {key} k, own WHERE k.case_id = %s AND k.digest = ANY(own.digests)
+), level2 AS (
+    SELECT DISTINCT other.item_id
+    FROM {key} theirs JOIN {key} other ON other.case_id = %s AND other.digest = theirs.digest, own
+    WHERE theirs.item_id IN (SELECT item_id FROM level1) AND theirs.digest <> ALL(own.digests)
+      AND other.item_id NOT IN (SELECT item_id FROM level1)
+)
+SELECT -1, {document_id}, NULL::integer, NULL::integer, NULL::jsonb, NULL::timestamptz, NULL::timestamptz, true
+{document_row}
+UNION ALL
+SELECT 0, item.id, NULL::integer, item.position, NULL::jsonb, NULL::timestamptz, NULL::timestamptz, true
+FROM item
+UNION ALL
+SELECT level.n, i.id, i.document_id, i.position, i.source_keys, d.timestamp, d.created_at, i.current
+FROM (SELECT 1 AS n, item_id FROM level1 UNION ALL SELECT 2, item_id FROM level2) AS level
+JOIN {item} i ON i.id = level.item_id JOIN {document} d ON d.id = i.document_id
+"""
 
-def _insert_items(document: IpsDocument, case: Case, rows: list[dict]) -> None:
-    """Store a document's items in one statement: COPY on PostgreSQL (the fastest bulk insert), else bulk_create."""
-    values = [
+
+def _json(value):
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _item_values(rows: list[dict]) -> list[tuple]:
+    return [
         (
-            document.pk,
-            case.patient_id,
-            case.pk,
             position,
             row["kind"],
             row["resource_type"],
@@ -167,29 +223,91 @@ def _insert_items(document: IpsDocument, case: Case, rows: list[dict]) -> None:
             row.get("value", "")[:255],
             row.get("detail", {}),
             row.get("source_keys", []),
-            True,  # until records.distinct decides otherwise
         )
         for position, row in enumerate(rows)
     ]
-    if not values:
-        return
+
+
+def _store_items(document: IpsDocument, case: Case, rows: list[dict]) -> tuple[list[tuple], list[tuple]] | None:
+    """Store a document not stored yet (None when the same one is already on the case), its items (every
+    one current, until records.distinct decides otherwise) and the digests of their keys; ((pk, position,
+    keys) of each item, the case's items of other documents linked to them by shared keys, as
+    `distinct.linked_items` gives them). One statement on PostgreSQL; elsewhere the look-up and a bulk
+    insert of each."""
+    values = _item_values(rows)
+    keys = {position: row[9] for position, row in enumerate(values)}
+    own = {position: sorted({distinct.digest(key) for key in keys[position]}) for position in keys}
+    digests = sorted({value for values_of in own.values() for value in values_of})
     if connection.vendor == "postgresql":
-        table = ClinicalItem._meta.db_table
-        statement = f"COPY {table} ({', '.join(ITEM_COLUMNS)}) FROM STDIN"
-        with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
-            for value in values:
-                copy.write_row(
-                    (
-                        *value[:7],
-                        json.dumps(value[7]),
-                        *value[8:11],
-                        json.dumps(value[11]),
-                        json.dumps(value[12]),
-                        value[13],
-                    )
-                )
-        return
-    ClinicalItem.objects.bulk_create([ClinicalItem(**dict(zip(ITEM_COLUMNS, value, strict=True))) for value in values])
+        return _store_on_postgresql(document, case, values, keys, own, digests)
+    if document.pk is None:
+        statement, params = _insert_once(document)
+        with connection.cursor() as cursor:
+            cursor.execute(statement, params)
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        _stored(document, row[0])
+    if not values:
+        return [], []
+    linked = distinct.linked_items(case.pk, digests, document.pk)  # before its own keys are stored
+    items = ClinicalItem.objects.bulk_create(
+        [
+            ClinicalItem(
+                document_id=document.pk,
+                patient_id=case.patient_id,
+                case_id=case.pk,
+                **dict(zip(ITEM_COLUMNS[3:13], value, strict=True)),
+                current=True,
+            )
+            for value in values
+        ]
+    )
+    pk_of = {item.position: item.pk for item in items}
+    ClinicalItemKey.objects.bulk_create(
+        [
+            ClinicalItemKey(case_id=case.pk, digest=value, item_id=pk_of[position])
+            for position, item_digests in own.items()
+            for value in item_digests
+        ],
+        batch_size=500,
+    )
+    return [(pk_of[position], position, item_keys) for position, item_keys in keys.items()], linked
+
+
+def _store_on_postgresql(document, case, values, keys, own, digests):
+    items = json.dumps(
+        [{**dict(zip(ITEM_COLUMNS[3:13], value, strict=True)), "digests": own[value[0]]} for value in values],
+        ensure_ascii=False,
+    )
+    if document.pk is None:
+        document_insert, params = _insert_once(document)
+        names = {"document_id": "doc.id", "join_document": ", doc", "document_row": "FROM doc"}
+    else:
+        document_insert, params = "SELECT 1", ()
+        names = {"document_id": str(int(document.pk)), "join_document": "", "document_row": ""}
+    statement = _ITEMS_SQL.format(
+        document_insert=document_insert,
+        item=ClinicalItem._meta.db_table,
+        key=ClinicalItemKey._meta.db_table,
+        document=IpsDocument._meta.db_table,
+        **names,
+    )
+    params = [*params, items, case.patient_id, case.pk, case.pk, ",".join(digests), case.pk, case.pk]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        found = cursor.fetchall()
+    if document.pk is None:
+        stored = [row[1] for row in found if row[0] == -1]
+        if not stored:
+            return None
+        _stored(document, stored[0])
+    mine = [(row[1], row[3], keys[row[3]]) for row in found if row[0] == 0]
+    linked = [(*row[1:4], _json(row[4]), *row[5:]) for row in found if row[0] > 0]
+    # looked up so far: the document's digests, and those of the items that share one of them
+    looked = set(digests)
+    looked.update(distinct.digest(key) for row in found if row[0] == 1 for key in _json(row[4]) or [])
+    return mine, distinct.linked_items(case.pk, looked, document.pk, linked)
 
 
 def import_document(
@@ -223,9 +341,10 @@ def import_document(
     except ips.IpsInvalid as exc:
         _refused(actor, case, source, exc)
         raise
-    mismatch, reason = [], ""
-    if _existing(case, parsed) is None:
-        mismatch = identity.differences(parsed.patient(), case.patient, parsed.patient_location())
+    reason = ""
+    mismatch = identity.differences(parsed.patient(), case.patient, parsed.patient_location())
+    if mismatch and _existing(case, parsed) is not None:
+        mismatch = []  # already on the case (matched by hand when it was stored): not matched again
     if mismatch:
         reason = _match_by_hand(actor, case, source, mismatch, match_reason)
     with transaction.atomic():
@@ -235,7 +354,7 @@ def import_document(
             actor,
             "records.import",
             document,
-            hospital=case.hospital,
+            hospital_id=case.hospital_id,
             detail={
                 "case": case.reference,
                 "created": created,
@@ -250,7 +369,7 @@ def import_document(
                 actor,
                 "records.import_matched_by_hand",
                 document,
-                hospital=case.hospital,
+                hospital_id=case.hospital_id,
                 detail={"case": case.reference, "fields": [d["field"] for d in mismatch], "reason": reason},
             )
         if created:
@@ -262,7 +381,7 @@ def _refused(actor, case: Case, source: str, exc: ips.IpsInvalid) -> None:
     detail = {"issues": len(exc.issues), "source": source}
     if isinstance(exc, PatientMismatch):
         detail["mismatch"] = [d["field"] for d in exc.differences]
-    record_event(actor, "records.import_refused", case, hospital=case.hospital, detail=detail)
+    record_event(actor, "records.import_refused", case, hospital_id=case.hospital_id, detail=detail)
 
 
 def _match_by_hand(actor, case: Case, source: str, mismatch: list[dict], match_reason: str) -> str:
@@ -350,8 +469,8 @@ def refresh_items(document: IpsDocument) -> int:
     parsed = ips.parse(document.content)
     rows = ips.items(parsed)
     document = IpsDocument.objects.select_for_update().get(pk=document.pk)
-    ClinicalItem.objects.filter(document=document).delete()
-    _insert_items(document, document.case, rows)
+    ClinicalItem.objects.filter(document=document).delete()  # with their keys
+    _store_items(document, document.case, rows)
     document.item_count, document.warnings = len(rows), parsed.warnings
     document.save(update_fields=["item_count", "warnings"])
     distinct.settle_case(document.case_id)

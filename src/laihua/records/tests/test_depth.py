@@ -115,3 +115,35 @@ def test_the_command_goes_on_with_the_next_file(case, tmp_path):
     text = out.getvalue()
     assert text.count(LIMIT_MESSAGE) == 2 and "accepted  " + str(tmp_path / "c-good.json") in text
     assert IpsDocument.objects.count() == 1
+
+
+def _entry_references(data: dict) -> dict:
+    return {
+        index: sorted(ips._with_text(entry["resource"], "reference", skip=("contained",)))
+        for index, entry in enumerate(data["entry"])
+    }
+
+
+@pytest.mark.parametrize("name", ["hl7-bundle-minimal.json", "hl7-IPS-bundle-01.xml"])
+def test_the_one_pass_over_a_document_finds_the_texts_each_rule_reads(name):
+    """The pass that checks the depth also collects the narratives and each entry's references: the same
+    texts the located walks find, a contained resource's narrative included and its references not,
+    `_name` companions never read."""
+    data = ips.decode(example_bytes(name))[0]
+    medication = next(e["resource"] for e in data["entry"] if e["resource"]["resourceType"] == "MedicationStatement")
+    medication["contained"] = [
+        {
+            "resourceType": "Medication",
+            "id": "med1",
+            "text": {"status": "generated", "div": '<div xmlns="http://www.w3.org/1999/xhtml">contained</div>'},
+            "ingredient": [{"itemReference": {"reference": "Substance/left-out"}}],
+        }
+    ]
+    medication["_status"] = {"extension": [{"url": "http://example.org/x", "valueReference": {"reference": "X/1"}}]}
+    texts = ips._scan(data)
+    assert sorted(texts.divs) == sorted(ips._with_text(data, "div"))
+    assert '<div xmlns="http://www.w3.org/1999/xhtml">contained</div>' in texts.divs
+    assert {i: sorted(refs) for i, refs in texts.references.items()} == _entry_references(data)
+    assert "Substance/left-out" not in {ref for refs in texts.references.values() for ref in refs}
+    assert "X/1" not in {ref for refs in texts.references.values() for ref in refs}
+    assert ips.reference_issues(data["entry"], texts) == ips.reference_issues(data["entry"])

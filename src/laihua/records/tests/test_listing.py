@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from laihua.kit import fhirxml
 from laihua.records import distinct, export, ips, services
 from laihua.records.models import ClinicalItem, ClinicalItemKey, IpsDocument
+from laihua.records.services import importing
 from laihua.records.tests.conftest import as_bytes, ips_document, snomed
 from laihua.records.tests.test_items import condition, statement, tablets
 from tests.builders import make_case
@@ -187,6 +188,55 @@ def test_a_page_of_documents_reads_neither_the_patient_nor_the_case_per_row(case
     assert not [q["sql"] for q in many.captured_queries if patients in q["sql"].replace("`", '"')]
 
 
+# --- importing in a few statements ----------------------------------------------------------------
+
+
+def test_an_import_runs_the_same_few_statements_whatever_its_size(case, users):
+    """The document, its items and their keys are stored in bulk: a document of 150 items costs the
+    statements of a document of one, re-sent resources included."""
+    clinician = users["clinician"]
+    with CaptureQueriesContext(connection) as small:
+        services.import_document(clinician, case, document(problems(1, start=1000), 1))
+    with CaptureQueriesContext(connection) as large:
+        services.import_document(clinician, case, document(problems(150, start=2000), 2))
+    with CaptureQueriesContext(connection) as re_sent:  # the same resources (fullUrls) again, newer
+        services.import_document(clinician, case, document(problems(150, start=2000), 3, "2026-04-01T00:00:00Z"))
+    assert ClinicalItem.objects.filter(case=case).count() == 301
+    assert ClinicalItem.objects.filter(case=case, current=True).count() == 151
+    assert len(small) <= 10, [q["sql"][:80] for q in small.captured_queries]
+    if connection.vendor == "postgresql":  # one statement for the document, its items and their keys
+        assert len(large) == len(small)
+        assert len(re_sent) == len(small) + 1  # and one statement marks the older items not current
+    else:  # SQLite takes bulk inserts in batches of its bound parameters' limit
+        batches = -(-150 * 14 // connection.features.max_query_params)
+        assert len(large) <= len(small) + batches
+
+
+def test_items_linked_only_through_another_documents_keys_are_one_item(case, users):
+    """A resource re-sent under a new fullUrl but with its identifier is found through the older copy's keys."""
+    clinician = users["clinician"]
+    first = condition(
+        "38341003", "Hypertension", "active", "2020-01-01", _fullUrl="urn:uuid:aaaaaaaa-0000-4000-8000-000000000001"
+    )
+    services.import_document(clinician, case, document([first], 1, "2026-01-01T00:00:00Z"))
+    with_identifier = {
+        **first,
+        "identifier": [{"system": "urn:oid:1.2.3", "value": "c-1"}],
+        "clinicalStatus": {
+            "coding": [{"system": first["clinicalStatus"]["coding"][0]["system"], "code": "recurrence"}]
+        },
+    }
+    services.import_document(clinician, case, document([with_identifier], 2, "2026-02-01T00:00:00Z"))
+    by_identifier = {**with_identifier, "_fullUrl": "urn:uuid:bbbbbbbb-0000-4000-8000-000000000002"}
+    by_identifier["clinicalStatus"] = {
+        "coding": [{"system": first["clinicalStatus"]["coding"][0]["system"], "code": "resolved"}]
+    }
+    services.import_document(clinician, case, document([by_identifier], 3, "2026-03-01T00:00:00Z"))
+    assert ClinicalItem.objects.filter(case=case).count() == 3
+    assert list(ClinicalItem.objects.filter(case=case, current=True).values_list("status", flat=True)) == ["resolved"]
+    assert distinct.settle_case(case.pk) == 1
+
+
 # --- distinct items decided when stored ------------------------------------------------------------
 
 
@@ -232,19 +282,12 @@ def test_the_current_items_are_the_distinct_items_of_all_whatever_the_order(pati
             timestamp=stamp,
             created_at=clock.now(),
         )
-        ClinicalItem.objects.bulk_create(
-            ClinicalItem(
-                document=stored,
-                patient=patient,
-                case=case,
-                kind="problem",
-                position=position,
-                text="x",
-                source_keys=[f"k:{key}" for key in keys],
-            )
-            for position, keys in enumerate(keys_of_items)
-        )
-        distinct.settle_document(stored)
+        rows = [
+            {"kind": "problem", "resource_type": "Condition", "text": "x", "codes": [], "source_keys": keys}
+            for keys in ([f"k:{key}" for key in keys] for keys in keys_of_items)
+        ]
+        mine, linked = importing._store_items(stored, case, rows)  # the items and their keys, as an import stores them
+        distinct.settle_document(stored, mine, linked)
     incremental = set(ClinicalItem.objects.filter(case=case, current=True).values_list("pk", flat=True))
     everything = list(ClinicalItem.objects.filter(case=case).select_related("document"))
     assert incremental == {item.pk for item in services.distinct_items(everything)}
