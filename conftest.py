@@ -19,6 +19,23 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if "postgres_only" in item.keywords:
                 item.add_marker(skip)
+    _restore_migrations_data_after_transactional_tests(items)
+
+
+def _restore_migrations_data_after_transactional_tests(items):
+    """A transactional test ends by emptying every table, which also removes the rows the migrations wrote (the
+    entry rules, the periodic jobs, the term list): with serialized rollback the next one starts with them again,
+    whatever ran before it on its worker (pytest-xdist does not run transactional tests last, as Django's
+    runner does)."""
+    for item in items:
+        names = getattr(item, "fixturenames", None)
+        if names is None:
+            continue
+        marker = item.get_closest_marker("django_db")
+        transactional = "transactional_db" in names or "live_server" in names
+        transactional = transactional or bool(marker and marker.kwargs.get("transaction"))
+        if transactional and "django_db_serialized_rollback" not in names:
+            names.append("django_db_serialized_rollback")
 
 
 _postgres_outcomes = {"passed": 0, "skipped": 0, "failed": 0}
@@ -84,6 +101,16 @@ def pytest_terminal_summary(terminalreporter):
     counts = stats()
     if counts["real"] or counts["replayed"]:
         terminalreporter.write_line(f"demo data: {counts['real']} real loads, {counts['replayed']} replayed")
+
+
+@pytest.fixture(autouse=True)
+def _celery_joins_allowed():
+    """Celery keeps one flag per process that forbids waiting for a result inside a worker; a test that ran a
+    worker's parts in this process must not leave it set for the next test's eager jobs."""
+    from celery._state import _set_task_join_will_block
+
+    _set_task_join_will_block(False)
+    yield
 
 
 @pytest.fixture(autouse=True)
