@@ -48,12 +48,17 @@ def _inputs(actor, case, payload: PlanIn) -> dict:
     return data
 
 
+def _desk(request) -> bool:
+    """Whether the reader plans trips (coordinator, hospital admin): they see the offer of another day."""
+    return getattr(request.auth, "role", None) in services.PLANNERS
+
+
 @router.post("/cases/{reference}/plan", response={201: dict})
 def plan(request, reference: str, payload: PlanIn):
     """Plan the shortest trip for an accepted case (coordinator, hospital admin); returns the itinerary."""
     case = get_case(request.auth, reference, audit=None)
     itinerary = services.plan_case(request.auth, case, _inputs(request.auth, case, payload))
-    return Status(201, services.itinerary_json(itinerary))
+    return Status(201, services.itinerary_json(itinerary, desk=_desk(request)))
 
 
 class InterpreterOut(Schema):
@@ -100,7 +105,12 @@ class ItineraryOut(Schema):
     nights: int | None = Field(None, description="inpatient nights, as the quote includes them")
     fit_to_fly: datetime.date | None = Field(None, description="the first day the patient may fly home")
     days: list[dict] = Field([], description="each day and why it is there, in the reader's language")
-    items: list[dict] = []
+    items: list[dict] = Field(
+        [],
+        description="the entries day by day; for the coordinator and hospital admin, a visit without an "
+        "interpreter in person also has `interpreter_free_days`: the nearest days of the trip on which an "
+        "interpreter of its language is free for it, each {date, start, end}",
+    )
     events: list[ItineraryEventOut] = []
 
 
@@ -111,7 +121,7 @@ def current(request, reference: str):
     itinerary = services.current_itinerary(request.auth, case)
     if itinerary is None:
         raise NotFound(_("No itinerary yet."))
-    body = services.itinerary_json(itinerary)
+    body = services.itinerary_json(itinerary, desk=_desk(request))
     body["events"] = itinerary_events(itinerary, translation.get_language() or case.language or "en")
     return body
 
@@ -119,7 +129,7 @@ def current(request, reference: str):
 @router.get("/itineraries/{itinerary_id}", response=dict)
 def detail(request, itinerary_id: int):
     """One itinerary."""
-    return services.itinerary_json(services.get_itinerary(request.auth, itinerary_id))
+    return services.itinerary_json(services.get_itinerary(request.auth, itinerary_id), desk=_desk(request))
 
 
 @router.post("/itineraries/{itinerary_id}/confirm", response=dict)
@@ -127,9 +137,12 @@ def confirm(request, itinerary_id: int):
     """Book every service of the itinerary, all or nothing. 409 place_taken carries the re-planned itinerary."""
     itinerary = services.get_itinerary(request.auth, itinerary_id, audit=None)
     try:
-        return services.itinerary_json(services.confirm_itinerary(request.auth, itinerary))
+        return services.itinerary_json(services.confirm_itinerary(request.auth, itinerary), desk=_desk(request))
     except PlaceTaken as exc:
-        body = {**exc.as_dict(), "itinerary": services.itinerary_json(exc.itinerary) if exc.itinerary else None}
+        body = {
+            **exc.as_dict(),
+            "itinerary": services.itinerary_json(exc.itinerary, desk=_desk(request)) if exc.itinerary else None,
+        }
         return JsonResponse(body, status=409)
 
 

@@ -20,6 +20,7 @@ from laihua.accounts.models import Role
 from laihua.cases.services import get_case
 from laihua.catalog.models import CatalogItem
 from laihua.errors import InvalidInput
+from laihua.interpreters.forms import language_name
 from laihua.kit.weberrors import is_partial_request, labelled
 from laihua.planning import rules, services
 from laihua.planning.models import ItineraryStatus, Repeat
@@ -113,6 +114,11 @@ def _render(request, case, *, posted=None, error=None, status=200):
         if desk and itinerary is not None and itinerary.feasible
         else [],
     }
+    if context["uninterpreted"]:
+        offers = services.free_days(itinerary)
+        for row in context["uninterpreted"]:
+            row.free_days = offers.get(row.pk, [])
+            row.language_name = language_name(row.interpreter_language)
     if desk:
         inputs = services.plan_inputs(request.user, case)
         route_limits = {r["code"]: r["max_stay_days"] for r in inputs["routes"]}

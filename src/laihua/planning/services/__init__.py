@@ -38,6 +38,7 @@ from laihua.planning.services.inputs import (
     routes_for,
 )
 from laihua.planning.services.interpreters import (
+    free_days,
     gather_pool,
     interpreter_day,
     patient_language,
@@ -92,6 +93,7 @@ __all__ = [
     "plan_case",
     "reason_text",
     # interpreters
+    "free_days",
     "gather_pool",
     "interpreter_day",
     "patient_language",

@@ -22,7 +22,7 @@ from laihua.kit.i18n import pick
 from laihua.kit.pdf import render_pdf
 from laihua.planning import ics
 from laihua.planning.models import InterpreterMode, ItemKind, Itinerary, ItineraryItem, ServiceRule
-from laihua.planning.services.interpreters import interpreter_json
+from laihua.planning.services.interpreters import free_days, interpreter_json
 from laihua.planning.services.reasons import day_reason_text, day_reasons_text, reason_text
 from laihua.travel import services as travel
 from laihua.travel.models import BookingStatus, FlightDirection, PickupStatus
@@ -45,8 +45,11 @@ def days_of(itinerary: Itinerary) -> list[dict]:
     return out
 
 
-def itinerary_json(itinerary: Itinerary, language: str | None = None) -> dict:
-    """The itinerary as plain data (API)."""
+def itinerary_json(itinerary: Itinerary, language: str | None = None, *, desk: bool = False) -> dict:
+    """The itinerary as plain data (API). For the desk (`desk`), each visit without an interpreter in person
+    also lists `interpreter_free_days`: the nearest days of the trip an interpreter of its language is free
+    for it ({date, start, end}; `free_days`)."""
+    offers = free_days(itinerary) if desk else {}
     return {
         "id": itinerary.pk,
         "case": itinerary.case.reference,
@@ -82,6 +85,7 @@ def itinerary_json(itinerary: Itinerary, language: str | None = None) -> dict:
                 "ends_at": row.ends_at,
                 "booked": bool(row.booking_request_id),
                 "interpreter": interpreter_json(row),
+                **({"interpreter_free_days": offers[row.pk]} if row.pk in offers else {}),
             }
             for row in itinerary.items.select_related("item", "interpreter").order_by("day", "starts_at", "pk")
         ],

@@ -1,7 +1,8 @@
 """Interpreters in trip plans, the Django side: the pool the planner plans with (`gather_pool`), the
 assignment kept on each visit (`assignment_fields`), the hospital's pass that re-solves who interprets
 every planned visit of the days a new plan touches, all patients at once (`rebalance`), a remote mode
-chosen when no one is free (`set_remote`), the shortages by language and month for the hospital admin
+chosen when no one is free (`set_remote`), the days of the trip on which an interpreter would be free for
+such a visit (`free_days`: the offer of another day), the shortages by language and month for the hospital admin
 (`shortages`), and each interpreter's own day (`interpreter_day`)."""
 
 import datetime
@@ -16,6 +17,7 @@ from django.utils.translation import gettext_noop
 from laihua.accounts.models import Role
 from laihua.accounts.permissions import require_role
 from laihua.audit.services import record_event
+from laihua.capacity.services import Capacities
 from laihua.cases.models import Case
 from laihua.cases.services import add_event, require_case_staff, timeline_note
 from laihua.errors import InvalidInput, NotFound
@@ -24,12 +26,15 @@ from laihua.interpreters.services import planning_pool
 from laihua.kit import clock
 from laihua.kit.csvdata import SafeWriter
 from laihua.kit.i18n import pick
-from laihua.planning.models import InterpreterMode, ItemKind, ItineraryItem, ItineraryStatus
+from laihua.planning.models import InterpreterMode, ItemKind, ItineraryItem, ItineraryStatus, ServiceRule
 from laihua.planning.services.scope import PLANNERS
 from laihua.planning.solver import interpreters as model
+from laihua.planning.solver.hours import DAY_START, MORNING_END, MOVE_MINUTES, _parse_hours
 
 REMOTE_MODES = (InterpreterMode.VIDEO, InterpreterMode.PHONE)
 SHORTAGE_READERS = (Role.HOSPITAL_ADMIN, Role.COORDINATOR)
+FREE_DAYS_SHOWN = 3  # the nearest days offered for a visit without an interpreter in person
+SLOT_STEP_MINUTES = 15  # the start times tried within the opening hours
 
 
 def _minutes(moment: datetime.time) -> int:
@@ -131,6 +136,96 @@ def set_remote(actor, row_id: int, mode: str) -> ItineraryItem:
         actor, "planning.interpreter.remote", case, hospital=case.hospital, detail={"entry": row.pk, "mode": mode}
     )
     return row
+
+
+# --- another day ----------------------------------------------------------------------------------------
+
+
+def _clock(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def free_days(itinerary) -> dict[int, list[dict]]:
+    """For each planned visit of the itinerary left without an interpreter in person (remote or not yet
+    arranged): the nearest days of the trip (arrival to departure, from today on, not its own day nor a rest
+    day of the plan) on which its place is open (its resource has international places that day) and an
+    interpreter of the language is free for the visit's length at a time within the opening hours, from
+    08:00, a fasting visit before noon, clear of the patient's other visits that day: the earliest such
+    time, as {date, start, end} ("HH:MM"), at most FREE_DAYS_SHOWN days, in date order. It does not re-check
+    the clinical order, the quota or the visits-a-day limit: re-planning with the day does. By entry id."""
+    if not itinerary.feasible or itinerary.arrival is None or itinerary.departure is None:
+        return {}
+    rows = list(
+        itinerary.items.filter(
+            kind=ItemKind.VISIT, interpreter__isnull=True, starts_at__isnull=False, ends_at__isnull=False
+        )
+        .exclude(interpreter_language="")
+        .select_related("resource", "item")
+        .order_by("day", "starts_at", "pk")
+    )
+    if not rows:
+        return {}
+    case = itinerary.case
+    first, last = max(itinerary.arrival, clock.today()), itinerary.departure
+    if last < first:
+        return {row.pk: [] for row in rows}
+    _language, pool = gather_pool(case, first, last)
+    resources = [row.resource for row in rows if row.resource_id]
+    caps = Capacities(resources, first, last) if resources else None
+    fasting = set(
+        ServiceRule.objects.filter(item_id__in={r.item_id for r in rows}, morning_only=True).values_list(
+            "item_id", flat=True
+        )
+    )
+    own: dict[datetime.date, list[tuple[int, int]]] = {}
+    for day, start, end in itinerary.items.filter(
+        kind=ItemKind.VISIT, starts_at__isnull=False, ends_at__isnull=False
+    ).values_list("day", "starts_at", "ends_at"):
+        own.setdefault(day, []).append((_minutes(start), _minutes(end)))
+    rest_days = {datetime.date.fromisoformat(d) for d in itinerary.rest_days or []}
+    rest_weekdays = set(itinerary.rest_weekdays or [])
+    out = {}
+    for row in rows:
+        speakers = model.speakers(pool, row.interpreter_language)
+        length = max(1, _minutes(row.ends_at) - _minutes(row.starts_at))
+        hours = _parse_hours(row.resource.opening_hours if row.resource_id else "")
+        found = []
+        day = first
+        while day <= last:
+            if (
+                day != row.day
+                and day not in rest_days
+                and day.weekday() not in rest_weekdays
+                and (caps is None or not row.resource_id or caps.day_cap(row.resource_id, day) > 0)
+            ):
+                begin = _first_free(day, length, hours, speakers, own.get(day, ()), morning=row.item_id in fasting)
+                if begin is not None:
+                    found.append((abs((day - row.day).days), day, begin))
+            day += datetime.timedelta(days=1)
+        nearest = sorted(found, key=lambda f: (f[0], f[1]))[:FREE_DAYS_SHOWN]
+        out[row.pk] = [
+            {"date": day, "start": _clock(begin), "end": _clock(begin + length)}
+            for _distance, day, begin in sorted(nearest, key=lambda f: f[1])
+        ]
+    return out
+
+
+def _first_free(day, length: int, hours, speakers, taken, *, morning: bool) -> int | None:
+    """The earliest start on the day within the opening hours at which some interpreter is free for `length`
+    minutes and the patient has no other visit (MOVE_MINUTES apart); None when there is none."""
+    if not any(i.works(day) for i in speakers):
+        return None
+    for opens, closes in hours:
+        begin = max(opens, DAY_START)
+        if begin % SLOT_STEP_MINUTES:
+            begin += SLOT_STEP_MINUTES - begin % SLOT_STEP_MINUTES
+        while begin + length <= closes and not (morning and begin >= MORNING_END):
+            end = begin + length
+            clear = all(end + MOVE_MINUTES <= b or e + MOVE_MINUTES <= begin for b, e in taken)
+            if clear and any(i.free(day, begin, end) for i in speakers):
+                return begin
+            begin += SLOT_STEP_MINUTES
+    return None
 
 
 # --- the hospital's pass --------------------------------------------------------------------------------
