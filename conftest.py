@@ -24,9 +24,10 @@ def pytest_collection_modifyitems(config, items):
 
 def _restore_migrations_data_after_transactional_tests(items):
     """A transactional test ends by emptying every table, which also removes the rows the migrations wrote (the
-    entry rules, the periodic jobs, the term list): with serialized rollback the next one starts with them again,
-    whatever ran before it on its worker (pytest-xdist does not run transactional tests last, as Django's
-    runner does)."""
+    entry rules, the periodic jobs, the term list, the content types). Django's own runner runs such tests last;
+    pytest-xdist does not, so the tests after one on its worker would find those rows gone. Each transactional
+    test asks for a serialized test database (Django then keeps its rows as they were after the migrations), and
+    `_migrations_data_back_after_flush` writes them back after each flush."""
     for item in items:
         names = getattr(item, "fixturenames", None)
         if names is None:
@@ -36,6 +37,27 @@ def _restore_migrations_data_after_transactional_tests(items):
         transactional = transactional or bool(marker and marker.kwargs.get("transaction"))
         if transactional and "django_db_serialized_rollback" not in names:
             names.append("django_db_serialized_rollback")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _migrations_data_back_after_flush():
+    from django.contrib.contenttypes.models import ContentType
+    from django.db import connections
+    from django.test import TransactionTestCase
+
+    original = TransactionTestCase._fixture_teardown
+
+    def teardown(self):
+        original(self)
+        for alias in self._databases_names(include_mirrors=False):
+            contents = getattr(connections[alias], "_test_serialized_contents", None)
+            if contents:
+                connections[alias].creation.deserialize_db_from_string(contents)
+        ContentType.objects.clear_cache()
+
+    TransactionTestCase._fixture_teardown = teardown
+    yield
+    TransactionTestCase._fixture_teardown = original
 
 
 _postgres_outcomes = {"passed": 0, "skipped": 0, "failed": 0}
