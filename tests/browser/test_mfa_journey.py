@@ -111,13 +111,16 @@ def test_a_clinician_adds_a_passkey_and_signs_in_with_it(page, mfa_required):
     )
     password_step(page, "huangpu-doctor")
     expect(page).to_have_url(re.compile(r"/en/accounts/two-step/setup/"))
+    # The passkey buttons work once the page's scripts have loaded; on a busy machine that takes a while.
+    page.wait_for_load_state("networkidle")
     page.get_by_role("button", name="Add a passkey").click()
-    expect(page.locator("h1")).to_have_text("Recovery codes")
+    expect(page.locator("h1")).to_have_text("Recovery codes", timeout=20_000)
     expect(page.locator("#recovery-codes code")).to_have_count(10)
 
     password_step(page, "huangpu-doctor")
     expect(page.locator("h1")).to_have_text("Confirm it is you")
+    page.wait_for_load_state("networkidle")
     page.get_by_role("button", name="Use my passkey").click()
-    expect(page).to_have_url(re.compile(r"/en/cases/"))
+    expect(page).to_have_url(re.compile(r"/en/cases/"), timeout=20_000)
     page.goto("/en/accounts/settings/")
     expect(page.locator("#second-factor")).to_contain_text("Passkey")
