@@ -2,7 +2,7 @@
 resource, the units international patients used, the capacity and the international cap of the month, and
 how many patients the units were used by. Never patient data: counts only.
 
-Rows are kept current by booking changes (capacity.signals.bookings_changed, recomputed for the hospital's
+Rows are kept current by booking changes (capacity.signals.bookings_changed: a job recounts the hospital's
 changed months on commit) and rebuilt whole by `laihua fairness refresh` (capacity changes, new months)."""
 
 from django.db import models

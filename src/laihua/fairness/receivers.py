@@ -8,7 +8,7 @@ from laihua.fairness.services import real_prices, rollup
 
 def on_bookings_changed(sender, hospital_id: int, days, **kwargs):
     days = list(days)
-    transaction.on_commit(lambda: rollup.refresh_days(hospital_id, days), robust=True)
+    transaction.on_commit(lambda: rollup.recount_soon(hospital_id, days), robust=True)
 
 
 def on_case_moved(sender, case, previous, to, **kwargs):

@@ -6,6 +6,7 @@ import logging
 from celery import signals
 from django.dispatch import receiver
 
+from laihua.fairness.signals import recount_wanted
 from laihua.kit.requestctx import request_id
 from laihua.records.signals import pdf_wanted
 
@@ -42,3 +43,11 @@ def queue_pdf(pk=None, **_kwargs):
     from laihua.jobs.tasks import enqueue_pdf
 
     enqueue_pdf(pk)
+
+
+@receiver(recount_wanted, weak=False, dispatch_uid="laihua.jobs.queue_fairness_recount")
+def queue_fairness_recount(hospital_id=None, months=(), **_kwargs) -> bool:
+    """Bookings changed: the fairness roll-up's months are recounted by a job (at once, without a broker)."""
+    from laihua.jobs.tasks import enqueue_fairness_recount
+
+    return enqueue_fairness_recount(hospital_id, list(months))

@@ -198,6 +198,40 @@ def refresh_fairness(self) -> int:
     return 1
 
 
+def _recount_key(hospital_id: int, month: datetime.date) -> str:
+    return f"laihua:fairness:recount:{hospital_id}:{month.isoformat()}"
+
+
+@app.task(name="laihua.fairness.recount_months", **JOB)
+def recount_fairness_months(self, hospital_id: int, months: list[str]) -> int:
+    """Recount a hospital's fairness roll-up for these months after bookings changed. The months' marks are
+    cleared first: a booking that commits during the recount queues the next one, so none is left uncounted."""
+    from django.core.cache import cache
+
+    from laihua.fairness.services.rollup import refresh_months
+
+    days = [datetime.date.fromisoformat(month) for month in months]
+    cache.delete_many([_recount_key(hospital_id, day) for day in days])
+    return refresh_months(hospital_id, days)
+
+
+def enqueue_fairness_recount(hospital_id: int, months: list[datetime.date]) -> bool:
+    """Queue one recount for the months that have none waiting (a mark per hospital and month in the shared
+    cache, kept 10 minutes at most should a job be lost); False when the broker cannot take it."""
+    from django.core.cache import cache
+
+    wanted = [month for month in months if cache.add(_recount_key(hospital_id, month), 1, timeout=600)]
+    if not wanted:
+        return True
+    try:
+        recount_fairness_months.apply_async(args=[hospital_id, [month.isoformat() for month in wanted]])
+    except Exception:  # the bookings have committed: the recount runs in the request instead
+        logger.exception("Could not queue the fairness recount of hospital %s.", hospital_id)
+        cache.delete_many([_recount_key(hospital_id, month) for month in wanted])
+        return False
+    return True
+
+
 @app.task(name="laihua.ops.backup", **JOB)
 def nightly_backup(self, day: str = "") -> str:
     """`laihua backup LAIHUA_BACKUP_DIR/laihua-DAY.tar.gz`, once a day (a day's file already there is kept)."""

@@ -122,6 +122,19 @@ def refresh_days(hospital_id: int, days) -> int:
     return refresh_months(hospital_id, {month_start(day) for day in days})
 
 
+def recount_soon(hospital_id: int, days) -> None:
+    """After bookings changed on these days: a job recounts their months (one job per hospital and month while
+    one waits, however many bookings ask), or, with no job taking it over, the recount runs now."""
+    from laihua.fairness.signals import recount_wanted
+
+    months = sorted({month_start(day) for day in days})
+    if not months:
+        return
+    answers = recount_wanted.send(sender=MonthlyUse, hospital_id=hospital_id, months=months)
+    if not any(taken for _receiver, taken in answers):
+        refresh_months(hospital_id, months)
+
+
 def report_window(until: datetime.date | None = None) -> list[datetime.date]:
     """The months a whole recount covers: from the first booking's month (at most MAX_MONTHS_BACK months
     back) to the month `until` falls in (this month by default)."""
@@ -147,4 +160,13 @@ def refresh_all(months=None) -> int:
     return written
 
 
-__all__ = ["Category", "Count", "recount", "refresh_all", "refresh_days", "refresh_months", "report_window"]
+__all__ = [
+    "Category",
+    "Count",
+    "recount",
+    "recount_soon",
+    "refresh_all",
+    "refresh_days",
+    "refresh_months",
+    "report_window",
+]

@@ -165,3 +165,32 @@ def test_the_roll_up_equals_a_recount_after_any_bookings(setup, month, django_ca
             raise Rollback
     except Rollback:
         pass
+
+
+def test_a_waiting_recount_takes_the_bookings_of_its_month_and_the_job_clears_its_mark(
+    setup, month, django_capture_on_commit_callbacks
+):
+    """A booking's recount is a job, one per hospital and month while one waits: with a mark already set (a job
+    queued and not started), a booking queues nothing more; the job, when it runs, clears the mark and counts
+    every booking of the month, so the next booking queues (and here, without a broker, runs) a recount again."""
+    from django.core.cache import cache
+
+    from laihua.jobs.tasks import _recount_key, recount_fairness_months
+
+    coordinator, cases, hospital = setup["coordinator"], setup["cases"], setup["hospital"]
+    key = _recount_key(hospital.pk, month)
+    cache.set(key, 1, timeout=600)  # a recount of the month is queued and waits for a worker
+    with django_capture_on_commit_callbacks(execute=True):
+        capacity.book_service(coordinator, cases[0], setup["mri"], month, idempotency_key="w1")
+        capacity.book_service(coordinator, cases[1], setup["mri"], month, idempotency_key="w2")
+    assert "imaging" not in rows(hospital, month)  # nothing recounted in the requests
+    assert cache.get(key) == 1
+
+    assert recount_fairness_months.apply(args=[hospital.pk, [month.isoformat()]]).get(disable_sync_subtasks=False)
+    assert cache.get(key) is None
+    assert rows(hospital, month)["imaging"][0] == 2 and rows(hospital, month)["imaging"][3] == 2
+
+    with django_capture_on_commit_callbacks(execute=True):
+        capacity.book_service(coordinator, cases[2], setup["mri"], month, idempotency_key="w3")
+    assert rows(hospital, month)["imaging"][0] == 3  # no mark: queued and, without a broker, run at once
+    assert cache.get(key) is None
