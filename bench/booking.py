@@ -25,6 +25,7 @@ import json
 import os
 import random
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -56,6 +57,11 @@ def parse_args():
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (default 3)")
     parser.add_argument(
         "--floor", action="store_true", help="first measure GET /healthz and GET /api/me with the same clients"
+    )
+    parser.add_argument(
+        "--jobs",
+        action="store_true",
+        help="as deployed on several machines: Redis (127.0.0.1:6379/11) as broker and cache, and one job worker",
     )
     return parser.parse_args()
 
@@ -264,6 +270,8 @@ def main():
     url = os.environ.get("DATABASE_URL") or DEFAULT_URL
     ensure_database(url)
     env = server_environment(url)
+    if args.jobs:
+        env["LAIHUA_BROKER_URL"] = env["LAIHUA_CACHE_URL"] = "redis://127.0.0.1:6379/11"
     for key in (
         "DATABASE_URL",
         "DJANGO_SETTINGS_MODULE",
@@ -285,6 +293,10 @@ def main():
 
     connections.close_all()
     server, base = start_server(env, args.workers)
+    worker = None
+    if args.jobs:
+        command = [sys.executable, "-m", "laihua.manage", "jobs", "worker", "--concurrency", "1"]
+        worker = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         if args.floor:
             floor(base, token, args)
@@ -292,6 +304,10 @@ def main():
     finally:
         server.terminate()
         server.wait(timeout=30)
+        if worker is not None:
+            time.sleep(2)  # the last recounts
+            worker.terminate()
+            worker.wait(timeout=30)
     over = overbooked()
     print(
         f"{result['requests']} requests from {args.clients} clients: {result['booked']} booked, "

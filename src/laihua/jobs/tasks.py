@@ -217,10 +217,14 @@ def recount_fairness_months(self, hospital_id: int, months: list[str]) -> int:
 
 def enqueue_fairness_recount(hospital_id: int, months: list[datetime.date]) -> bool:
     """Queue one recount for the months that have none waiting (a mark per hospital and month in the shared
-    cache, kept 10 minutes at most should a job be lost); False when the broker cannot take it."""
+    cache, kept 10 minutes at most should a job be lost; without a shared cache, one per change); False when
+    the broker cannot take it."""
     from django.core.cache import cache
 
-    wanted = [month for month in months if cache.add(_recount_key(hospital_id, month), 1, timeout=600)]
+    if settings.CELERY_TASK_ALWAYS_EAGER or settings.CACHE_URL:
+        wanted = [month for month in months if cache.add(_recount_key(hospital_id, month), 1, timeout=600)]
+    else:  # workers and servers share no cache (no LAIHUA_CACHE_URL): no marks, a job per change
+        wanted = list(months)
     if not wanted:
         return True
     try:
