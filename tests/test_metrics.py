@@ -97,11 +97,11 @@ def test_jobs_are_counted_by_task_and_outcome(client, token):
     app = Celery("laihua-metrics-test", broker="memory://", set_as_current=False)
     app.conf.task_always_eager = True
 
-    @app.task(name="laihua.tests.metrics.adds")
+    @app.task(name="laihua.tests.metrics.adds", shared=False)
     def adds(a, b):
         return a + b
 
-    @app.task(name="laihua.tests.metrics.fails")
+    @app.task(name="laihua.tests.metrics.fails", shared=False)
     def fails():
         raise ValueError("on purpose")
 
