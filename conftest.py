@@ -19,40 +19,26 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if "postgres_only" in item.keywords:
                 item.add_marker(skip)
-    _restore_migrations_data_after_transactional_tests(items)
-
-
-def _restore_migrations_data_after_transactional_tests(items):
-    """A transactional test ends by emptying every table, which also removes the rows the migrations wrote (the
-    entry rules, the periodic jobs, the term list, the content types). Django's own runner runs such tests last;
-    pytest-xdist does not, so the tests after one on its worker would find those rows gone. Each transactional
-    test asks for a serialized test database (Django then keeps its rows as they were after the migrations), and
-    `_migrations_data_back_after_flush` writes them back after each flush."""
-    for item in items:
-        names = getattr(item, "fixturenames", None)
-        if names is None:
-            continue
-        marker = item.get_closest_marker("django_db")
-        transactional = "transactional_db" in names or "live_server" in names
-        transactional = transactional or bool(marker and marker.kwargs.get("transaction"))
-        if transactional and "django_db_serialized_rollback" not in names:
-            names.append("django_db_serialized_rollback")
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _migrations_data_back_after_flush():
+def _migrations_data_back_after_flush(django_db_setup, django_db_blocker):
+    """A transactional test ends by emptying every table, which also removes the rows the migrations wrote (the
+    entry rules, the periodic jobs, the term list, the content types). Django's own runner runs such tests last;
+    pytest-xdist does not, so the tests after one on its worker would find those rows gone. The rows every table
+    held after the migrations are read once here and written back after each flush (tests/demo_snapshot.py)."""
     from django.contrib.contenttypes.models import ContentType
-    from django.db import connections
     from django.test import TransactionTestCase
 
+    from tests.demo_snapshot import read_state, write_state
+
+    with django_db_blocker.unblock():
+        migrated = read_state()
     original = TransactionTestCase._fixture_teardown
 
     def teardown(self):
         original(self)
-        for alias in self._databases_names(include_mirrors=False):
-            contents = getattr(connections[alias], "_test_serialized_contents", None)
-            if contents:
-                connections[alias].creation.deserialize_db_from_string(contents)
+        write_state(migrated)
         ContentType.objects.clear_cache()
 
     TransactionTestCase._fixture_teardown = teardown
