@@ -5,7 +5,7 @@ differs with `field`, `document` and `patient`). An accepted document carries it
 A clinician imports a document whose patient does not match with `?match_reason=...` (or a
 `match_reason` form field beside the file)."""
 
-from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import JsonResponse, StreamingHttpResponse
 from ninja import File, Router, Status
 from ninja.files import UploadedFile
 from ninja.responses import NinjaJSONEncoder
@@ -15,7 +15,7 @@ from laihua.cases.services import get_case
 from laihua.records import ips, services
 from laihua.records.consents import paper_response
 from laihua.records.models import PdfStatus
-from laihua.records.pdfs import prepared_pdf_response
+from laihua.records.pdfs import ready_summary_pdf
 from laihua.records.schemas import ConsentIn, EpisodeSummaryIn, PdfStateOut, TermIn, TransferIn
 
 router = Router(tags=["records"], auth=AUTH)
@@ -275,12 +275,9 @@ def export(request, reference: str, format: str = "json"):  # noqa: A002 - the q
 def summary_pdf(request, reference: str):
     case = get_case(request.user, reference, audit=None)
     answer = services.request_summary_pdf(request.user, case)
-    if answer.content is not None:
-        response = HttpResponse(answer.content, content_type="application/pdf")
-        response["Content-Disposition"] = f'attachment; filename="summary-{case.reference}.pdf"'
-        return response
-    if answer.prepared.status == PdfStatus.READY:
-        return prepared_pdf_response(request.user, case, answer.prepared)
+    ready = ready_summary_pdf(request.user, case, answer)
+    if ready is not None:
+        return ready
     state = _pdf_state(request, answer.prepared)
     response = JsonResponse(state, status=202)
     response["Location"] = state["status_url"]

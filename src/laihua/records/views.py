@@ -27,7 +27,7 @@ from laihua.kit import clock, fhirxml
 from laihua.records import identity, ips, narrative, services
 from laihua.records.consents import paper_response
 from laihua.records.models import STATUS, ConsentUse, DataType, ItemKind, PdfStatus
-from laihua.records.pdfs import prepared_pdf_response
+from laihua.records.pdfs import ready_summary_pdf
 
 CORRECTABLE = (InvalidInput, Conflict, services.ConsentRequired, services.MatchByHandRefused)
 
@@ -198,12 +198,9 @@ def export_pdf(request, reference: str):
     page says so and asks every few seconds (export_pdf_state) whether it is."""
     case = get_case(request.user, reference, audit=None)
     answer = services.request_summary_pdf(request.user, case)
-    if answer.content is not None:
-        response = HttpResponse(answer.content, content_type="application/pdf")
-        response["Content-Disposition"] = f'attachment; filename="summary-{case.reference}.pdf"'
-        return response
-    if answer.prepared.status == PdfStatus.READY:
-        return prepared_pdf_response(request.user, case, answer.prepared)
+    ready = ready_summary_pdf(request.user, case, answer)
+    if ready is not None:
+        return ready
     return render(request, "records/pdf_pending.html", {"case": case, "prepared": answer.prepared})
 
 

@@ -51,6 +51,20 @@ def patient_language(case: Case) -> str:
     return model.base_language(language) if model.needs_interpreter(language) else ""
 
 
+def solver_interpreter(person, away, busy=None) -> model.Interpreter:
+    """One interpreter of the pool as the solver takes them: languages, level, hours, weekdays, days away and,
+    where given, what they already do on each day."""
+    return model.Interpreter(
+        key=str(person.pk),
+        languages=frozenset(person.languages),
+        level=person.rank,
+        hours=((_minutes(person.works_from), _minutes(person.works_until)),),
+        weekdays=frozenset(d - 1 for d in person.weekdays),
+        absences=frozenset(away),
+        busy=busy or {},
+    )
+
+
 def gather_pool(case: Case, first: datetime.date, last: datetime.date) -> tuple[str, tuple]:
     """The patient's language and the hospital's pool as the solver takes it, for the days `first` to
     `last`: each interpreter's hours, weekdays, days away, and what they already do in other cases'
@@ -73,16 +87,7 @@ def gather_pool(case: Case, first: datetime.date, last: datetime.date) -> tuple[
     ):
         busy[pid].setdefault(day, []).append((_minutes(start), _minutes(end)))
     return language, tuple(
-        model.Interpreter(
-            key=str(p.pk),
-            languages=frozenset(p.languages),
-            level=p.rank,
-            hours=((_minutes(p.works_from), _minutes(p.works_until)),),
-            weekdays=frozenset(d - 1 for d in p.weekdays),
-            absences=frozenset(away),
-            busy={day: tuple(spans) for day, spans in busy[p.pk].items()},
-        )
-        for p, away in pool
+        solver_interpreter(p, away, busy={day: tuple(spans) for day, spans in busy[p.pk].items()}) for p, away in pool
     )
 
 
@@ -259,17 +264,7 @@ def rebalance(actor, hospital_id: int, days) -> int:
     )
     if not rows:
         return 0
-    pool = tuple(
-        model.Interpreter(
-            key=str(p.pk),
-            languages=frozenset(p.languages),
-            level=p.rank,
-            hours=((_minutes(p.works_from), _minutes(p.works_until)),),
-            weekdays=frozenset(d - 1 for d in p.weekdays),
-            absences=frozenset(away),
-        )
-        for p, away in planning_pool(hospital_id, days[0], days[-1])
-    )
+    pool = tuple(solver_interpreter(p, away) for p, away in planning_pool(hospital_id, days[0], days[-1]))
     needs = [
         model.Need(
             ref=str(row.pk),
