@@ -75,10 +75,11 @@ def item_detail_out(item, rate: rates.Rate | None) -> dict:
 @router.get("/search", response=SearchOut, summary="Search every hospital's published catalog")
 def search(request, params: Query[SearchParams]):
     query, rate = services.search_query_from_params(params.dict())
-    items, total = services.search(query)
+    items, total, exact = services.search(query)
     links = ItemLinks()
     return {
         "total": total,
+        "total_exact": exact,
         "limit": query.limit,
         "offset": query.offset,
         "currency": rate.currency,

@@ -2,7 +2,7 @@ import datetime
 from decimal import Decimal
 
 from ninja import Schema
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 # The output schemas below are plain pydantic models: the API builds their data as dicts (api.item_out),
 # and pydantic validates dicts several times faster than ninja's Schema, which reads each value through
@@ -60,7 +60,11 @@ class ItemDetailOut(ItemOut):
 
 
 class SearchOut(BaseModel):
-    total: int
+    total: int = Field(
+        description="The number of matches, counted up to 1,000 (or to the end of the page asked for, when that "
+        "is deeper): when `total_exact` is false there are more."
+    )
+    total_exact: bool = Field(description="Whether `total` is every match (false: at least `total`).")
     limit: int
     offset: int
     currency: str

@@ -17,7 +17,6 @@ from django.db.models import (
     QuerySet,
     Subquery,
     TextField,
-    Window,
 )
 from django.utils.translation import gettext as _
 
@@ -205,12 +204,20 @@ RESULT_FIELDS = [
 ]
 
 
-def search(query: SearchQuery, day: datetime.date | None = None) -> tuple[list[CatalogItem], int]:
-    """Published items matching every word of the query (in any language), with the total count.
+# A search counts its matches up to this many (or to the end of the page asked for, when that is deeper):
+# counting every match of a broad word in a large catalog costs more than finding the page itself.
+COUNT_LIMIT = 1000
 
-    One narrow query ranks the matches (id and price) and counts them with a window function; a
-    second query reads the page's rows in full. Today's search ranks on the items' copy of today's
-    price; a search on another day looks each price up in the history.
+
+def search(query: SearchQuery, day: datetime.date | None = None) -> tuple[list[CatalogItem], int, bool]:
+    """Published items matching every word of the query (in any language): (the page, the total, whether
+    the total is exact).
+
+    One narrow query ranks the matches (id and price) and stops after the page, so that PostgreSQL may walk
+    an index in price order; a second counts the matches up to COUNT_LIMIT (beyond it the total is "at
+    least", not exact), unless the first page already holds them all; a third reads the page's rows in
+    full. Today's search ranks on the items' copy of today's price; a search on another day looks each
+    price up in the history.
     """
     today = clock.today()
     day = day or today
@@ -220,12 +227,17 @@ def search(query: SearchQuery, day: datetime.date | None = None) -> tuple[list[C
         items = _priced_today(items, query)
     else:
         items = _priced_on(items, query, day)
-    ranked = items.annotate(total=Window(Count("pk"))).order_by(*SORTS.get(query.sort, SORTS["price"]))
-    rows = list(ranked.values_list("pk", "total")[query.offset : query.offset + query.limit])
-    total = rows[0][1] if rows else (items.count() if query.offset else 0)
+    ranked = items.order_by(*SORTS.get(query.sort, SORTS["price"]))
+    rows = list(ranked.values_list("pk", flat=True)[query.offset : query.offset + query.limit])
+    if query.offset == 0 and len(rows) < query.limit:
+        total, exact = len(rows), True
+    else:
+        bound = max(COUNT_LIMIT, query.offset + query.limit)
+        counted = items.order_by().values("pk")[: bound + 1].count()
+        total, exact = min(counted, bound), counted <= bound
     # The search text (every language's words, the longest column) is for matching, not for showing.
-    page = _published(day, today).only(*RESULT_FIELDS).in_bulk([pk for pk, _total in rows])
-    return [page[pk] for pk, _total in rows if pk in page], total
+    page = _published(day, today).only(*RESULT_FIELDS).in_bulk(rows)
+    return [page[pk] for pk in rows if pk in page], total, exact
 
 
 def published_item(hospital_slug: str, code: str, day: datetime.date | None = None) -> CatalogItem:

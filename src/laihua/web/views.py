@@ -53,16 +53,19 @@ def _page_number(raw: str | None) -> int:
     return page
 
 
-def _paging(page: int, total: int) -> dict:
+def _paging(page: int, total: int, exact: bool = True) -> dict:
+    """The pager; when the total is only a lower bound (the search stopped counting), the number of pages
+    is not known, and there is a next page while the matches go on."""
     pages = max(1, math.ceil(total / PAGE_SIZE))
     first = (page - 1) * PAGE_SIZE + 1 if total else 0
     return {
         "number": page,
-        "pages": pages,
+        "pages": pages if exact else None,
         "first": first,
         "last": min(total, page * PAGE_SIZE),
         "previous": page - 1 if page > 1 else None,
-        "next": page + 1 if page < pages else None,
+        "next": page + 1 if page < pages or not exact else None,
+        "exact": exact,
     }
 
 
@@ -71,19 +74,19 @@ def search(request):
     """Search every hospital's prices; an htmx request gets the results only, a plain GET the whole page."""
     display = display_for(request)
     values = {field: request.GET.get(field, "").strip() for field in SEARCH_FIELDS}
-    items, total, error, page = [], 0, None, 1
+    items, total, exact, error, page = [], 0, True, None, 1
     try:
         page = _page_number(request.GET.get("page"))
         offset = (page - 1) * PAGE_SIZE
         params = {**values, "currency": display.currency, "limit": PAGE_SIZE, "offset": offset}
         query, _rate = catalog.search_query_from_params(params, rate=display.rate)
-        items, total = catalog.search(query)
+        items, total, exact = catalog.search(query)
     except DomainError as exc:
         error = exc
     context = {
         "rows": result_rows(items, display.rate),
         "total": total,
-        "paging": _paging(page, total),
+        "paging": _paging(page, total, exact),
         "values": values,
         "search_error": error,
         "cities": hospitals.cities(),

@@ -52,7 +52,7 @@ def copy_of(item) -> tuple:
 
 
 def found(**query) -> dict[str, Decimal]:
-    items, _total = services.search(services.SearchQuery(**query))
+    items, _total, _exact = services.search(services.SearchQuery(**query))
     return {item.code: item.price_min for item in items}
 
 
@@ -111,7 +111,7 @@ def test_the_copy_is_per_item(hospital, other_hospital, users):
     west = make_item(other_hospital, price=Decimal("650"))
     services.set_price(users["coordinator"], east, {"effective_from": clock.today(), "amount_min": "400"})
     assert copy_of(east)[0] == Decimal("400") and copy_of(west)[0] == Decimal("650")
-    items, total = services.search(services.SearchQuery(q="mri"))
+    items, total, _exact = services.search(services.SearchQuery(q="mri"))
     assert total == 2 and [(i.hospital.slug, i.price_min) for i in items] == [
         ("east", Decimal("400")),
         ("west", Decimal("650")),
@@ -148,7 +148,7 @@ def test_search_on_a_past_day_uses_the_price_history(hospital, today):
         item=item, effective_from=datetime.date(2024, 1, 1), amount_min=Decimal("486"), amount_max=Decimal("486")
     )
     past = datetime.date(2023, 6, 1)
-    items, total = services.search(services.SearchQuery(q="mri"), day=past)
+    items, total, _exact = services.search(services.SearchQuery(q="mri"), day=past)
     assert total == 1 and items[0].price_min == Decimal("500") and items[0].price_from == datetime.date(2023, 1, 1)
     assert services.search(services.SearchQuery(q="mri", price_max_cny=Decimal("490")), day=past)[1] == 0
     assert services.search(services.SearchQuery(q="mri", price_min_cny=Decimal("490")), day=past)[1] == 1

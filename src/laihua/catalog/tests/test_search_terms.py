@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 
 def codes(query: str, **filters) -> set[str]:
-    items, total = services.search(services.SearchQuery(q=query, **filters))
+    items, total, _exact = services.search(services.SearchQuery(q=query, **filters))
     assert total == len(items)
     return {item.code for item in items}
 
@@ -39,14 +39,42 @@ def test_two_chinese_characters_match_anywhere_in_a_word(hospital):
 def test_the_total_counts_every_match_beside_one_page(hospital, other_hospital):
     for number, price in enumerate(("900", "486", "650")):
         make_item(hospital if number else other_hospital, code=f"MRI-0{number}", price=Decimal(price))
-    page, total = services.search(services.SearchQuery(q="mri", limit=2))
+    page, total, _exact = services.search(services.SearchQuery(q="mri", limit=2))
     assert total == 3 and [item.price_min for item in page] == [Decimal("486"), Decimal("650")]
-    page, total = services.search(services.SearchQuery(q="mri", limit=2, offset=2))
+    page, total, _exact = services.search(services.SearchQuery(q="mri", limit=2, offset=2))
     assert total == 3 and [item.price_min for item in page] == [Decimal("900")]
-    page, total = services.search(services.SearchQuery(q="mri", limit=2, offset=4))
+    page, total, _exact = services.search(services.SearchQuery(q="mri", limit=2, offset=4))
     assert page == [] and total == 3
-    page, total = services.search(services.SearchQuery(q="mri", sort="-price", limit=1))
+    page, total, _exact = services.search(services.SearchQuery(q="mri", sort="-price", limit=1))
     assert total == 3 and page[0].price_min == Decimal("900") and page[0].price_from is not None
+
+
+def test_the_count_stops_at_its_bound_and_says_so(hospital, monkeypatch):
+    monkeypatch.setattr(services, "COUNT_LIMIT", 3)
+    for number in range(5):
+        make_item(hospital, code=f"MRI-0{number}", price=Decimal(500 + number))
+    page, total, exact = services.search(services.SearchQuery(q="mri", limit=2))
+    assert (total, exact) == (3, False) and [item.code for item in page] == ["MRI-00", "MRI-01"]
+    # A deeper page counts to its own end at least.
+    page, total, exact = services.search(services.SearchQuery(q="mri", limit=2, offset=2))
+    assert (total, exact) == (4, False) and [item.code for item in page] == ["MRI-02", "MRI-03"]
+    page, total, exact = services.search(services.SearchQuery(q="mri", limit=2, offset=4))
+    assert (total, exact) == (5, True) and [item.code for item in page] == ["MRI-04"]
+    # A first page that holds every match needs no count.
+    assert services.search(services.SearchQuery(q="mri", limit=10))[1:] == (5, True)
+
+
+def test_an_inexact_total_reads_as_a_lower_bound_on_the_page_and_the_api(hospital, client, monkeypatch):
+    monkeypatch.setattr(services, "COUNT_LIMIT", 20)
+    for number in range(25):
+        make_item(hospital, code=f"MRI-{number:02}", price=Decimal(500 + number))
+    answer = client.get("/api/catalog/search", {"q": "mri"}, secure=True).json()
+    assert (answer["total"], answer["total_exact"], len(answer["results"])) == (20, False, 20)
+    assert client.get("/api/catalog/search", {"q": "mri", "limit": 50}, secure=True).json()["total_exact"] is True
+    page = client.get("/en/prices/", {"q": "mri"}, secure=True).content.decode()
+    assert "More than 20 services and packages found" in page and 'rel="next"' in page and "Page 1 of" not in page
+    last = client.get("/en/prices/", {"q": "mri", "page": 2}, secure=True).content.decode()
+    assert "25 services and packages found" in last and 'rel="next"' not in last and "Page 2 of 2" in last
 
 
 def test_a_price_filter_counts_only_items_priced_within_it(hospital):

@@ -20,7 +20,7 @@ def test_search_finds_mri_in_chinese_and_in_english_across_hospitals(hospital, o
     make_item(other_hospital, price=Decimal("650"))
     make_item(hospital, code="CT-01", en="CT scan", zh="计算机断层扫描", keywords="CT")
     for query in ("核磁", "MRI", "mri scan"):
-        items, total = services.search(services.SearchQuery(q=query))
+        items, total, _exact = services.search(services.SearchQuery(q=query))
         assert total == 2, query
         assert {i.hospital.slug for i in items} == {"east", "west"}
 
@@ -30,7 +30,7 @@ def test_search_filters_by_city_department_and_cny_price(hospital, other_hospita
     make_item(other_hospital, price=Decimal("900"))
     assert services.search(services.SearchQuery(city="beijing"))[1] == 1
     assert services.search(services.SearchQuery(department="orthopaedics"))[1] == 0
-    cheap, total = services.search(services.SearchQuery(price_max_cny=Decimal("500")))
+    cheap, total, _exact = services.search(services.SearchQuery(price_max_cny=Decimal("500")))
     assert total == 1 and cheap[0].hospital.slug == "east"
 
 

@@ -117,7 +117,7 @@ def test_a_second_load_keeps_a_password_the_user_changed(loaded):
 
 def test_search_finds_the_mri_at_every_demo_hospital_in_both_languages(loaded):
     for query in ("MRI", "核磁", "磁共振"):
-        items, _total = catalog.search(catalog.SearchQuery(q=query))
+        items, _total, _exact = catalog.search(catalog.SearchQuery(q=query))
         assert {item.hospital.slug for item in items} == {spec.slug for spec in demo.HOSPITALS}, query
     mri = catalog.compare(ComparableService.objects.get(key="mri"))
     prices = [item.price_min for item in mri]
