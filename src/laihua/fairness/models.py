@@ -64,6 +64,28 @@ class MonthlyUse(models.Model):
         return f"{self.hospital_id} {self.month:%Y-%m} {self.category}: {self.used}/{self.capacity}"
 
 
+class PendingRecount(models.Model):
+    """A hospital's month whose bookings changed since its roll-up was last recounted. Written after each
+    booking change (one upsert); the recount job, or the next read of the report, recounts the month and
+    removes the row if no booking changed it meanwhile (`version` grows with each change)."""
+
+    hospital = models.ForeignKey(
+        "hospitals.Hospital", on_delete=models.CASCADE, related_name="+", verbose_name=_("hospital")
+    )
+    month = models.DateField(_("month"), help_text=_("The first day of the month."))
+    version = models.PositiveBigIntegerField(_("changes"), default=1)
+
+    class Meta:
+        verbose_name = _("recount waiting")
+        verbose_name_plural = _("recounts waiting")
+        constraints = [
+            models.UniqueConstraint(fields=["hospital", "month"], name="fairness_pending_recount_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.hospital_id} {self.month:%Y-%m} ({self.version})"
+
+
 class RefreshKind(models.TextChoices):
     USE = "use", _("International use")
     REAL_PRICES = "real_prices", _("Real prices")

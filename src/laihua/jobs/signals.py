@@ -47,7 +47,8 @@ def queue_pdf(pk=None, **_kwargs):
 
 @receiver(recount_wanted, weak=False, dispatch_uid="laihua.jobs.queue_fairness_recount")
 def queue_fairness_recount(hospital_id=None, months=(), **_kwargs) -> bool:
-    """Bookings changed: the fairness roll-up's months are recounted by a job (at once, without a broker)."""
+    """Bookings changed: the fairness roll-up's months are recounted by a job (without a broker, at the next
+    read of the report)."""
     from laihua.jobs.tasks import enqueue_fairness_recount
 
     return enqueue_fairness_recount(hospital_id, list(months))

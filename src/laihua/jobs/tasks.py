@@ -204,24 +204,28 @@ def _recount_key(hospital_id: int, month: datetime.date) -> str:
 
 @app.task(name="laihua.fairness.recount_months", **JOB)
 def recount_fairness_months(self, hospital_id: int, months: list[str]) -> int:
-    """Recount a hospital's fairness roll-up for these months after bookings changed. The months' marks are
-    cleared first: a booking that commits during the recount queues the next one, so none is left uncounted."""
+    """Recount a hospital's fairness roll-up after bookings changed: every month of it waiting for a recount
+    (fairness.PendingRecount; `months` names the ones that asked). The months' marks are cleared first: a
+    booking that commits during the recount queues the next one, so none is left uncounted."""
     from django.core.cache import cache
 
-    from laihua.fairness.services.rollup import refresh_months
+    from laihua.fairness.services.rollup import recount_pending
 
     days = [datetime.date.fromisoformat(month) for month in months]
     cache.delete_many([_recount_key(hospital_id, day) for day in days])
-    return refresh_months(hospital_id, days)
+    return recount_pending(hospital_id)
 
 
 def enqueue_fairness_recount(hospital_id: int, months: list[datetime.date]) -> bool:
     """Queue one recount for the months that have none waiting (a mark per hospital and month in the shared
     cache, kept 10 minutes at most should a job be lost; without a shared cache, one per change); False when
-    the broker cannot take it."""
+    the broker cannot take it. Without a broker nothing is queued: the months wait for the next read of the
+    report, which recounts them (fairness.services.rollup.recount_pending), or for the nightly recount."""
     from django.core.cache import cache
 
-    if settings.CELERY_TASK_ALWAYS_EAGER or settings.CACHE_URL:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return False
+    if settings.CACHE_URL:
         wanted = [month for month in months if cache.add(_recount_key(hospital_id, month), 1, timeout=600)]
     else:  # workers and servers share no cache (no LAIHUA_CACHE_URL): no marks, a job per change
         wanted = list(months)

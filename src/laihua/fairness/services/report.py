@@ -25,6 +25,7 @@ from laihua.capacity.models import Unit
 from laihua.capacity.services import month_start
 from laihua.errors import InvalidInput
 from laihua.fairness.models import UNIT_OF_CATEGORY, Category, MonthlyUse, Refresh, RefreshKind
+from laihua.fairness.services import rollup
 from laihua.hospitals.models import City, Hospital
 from laihua.kit import clock
 
@@ -186,6 +187,7 @@ def _cities(rows) -> list[CityReport]:
 
 def reported_months() -> list[datetime.date]:
     """The months the report has, newest first, up to this month (later months are still being booked)."""
+    rollup.recount_pending()
     this_month = month_start(clock.today())
     months = MonthlyUse.objects.filter(month__lte=this_month).order_by("-month").values_list("month", flat=True)
     return list(months.distinct())
@@ -201,6 +203,7 @@ def default_month(months: list[datetime.date]) -> datetime.date | None:
 
 
 def _rows(months):
+    rollup.recount_pending()
     return MonthlyUse.objects.filter(month__in=months).select_related("hospital__city").order_by("month")
 
 
@@ -211,6 +214,7 @@ def month_report(month: datetime.date) -> list[CityReport]:
 
 def city_trend(months: list[datetime.date]) -> list[dict]:
     """Each city's figures month by month (oldest first), summed in the database from the roll-up."""
+    rollup.recount_pending()
     rows = (
         MonthlyUse.objects.filter(month__in=months)
         .values("hospital__city", "month", "category")
@@ -236,6 +240,7 @@ def city_trend(months: list[datetime.date]) -> list[dict]:
 
 def freshness() -> dict:
     """When the roll-up last changed (a booking's recount) and when the whole recount last ran."""
+    rollup.recount_pending()
     last = Refresh.objects.filter(kind=RefreshKind.USE).order_by("-finished_at").values_list("finished_at", flat=True)
     return {
         "changed_at": MonthlyUse.objects.aggregate(at=Max("updated_at"))["at"],

@@ -8,14 +8,14 @@ of the same hospital follow each other and the later one writes what the later d
 import datetime
 from dataclasses import dataclass
 
-from django.db import transaction
-from django.db.models import Case, CharField, Min, Sum, Value, When
+from django.db import connection, transaction
+from django.db.models import Case, CharField, Min, Q, Sum, Value, When
 from django.db.models import Count as CountOf
 from django.db.models.functions import TruncMonth
 
 from laihua.capacity.models import Booking, BookingStatus, Resource
 from laihua.capacity.services import Capacities, month_days, month_start
-from laihua.fairness.models import CATEGORY_OF_KIND, Category, MonthlyUse, Refresh, RefreshKind
+from laihua.fairness.models import CATEGORY_OF_KIND, Category, MonthlyUse, PendingRecount, Refresh, RefreshKind
 from laihua.hospitals.models import Hospital
 from laihua.kit import clock
 
@@ -123,16 +123,44 @@ def refresh_days(hospital_id: int, days) -> int:
 
 
 def recount_soon(hospital_id: int, days) -> None:
-    """After bookings changed on these days: a job recounts their months (one job per hospital and month while
-    one waits, however many bookings ask), or, with no job taking it over, the recount runs now."""
+    """After bookings changed on these days (and committed): their months are marked as waiting for a recount
+    (one upsert), and a job recounts them when a broker takes jobs (one per hospital and month while one waits,
+    however many bookings ask). Without a broker the months wait for the next read of the report
+    (recount_pending), so that a burst of bookings costs one recount, not one each."""
     from laihua.fairness.signals import recount_wanted
 
     months = sorted({month_start(day) for day in days})
     if not months:
         return
-    answers = recount_wanted.send(sender=MonthlyUse, hospital_id=hospital_id, months=months)
-    if not any(taken for _receiver, taken in answers):
-        refresh_months(hospital_id, months)
+    table = connection.ops.quote_name(PendingRecount._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (hospital_id, month, version) VALUES "  # noqa: S608 (no input in the names)
+            + ", ".join(["(%s, %s, 1)"] * len(months))
+            + f" ON CONFLICT (hospital_id, month) DO UPDATE SET version = {table}.version + 1",
+            [value for month in months for value in (hospital_id, month)],
+        )
+    recount_wanted.send(sender=MonthlyUse, hospital_id=hospital_id, months=months)
+
+
+def recount_pending(hospital_id: int | None = None) -> int:
+    """Recount every month waiting for it (of one hospital, or of all); the rows written. A month changed again
+    while it is recounted keeps waiting (its version moved on), so no change is ever left uncounted."""
+    waiting = PendingRecount.objects.order_by("hospital_id", "month")
+    if hospital_id is not None:
+        waiting = waiting.filter(hospital_id=hospital_id)
+    marks = list(waiting.values_list("pk", "hospital_id", "month", "version"))
+    if not marks:
+        return 0
+    months_of: dict[int, list[datetime.date]] = {}
+    for _pk, hospital, month, _version in marks:
+        months_of.setdefault(hospital, []).append(month)
+    written = sum(refresh_months(hospital, months) for hospital, months in months_of.items())
+    done = Q(pk__in=[])
+    for pk, _hospital, _month, version in marks:
+        done |= Q(pk=pk, version=version)
+    PendingRecount.objects.filter(done).delete()
+    return written
 
 
 def report_window(until: datetime.date | None = None) -> list[datetime.date]:
@@ -151,8 +179,8 @@ def refresh_all(months=None) -> int:
     """The job: recompute every hospital with resources over the report's months (or the given ones) and
     note the time. Returns the rows written."""
     started = clock.now()
+    written = recount_pending()
     months = sorted(set(months)) if months else report_window()
-    written = 0
     hospital_ids = Resource.objects.order_by().values_list("hospital_id", flat=True).distinct()
     for hospital_id in sorted(set(hospital_ids)):
         written += refresh_months(hospital_id, months)
@@ -164,6 +192,7 @@ __all__ = [
     "Category",
     "Count",
     "recount",
+    "recount_pending",
     "recount_soon",
     "refresh_all",
     "refresh_days",

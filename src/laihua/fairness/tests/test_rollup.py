@@ -58,6 +58,8 @@ def setup(users, hospital, mri):
 
 
 def rows(hospital, month):
+    """The roll-up as the report reads it: the months waiting for a recount are recounted first."""
+    rollup.recount_pending()
     return {
         row.category: (row.used, row.capacity, row.cap, row.patients)
         for row in MonthlyUse.objects.filter(hospital=hospital, month=month)
@@ -157,6 +159,7 @@ def test_the_roll_up_equals_a_recount_after_any_bookings(setup, month, django_ca
                             capacity.cancel_booking(coordinator, active[op[1] % len(active)])
             if ops:
                 rollup.refresh_months(hospital.pk, [])  # nothing to do: no month given
+                rollup.recount_pending()
                 touched = set(MonthlyUse.objects.filter(hospital=hospital).values_list("month", flat=True))
                 for each in touched:
                     assert rows(hospital, each) == recount(hospital, each)
@@ -168,29 +171,100 @@ def test_the_roll_up_equals_a_recount_after_any_bookings(setup, month, django_ca
 
 
 def test_a_waiting_recount_takes_the_bookings_of_its_month_and_the_job_clears_its_mark(
-    setup, month, django_capture_on_commit_callbacks
+    setup, month, django_capture_on_commit_callbacks, settings
 ):
     """A booking's recount is a job, one per hospital and month while one waits: with a mark already set (a job
     queued and not started), a booking queues nothing more; the job, when it runs, clears the mark and counts
-    every booking of the month, so the next booking queues (and here, without a broker, runs) a recount again."""
+    every booking of the month, so the next booking queues a recount again."""
     from django.core.cache import cache
 
     from laihua.jobs.tasks import _recount_key, recount_fairness_months
 
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # as with a broker: the booking queues, a worker runs
+    settings.CACHE_URL = "redis://marks.invalid"  # workers and servers share the cache of marks
+    queued = []
     coordinator, cases, hospital = setup["coordinator"], setup["cases"], setup["hospital"]
     key = _recount_key(hospital.pk, month)
     cache.set(key, 1, timeout=600)  # a recount of the month is queued and waits for a worker
-    with django_capture_on_commit_callbacks(execute=True):
-        capacity.book_service(coordinator, cases[0], setup["mri"], month, idempotency_key="w1")
-        capacity.book_service(coordinator, cases[1], setup["mri"], month, idempotency_key="w2")
-    assert "imaging" not in rows(hospital, month)  # nothing recounted in the requests
-    assert cache.get(key) == 1
+    original = recount_fairness_months.apply_async
+    recount_fairness_months.apply_async = lambda args=None, **kw: queued.append(args)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            capacity.book_service(coordinator, cases[0], setup["mri"], month, idempotency_key="w1")
+            capacity.book_service(coordinator, cases[1], setup["mri"], month, idempotency_key="w2")
+        assert queued == [] and cache.get(key) == 1  # the waiting job takes them
+        assert "imaging" not in _stored(hospital, month)  # nothing recounted in the requests
 
-    assert recount_fairness_months.apply(args=[hospital.pk, [month.isoformat()]]).get(disable_sync_subtasks=False)
-    assert cache.get(key) is None
-    assert rows(hospital, month)["imaging"][0] == 2 and rows(hospital, month)["imaging"][3] == 2
+        assert recount_fairness_months.apply(args=[hospital.pk, [month.isoformat()]]).get(disable_sync_subtasks=False)
+        assert cache.get(key) is None
+        assert _stored(hospital, month)["imaging"][0] == 2 and _stored(hospital, month)["imaging"][3] == 2
 
+        with django_capture_on_commit_callbacks(execute=True):
+            capacity.book_service(coordinator, cases[2], setup["mri"], month, idempotency_key="w3")
+        assert queued == [[hospital.pk, [month.isoformat()]]] and cache.get(key) == 1  # no mark: a job queued
+    finally:
+        recount_fairness_months.apply_async = original
+
+
+def _stored(hospital, month):
+    """The roll-up's rows as stored, without recounting what waits."""
+    return {
+        row.category: (row.used, row.capacity, row.cap, row.patients)
+        for row in MonthlyUse.objects.filter(hospital=hospital, month=month)
+    }
+
+
+def test_without_a_broker_a_burst_of_bookings_waits_for_one_recount_at_the_next_read(
+    setup, month, django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
+    """No job runs in the request: each booking marks its month (one statement after the commit) and the next
+    read of the report recounts each marked month once, leaving no mark behind."""
+    from laihua.fairness.models import PendingRecount
+    from laihua.fairness.services import report
+
+    coordinator, cases, hospital = setup["coordinator"], setup["cases"], setup["hospital"]
     with django_capture_on_commit_callbacks(execute=True):
-        capacity.book_service(coordinator, cases[2], setup["mri"], month, idempotency_key="w3")
-    assert rows(hospital, month)["imaging"][0] == 3  # no mark: queued and, without a broker, run at once
-    assert cache.get(key) is None
+        for n in range(4):
+            capacity.book_service(coordinator, cases[n], setup["mri"], month, idempotency_key=f"b{n}")
+    assert _stored(hospital, month) == {}
+    assert list(PendingRecount.objects.values_list("hospital_id", "month", "version")) == [(hospital.pk, month, 4)]
+    with django_capture_on_commit_callbacks(execute=True):
+        [booking] = capacity.book_service(coordinator, cases[5], setup["mri"], month, idempotency_key="b5")
+        capacity.cancel_booking(coordinator, booking)
+    assert PendingRecount.objects.get().version == 6
+
+    report.month_report(month)
+    assert _stored(hospital, month)["imaging"] == (
+        4,
+        100 * calendar.monthrange(month.year, month.month)[1],
+        10 * calendar.monthrange(month.year, month.month)[1],
+        4,
+    )
+    assert not PendingRecount.objects.exists()
+    with django_assert_max_num_queries(1):
+        rollup.recount_pending()  # nothing waits: one read
+
+
+def test_a_month_changed_during_its_recount_keeps_waiting(setup, month, django_capture_on_commit_callbacks):
+    """The recount removes a month's mark only if no booking moved its version on meanwhile."""
+    from laihua.fairness.models import PendingRecount
+
+    coordinator, cases, hospital = setup["coordinator"], setup["cases"], setup["hospital"]
+    with django_capture_on_commit_callbacks(execute=True):
+        capacity.book_service(coordinator, cases[0], setup["mri"], month, idempotency_key="c0")
+    original = rollup.refresh_months
+
+    def refresh_while_booking(hospital_id, months):
+        written = original(hospital_id, months)
+        with django_capture_on_commit_callbacks(execute=True):  # a booking commits after the recount read
+            capacity.book_service(coordinator, cases[1], setup["mri"], month, idempotency_key="c1")
+        return written
+
+    rollup.refresh_months = refresh_while_booking
+    try:
+        rollup.recount_pending()
+    finally:
+        rollup.refresh_months = original
+    assert _stored(hospital, month)["imaging"][0] == 1
+    assert PendingRecount.objects.get().version == 2  # still waiting
+    assert rows(hospital, month)["imaging"][0] == 2 and not PendingRecount.objects.exists()
