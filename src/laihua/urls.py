@@ -9,7 +9,7 @@ from laihua.api import api
 from laihua.catalog import pricefiles
 from laihua.fairness import views as fairness_views
 from laihua.fhir_api import fhir_api
-from laihua.records import views as records_views
+from laihua.records import transfer_views
 from laihua.web import probes
 
 urlpatterns = [
@@ -26,11 +26,14 @@ urlpatterns = [
     # The fairness report's open data, without sign-in (the page is under each language below).
     path("fairness.json", fairness_views.open_json, name="fairness_json"),
     path("fairness.csv", fairness_views.open_csv, name="fairness_csv"),
-    # Records shared with a doctor abroad: no login, the token opens one transfer (records/services/transfers.py).
-    path("shared/<str:token>/", records_views.transfer_page, name="transfer_page"),
-    path("shared/<str:token>/ips.json", records_views.transfer_json, name="transfer_json"),
-    path("shared/<str:token>/ips.xml", records_views.transfer_xml, name="transfer_xml"),
-    path("shared/<str:token>/summary.pdf", records_views.transfer_pdf, name="transfer_pdf"),
+    # Records shared with a doctor abroad: no login, the token names one transfer and a code e-mailed to its
+    # recipient opens it in one browser (records/services/transfers.py, records/transfer_views.py).
+    path("shared/<str:token>/", transfer_views.transfer_page, name="transfer_page"),
+    path("shared/<str:token>/code", transfer_views.transfer_code, name="transfer_code"),
+    path("shared/<str:token>/verify", transfer_views.transfer_verify, name="transfer_verify"),
+    path("shared/<str:token>/ips.json", transfer_views.transfer_json, name="transfer_json"),
+    path("shared/<str:token>/ips.xml", transfer_views.transfer_xml, name="transfer_xml"),
+    path("shared/<str:token>/summary.pdf", transfer_views.transfer_pdf, name="transfer_pdf"),
 ]
 
 urlpatterns += i18n_patterns(

@@ -166,10 +166,23 @@ def test_records_journey(page, tmp_path):
     link = re.search(r"https?://\S+/shared/\S+/", mail.outbox[-1].body).group(0)
     sign_out(page)
 
-    # the doctor at home: the page without signing in, at a phone's width
+    # the doctor at home: the page without signing in, at a phone's width; the link alone shows no records,
+    # a code sent to the doctor's address opens them in this browser
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(link[link.index("/shared/") :])
     expect(page.locator("h1")).to_contain_text("Medical records shared with you")
+    expect(page.locator("main")).to_contain_text("a***@clinic.example")
+    expect(page.locator("main")).not_to_contain_text("Ibuprofen")
+    sent = len(mail.outbox)
+    page.get_by_role("button", name="Send me a code").click()
+    expect(page.get_by_label("Code from the e-mail")).to_be_visible()
+    assert len(mail.outbox) == sent + 1 and mail.outbox[-1].to == ["ana.home@clinic.example"]
+    code = re.search(r"\b(\d{6})\b", mail.outbox[-1].body).group(1)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    screenshot(page, "records-shared-code")
+    page.get_by_label("Code from the e-mail").fill(code)
+    page.get_by_role("button", name="Open the records").click()
     expect(page.locator("main")).to_contain_text("Ibuprofen")
+    assert json.loads(download(page, page.get_by_role("link", name="Download IPS (FHIR JSON)")))["entry"]
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     screenshot(page, "records-shared-link")

@@ -371,6 +371,9 @@ def withdraw(request, consent_id: int):
     return consent_out(services.withdraw_consent(request.user, consent_id))
 
 
+REFUSALS = ("records.transfer_access_refused", "records.transfer_code_refused")
+
+
 def transfer_out(transfer) -> dict:
     """A transfer as staff and the patient see it: never its link (only the recipient has it)."""
     out = {
@@ -389,8 +392,9 @@ def transfer_out(transfer) -> dict:
             {
                 "at": e.at,
                 "address": e.ip_address,
+                "event": e.action.removeprefix("records.transfer_"),
                 "what": e.detail.get("what", ""),
-                "refused": e.detail.get("reason", "") if e.action == "records.transfer_access_refused" else "",
+                "refused": e.detail.get("reason", "") if e.action in REFUSALS else "",
             }
             for e in transfer.accesses
         ]

@@ -405,6 +405,42 @@ class Transfer(models.Model):
         return f"{self.recipient_email} {self.sent_at:%Y-%m-%d %H:%M}"
 
 
+class TransferCode(models.Model):
+    """A one-time code e-mailed to a transfer's recipient so that a browser may open the link: kept only as a
+    keyed hash (HMAC with the site's secret key), valid for minutes, closed when a newer code replaces it,
+    when it is used, or after too many wrong attempts."""
+
+    transfer = models.ForeignKey(Transfer, on_delete=models.CASCADE, related_name="codes")
+    code_hash = models.CharField(max_length=64, editable=False)
+    sent_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-sent_at", "-pk"]
+        indexes = [models.Index(fields=["transfer", "sent_at"], name="records_tcode_transfer_sent")]
+
+    def __str__(self):
+        return f"code for transfer {self.transfer_id} {self.sent_at:%Y-%m-%d %H:%M}"
+
+
+class TransferOpening(models.Model):
+    """A browser the recipient verified with a code: its cookie carries a random key, signed, stored here only
+    as its SHA-256. It opens its transfer until the link's expiry, and never once the link stops opening."""
+
+    transfer = models.ForeignKey(Transfer, on_delete=models.CASCADE, related_name="openings")
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    verified_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-verified_at"]
+
+    def __str__(self):
+        return f"opening of transfer {self.transfer_id} {self.verified_at:%Y-%m-%d %H:%M}"
+
+
 class PdfStatus(models.TextChoices):
     PENDING = "pending", _("Being prepared")
     READY = "ready", _("Ready")

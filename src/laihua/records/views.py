@@ -4,17 +4,15 @@ the clinician's episode summary, and the shared term list. Each calls the same s
 A refusal of access escapes as a DomainError that kit.weberrors renders as a page; a refused change is
 shown on the page again with its message (a refused IPS with every issue and its location)."""
 
-import io
-import json
 import re
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import formats, timezone, translation
+from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST, require_safe
@@ -23,10 +21,10 @@ from laihua.accounts.models import Role
 from laihua.accounts.services import require_role
 from laihua.cases.services import get_case, visible_cases
 from laihua.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
-from laihua.kit import clock, fhirxml
+from laihua.kit import clock
 from laihua.records import identity, ips, narrative, services
 from laihua.records.consents import paper_response
-from laihua.records.models import STATUS, ConsentUse, DataType, ItemKind, PdfStatus
+from laihua.records.models import STATUS, ConsentUse, DataType, ItemKind
 from laihua.records.pdfs import ready_summary_pdf
 
 CORRECTABLE = (InvalidInput, Conflict, services.ConsentRequired, services.MatchByHandRefused)
@@ -472,108 +470,6 @@ def transfer_revoke(request, transfer_id: int):
     transfer = services.revoke_transfer(request.user, transfer_id)
     messages.success(request, _("The link was revoked: it no longer opens the records."))
     return redirect(reverse("records:case", args=[transfer.case.reference]) + "#transfers")
-
-
-# The recipient's page: no login; the token in the address is the key, one transfer per token.
-
-
-def _reader_language(request, transfer) -> str:
-    """The page's language: one asked for (?lang=), the transfer's recipient language, or the browser's."""
-    asked = request.GET.get("lang", "")
-    if asked in services.transfers.LANGUAGES:
-        return asked
-    if transfer is not None and transfer.language:
-        return transfer.language
-    browser = translation.get_language_from_request(request)
-    return "zh-hans" if browser.startswith("zh") else "en"
-
-
-def _open(request, token: str, what: str):
-    """The transfer the token opens, or the response that refuses it (410 page; 404 for an unknown token)."""
-    try:
-        return services.open_transfer(token, what=what), None
-    except services.LinkGone as gone:
-        language = _reader_language(request, None)
-        with translation.override(language):
-            response = render(
-                request,
-                "records/transfer_gone.html",
-                {"reason": gone.reason, "reader_language": language},
-                status=410,
-            )
-        return None, response
-
-
-def _private(response):
-    response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"
-    response["X-Robots-Tag"] = "noindex"
-    return response
-
-
-@require_safe
-def transfer_page(request, token: str):
-    transfer, refused = _open(request, token, "page")
-    if refused:
-        return _private(refused)
-    language = _reader_language(request, transfer)
-    with translation.override(language):
-        context = services.transfer_page_context(transfer)
-        context.update(
-            token=token,
-            reader_language=language,
-            expires=timezone.localdate(transfer.expires_at),
-            hospital=transfer.case.hospital,
-        )
-        return _private(render(request, "records/transfer.html", context))
-
-
-@require_safe
-def transfer_json(request, token: str):
-    transfer, refused = _open(request, token, "json")
-    if refused:
-        return _private(refused)
-    bundle = services.transfer_bundle(transfer)
-    response = HttpResponse(json.dumps(bundle, ensure_ascii=False, indent=2), content_type="application/fhir+json")
-    response["Content-Disposition"] = f'attachment; filename="ips-{transfer.case.reference}.json"'
-    return _private(response)
-
-
-@require_safe
-def transfer_xml(request, token: str):
-    transfer, refused = _open(request, token, "xml")
-    if refused:
-        return _private(refused)
-    bundle = services.transfer_bundle(transfer)
-    response = HttpResponse(fhirxml.to_xml(bundle), content_type="application/fhir+xml; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="ips-{transfer.case.reference}.xml"'
-    return _private(response)
-
-
-@require_safe
-def transfer_pdf(request, token: str):
-    transfer, refused = _open(request, token, "pdf")
-    if refused:
-        return _private(refused)
-    language = _reader_language(request, transfer)
-    answer = services.request_transfer_pdf(transfer, language)
-    if answer.content is not None:
-        content = io.BytesIO(answer.content)
-    elif answer.prepared.status == PdfStatus.READY:
-        content = services.transfer_pdf_file(transfer, answer.prepared)
-    else:  # a long record being prepared: the page asks again by itself (each opening is audited)
-        with translation.override(language):
-            page = render(
-                request,
-                "records/transfer_pdf_pending.html",
-                {"transfer": transfer, "prepared": answer.prepared, "reader_language": language},
-                status=202,
-            )
-        return _private(page)
-    response = FileResponse(
-        content, as_attachment=True, filename=f"summary-{transfer.case.reference}.pdf", content_type="application/pdf"
-    )
-    return _private(response)
 
 
 @login_required

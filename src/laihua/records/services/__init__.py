@@ -26,7 +26,8 @@ The rules, by concern:
 - `exporting`: the IPS export (FHIR) and the PDF;
 - `prepared`: records PDFs too long for a request, rendered ahead by a job into the storage;
 - `consents`: consents (from the patient, or signed on paper and recorded by staff);
-- `transfers`: sending records under them as an expiring, revocable link, and its access log.
+- `transfers`: sending records under them as an expiring, revocable link that a browser opens only with a
+  one-time code e-mailed to the recipient, and its access log.
 """
 
 from laihua.cases.services import require_case_staff
@@ -91,15 +92,22 @@ from laihua.records.services.terms import (
     terms,
 )
 from laihua.records.services.transfers import (
+    CodeRefused,
     LinkGone,
+    NotVerified,
+    is_verified,
+    live_code,
+    mask_email,
     open_transfer,
     revoke_transfer,
+    send_code,
     send_records,
     shows_pdf,
     transfer_bundle,
     transfer_page_context,
     transfer_pdf,
     transfers_of_case,
+    verify_code,
 )
 from laihua.records.services.viewing import (
     MAX_PAGE_SIZE,
@@ -135,7 +143,12 @@ __all__ = [
     "OVERRIDE_EDITORS",
     "TERM_READERS",
     "ConsentRequired",
+    "CodeRefused",
     "LinkGone",
+    "NotVerified",
+    "is_verified",
+    "live_code",
+    "mask_email",
     "MatchByHandRefused",
     "PatientMismatch",
     "annotate",
@@ -168,6 +181,7 @@ __all__ = [
     "revoke_transfer",
     "save_episode_summary",
     "save_term",
+    "send_code",
     "send_records",
     "shows_pdf",
     "store",
@@ -187,6 +201,7 @@ __all__ = [
     "transfer_page_context",
     "transfer_pdf",
     "transfers_of_case",
+    "verify_code",
     "untranslated_codes",
     "visible_consents",
     "visible_documents",

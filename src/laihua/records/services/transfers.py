@@ -1,4 +1,4 @@
-"""Sending records outside the hospital under a consent, as a link to a download page.
+"""Sending records outside the hospital under a consent, as a link to a download page that serves one recipient.
 
 The recipient named by the patient's consent gets an e-mail with a link and nothing else (no health data,
 no attachment). The link carries a long random token (`secrets.token_urlsafe(32)`, 256 bits) that is
@@ -9,12 +9,19 @@ staff, or the consent stops covering it (withdrawn, its period over). Every open
 opening is audited with the client's address (`records.transfer_access`, `records.transfer_access_refused`);
 the case's records page lists them.
 
-No one-time code is sent besides the link: it would go to the same mailbox as the link, so it would add
-a step for the doctor without adding a second factor; the token's length, the expiry and revocation are
-what protect the link."""
+The link alone opens nothing: a browser shows the records only after it proved that its user reads the
+recipient's mailbox now. It asks for a 6-digit one-time code, e-mailed to the transfer's recipient address
+at that moment (valid CODE_MINUTES, kept only as a keyed hash, a new one replacing the old, CODE_ATTEMPTS
+wrong attempts each, CODES_PER_HOUR codes per transfer an hour); the right code gives that browser an
+opening (`TransferOpening`: a random key in a signed cookie, stored only as its SHA-256) until the link's
+expiry. The link's state is checked at every request, so a revocation or expiry closes every verified
+browser at once. A forwarded e-mail, or the link leaked into a log or onto a shared screen, opens nothing:
+the code goes to the mailbox, not to whoever holds the link (`records.transfer_code_sent`,
+`records.transfer_verified`, `records.transfer_code_refused`)."""
 
 import datetime
 import hashlib
+import hmac
 import secrets
 
 from django.conf import settings
@@ -22,8 +29,9 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.urls import reverse
 from django.utils import translation
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from laihua.accounts.models import Role
 from laihua.audit.models import AuditEvent
@@ -32,7 +40,15 @@ from laihua.cases.models import Case
 from laihua.cases.services import add_event, require_case_staff
 from laihua.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from laihua.kit import clock
-from laihua.records.models import Consent, ConsentStatus, ConsentUse, DataType, Transfer
+from laihua.records.models import (
+    Consent,
+    ConsentStatus,
+    ConsentUse,
+    DataType,
+    Transfer,
+    TransferCode,
+    TransferOpening,
+)
 from laihua.records.services.access import RECORD_STAFF, SENDERS, require_records_access
 from laihua.records.services.consents import ConsentRequired, matching_consent
 from laihua.records.services.exporting import _kinds_for, _pdf_context, build_export, pdf_parts
@@ -41,6 +57,13 @@ from laihua.records.services.viewing import by_kind, case_items
 LANGUAGES = ("en", "zh-hans")
 ACCESS = "records.transfer_access"
 ACCESS_REFUSED = "records.transfer_access_refused"
+CODE_SENT = "records.transfer_code_sent"
+VERIFIED = "records.transfer_verified"
+CODE_REFUSED = "records.transfer_code_refused"
+LOGGED = (ACCESS, ACCESS_REFUSED, CODE_SENT, VERIFIED, CODE_REFUSED)  # the access log of a transfer
+CODE_MINUTES = 10
+CODE_ATTEMPTS = 5
+CODES_PER_HOUR = 5
 
 
 class LinkGone(DomainError):
@@ -49,6 +72,30 @@ class LinkGone(DomainError):
     status = 410
     code = "link_gone"
     default_message = gettext_lazy("This link no longer opens the records.")
+
+
+class NotVerified(DomainError):
+    """The link alone, in a browser that has not entered a code sent to the recipient: never the data."""
+
+    status = 403
+    code = "not_verified"
+    default_message = gettext_lazy("Enter the code sent to your e-mail address to open the records.")
+
+    def __init__(self, transfer: Transfer):
+        super().__init__()
+        self.transfer = transfer
+
+
+class CodeRefused(DomainError):
+    """A code not sent or not accepted: `reason` says why (too many codes or attempts answer 429)."""
+
+    status = 422
+    code = "code_refused"
+
+    def __init__(self, transfer: Transfer, reason: str, message, *, status: int | None = None):
+        super().__init__(message, field="code", status=status)
+        self.transfer = transfer
+        self.reason = reason
 
 
 def token_hash(token: str) -> str:
@@ -156,9 +203,7 @@ def _gone_reason(transfer: Transfer) -> str:
     return ""
 
 
-def open_transfer(token: str, *, what: str = "page") -> Transfer:
-    """The transfer a link's token opens, audited with the client's address; a link that no longer opens
-    is refused (LinkGone, audited) and an unknown token is NotFound."""
+def _find(token: str) -> Transfer:
     transfer = (
         Transfer.objects.select_related("case", "case__patient", "case__hospital", "consent")
         .filter(token_hash=token_hash(token))
@@ -168,16 +213,192 @@ def open_transfer(token: str, *, what: str = "page") -> Transfer:
     )
     if transfer is None:
         raise NotFound(_("This link is not known."))
+    return transfer
+
+
+def _gone(transfer: Transfer, what: str) -> LinkGone | None:
+    """The refusal (audited) of a link that no longer opens, else None."""
     reason = _gone_reason(transfer)
-    if reason:
+    if not reason:
+        return None
+    record_event(
+        None, ACCESS_REFUSED, transfer, hospital=transfer.case.hospital, detail={"what": what, "reason": reason}
+    )
+    error = LinkGone()
+    error.reason = reason
+    return error
+
+
+def opening_hash(key: str) -> str:
+    return hashlib.sha256(str(key or "").encode()).hexdigest()
+
+
+def is_verified(transfer: Transfer, key: str | None) -> bool:
+    """Whether `key` (from a browser's cookie) is an opening of this transfer that has not expired."""
+    if not key:
+        return False
+    openings = TransferOpening.objects.filter(transfer=transfer, key_hash=opening_hash(key))
+    return openings.filter(expires_at__gt=clock.now()).exists()
+
+
+def open_transfer(token: str, *, what: str = "page", key: str | None = None) -> Transfer:
+    """The transfer a link's token opens in the browser holding the opening `key`, audited with the client's
+    address; a link that no longer opens is refused (LinkGone), a browser not verified with a code is refused
+    (NotVerified), both audited, and an unknown token is NotFound."""
+    transfer = _find(token)
+    gone = _gone(transfer, what)
+    if gone:
+        raise gone
+    if not is_verified(transfer, key):
         record_event(
-            None, ACCESS_REFUSED, transfer, hospital=transfer.case.hospital, detail={"what": what, "reason": reason}
+            None,
+            ACCESS_REFUSED,
+            transfer,
+            hospital=transfer.case.hospital,
+            detail={"what": what, "reason": "unverified"},
         )
-        error = LinkGone()
-        error.reason = reason
-        raise error
+        raise NotVerified(transfer)
     record_event(None, ACCESS, transfer, hospital=transfer.case.hospital, detail={"what": what})
     return transfer
+
+
+def mask_email(address: str) -> str:
+    """An address as the page shows it to whoever holds the link: d***@clinic.example."""
+    local, _at, domain = str(address or "").partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
+def _code_hash(transfer: Transfer, code: str) -> str:
+    """A keyed hash: a copy of the database alone cannot try the million codes against it."""
+    return salted_hmac("laihua.records.transfer_code", f"{transfer.pk}:{code}", algorithm="sha256").hexdigest()
+
+
+def live_code(transfer: Transfer) -> TransferCode | None:
+    """The code waiting to be entered (the newest, not closed, not expired, attempts left), if any."""
+    return (
+        transfer.codes.filter(closed_at__isnull=True, expires_at__gt=clock.now(), attempts__lt=CODE_ATTEMPTS)
+        .order_by("-sent_at", "-pk")
+        .first()
+    )
+
+
+def _refuse_code(transfer: Transfer, reason: str, message, *, status: int | None = None, **detail) -> CodeRefused:
+    record_event(None, CODE_REFUSED, transfer, hospital=transfer.case.hospital, detail={"reason": reason, **detail})
+    return CodeRefused(transfer, reason, message, status=status)
+
+
+def send_code(token: str, *, language: str = "", fallback: str = "en") -> TransferCode:
+    """E-mail a new one-time code to the transfer's recipient address (replacing any earlier code), at most
+    CODES_PER_HOUR an hour (CodeRefused, 429); the e-mail says nothing about the patient. It speaks the
+    `language` asked for, else the transfer's, else `fallback` (the browser's)."""
+    transfer = _find(token)
+    refusal = _gone(transfer, "code")
+    if refusal:
+        raise refusal
+    with transaction.atomic():
+        Transfer.objects.select_for_update().only("pk").get(pk=transfer.pk)  # one at a time per transfer
+        now = clock.now()
+        hour = datetime.timedelta(hours=1)
+        recent = list(
+            transfer.codes.filter(sent_at__gt=now - hour).order_by("sent_at").values_list("sent_at", flat=True)
+        )
+        if len(recent) >= CODES_PER_HOUR:
+            minutes = max(1, -int(-(recent[0] + hour - now).total_seconds() // 60))
+            refusal = _refuse_code(
+                transfer,
+                "too_many_codes",
+                ngettext(
+                    "%(count)d codes were sent in the last hour: ask for a new one in %(minutes)d minute.",
+                    "%(count)d codes were sent in the last hour: ask for a new one in %(minutes)d minutes.",
+                    minutes,
+                )
+                % {"count": len(recent), "minutes": minutes},
+                status=429,
+            )
+        else:
+            transfer.codes.filter(closed_at__isnull=True).update(closed_at=now)
+            code = f"{secrets.randbelow(10**6):06d}"
+            sent = TransferCode.objects.create(
+                transfer=transfer,
+                code_hash=_code_hash(transfer, code),
+                sent_at=now,
+                expires_at=now + datetime.timedelta(minutes=CODE_MINUTES),
+            )
+            record_event(
+                None,
+                CODE_SENT,
+                transfer,
+                hospital=transfer.case.hospital,
+                detail={"expires": sent.expires_at.isoformat(timespec="seconds")},
+            )
+            transaction.on_commit(_code_message(transfer, code, language or transfer.language or fallback).send)
+    if refusal:
+        raise refusal
+    return sent
+
+
+def _code_message(transfer: Transfer, code: str, language: str) -> EmailMessage:
+    """The code, how long it works, and what to do if unasked; no patient, hospital or link."""
+    with translation.override(language or "en"):
+        subject = _("Your code to open the shared medical records")
+        body = _(
+            "Your code: %(code)s\n\n"
+            "Enter it on the page that asked for it, within %(minutes)d minutes. It opens the records in that "
+            "browser only.\n\n"
+            "If you did not ask for a code, someone else may hold the link sent to you: ignore this message and "
+            "tell the hospital."
+        ) % {"code": code, "minutes": CODE_MINUTES}
+    return EmailMessage(subject=subject, body=body, to=[transfer.recipient_email])
+
+
+def verify_code(token: str, code: str) -> tuple[Transfer, str]:
+    """Check a code entered in a browser against the transfer's live code (constant time). The right one
+    closes the code and returns the transfer with a new opening key for that browser; a wrong, expired or
+    spent code is refused (CodeRefused, audited: after CODE_ATTEMPTS wrong ones, a new code is needed)."""
+    transfer = _find(token)
+    refusal = _gone(transfer, "code")
+    if refusal:
+        raise refusal
+    entered = "".join(str(code or "").split())[:20]
+    key = ""
+    with transaction.atomic():
+        Transfer.objects.select_for_update().only("pk").get(pk=transfer.pk)
+        now = clock.now()
+        row = transfer.codes.filter(closed_at__isnull=True).order_by("-sent_at", "-pk").first()
+        if row is None:
+            refusal = _refuse_code(transfer, "no_code", _("No code is waiting: ask for a code first."))
+        elif row.expires_at <= now:
+            refusal = _refuse_code(transfer, "code_expired", _("This code has expired: ask for a new one."))
+        elif row.attempts >= CODE_ATTEMPTS:
+            refusal = _refuse_code(
+                transfer, "too_many_attempts", _("Too many wrong codes: ask for a new one."), status=429
+            )
+        elif not hmac.compare_digest(row.code_hash, _code_hash(transfer, entered)):
+            row.attempts += 1
+            row.save(update_fields=["attempts"])
+            left = CODE_ATTEMPTS - row.attempts
+            message = (
+                ngettext(
+                    "This code is not right: %(left)d more attempt.",
+                    "This code is not right: %(left)d more attempts.",
+                    left,
+                )
+                % {"left": left}
+                if left
+                else _("Too many wrong codes: ask for a new one.")
+            )
+            refusal = _refuse_code(transfer, "wrong_code", message, status=None if left else 429, attempts=row.attempts)
+        else:
+            row.closed_at = now
+            row.save(update_fields=["closed_at"])
+            key = secrets.token_urlsafe(32)
+            opening = TransferOpening.objects.create(
+                transfer=transfer, key_hash=opening_hash(key), verified_at=now, expires_at=transfer.expires_at
+            )
+            record_event(None, VERIFIED, transfer, hospital=transfer.case.hospital, detail={"opening": opening.pk})
+    if refusal:
+        raise refusal
+    return transfer, key
 
 
 def transfer_bundle(transfer: Transfer) -> dict:
@@ -243,11 +464,12 @@ def revoke_transfer(actor, pk: int) -> Transfer:
 
 def transfers_of_case(actor, case: Case) -> list[Transfer]:
     """The case's transfers, newest first, each with its state and its accesses (`accesses`: audit events
-    of openings and refused openings, with time, address and what was opened)."""
+    of openings and refused openings, codes sent, verified browsers and refused codes, with time, address and
+    what was opened)."""
     require_records_access(actor, case)
     transfers = list(Transfer.objects.filter(case=case).select_related("consent", "sent_by", "revoked_by"))
     events = AuditEvent.objects.filter(
-        action__in=(ACCESS, ACCESS_REFUSED),
+        action__in=LOGGED,
         object_type=Transfer._meta.label_lower,
         object_id__in=[str(t.pk) for t in transfers],
     ).order_by("-at", "-pk")

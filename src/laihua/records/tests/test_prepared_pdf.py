@@ -201,11 +201,12 @@ def test_a_prepared_pdf_goes_to_object_storage_when_configured(
 def test_a_recipient_s_link_to_a_long_record_waits_for_the_same_prepared_file(
     client, case, users, django_capture_on_commit_callbacks
 ):
-    from laihua.records.tests.test_transfers import consent, send
+    from laihua.records.tests.test_transfers import consent, send, verify
 
     store(case, users["clinician"], 5)
     consent(users, case)
     transfer, token = send(users, case, django_capture_on_commit_callbacks, language="en")
+    verify(client, token)
     with django_capture_on_commit_callbacks() as queued:
         waiting = client.get(f"/shared/{token}/summary.pdf")
     assert waiting.status_code == 202 and waiting["Cache-Control"] == "no-store"

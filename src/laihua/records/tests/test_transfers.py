@@ -1,6 +1,7 @@
-"""Records shared with a doctor abroad by link: one token opens one transfer until it expires or is
-revoked, every opening is audited with the address, refusals answer 410 and never the data, and the
-e-mail carries the link and nothing else."""
+"""Records shared with a doctor abroad by link: one token opens one transfer, in a browser verified with a
+code sent to the recipient (test_transfer_codes.py), until it expires or is revoked; every opening is
+audited with the address, refusals answer 410 and never the data, and the e-mail carries the link and
+nothing else."""
 
 import datetime
 import hashlib
@@ -8,6 +9,7 @@ import re
 
 import pytest
 from django.core import mail
+from django.test import TestCase
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -40,6 +42,19 @@ def send(users, case, capture, **extra) -> tuple[Transfer, str]:
         transfer = services.send_records(users["coordinator"], case, recipient_email=EMAIL, **extra)
     token = re.search(r"/shared/([^/\s]+)/", mail.outbox[-1].body).group(1)
     return transfer, token
+
+
+def verify(client, token: str, **extra) -> str:
+    """Open the link in this client as the recipient does: ask for a code, read it in the recipient's
+    mailbox, enter it. The client keeps the cookie that opens the transfer; the code is returned."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        asked = client.post(f"/shared/{token}/code", **extra)
+    assert asked.status_code == 302, asked.content.decode()[:500]
+    assert mail.outbox[-1].to == [EMAIL]
+    code = re.search(r"\b(\d{6})\b", mail.outbox[-1].body).group(1)
+    entered = client.post(f"/shared/{token}/verify", {"code": code}, **extra)
+    assert entered.status_code == 302 and "laihua_transfer" in entered.cookies, entered.content.decode()[:500]
+    return code
 
 
 @pytest.fixture
@@ -80,6 +95,7 @@ def test_the_link_expires_after_the_setting(case, users, django_capture_on_commi
 
 def test_the_page_shows_the_records_and_logs_the_access(client, shared, case):
     transfer, token = shared
+    verify(client, token)
     page = client.get(f"/shared/{token}/", REMOTE_ADDR="203.0.113.7")
     assert page.status_code == 200
     body = page.content.decode()
@@ -92,6 +108,7 @@ def test_the_page_shows_the_records_and_logs_the_access(client, shared, case):
 
 def test_the_page_speaks_the_recipients_language_and_chinese(client, shared):
     _transfer, token = shared
+    verify(client, token)
     english = client.get(f"/shared/{token}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Medical records shared with you" in english and "与您共享的病历" in english
     chinese = client.get(f"/shared/{token}/", HTTP_ACCEPT_LANGUAGE="zh-Hans").content.decode()
@@ -102,6 +119,7 @@ def test_the_page_speaks_the_recipients_language_and_chinese(client, shared):
 def test_the_transfer_language_wins_over_the_browser(client, case, users, django_capture_on_commit_callbacks):
     consent(users, case)
     _transfer, token = send(users, case, django_capture_on_commit_callbacks, language="zh-hans")
+    verify(client, token)
     page = client.get(f"/shared/{token}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Medical records shared with you" not in page and "与您共享的病历" in page
     with pytest.raises(InvalidInput) as caught:
@@ -111,6 +129,7 @@ def test_the_transfer_language_wins_over_the_browser(client, case, users, django
 
 def test_downloads_json_xml_and_a_streamed_pdf(client, shared):
     transfer, token = shared
+    verify(client, token)
     as_json = client.get(f"/shared/{token}/ips.json")
     assert as_json.status_code == 200 and as_json["Content-Type"] == "application/fhir+json"
     ips.parse(as_json.content)
@@ -130,6 +149,7 @@ def test_downloads_json_xml_and_a_streamed_pdf(client, shared):
 def test_a_restricted_transfer_offers_no_pdf(client, case, users, django_capture_on_commit_callbacks):
     consent(users, case, data_types=["allergy"])
     _transfer, token = send(users, case, django_capture_on_commit_callbacks)
+    verify(client, token)
     assert client.get(f"/shared/{token}/summary.pdf").status_code == 404
     assert "summary.pdf" not in client.get(f"/shared/{token}/").content.decode()
 
@@ -149,6 +169,7 @@ def test_an_expired_link_answers_410_and_never_the_data(client, shared, case, wh
 
 def test_the_patient_revokes_a_link(client, shared, users, case):
     transfer, token = shared
+    verify(client, token)
     assert client.get(f"/shared/{token}/").status_code == 200
     services.revoke_transfer(users["patient"], transfer.pk)
     gone = client.get(f"/shared/{token}/ips.json")
@@ -187,8 +208,10 @@ def test_one_token_opens_one_transfer(client, case, users, django_capture_on_com
     first, first_token = send(users, case, django_capture_on_commit_callbacks)
     second, second_token = send(users, case, django_capture_on_commit_callbacks)
     assert first_token != second_token and first.token_hash != second.token_hash
-    assert services.open_transfer(first_token) == first
-    assert services.open_transfer(second_token) == second
+    verify(client, first_token)
+    verify(client, second_token)
+    assert client.get(f"/shared/{first_token}/").context["transfer"] == first
+    assert client.get(f"/shared/{second_token}/").context["transfer"] == second
     services.revoke_transfer(users["patient"], first.pk)
     assert client.get(f"/shared/{first_token}/").status_code == 410
     assert client.get(f"/shared/{second_token}/").status_code == 200
@@ -213,6 +236,7 @@ def shared_token_case(shared):
 def test_an_unknown_token_is_404_and_a_case_page_lists_accesses(client, shared, users):
     transfer, token = shared
     assert client.get("/shared/not-a-token/").status_code == 404
+    verify(client, token)
     client.get(f"/shared/{token}/", REMOTE_ADDR="198.51.100.9")
     client.force_login(users["patient"])
     page = client.get(f"/en/records/cases/{transfer.case.reference}/").content.decode()
@@ -223,6 +247,7 @@ def test_the_api_lists_accesses_and_revokes(client, shared, users):
     from laihua.accounts.services import create_api_token
 
     transfer, token = shared
+    verify(client, token)
     client.get(f"/shared/{token}/ips.json", REMOTE_ADDR="192.0.2.4")
     headers = {"Authorization": f"Bearer {create_api_token(users['coordinator'], users['coordinator'], 't')[1]}"}
     listed = client.get(f"/api/records/cases/{transfer.case.reference}/transfers", headers=headers).json()
