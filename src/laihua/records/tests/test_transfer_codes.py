@@ -101,6 +101,7 @@ def test_the_code_goes_only_to_the_recipient_and_says_nothing_of_the_patient(cli
     assert sent.ip_address == "203.0.113.51" and code not in str(sent.detail) and sent.actor is None
     page = client.get(f"/shared/{token}/").content.decode()
     assert 'name="code"' in page and "A code was sent to s***@clinic.example" in page
+    assert "验证码已发送至 s***@clinic.example" in page  # and in Chinese beside it
 
 
 def test_the_right_code_opens_the_page_and_downloads_in_that_client(client, shared, case):
