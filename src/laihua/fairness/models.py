@@ -78,9 +78,7 @@ class PendingRecount(models.Model):
     class Meta:
         verbose_name = _("recount waiting")
         verbose_name_plural = _("recounts waiting")
-        constraints = [
-            models.UniqueConstraint(fields=["hospital", "month"], name="fairness_pending_recount_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["hospital", "month"], name="fairness_pending_recount_unique")]
 
     def __str__(self):
         return f"{self.hospital_id} {self.month:%Y-%m} ({self.version})"

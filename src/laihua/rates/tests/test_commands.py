@@ -24,8 +24,7 @@ def write(tmp_path, text, name="rates.csv"):
 def test_import_loads_a_good_file_and_prints_the_count(tmp_path, capsys):
     path = write(
         tmp_path,
-        "currency,date,cny_per_unit,source\naed,2026-11-20,1.81,Bank of Demo\n"
-        "KZT,2026-11-20,0.0137,Bank of Demo\n",
+        "currency,date,cny_per_unit,source\naed,2026-11-20,1.81,Bank of Demo\nKZT,2026-11-20,0.0137,Bank of Demo\n",
     )
     call_command("rates", "import", path)
     assert f"Imported 2 rates from {path}." in capsys.readouterr().out
@@ -98,9 +97,7 @@ def test_show_on_a_past_date_uses_the_table_rate_in_force_then(capsys):
         source="Bank of Demo",
     )
     call_command("rates", "show", "RUB", "--date", "2024-06-03")
-    assert (
-        "1 RUB = 0.08 CNY, rate of 2024-06-01 (Bank of Demo), used for 2024-06-03." in capsys.readouterr().out
-    )
+    assert "1 RUB = 0.08 CNY, rate of 2024-06-01 (Bank of Demo), used for 2024-06-03." in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(

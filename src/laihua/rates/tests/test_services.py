@@ -33,9 +33,7 @@ def test_currency_without_any_rate_is_an_error_not_one_to_one():
 
 @pytest.mark.django_db
 def test_table_rate_serves_currencies_the_ecb_lacks():
-    ExchangeRate.objects.create(
-        currency="AED", rate_date=datetime.date(2024, 6, 1), cny_per_unit=Decimal("1.97")
-    )
+    ExchangeRate.objects.create(currency="AED", rate_date=datetime.date(2024, 6, 1), cny_per_unit=Decimal("1.97"))
     rate = services.rate_for("AED", datetime.date(2024, 6, 3))
     assert rate.cny_per_unit == Decimal("1.97")
     assert services.convert_from_cny(Decimal("197"), rate) == Decimal("100.00")
@@ -46,9 +44,7 @@ def test_stale_ecb_rouble_is_refused_until_the_table_has_a_fresh_one():
     day = datetime.date(2024, 6, 3)
     with pytest.raises(RateUnavailable):
         services.rate_for("RUB", day)  # the ECB stopped publishing RUB in 2022
-    ExchangeRate.objects.create(
-        currency="RUB", rate_date=datetime.date(2024, 6, 1), cny_per_unit=Decimal("0.08")
-    )
+    ExchangeRate.objects.create(currency="RUB", rate_date=datetime.date(2024, 6, 1), cny_per_unit=Decimal("0.08"))
     assert services.rate_for("RUB", day).cny_per_unit == Decimal("0.08")
 
 

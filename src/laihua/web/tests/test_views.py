@@ -146,9 +146,7 @@ def test_htmx_request_gets_the_results_partial_and_plain_get_the_page(client, mr
 
 
 def test_htmx_history_restore_gets_the_whole_page(client, mri_at_two):
-    response = client.get(
-        "/en/prices/", {"q": "MRI"}, HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true"
-    )
+    response = client.get("/en/prices/", {"q": "MRI"}, HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true")
     assert "<html" in response.content.decode()
 
 
@@ -195,9 +193,7 @@ def test_hospital_list_filters_by_city(client, hospital, other_hospital):
     assert "West Demo Hospital" in text and "East Demo Hospital" not in text
 
 
-def test_hospital_profile_shows_names_contacts_departments_catalog_and_price_files(
-    client, mri_at_two, hospital
-):
+def test_hospital_profile_shows_names_contacts_departments_catalog_and_price_files(client, mri_at_two, hospital):
     hospital.intl_hours = {"en": "Mon-Fri 8:00-17:00", "zh-hans": "周一至周五 8:00-17:00"}
     hospital.intl_department = {"en": "International Medical Center", "zh-hans": "国际医疗部"}
     hospital.languages = ["en", "zh", "ru"]
@@ -212,9 +208,7 @@ def test_hospital_profile_shows_names_contacts_departments_catalog_and_price_fil
     assert "English, Chinese, Russian" in text
     assert "1 Demo Road" in text and "示范路1号" in text
     # the catalog, grouped by department, with prices
-    assert (
-        text.index("Orthopaedics Service") < text.index("Hip replacement") < text.index("Radiology Service")
-    )
+    assert text.index("Orthopaedics Service") < text.index("Hip replacement") < text.index("Radiology Service")
     assert "CN¥32,000.00" in text and "CN¥486.00" in text
     assert "West Demo Hospital" not in text
 
@@ -273,14 +267,8 @@ def test_item_page_invents_nothing_without_a_reference_price(client, hospital):
     make_item(hospital, code="XR-01", en="Chest X-ray", zh="胸片", keywords="xray")
     for code in ("MRI-01", "XR-01"):
         text = page_text(client.get(f"/en/hospitals/east/services/{code}/"))
-        assert (
-            "What it costs abroad" not in text
-            and "Saving" not in text
-            and "International Federation" not in text
-        )
-    assert "Compare this service across hospitals" not in page_text(
-        client.get("/en/hospitals/east/services/XR-01/")
-    )
+        assert "What it costs abroad" not in text and "Saving" not in text and "International Federation" not in text
+    assert "Compare this service across hospitals" not in page_text(client.get("/en/hospitals/east/services/XR-01/"))
 
 
 def test_price_on_a_past_date_shows_the_price_then_in_force(client, hospital):
@@ -298,9 +286,7 @@ def test_price_on_a_past_date_shows_the_price_then_in_force(client, hospital):
     text = page_text(then)
     assert f"Price in force on {local_date(datetime.date(2021, 6, 1))}" in text
     # the history lists both periods, the older ending the day before the newer began
-    assert (
-        f"{local_date(datetime.date(2020, 1, 1))} {local_date(datetime.date(2023, 12, 31))} CN¥400.00" in text
-    )
+    assert f"{local_date(datetime.date(2020, 1, 1))} {local_date(datetime.date(2023, 12, 31))} CN¥400.00" in text
     assert f"{local_date(datetime.date(2024, 1, 1))} now CN¥486.00" in text
     assert "?on=2024-01-01" in then.content.decode()
 
@@ -320,9 +306,7 @@ def test_badly_written_date_is_an_html_message(client, hospital):
 
 
 def test_package_page_lists_its_components(client, hospital):
-    blood = make_item(
-        hospital, code="LAB-01", kind="laboratory", en="Full blood count", zh="血常规", keywords=""
-    )
+    blood = make_item(hospital, code="LAB-01", kind="laboratory", en="Full blood count", zh="血常规", keywords="")
     mri = make_item(hospital)
     package = make_item(
         hospital,
@@ -358,11 +342,7 @@ def test_compare_lists_every_hospital_cheapest_first_with_references(client, mri
     make_item(third, comparable=make_comparable(), price=Decimal("300"))
     text = page_text(client.get("/en/compare/mri/", {"currency": "USD"}))
     assert "3 published prices, cheapest first." in text
-    assert (
-        text.index("North Demo Hospital")
-        < text.index("East Demo Hospital")
-        < text.index("West Demo Hospital")
-    )
+    assert text.index("North Demo Hospital") < text.index("East Demo Hospital") < text.index("West Demo Hospital")
     assert "$41.67" in text  # 300 / 7.2
     assert "International Federation of Health Plans, 2015 Comparative Price Report, 2015" in text
     assert "the cheapest here" in text and "Hip replacement" not in text

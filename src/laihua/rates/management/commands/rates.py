@@ -19,15 +19,11 @@ def _date(value: str) -> datetime.date:
     try:
         return datetime.date.fromisoformat(value)
     except ValueError:
-        raise CommandError(
-            _("“%(value)s” is not a date in the form YYYY-MM-DD.") % {"value": value}
-        ) from None
+        raise CommandError(_("“%(value)s” is not a date in the form YYYY-MM-DD.") % {"value": value}) from None
 
 
 class Command(BaseCommand):
-    help = (
-        "Import exchange rates into the platform rate table, or show the rate used for a currency on a day."
-    )
+    help = "Import exchange rates into the platform rate table, or show the rate used for a currency on a day."
 
     def add_arguments(self, parser):
         actions = parser.add_subparsers(dest="action", required=True, metavar="{import,show}")
@@ -35,9 +31,7 @@ class Command(BaseCommand):
             "import", help="Load rates from a CSV file with the columns currency,date,cny_per_unit,source."
         )
         load.add_argument("file", help="The CSV file (UTF-8).")
-        show = actions.add_parser(
-            "show", help="Show the rate a price is converted with, its date and source."
-        )
+        show = actions.add_parser("show", help="Show the rate a price is converted with, its date and source.")
         show.add_argument("currency", help="An ISO 4217 code, e.g. USD.")
         show.add_argument("--date", help="The day the rate is used for (YYYY-MM-DD); default: today.")
 
@@ -51,9 +45,7 @@ class Command(BaseCommand):
         try:
             text = Path(path).read_bytes().decode("utf-8-sig")
         except OSError as exc:
-            raise CommandError(
-                _("Cannot read %(path)s: %(reason)s") % {"path": path, "reason": exc.strerror}
-            ) from None
+            raise CommandError(_("Cannot read %(path)s: %(reason)s") % {"path": path, "reason": exc.strerror}) from None
         except UnicodeDecodeError:
             raise CommandError(_("%(path)s is not UTF-8 text.") % {"path": path}) from None
         try:
