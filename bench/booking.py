@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "src"))
 
 from search import DEFAULT_URL as SEARCH_URL  # noqa: E402
-from search import ensure_database, server_environment, start_server  # noqa: E402
+from search import CpuMeter, ensure_database, server_environment, start_server  # noqa: E402
 
 DEFAULT_URL = SEARCH_URL.rsplit("/", 1)[0] + "/laihua_bench_booking"
 
@@ -180,7 +180,16 @@ def post(base: str, token: str, body: dict) -> tuple[float, int]:
     )
 
 
-def hammer(url: str, token: str, args) -> str:
+def cpu_line(meter: CpuMeter, requests: int, client_seconds: float) -> str:
+    """The CPU time per request of the gunicorn workers, PostgreSQL's backends and the client threads."""
+    used = meter.seconds()
+    return (
+        f"CPU per request: django {used['django'] * 1000 / requests:.1f} ms, "
+        f"postgres {used['postgres'] * 1000 / requests:.1f} ms, clients {client_seconds * 1000 / requests:.1f} ms"
+    )
+
+
+def hammer(url: str, token: str, args, meter: CpuMeter) -> str:
     """The clients sending GET url as fast as it is answered: the line that reports it."""
     timings, failed = [], []
     lock = threading.Lock()
@@ -192,24 +201,25 @@ def hammer(url: str, token: str, args) -> str:
                 timings.append(ms)
                 failed.extend([status] if status != 200 else [])
 
-    started = time.perf_counter()
-    with ThreadPoolExecutor(args.clients) as pool:
+    started, client_before = time.perf_counter(), time.process_time()
+    with meter, ThreadPoolExecutor(args.clients) as pool:
         list(pool.map(client, range(args.clients)))
     elapsed = time.perf_counter() - started
     ordered = sorted(timings)
     return (
         f"{len(timings) / elapsed:.0f} requests/s, p50 {statistics.median(ordered):.1f} ms, "
-        f"p95 {ordered[int(len(ordered) * 0.95) - 1]:.1f} ms, {len(failed)} not 200"
+        f"p95 {ordered[int(len(ordered) * 0.95) - 1]:.1f} ms, {len(failed)} not 200; "
+        + cpu_line(meter, len(timings), time.process_time() - client_before)
     )
 
 
-def floor(base: str, token: str, args) -> None:
+def floor(base: str, token: str, args, meter) -> None:
     """The same clients sending the cheapest requests: what the server answers before any booking work."""
     for path in ("/healthz", "/api/me"):
-        print(f"floor GET {path}: {hammer(base + path, token, args)}")
+        print(f"floor GET {path}: {hammer(base + path, token, args, meter())}")
 
 
-def run(base: str, token: str, references: list[str], codes: list[str], first: datetime.date, args) -> dict:
+def run(base: str, token: str, references: list[str], codes: list[str], first: datetime.date, args, meter) -> dict:
     timings, statuses = [], []
     lock = threading.Lock()
 
@@ -226,12 +236,13 @@ def run(base: str, token: str, references: list[str], codes: list[str], first: d
                 timings.append(ms)
                 statuses.append(status)
 
-    started = time.perf_counter()
-    with ThreadPoolExecutor(args.clients) as pool:
+    started, client_before = time.perf_counter(), time.process_time()
+    with meter, ThreadPoolExecutor(args.clients) as pool:
         list(pool.map(client, range(args.clients)))
     elapsed = time.perf_counter() - started
     ordered = sorted(timings)
     return {
+        "cpu": cpu_line(meter, len(timings), time.process_time() - client_before),
         "requests": len(timings),
         "booked": statuses.count(201),
         "full": statuses.count(409),
@@ -298,9 +309,14 @@ def main():
         command = [sys.executable, "-m", "laihua.manage", "jobs", "worker", "--concurrency", "1"]
         worker = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
+        database = env["DATABASE_URL"].rsplit("/", 1)[1].split("?")[0]
+
+        def meter():
+            return CpuMeter(server.pid, database)
+
         if args.floor:
-            floor(base, token, args)
-        result = run(base, token, references, codes, first, args)
+            floor(base, token, args, meter)
+        result = run(base, token, references, codes, first, args, meter())
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -312,7 +328,7 @@ def main():
     print(
         f"{result['requests']} requests from {args.clients} clients: {result['booked']} booked, "
         f"{result['full']} quota full, {result['errors']} errors {result['other'] or ''}; "
-        f"p50 {result['p50']:.1f} ms, p95 {result['p95']:.1f} ms"
+        f"p50 {result['p50']:.1f} ms, p95 {result['p95']:.1f} ms; {result['cpu']}"
     )
     print(f"booking: {result['throughput']:.0f} bookings/s, p95 {result['p95']:.1f} ms, overbooked {over}")
     sys.exit(1 if result["errors"] or over else 0)
