@@ -1,0 +1,98 @@
+"""What an import writes besides the document and its items (its audit event and its timeline line, in
+the statement that stores the document on PostgreSQL), and the fhir.resources models' check, which runs
+while PostgreSQL stores the rows: a document only the models refuse keeps nothing."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from laihua.audit.models import AuditEvent
+from laihua.audit.services import seal_if_due
+from laihua.cases.models import CaseEvent
+from laihua.records import ips, services
+from laihua.records.models import ClinicalItem, ClinicalItemKey, IpsDocument
+from laihua.records.tests.conftest import as_bytes, example_bytes
+from laihua.records.tests.test_identity import her_case  # noqa: F401 - a fixture
+
+
+def test_an_import_records_its_event_and_timeline_line_as_the_orm_writes_them(
+    case, users, django_capture_on_commit_callbacks
+):
+    clinician = users["clinician"]
+    with django_capture_on_commit_callbacks() as hooks, CaptureQueriesContext(connection) as queries:
+        document, created = services.import_document(clinician, case, example_bytes("hl7-bundle-minimal.json"))
+    assert created
+    event = AuditEvent.objects.get(action="records.import")
+    assert (event.object_type, event.object_id, event.object_label) == (
+        "records.ipsdocument",
+        str(document.pk),
+        str(document),
+    )
+    assert (event.actor, event.actor_label, event.actor_role) == (clinician, clinician.username, clinician.role)
+    assert event.hospital_id == case.hospital_id and event.seq is None and event.hash == ""
+    assert event.detail == {
+        "case": case.reference,
+        "created": True,
+        "items": document.item_count,
+        "source": "upload",
+        "warnings": len(document.warnings),
+        "matched_by_hand": False,
+    }
+    line = CaseEvent.objects.get(case=case, kind="records_imported")
+    assert (line.actor, line.note, line.staff_only, line.detail) == (
+        clinician,
+        document.title,
+        False,
+        {"document": document.pk},
+    )
+    assert document.created_at <= event.at <= line.at
+    assert seal_if_due in hooks  # the chain is sealed once it commits
+    if connection.vendor == "postgresql":  # written by the statement that stores the document
+        inserts = [q["sql"] for q in queries.captured_queries if q["sql"].lstrip().upper().startswith("INSERT")]
+        assert inserts == [], inserts
+
+    again, created = services.import_document(clinician, case, example_bytes("hl7-bundle-minimal.json"))
+    assert not created and again.pk == document.pk
+    second = AuditEvent.objects.filter(action="records.import").exclude(pk=event.pk).get()
+    assert second.object_id == str(document.pk) and second.detail["created"] is False
+    assert CaseEvent.objects.filter(case=case, kind="records_imported").count() == 1
+
+
+def test_a_document_only_the_models_refuse_keeps_nothing_and_is_audited(case, users, minimal):
+    minimal["entry"][2]["resource"]["colour"] = "blue"
+    with pytest.raises(ips.IpsInvalid) as caught:
+        services.import_document(users["clinician"], case, as_bytes(minimal))
+    assert [i["expression"] for i in caught.value.issues] == ["Bundle.entry[2].resource.colour"]
+    assert not IpsDocument.objects.exists() and not ClinicalItem.objects.exists()
+    assert not ClinicalItemKey.objects.exists()
+    assert not AuditEvent.objects.filter(action="records.import").exists()
+    assert not CaseEvent.objects.filter(kind="records_imported").exists()
+    assert AuditEvent.objects.get(action="records.import_refused").detail == {"issues": 1, "source": "upload"}
+    # the same document without the unknown element is stored as usual afterwards
+    del minimal["entry"][2]["resource"]["colour"]
+    document, created = services.import_document(users["clinician"], case, as_bytes(minimal))
+    assert created and document.items.count() == document.item_count > 0
+
+
+def test_the_models_errors_come_first_with_the_other_rules_errors(case, users, minimal):
+    minimal["entry"][2]["resource"]["colour"] = "blue"
+    del minimal["timestamp"]
+    with pytest.raises(ips.IpsInvalid) as caught:
+        services.import_document(users["clinician"], case, as_bytes(minimal))
+    assert [i["expression"] for i in caught.value.issues] == ["Bundle.entry[2].resource.colour", "Bundle.timestamp"]
+    assert not IpsDocument.objects.exists()
+
+
+def test_a_document_about_someone_else_that_the_models_refuse_is_refused_for_its_structure(
+    her_case,  # noqa: F811 - the fixture
+    users,
+    minimal,
+):
+    minimal["entry"][2]["resource"]["colour"] = "blue"
+    reason = "New passport after marriage; the summary is from her own GP, checked by phone."
+    with pytest.raises(ips.IpsInvalid) as caught:
+        services.import_document(users["clinician"], her_case, as_bytes(minimal), match_reason=reason)
+    assert not isinstance(caught.value, services.PatientMismatch)
+    assert [i["expression"] for i in caught.value.issues] == ["Bundle.entry[2].resource.colour"]
+    assert not IpsDocument.objects.exists()
+    assert AuditEvent.objects.get(action="records.import_refused").detail == {"issues": 1, "source": "upload"}
