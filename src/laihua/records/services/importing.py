@@ -381,8 +381,12 @@ def _store_on_postgresql(document, case, values, keys, own, digests, check=None,
         if check is None:
             cursor.execute(statement, params)
         else:  # sent without waiting for its result (pipeline mode): the check runs while the server works
-            with _pipeline():
+            with _pipeline(), connection.cursor() as constraints:
+                # the foreign keys of the rows it writes are checked at its end, while the check runs, instead
+                # of at COMMIT; then deferred again, as Django makes every one of them (a test holds this)
+                constraints.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 cursor.execute(statement, params)
+                constraints.execute("SET CONSTRAINTS ALL DEFERRED")
                 check()
         found = cursor.fetchall()
     if document.pk is None:

@@ -3,7 +3,7 @@ the statement that stores the document on PostgreSQL), and the fhir.resources mo
 while PostgreSQL stores the rows: a document only the models refuse keeps nothing."""
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
 
 from laihua.audit.models import AuditEvent
@@ -96,3 +96,25 @@ def test_a_document_about_someone_else_that_the_models_refuse_is_refused_for_its
     assert [i["expression"] for i in caught.value.issues] == ["Bundle.entry[2].resource.colour"]
     assert not IpsDocument.objects.exists()
     assert AuditEvent.objects.get(action="records.import_refused").detail == {"issues": 1, "source": "upload"}
+
+
+def test_the_foreign_keys_are_deferred_again_after_an_import(case, users):
+    """On PostgreSQL the import checks its rows' foreign keys at the end of its statement (SET CONSTRAINTS
+    ALL IMMEDIATE), then defers them again: what follows in the transaction is checked at COMMIT, as
+    Django's foreign keys are; this holds only because no constraint is deferrable but initially immediate."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's deferred constraints")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conrelid::regclass::text, conname FROM pg_constraint WHERE condeferrable AND NOT condeferred"
+        )
+        assert cursor.fetchall() == []
+    services.import_document(users["clinician"], case, example_bytes("hl7-bundle-minimal.json"))
+    missing = IpsDocument.objects.order_by("-pk").values_list("pk", flat=True).first() + 1000
+    with connection.cursor() as cursor:  # a row naming no case: accepted until the constraints are checked
+        cursor.execute(
+            "INSERT INTO records_clinicalitemkey (case_id, digest, item_id) VALUES (%s, %s, %s)",
+            [case.pk + 1000, "0" * 32, missing],
+        )
+        with pytest.raises(IntegrityError):
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
