@@ -11,6 +11,7 @@ stored again (and not matched again).
 
 import contextlib
 import datetime
+import gc
 import json
 
 import psycopg
@@ -403,6 +404,23 @@ def _store_on_postgresql(document, case, values, keys, own, digests, check=None,
 
 
 @contextlib.contextmanager
+def _collector_paused():
+    """Python's cyclic garbage collector paused for one import (unless something else paused it): the
+    document's parsed tree and the models that check it, tens of thousands of short-lived objects without
+    cycles, freed by reference counting as soon as the import is done with them, would otherwise be moved
+    into the collector's oldest generation while alive and make it walk every object of the process again
+    (measured: 1–2 ms of a 12 ms import). Nothing is kept longer; the collector resumes after the import."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+@contextlib.contextmanager
 def _pipeline():
     """psycopg's pipeline mode on the connection, when its libpq has it: a statement is sent and the
     caller goes on; its result is read when asked for (or when the block ends)."""
@@ -439,6 +457,11 @@ def import_document(
         )
     if not content:
         raise InvalidInput(_("The file is empty."), field="file")
+    with _collector_paused():
+        return _import(actor, case, content, source, match_reason)
+
+
+def _import(actor, case: Case, content: bytes | str, source: str, match_reason: str) -> tuple[IpsDocument, bool]:
     try:
         # the check against the fhir.resources models is left to `store`, which runs it while PostgreSQL
         # writes the rows, unless the document is refused or matched by hand before that

@@ -2,6 +2,9 @@
 the statement that stores the document on PostgreSQL), and the fhir.resources models' check, which runs
 while PostgreSQL stores the rows: a document only the models refuse keeps nothing."""
 
+import gc
+import sys
+
 import pytest
 from django.db import IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
@@ -11,6 +14,7 @@ from laihua.audit.services import seal_if_due
 from laihua.cases.models import CaseEvent
 from laihua.records import ips, services
 from laihua.records.models import ClinicalItem, ClinicalItemKey, IpsDocument
+from laihua.records.services import importing
 from laihua.records.tests.conftest import as_bytes, example_bytes
 from laihua.records.tests.test_identity import her_case  # noqa: F401 - a fixture
 
@@ -118,3 +122,37 @@ def test_the_foreign_keys_are_deferred_again_after_an_import(case, users):
         )
         with pytest.raises(IntegrityError):
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
+def test_the_garbage_collector_does_not_run_during_an_import_and_runs_after_it(case, users, minimal):
+    """A document's parsed tree and its models are freed by reference counting; the cyclic collector,
+    which would walk every object of the process, is paused for the import and resumes after it, refused
+    or not."""
+    from laihua.records.tests.test_listing import document, problems
+
+    large = document(problems(150), 1)
+    minimal["entry"][2]["resource"]["colour"] = "blue"
+    refused = as_bytes(minimal)
+    started, during = [], []
+
+    def collected(phase, info):
+        if phase != "start":
+            return
+        started.append(info["generation"])
+        frame = sys._getframe(1)
+        while frame is not None:
+            if frame.f_code is importing._import.__code__:
+                during.append(info["generation"])
+                break
+            frame = frame.f_back
+
+    gc.callbacks.append(collected)
+    try:
+        _document, created = services.import_document(users["clinician"], case, large)
+        with pytest.raises(ips.IpsInvalid):
+            services.import_document(users["clinician"], case, refused)
+        _more = [[] for _ in range(5000)]
+    finally:
+        gc.callbacks.remove(collected)
+    assert created and during == [] and gc.isenabled()
+    assert started  # what is allocated after the imports is collected as usual
