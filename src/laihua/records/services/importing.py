@@ -382,7 +382,8 @@ def _store_on_postgresql(document, case, values, keys, own, digests, check=None,
         if check is None:
             cursor.execute(statement, params)
         else:  # sent without waiting for its result (pipeline mode): the check runs while the server works
-            with _pipeline(), connection.cursor() as constraints:
+            # errors the server sends back when the pipeline ends are Django's database errors, as in `execute`
+            with connection.wrap_database_errors, _pipeline(), connection.cursor() as constraints:
                 # the foreign keys of the rows it writes are checked at its end, while the check runs, instead
                 # of at COMMIT; then deferred again, as Django makes every one of them (a test holds this)
                 constraints.execute("SET CONSTRAINTS ALL IMMEDIATE")

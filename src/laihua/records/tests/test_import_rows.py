@@ -6,7 +6,7 @@ import gc
 import sys
 
 import pytest
-from django.db import IntegrityError, connection
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from laihua.audit.models import AuditEvent
@@ -156,3 +156,15 @@ def test_the_garbage_collector_does_not_run_during_an_import_and_runs_after_it(c
         gc.callbacks.remove(collected)
     assert created and during == [] and gc.isenabled()
     assert started  # what is allocated after the imports is collected as usual
+
+
+def test_a_foreign_key_refused_at_the_end_of_the_statement_is_a_database_integrity_error(case, users):
+    """The rows' foreign keys are checked while the statement's pipeline ends: the error is Django's, as
+    from any other statement, and nothing is kept."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's pipeline mode")
+    with pytest.raises(IntegrityError), transaction.atomic():  # rolled back: the case is there again
+        with connection.cursor() as cursor:  # the case is gone (its rows' foreign keys are checked later)
+            cursor.execute("DELETE FROM cases_case WHERE id = %s", [case.pk])
+        services.import_document(users["clinician"], case, example_bytes("hl7-bundle-minimal.json"))
+    assert not IpsDocument.objects.exists() and not AuditEvent.objects.filter(action="records.import").exists()
