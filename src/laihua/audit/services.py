@@ -33,27 +33,49 @@ def record_event(
     actor, action: str, target=None, *, hospital=None, hospital_id: int | None = None, detail: dict | None = None
 ) -> AuditEvent:
     """Append one audit event; the client address and channel come from the current request."""
+    return _append(**_event_values(actor, action, target, hospital, hospital_id, detail))
+
+
+def unsaved_event(
+    actor, action: str, target=None, *, hospital=None, hospital_id: int | None = None, detail: dict | None = None
+) -> AuditEvent:
+    """The event `record_event` would append, not saved: for a caller that writes it within a statement of
+    its own (the target's `object_id` then set there), then calls `seal_after_commit()`."""
+    return AuditEvent(**_values(**_event_values(actor, action, target, hospital, hospital_id, detail)))
+
+
+def _event_values(actor, action, target, hospital, hospital_id, detail) -> dict:
     actor = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
     where = {"hospital_id": hospital_id} if hospital_id else {"hospital": hospital or _hospital_of(target, actor)}
     record = {"object_type": "", "object_id": "", "object_label": ""}
     if target is not None:
         record = {"object_type": target._meta.label_lower, "object_id": str(target.pk), "object_label": str(target)}
-    return _append(actor, action, **where, **record, detail=detail or {})
+    return {"actor": actor, "action": action, **where, **record, "detail": detail or {}}
 
 
-def _append(actor, action: str, *, object_label: str = "", **values) -> AuditEvent:
-    event = AuditEvent.objects.create(
-        actor=actor,
-        actor_label=actor.get_username() if actor else "",
-        actor_role=getattr(actor, "role", "") if actor else "",
-        action=action,
-        object_label=object_label[:200],
-        ip_address=requestctx.client_ip.get(),
-        channel=requestctx.channel.get(),
+def _values(actor, action: str, *, object_label: str = "", **values) -> dict:
+    return {
+        "actor": actor,
+        "actor_label": actor.get_username() if actor else "",
+        "actor_role": getattr(actor, "role", "") if actor else "",
+        "action": action,
+        "object_label": object_label[:200],
+        "ip_address": requestctx.client_ip.get(),
+        "channel": requestctx.channel.get(),
         **values,
-    )
+    }
+
+
+def _append(actor, action: str, **values) -> AuditEvent:
+    event = AuditEvent.objects.create(**_values(actor, action, **values))
     _seal_after_commit()  # outside a transaction: now
     return event
+
+
+def seal_after_commit() -> None:
+    """What appending an event arranges: the chain sealed once the current transaction commits (for an
+    event written with `unsaved_event`)."""
+    _seal_after_commit()
 
 
 def _asked_for(request) -> tuple[str, str, dict, str]:

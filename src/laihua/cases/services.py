@@ -125,10 +125,17 @@ def note_text(note: dict) -> str:
 def add_event(case: Case, actor, kind: str, *, note="", staff_only: bool = False, **detail) -> CaseEvent:
     """Append a line to the case's timeline (the audit trail is written separately by the caller). The note
     is a text typed by someone (kept as typed) or a timeline_note (shown in the reader's language)."""
+    event = unsaved_event(case, actor, kind, note=note, staff_only=staff_only, **detail)
+    event.save(force_insert=True)
+    return event
+
+
+def unsaved_event(case: Case, actor, kind: str, *, note="", staff_only: bool = False, **detail) -> CaseEvent:
+    """The line `add_event` would append, not saved (for a caller that writes it within a statement of its own)."""
     actor = actor if actor is not None and actor.is_authenticated else None
     if isinstance(note, dict):
         detail["note_i18n"], note = note, note_text(note)
-    return CaseEvent.objects.create(case=case, actor=actor, kind=kind, note=note, staff_only=staff_only, detail=detail)
+    return CaseEvent(case=case, actor=actor, kind=kind, note=note, staff_only=staff_only, detail=detail)
 
 
 @transaction.atomic

@@ -72,6 +72,7 @@ class Parsed:
     warnings: list = field(default_factory=list)
     rows: list | None = None
     texts: "Texts | None" = None
+    structure_checked: bool = True
 
     @property
     def identifier(self) -> tuple[str, str]:
@@ -506,22 +507,41 @@ def _errors(issues: list[dict]) -> list[dict]:
     return [i for i in issues if i["severity"] == "error"]
 
 
-def parse(content: bytes | str) -> Parsed:
+def parse(content: bytes | str, *, structure: bool = True) -> Parsed:
     """Parse and check a document; IpsInvalid with every error, or the parsed document with its
-    items and its warnings."""
+    items and its warnings.
+
+    `structure=False` leaves the check of a Bundle against the fhir.resources models to
+    `check_structure`, which the caller must run before it keeps anything (the importer runs it while
+    PostgreSQL stores the document, and commits only when it passes). When another rule already refuses
+    the document, the models are checked at once: the refusal lists every error, as `parse` does."""
     data, source_format, text, texts = _decode(content)
-    found = structure_issues(data)
-    parsed = Parsed(data, source_format, text, "")
-    if data.get("resourceType") == "Bundle":
+    bundle = data.get("resourceType") == "Bundle"
+    found = structure_issues(data) if structure or not bundle else []
+    parsed = Parsed(data, source_format, text, "", structure_checked=structure or not bundle)
+    if bundle:
         found += rule_issues(data, texts)
         parsed.rows, problems = extraction.extract(data, parsed.identifier)
         found += [issue(where, why, "required") for where, why in problems]
     found += narrative_issues(data, texts=texts)
     if _errors(found):
+        if not parsed.structure_checked:
+            found = structure_issues(data) + found
         raise IpsInvalid(_errors(found))
     parsed.warnings = found
     parsed.content_hash = canonical_hash(data)
     return parsed
+
+
+def check_structure(parsed: Parsed) -> None:
+    """The check `parse(structure=False)` left out: IpsInvalid with what the fhir.resources models refuse
+    (every other rule passed, so these are all the document's errors)."""
+    if parsed.structure_checked:
+        return
+    found = _errors(structure_issues(parsed.data))
+    parsed.structure_checked = True
+    if found:
+        raise IpsInvalid(found)
 
 
 def strict_issues(data: dict) -> list[dict]:
