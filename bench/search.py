@@ -359,6 +359,7 @@ def load_catalog(reload: bool) -> None:
                         **in_force(histories[pk], today),
                     )
                     item.search_text = item.build_search_text()
+                    item.city_id = hospital.city_id
                     yield item
 
         copy_rows(CatalogItem, items())

@@ -51,6 +51,12 @@ class CatalogItem(models.Model):
         related_name="catalog",
         verbose_name=_("department"),
     )
+    # The hospital's city, copied so that a search in a city reads the catalog alone: PostgreSQL intersects
+    # the words' index with this column's instead of searching the words once per hospital of the city.
+    # Written by save() and kept in step when a hospital moves (catalog.signals).
+    city = models.ForeignKey(
+        "hospitals.City", null=True, editable=False, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     code = models.CharField(_("hospital code"), max_length=40, help_text=_("The hospital's own code."))
     standard_codes = models.JSONField(
@@ -113,6 +119,12 @@ class CatalogItem(models.Model):
                 condition=Q(active=True, current_price_min__isnull=False),
                 name="catalog_item_hosp_price_idx",
             ),
+            models.Index(
+                fields=["city", "current_price_min"],
+                include=["current_price_max", "hospital", "code", "id"],
+                condition=Q(active=True, current_price_min__isnull=False),
+                name="catalog_item_city_price_idx",
+            ),
         ]
 
     def __str__(self):
@@ -120,6 +132,7 @@ class CatalogItem(models.Model):
 
     def save(self, *args, **kwargs):
         self.search_text = self.build_search_text()
+        self.city_id = self.hospital.city_id
         if not (self._state.adding or args or kwargs.get("force_insert") or kwargs.get("update_fields") is not None):
             # An instance read before a price changed must not write its stale copy of the price back.
             kwargs["update_fields"] = [

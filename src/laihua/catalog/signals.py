@@ -1,11 +1,18 @@
-"""Keep each item's copy of today's price (catalog.pricing) in step with its price history."""
+"""Keep each item's copy of today's price (catalog.pricing) in step with its price history, and its copy of
+its hospital's city in step with the hospital."""
 
 from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from laihua.catalog.models import Price
+from laihua.catalog.models import CatalogItem, Price
 from laihua.catalog.pricing import refresh_current_prices
+from laihua.hospitals.models import Hospital
+
+
+@receiver(post_save, sender=Hospital)
+def on_hospital_saved(sender, instance: Hospital, **kwargs):
+    CatalogItem.objects.filter(hospital=instance).exclude(city_id=instance.city_id).update(city_id=instance.city_id)
 
 
 @receiver(post_save, sender=Price)

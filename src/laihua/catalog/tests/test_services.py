@@ -34,6 +34,21 @@ def test_search_filters_by_city_department_and_cny_price(hospital, other_hospita
     assert total == 1 and cheap[0].hospital.slug == "east"
 
 
+def test_an_item_keeps_its_hospitals_city_and_the_city_search_follows_a_move(hospital, other_hospital):
+    from laihua.catalog.models import CatalogItem
+    from tests.builders import make_city
+
+    item = make_item(hospital, code="MRI-01", price=Decimal("486"))
+    assert CatalogItem.objects.get(pk=item.pk).city_id == hospital.city_id
+    assert services.search(services.SearchQuery(q="mri", city=hospital.city.slug))[1] == 1
+    hangzhou = make_city("hangzhou", "Hangzhou", "杭州")
+    hospital.city = hangzhou
+    hospital.save()
+    assert CatalogItem.objects.get(pk=item.pk).city_id == hangzhou.pk
+    assert services.search(services.SearchQuery(q="mri", city=hangzhou.slug))[1] == 1
+    assert services.search(services.SearchQuery(city="nowhere"))[1:] == (0, True)
+
+
 def test_search_hides_inactive_and_unpriced_items(hospital):
     make_item(hospital, active=False)
     future = clock.today() + datetime.timedelta(days=5)
