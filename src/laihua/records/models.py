@@ -416,6 +416,9 @@ class TransferCode(models.Model):
     expires_at = models.DateTimeField()
     attempts = models.PositiveSmallIntegerField(default=0)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # The address of the client that asked for it: the codes a single client may ask for are fewer than the
+    # transfer's, so that whoever holds a leaked link cannot use up the recipient's codes alone.
+    asked_from = models.GenericIPAddressField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-sent_at", "-pk"]

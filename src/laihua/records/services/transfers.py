@@ -10,14 +10,15 @@ opening is audited with the client's address (`records.transfer_access`, `record
 the case's records page lists them.
 
 The link alone opens nothing: a browser shows the records only after it proved that its user reads the
-recipient's mailbox now. It asks for a 6-digit one-time code, e-mailed to the transfer's recipient address
-at that moment (valid CODE_MINUTES, kept only as a keyed hash, a new one replacing the old, CODE_ATTEMPTS
-wrong attempts each, CODES_PER_HOUR codes per transfer an hour); the right code gives that browser an
-opening (`TransferOpening`: a random key in a signed cookie, stored only as its SHA-256) until the link's
-expiry. The link's state is checked at every request, so a revocation or expiry closes every verified
-browser at once. A forwarded e-mail, or the link leaked into a log or onto a shared screen, opens nothing:
-the code goes to the mailbox, not to whoever holds the link (`records.transfer_code_sent`,
-`records.transfer_verified`, `records.transfer_code_refused`)."""
+recipient's mailbox now. It asks for a 6-digit one-time code, e-mailed to the transfer's recipient address at
+that moment (valid CODE_MINUTES, kept only as a keyed hash, a new one replacing the old, CODE_ATTEMPTS wrong
+attempts each, CODES_PER_ADDRESS_PER_HOUR codes an hour for one client address and CODES_PER_HOUR for the
+transfer, so that whoever holds a leaked link cannot use up the recipient's codes from one address); the right
+code gives that browser an opening (`TransferOpening`: a random key in a signed cookie, stored only as its
+SHA-256) until the link's expiry. The link's state is checked at every request, so a revocation or expiry
+closes every verified browser at once. A forwarded e-mail, or the link leaked into a log or onto a shared
+screen, opens nothing: the code goes to the mailbox, not to whoever holds the link
+(`records.transfer_code_sent`, `records.transfer_verified`, `records.transfer_code_refused`)."""
 
 import datetime
 import hashlib
@@ -39,7 +40,7 @@ from laihua.audit.services import record_event
 from laihua.cases.models import Case
 from laihua.cases.services import add_event, require_case_staff
 from laihua.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
-from laihua.kit import clock
+from laihua.kit import clock, requestctx
 from laihua.records.models import (
     Consent,
     ConsentStatus,
@@ -63,7 +64,8 @@ CODE_REFUSED = "records.transfer_code_refused"
 LOGGED = (ACCESS, ACCESS_REFUSED, CODE_SENT, VERIFIED, CODE_REFUSED)  # the access log of a transfer
 CODE_MINUTES = 10
 CODE_ATTEMPTS = 5
-CODES_PER_HOUR = 5
+CODES_PER_HOUR = 15  # per transfer
+CODES_PER_ADDRESS_PER_HOUR = 5  # per transfer and client address
 
 
 class LinkGone(DomainError):
@@ -289,21 +291,26 @@ def _refuse_code(transfer: Transfer, reason: str, message, *, status: int | None
 
 def send_code(token: str, *, language: str = "", fallback: str = "en") -> TransferCode:
     """E-mail a new one-time code to the transfer's recipient address (replacing any earlier code), at most
-    CODES_PER_HOUR an hour (CodeRefused, 429); the e-mail says nothing about the patient. It speaks the
-    `language` asked for, else the transfer's, else `fallback` (the browser's)."""
+    CODES_PER_ADDRESS_PER_HOUR an hour to one client address and CODES_PER_HOUR to all (CodeRefused, 429);
+    the e-mail says nothing about the patient. It speaks the `language` asked for, else the transfer's, else
+    `fallback` (the browser's)."""
     transfer = _find(token)
     refusal = _gone(transfer, "code")
     if refusal:
         raise refusal
+    address = requestctx.client_ip.get()
     with transaction.atomic():
         Transfer.objects.select_for_update().only("pk").get(pk=transfer.pk)  # one at a time per transfer
         now = clock.now()
         hour = datetime.timedelta(hours=1)
         recent = list(
-            transfer.codes.filter(sent_at__gt=now - hour).order_by("sent_at").values_list("sent_at", flat=True)
+            transfer.codes.filter(sent_at__gt=now - hour).order_by("sent_at").values_list("sent_at", "asked_from")
         )
-        if len(recent) >= CODES_PER_HOUR:
-            minutes = max(1, -int(-(recent[0] + hour - now).total_seconds() // 60))
+        everyone = [sent_at for sent_at, _asked_from in recent]
+        mine = [sent_at for sent_at, asked_from in recent if asked_from == address]
+        full = everyone if len(everyone) >= CODES_PER_HOUR else mine if len(mine) >= CODES_PER_ADDRESS_PER_HOUR else []
+        if full:
+            minutes = max(1, -int(-(full[0] + hour - now).total_seconds() // 60))
             refusal = _refuse_code(
                 transfer,
                 "too_many_codes",
@@ -312,7 +319,7 @@ def send_code(token: str, *, language: str = "", fallback: str = "en") -> Transf
                     "%(count)d codes were sent in the last hour: ask for a new one in %(minutes)d minutes.",
                     minutes,
                 )
-                % {"count": len(recent), "minutes": minutes},
+                % {"count": len(full), "minutes": minutes},
                 status=429,
             )
         else:
@@ -321,6 +328,7 @@ def send_code(token: str, *, language: str = "", fallback: str = "en") -> Transf
             sent = TransferCode.objects.create(
                 transfer=transfer,
                 code_hash=_code_hash(transfer, code),
+                asked_from=address,
                 sent_at=now,
                 expires_at=now + datetime.timedelta(minutes=CODE_MINUTES),
             )

@@ -192,21 +192,29 @@ def test_a_code_expires_after_ten_minutes_and_a_new_one_replaces_the_old(client,
     assert events("records.transfer_code_refused")[-1].detail["reason"] == "no_code"
 
 
-def test_at_most_five_codes_an_hour(client, shared):
+def test_at_most_five_codes_an_hour_from_one_address_and_fifteen_in_all(client, shared):
     transfer, token = shared
     for _ in range(5):
         asked, code = ask_code(client, token)
         assert asked.status_code == 302 and code
-    sixth, none = ask_code(client, token, REMOTE_ADDR="203.0.113.60")
+    sixth, none = ask_code(client, token)
     assert sixth.status_code == 429 and none is None and len(mail.outbox) == 5
     body = sixth.content.decode()
     assert "5 codes were sent in the last hour: ask for a new one in 60 minutes." in body
     refused = events("records.transfer_code_refused")[-1]
-    assert refused.detail["reason"] == "too_many_codes" and refused.ip_address == "203.0.113.60"
-    # the last code still works; an hour on, a new one can be sent
+    assert refused.detail["reason"] == "too_many_codes" and refused.ip_address == "127.0.0.1"
+    # whoever holds the link at one address cannot use up the recipient's codes: another address still asks
     assert enter(client, token, code).status_code == 302
+    for number in range(10):
+        assert ask_code(Client(), token, REMOTE_ADDR=f"203.0.113.{number + 1}")[0].status_code == 302
+    assert TransferCode.objects.filter(transfer=transfer).count() == 15
+    last, none = ask_code(Client(), token, REMOTE_ADDR="203.0.113.60")
+    assert last.status_code == 429 and none is None and len(mail.outbox) == 15
+    assert "15 codes were sent in the last hour" in last.content.decode()
+    assert events("records.transfer_code_refused")[-1].ip_address == "203.0.113.60"
+    # an hour on, a new one can be sent
     TransferCode.objects.filter(transfer=transfer).update(sent_at=clock.now() - datetime.timedelta(minutes=61))
-    assert ask_code(Client(), token)[0].status_code == 302
+    assert ask_code(Client(), token, REMOTE_ADDR="203.0.113.60")[0].status_code == 302
 
 
 def test_revocation_and_expiry_close_a_verified_browser_at_once(client, shared, users):
