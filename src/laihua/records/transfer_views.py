@@ -161,26 +161,31 @@ def transfer_page(request, token: str):
         return _private(render(request, "records/transfer.html", context))
 
 
-@require_safe
-def transfer_json(request, token: str):
-    transfer, refused = _open(request, token, "json")
+# The IPS of a transfer as a download: (serialiser, content type, file extension) per format.
+BUNDLE_FORMATS = {
+    "json": (lambda bundle: json.dumps(bundle, ensure_ascii=False, indent=2), "application/fhir+json", "json"),
+    "xml": (fhirxml.to_xml, "application/fhir+xml; charset=utf-8", "xml"),
+}
+
+
+def _bundle_download(request, token: str, what: str):
+    transfer, refused = _open(request, token, what)
     if refused:
         return refused
-    bundle = services.transfer_bundle(transfer)
-    response = HttpResponse(json.dumps(bundle, ensure_ascii=False, indent=2), content_type="application/fhir+json")
-    response["Content-Disposition"] = f'attachment; filename="ips-{transfer.case.reference}.json"'
+    serialise, content_type, extension = BUNDLE_FORMATS[what]
+    response = HttpResponse(serialise(services.transfer_bundle(transfer)), content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="ips-{transfer.case.reference}.{extension}"'
     return _private(response)
+
+
+@require_safe
+def transfer_json(request, token: str):
+    return _bundle_download(request, token, "json")
 
 
 @require_safe
 def transfer_xml(request, token: str):
-    transfer, refused = _open(request, token, "xml")
-    if refused:
-        return refused
-    bundle = services.transfer_bundle(transfer)
-    response = HttpResponse(fhirxml.to_xml(bundle), content_type="application/fhir+xml; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="ips-{transfer.case.reference}.xml"'
-    return _private(response)
+    return _bundle_download(request, token, "xml")
 
 
 @require_safe

@@ -156,10 +156,10 @@ def recount_pending(hospital_id: int | None = None) -> int:
     for _pk, hospital, month, _version in marks:
         months_of.setdefault(hospital, []).append(month)
     written = sum(refresh_months(hospital, months) for hospital, months in months_of.items())
-    done = Q(pk__in=[])
+    done = Q()
     for pk, _hospital, _month, version in marks:
         done |= Q(pk=pk, version=version)
-    PendingRecount.objects.filter(done).delete()
+    PendingRecount.objects.filter(done).delete()  # `marks` is not empty: never every row
     return written
 
 
