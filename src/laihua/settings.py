@@ -145,6 +145,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "options", env_str("LAIHUA_DB_OPTIONS", "-c jit=off -c max_parallel_workers_per_gather=0")
     )
+    # Django's own queries bind their parameters in the client and are never prepared. The few statements
+    # bound on the server (the records import's, which runs many times with large parameters) are prepared
+    # on their first run on a connection, when this is on; off behind a connection pooler that cannot keep
+    # prepared statements (PgBouncer before 1.21 in transaction mode). docs/operations.md.
+    if env_bool("LAIHUA_DB_PREPARED_STATEMENTS", True):
+        DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

@@ -5,9 +5,11 @@ within the Bundle identifier, or the same identifier) are one item, as the newes
 timestamp, else when it was stored) has it; every other item is kept, however like another it looks.
 The one kept is `current`; listing and exporting read only current rows, through partial indexes.
 
-Each key is kept as a digest in `ClinicalItemKey`, so that storing a document looks up only the items
-that share a key with its own (and those that share a key with them, and so on), never the case's
-every item.
+The keys are kept as digests in `ClinicalItemKey`, held by current items only: each current item holds
+the keys of every item it stands for (its own and those of the earlier versions it replaced), and no
+two current items hold the same key. Storing a document therefore looks up only the current items that
+share a key with its own, one row each, however many versions of them the case holds: the cost of an
+import follows the document, not the case.
 """
 
 import datetime
@@ -30,11 +32,9 @@ def recency(timestamp, created_at, document_id: int) -> tuple:
     return (when.timestamp() if isinstance(when, datetime.datetime) else 0.0, document_id)
 
 
-def choose(rows: list[tuple]) -> set[int]:
-    """The pks of the distinct items among rows (pk, document_id, position, keys, recency): items that
-    share a key are one group; of each group the item of the newest document is kept (on a tie, the
-    later one in document and position order)."""
-    rows = sorted(rows, key=lambda row: (row[1], row[2]))
+def groups(rows: list[tuple]) -> list[list[int]]:
+    """The indexes of rows (pk, document_id, position, keys, recency) that are one item, group by group:
+    rows that share a key, directly or through other rows."""
     parent = list(range(len(rows)))
 
     def root(i: int) -> int:
@@ -50,12 +50,23 @@ def choose(rows: list[tuple]) -> set[int]:
                 parent[root(index)] = root(owner[key])
             else:
                 owner[key] = index
-    best: dict[int, int] = {}
-    for index, row in enumerate(rows):
-        group = root(index)
-        if group not in best or row[4] >= rows[best[group]][4]:
-            best[group] = index
-    return {rows[i][0] for i in best.values()}
+    found: dict[int, list[int]] = {}
+    for index in range(len(rows)):
+        found.setdefault(root(index), []).append(index)
+    return list(found.values())
+
+
+def newest(rows: list[tuple], members: list[int]) -> int:
+    """The member the group is kept as: the item of the newest document (on a tie, the later one in
+    document and position order)."""
+    return max(members, key=lambda i: (rows[i][4], rows[i][1], rows[i][2]))
+
+
+def choose(rows: list[tuple]) -> set[int]:
+    """The pks of the distinct items among rows (pk, document_id, position, keys, recency): items that
+    share a key are one group; of each group the item of the newest document is kept (on a tie, the
+    later one in document and position order)."""
+    return {rows[newest(rows, members)][0] for members in groups(rows)}
 
 
 def _copy_keys(case_id: int, pairs: Iterable[tuple[int, str]]) -> None:
@@ -78,65 +89,80 @@ def chunks(values: list, size: int = LOOKUP_CHUNK):
         yield values[start : start + size]
 
 
-LINKED_COLUMNS = (
-    "pk",
-    "document_id",
-    "position",
-    "source_keys",
-    "document__timestamp",
-    "document__created_at",
-    "current",
-)
-
-
-def linked_items(
-    case_id: int, digests: Iterable[str], document_id: int, known: list[tuple] | None = None
-) -> list[tuple]:
-    """The case's items of other documents linked to the given key digests, directly or through other
-    items' keys: (pk, document_id, position, keys, document timestamp, document stored, current) each.
-    `known`: linked items the caller has already read, `digests` then being every digest it looked up."""
-    seen = set(digests)
-    found: dict[int, tuple] = {}
-    batch = _sharing(case_id, sorted(seen), document_id) if known is None else known
-    while batch:
-        new = [row for row in batch if row[0] not in found]
-        found.update((row[0], row) for row in new)
-        frontier = {digest(key) for row in new for key in row[3] or []} - seen  # the keys table holds these
-        seen |= frontier
-        batch = _sharing(case_id, sorted(frontier), document_id) if frontier else []
-    return list(found.values())
-
-
-def _sharing(case_id: int, digests: list[str], document_id: int) -> list[tuple]:
-    rows = []
-    for chunk in chunks(digests):
-        rows.extend(
-            ClinicalItem.objects.filter(case_id=case_id, keys__case_id=case_id, keys__digest__in=chunk)
-            .exclude(document_id=document_id)
-            .values_list(*LINKED_COLUMNS)
+def linked_items(case_id: int, digests: Iterable[str], document_id: int) -> list[tuple]:
+    """The case's current items of other documents that hold one of the key digests: (pk, document_id,
+    position, the digests it holds, document timestamp, document stored, current) each."""
+    pks = set()
+    for chunk in chunks(sorted(set(digests))):
+        pks.update(
+            ClinicalItemKey.objects.filter(case_id=case_id, digest__in=chunk)
+            .exclude(item__document_id=document_id)
+            .values_list("item_id", flat=True)
         )
-    return rows
+    held: dict[int, list[str]] = {}
+    rows = []
+    for chunk in chunks(sorted(pks)):
+        for item_id, value in ClinicalItemKey.objects.filter(item_id__in=chunk).values_list("item_id", "digest"):
+            held.setdefault(item_id, []).append(value)
+        rows.extend(
+            ClinicalItem.objects.filter(pk__in=chunk).values_list(
+                "pk", "document_id", "position", "document__timestamp", "document__created_at", "current"
+            )
+        )
+    return [
+        (pk, doc, position, sorted(held[pk]), stamp, created, current)
+        for pk, doc, position, stamp, created, current in rows
+    ]
 
 
 def settle_document(document: IpsDocument, mine: list[tuple], linked: list[tuple]) -> None:
     """Decide which items of a just stored document's case are current (the caller holds the transaction),
-    given `mine`, (pk, position, keys) of the document's items (stored current, with their keys), and
-    `linked`, the items of the case's other documents linked to them by shared keys (`linked_items`).
-    In the usual case (nothing linked, no key shared within the document) it writes nothing."""
+    given `mine`, (pk, position, digests of its keys) of the document's items (stored current, each holding
+    its own digests), and `linked`, the current items of the case's other documents that hold one of
+    those digests (`linked_items`). Of each group of items that are one, the newest stays current and holds
+    every digest of the group; the others stop being current and hold none. In the usual case (nothing
+    linked, no key shared within the document) it writes nothing."""
     if not mine:
         return
     own_recency = recency(document.timestamp, document.created_at, document.pk)
-    rows = {pk: (pk, document.pk, position, keys or [], own_recency) for pk, position, keys in mine}
-    if not linked and not _shares_keys(rows.values()):
+    rows = [(pk, document.pk, position, list(digests or []), own_recency) for pk, position, digests in mine]
+    if not linked and not _shares_keys(rows):
         return  # nothing of the case is the same as any item of this document: all are current
-    others = [
-        (pk, doc_id, position, keys or [], recency(timestamp, created, doc_id), current)
-        for pk, doc_id, position, keys, timestamp, created, current in linked
+    rows += [
+        (pk, doc_id, position, list(digests or []), recency(timestamp, created, doc_id))
+        for pk, doc_id, position, digests, timestamp, created, _current in linked
     ]
-    chosen = choose([*rows.values(), *(row[:5] for row in others)])
-    was_current = set(rows) | {row[0] for row in others if row[5]}
-    _mark(chosen - was_current, True)
-    _mark(was_current - chosen, False)
+    lost, held = [], []
+    for members in groups(rows):
+        if len(members) == 1:
+            continue
+        kept = newest(rows, members)
+        lost.extend(rows[i][0] for i in members if i != kept)
+        everything = {value for i in members for value in rows[i][3]}
+        held.extend((rows[kept][0], value) for value in sorted(everything - set(rows[kept][3])))
+    _replace(document.case_id, lost, held)
+
+
+def _replace(case_id: int, lost: list[int], held: list[tuple[int, str]]) -> None:
+    """`lost` items stop being current and hold no key; `held`, (item, digest), are added to the items kept.
+    One statement on PostgreSQL."""
+    if not lost and not held:
+        return
+    if connection.vendor == "postgresql":
+        item, key = ClinicalItem._meta.db_table, ClinicalItemKey._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""WITH lost AS (UPDATE {item} SET current = false WHERE id = ANY(%s::bigint[])),
+                gone AS (DELETE FROM {key} WHERE item_id = ANY(%s::bigint[]))
+                INSERT INTO {key} (case_id, digest, item_id)
+                SELECT %s, held.digest, held.item_id FROM unnest(%s::text[], %s::bigint[]) AS held(digest, item_id)""",
+                [lost, lost, case_id, [value for _pk, value in held], [pk for pk, _value in held]],
+            )
+        return
+    _mark(set(lost), False)
+    for chunk in chunks(sorted(lost)):
+        ClinicalItemKey.objects.filter(item_id__in=chunk).delete()
+    _copy_keys(case_id, ((pk, value) for pk, value in held))
 
 
 def _shares_keys(rows) -> bool:
@@ -155,22 +181,25 @@ def _mark(pks: set[int], current: bool) -> None:
 
 
 def settle_case(case_id: int) -> int:
-    """Decide the case's current items again from all of them, and rebuild their keys (after items were
-    derived again, or removed); the number of current items."""
+    """Decide the case's current items again from all of them, and give each current item the digests of
+    every item it stands for (after items were derived again, or removed); the number of current items."""
     ClinicalItemKey.objects.filter(case_id=case_id).delete()
-    rows, pairs = [], []
+    rows, currently = [], set()
     query = ClinicalItem.objects.filter(case_id=case_id).values_list(
         "pk", "document_id", "position", "source_keys", "document__timestamp", "document__created_at", "current"
     )
-    currently = set()
     for pk, doc_id, position, keys, timestamp, created, current in query.iterator(chunk_size=5000):
-        keys = keys or []
-        rows.append((pk, doc_id, position, keys, recency(timestamp, created, doc_id)))
-        pairs.extend((pk, value) for value in {digest(k) for k in keys})
+        rows.append(
+            (pk, doc_id, position, sorted({digest(k) for k in keys or []}), recency(timestamp, created, doc_id))
+        )
         if current:
             currently.add(pk)
+    chosen, pairs = set(), []
+    for members in groups(rows):
+        kept = rows[newest(rows, members)][0]
+        chosen.add(kept)
+        pairs.extend((kept, value) for value in sorted({value for i in members for value in rows[i][3]}))
     _copy_keys(case_id, pairs)
-    chosen = choose(rows)
     _mark(chosen - currently, True)
     _mark(currently - chosen, False)
     return len(chosen)

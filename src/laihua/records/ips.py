@@ -20,11 +20,10 @@ import json
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
-from fhir.resources.R4B.bundle import Bundle
 from lxml import etree
-from pydantic import ValidationError
 
 from laihua.errors import InvalidInput
+from laihua.kit import fhircheck
 from laihua.kit.fhirxml import XmlError, check_xhtml, xml_to_dict
 from laihua.records import extraction
 
@@ -73,6 +72,7 @@ class Parsed:
     rows: list | None = None
     texts: "Texts | None" = None
     structure_checked: bool = True
+    check: "fhircheck.Check | None" = None
 
     @property
     def identifier(self) -> tuple[str, str]:
@@ -262,14 +262,11 @@ def structure_issues(data: dict) -> list[dict]:
     """What the fhir.resources R4B Bundle model refuses, each with its location."""
     if data.get("resourceType") != "Bundle":
         return [issue("Bundle", _("The document is a %(type)s, not a Bundle.") % {"type": data.get("resourceType")})]
-    try:
-        Bundle.model_validate(data)
-    except ValidationError as exc:
-        return [
-            issue(_path(error["loc"]), error["msg"], "required" if error["type"] == "missing" else "structure")
-            for error in exc.errors(include_url=False, include_input=False)
-        ]
-    return []
+    return _model_issues(fhircheck.bundle_errors(data))
+
+
+def _model_issues(errors: list[tuple]) -> list[dict]:
+    return [issue(_path(loc), msg, "required" if kind == "missing" else "structure") for loc, msg, kind in errors]
 
 
 # --- the IPS rules --------------------------------------------------------------------------------
@@ -515,10 +512,21 @@ def parse(content: bytes | str, *, structure: bool = True) -> Parsed:
     `check_structure`, which the caller must run before it keeps anything (the importer runs it while
     PostgreSQL stores the document, and commits only when it passes). When another rule already refuses
     the document, the models are checked at once: the refusal lists every error, as `parse` does."""
-    data, source_format, text, texts = _decode(content)
+    # a JSON document's model check begins before anything else: a helper process checks while this one reads
+    early = _check_json_text(content) if not structure else None
+    try:
+        data, source_format, text, texts = _decode(content)
+    except IpsInvalid:
+        if early is not None:
+            early.close()
+        raise
     bundle = data.get("resourceType") == "Bundle"
     found = structure_issues(data) if structure or not bundle else []
     parsed = Parsed(data, source_format, text, "", structure_checked=structure or not bundle)
+    if not parsed.structure_checked:
+        parsed.check = early or fhircheck.start(data)
+    elif early is not None:
+        early.close()
     if bundle:
         found += rule_issues(data, texts)
         parsed.rows, problems = extraction.extract(data, parsed.identifier)
@@ -526,11 +534,26 @@ def parse(content: bytes | str, *, structure: bool = True) -> Parsed:
     found += narrative_issues(data, texts=texts)
     if _errors(found):
         if not parsed.structure_checked:
-            found = structure_issues(data) + found
+            found = (_model_issues(parsed.check.errors()) if parsed.check else structure_issues(data)) + found
         raise IpsInvalid(_errors(found))
     parsed.warnings = found
     parsed.content_hash = canonical_hash(data)
     return parsed
+
+
+_BOM = "\ufeff".encode()
+_SPACE = frozenset(b" \t\r\n")
+
+
+def _check_json_text(content: bytes | str) -> "fhircheck.Check | None":
+    """The model check of a body that looks like JSON text, begun (None for XML)."""
+    raw = content.encode("utf-8") if isinstance(content, str) else content
+    if raw.startswith(_BOM):
+        raw = raw[len(_BOM) :]
+    first = next((byte for byte in raw[:256] if byte not in _SPACE), None)
+    if first is None or first == ord("<"):
+        return None
+    return fhircheck.start(text=raw)
 
 
 def check_structure(parsed: Parsed) -> None:
@@ -538,10 +561,16 @@ def check_structure(parsed: Parsed) -> None:
     (every other rule passed, so these are all the document's errors)."""
     if parsed.structure_checked:
         return
-    found = _errors(structure_issues(parsed.data))
-    parsed.structure_checked = True
+    found = _errors(_model_issues(parsed.check.errors()) if parsed.check else structure_issues(parsed.data))
+    parsed.structure_checked, parsed.check = True, None
     if found:
         raise IpsInvalid(found)
+
+
+def release(parsed: Parsed) -> None:
+    """Free the helper process of a check begun by `parse(structure=False)` and never read."""
+    if parsed.check is not None:
+        parsed.check.close()
 
 
 def strict_issues(data: dict) -> list[dict]:

@@ -94,7 +94,10 @@ class ClinicalItem(models.Model):
     document, with its original text and codes."""
 
     document = models.ForeignKey(IpsDocument, on_delete=models.CASCADE, related_name="items")
-    patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE, related_name="clinical_items")
+    # by patient: clinical_item_patient_idx (patient, kind) leads with it, so the key's own index is left out
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.CASCADE, related_name="clinical_items", db_index=False
+    )
     case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="clinical_items")
     kind = models.CharField(_("kind"), max_length=16, choices=ItemKind.choices)
     position = models.PositiveIntegerField(default=0)
@@ -156,7 +159,8 @@ class ClinicalItemKey(models.Model):
     """A source key of an item (its fullUrl, its Type/id in the Bundle identifier, an identifier), as a
     digest, to find the items of a case that are one item without reading them all."""
 
-    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="+")
+    # by case: clinical_item_key_idx (case, digest) leads with it, so the key's own index is left out
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="+", db_index=False)
     digest = models.CharField(max_length=32)  # blake2b-128 of the key, hex
     item = models.ForeignKey(ClinicalItem, on_delete=models.CASCADE, related_name="keys")
 

@@ -131,12 +131,17 @@ def store(
     # the audit event and the timeline's line of a new document are written by the statement that stores
     # it, on PostgreSQL (a document matched by hand is recorded as below, with its second event)
     events = _events(document, case, actor, source) if record and not mismatch else []
-    stored = _store_items(document, case, rows, check=lambda: ips.check_structure(parsed), events=events)
+    # the model check: in the helper process since `ips.parse` (read here, once the rows are written and
+    # settled, before the caller commits), or else here while PostgreSQL runs the store statement
+    in_helper = parsed.check is not None and parsed.check.in_helper
+    check = (lambda: None) if in_helper else (lambda: ips.check_structure(parsed))
+    stored = _store_items(document, case, rows, check=check, events=events)
     if stored is None:  # the same document is already on the case (or was stored a moment ago)
         document, created = _existing(case, parsed), False
     else:
         distinct.settle_document(document, *stored)
         created = True
+    ips.check_structure(parsed)
     if record and created and events and connection.vendor == "postgresql":
         seal_after_commit()
     elif record:
@@ -234,10 +239,9 @@ ITEM_COLUMNS = (
 )
 
 # The document (when it is not stored yet: an insert that does nothing when the same document is on the
-# case), its items and their keys in one statement (the items as one JSON text: no per-value quoting),
-# which also returns the case's items of other documents that share a key with them (`1`) and
-# those that share a key with these (`2`). Its queries see the tables as they were before the statement,
-# not what it inserts.
+# case), its items and the digests of their keys in one statement (the items as one JSON text: no per-value
+# quoting), which also returns the case's current items that hold one of those digests, with every digest
+# each holds (`1`). Its queries see the tables as they were before the statement, not what it inserts.
 _ITEMS_SQL = """
 WITH doc AS (
     {document_insert}
@@ -255,30 +259,21 @@ WITH doc AS (
 ), item_key AS (
     INSERT INTO {key} ("case_id", "digest", "item_id")
     SELECT %s, d.digest, item.id FROM item JOIN u ON u.position = item.position, unnest(u.digests) AS d(digest)
-), own AS (
-    SELECT string_to_array(%s, ',') AS digests
-), level1 AS (
-    SELECT DISTINCT k.item_id FROM {key} k, own WHERE k.case_id = %s AND k.digest = ANY(own.digests)
-), level2 AS (
-    SELECT DISTINCT other.item_id
-    FROM {key} theirs JOIN {key} other ON other.case_id = %s AND other.digest = theirs.digest, own
-    WHERE theirs.item_id IN (SELECT item_id FROM level1) AND theirs.digest <> ALL(own.digests)
-      AND other.item_id NOT IN (SELECT item_id FROM level1)
+), linked AS (
+    SELECT DISTINCT k.item_id FROM {key} k WHERE k.case_id = %s AND k.digest = ANY(string_to_array(%s, ','))
+), held AS (
+    SELECT k.item_id, array_agg(k.digest ORDER BY k.digest) AS digests
+    FROM {key} k WHERE k.item_id IN (SELECT item_id FROM linked) GROUP BY k.item_id
 )
-SELECT -1, {document_id}, NULL::integer, NULL::integer, NULL::jsonb, NULL::timestamptz, NULL::timestamptz, true
+SELECT -1, {document_id}, NULL::integer, NULL::integer, NULL::text[], NULL::timestamptz, NULL::timestamptz, true
 {document_row}
 UNION ALL
-SELECT 0, item.id, NULL::integer, item.position, NULL::jsonb, NULL::timestamptz, NULL::timestamptz, true
+SELECT 0, item.id, NULL::integer, item.position, NULL::text[], NULL::timestamptz, NULL::timestamptz, true
 FROM item
 UNION ALL
-SELECT level.n, i.id, i.document_id, i.position, i.source_keys, d.timestamp, d.created_at, i.current
-FROM (SELECT 1 AS n, item_id FROM level1 UNION ALL SELECT 2, item_id FROM level2) AS level
-JOIN {item} i ON i.id = level.item_id JOIN {document} d ON d.id = i.document_id
+SELECT 1, i.id, i.document_id, i.position, held.digests, d.timestamp, d.created_at, i.current
+FROM held JOIN {item} i ON i.id = held.item_id JOIN {document} d ON d.id = i.document_id
 """
-
-
-def _json(value):
-    return json.loads(value) if isinstance(value, str) else value
 
 
 def _item_values(rows: list[dict]) -> list[tuple]:
@@ -304,17 +299,16 @@ def _store_items(
 ) -> tuple[list[tuple], list[tuple]] | None:
     """Store a document not stored yet (None when the same one is already on the case), its items (every
     one current, until records.distinct decides otherwise) and the digests of their keys; ((pk, position,
-    keys) of each item, the case's items of other documents linked to them by shared keys, as
+    digests) of each item, the case's current items of other documents that hold one of those digests, as
     `distinct.linked_items` gives them). One statement on PostgreSQL; elsewhere the look-up and a bulk
     insert of each. `check`, a check that raises to refuse the document, runs before any result is read:
     on PostgreSQL while the server runs the statement (the caller's transaction then rolls back).
     `events` (`_events`): rows the statement writes too when it stores the document (PostgreSQL only)."""
     values = _item_values(rows)
-    keys = {position: row[9] for position, row in enumerate(values)}
-    own = {position: sorted({distinct.digest(key) for key in keys[position]}) for position in keys}
+    own = {position: sorted({distinct.digest(key) for key in row[9]}) for position, row in enumerate(values)}
     digests = sorted({value for values_of in own.values() for value in values_of})
     if connection.vendor == "postgresql":
-        return _store_on_postgresql(document, case, values, keys, own, digests, check, events)
+        return _store_on_postgresql(document, case, values, own, digests, check, events)
     if check is not None:
         check()
     if document.pk is None:
@@ -349,10 +343,10 @@ def _store_items(
         ],
         batch_size=500,
     )
-    return [(pk_of[position], position, item_keys) for position, item_keys in keys.items()], linked
+    return [(pk_of[position], position, item_digests) for position, item_digests in own.items()], linked
 
 
-def _store_on_postgresql(document, case, values, keys, own, digests, check=None, events=()):
+def _store_on_postgresql(document, case, values, own, digests, check=None, events=()):
     items = json.dumps(
         [{**dict(zip(ITEM_COLUMNS[3:13], value, strict=True)), "digests": own[value[0]]} for value in values],
         ensure_ascii=False,
@@ -377,13 +371,19 @@ def _store_on_postgresql(document, case, values, keys, own, digests, check=None,
         events=events_sql,
         **names,
     )
-    params = [*params, items, case.patient_id, case.pk, case.pk, ",".join(digests), case.pk, case.pk]
-    with connection.cursor() as cursor:
+    params = [*params, items, case.patient_id, case.pk, case.pk, case.pk, ",".join(digests)]
+    # one import at a time on a case: each decides its current items from what the one before committed
+    lock = f"SELECT 1 FROM {Case._meta.db_table} WHERE id = %s FOR NO KEY UPDATE"
+    # bound on the server (no quoting of the document's text into the statement) and prepared once per
+    # connection when the settings allow it (LAIHUA_DB_PREPARED_STATEMENTS)
+    with connection._prepare_cursor(psycopg.Cursor(connection.connection)) as cursor:
         if check is None:
+            cursor.execute(lock, [case.pk])
             cursor.execute(statement, params)
         else:  # sent without waiting for its result (pipeline mode): the check runs while the server works
             # errors the server sends back when the pipeline ends are Django's database errors, as in `execute`
             with connection.wrap_database_errors, _pipeline(), connection.cursor() as constraints:
+                constraints.execute(lock, [case.pk])
                 # the foreign keys of the rows it writes are checked at its end, while the check runs, instead
                 # of at COMMIT; then deferred again, as Django makes every one of them (a test holds this)
                 constraints.execute("SET CONSTRAINTS ALL IMMEDIATE")
@@ -396,12 +396,8 @@ def _store_on_postgresql(document, case, values, keys, own, digests, check=None,
         if not stored:
             return None
         _stored(document, stored[0])
-    mine = [(row[1], row[3], keys[row[3]]) for row in found if row[0] == 0]
-    linked = [(*row[1:4], _json(row[4]), *row[5:]) for row in found if row[0] > 0]
-    # looked up so far: the document's digests, and those of the items that share one of them
-    looked = set(digests)
-    looked.update(distinct.digest(key) for row in found if row[0] == 1 for key in _json(row[4]) or [])
-    return mine, distinct.linked_items(case.pk, looked, document.pk, linked)
+    mine = [(row[1], row[3], own[row[3]]) for row in found if row[0] == 0]
+    return mine, [tuple(row[1:]) for row in found if row[0] == 1]
 
 
 @contextlib.contextmanager
@@ -463,10 +459,21 @@ def import_document(
 
 
 def _import(actor, case: Case, content: bytes | str, source: str, match_reason: str) -> tuple[IpsDocument, bool]:
+    # the check against the fhir.resources models runs beside the import (records.ips, kit.fhircheck); `store`
+    # reads its result before the rows are committed, unless the document is refused or matched by hand first
     try:
-        # the check against the fhir.resources models is left to `store`, which runs it while PostgreSQL
-        # writes the rows, unless the document is refused or matched by hand before that
         parsed = ips.parse(content, structure=False)
+    except ips.IpsInvalid as exc:
+        _refused(actor, case, source, exc)
+        raise
+    try:
+        return _import_parsed(actor, case, parsed, source, match_reason)
+    finally:
+        ips.release(parsed)  # an import stopped early frees the helper process for the next one
+
+
+def _import_parsed(actor, case: Case, parsed: ips.Parsed, source: str, match_reason: str) -> tuple[IpsDocument, bool]:
+    try:
         mismatch = _differences(parsed, case)
         if mismatch:
             ips.check_structure(parsed)  # a document the models refuse is refused for that first

@@ -250,7 +250,9 @@ def test_a_re_sent_resource_is_one_current_item_as_the_newer_document_has_it(cas
     services.import_document(clinician, case, document(older, 1, "2025-06-01T00:00:00Z"))  # arrives last
     assert ClinicalItem.objects.filter(case=case).count() == 3
     assert list(ClinicalItem.objects.filter(case=case, current=True).values_list("status", flat=True)) == ["resolved"]
-    assert ClinicalItemKey.objects.filter(case=case).count() >= 3
+    # the key is held once, by the current item: the next import finds one row, not every version
+    current = ClinicalItem.objects.get(case=case, current=True)
+    assert list(ClinicalItemKey.objects.filter(case=case).values_list("item_id", flat=True)) == [current.pk]
 
 
 KEYS = st.lists(
@@ -291,6 +293,16 @@ def test_the_current_items_are_the_distinct_items_of_all_whatever_the_order(pati
     incremental = set(ClinicalItem.objects.filter(case=case, current=True).values_list("pk", flat=True))
     everything = list(ClinicalItem.objects.filter(case=case).select_related("document"))
     assert incremental == {item.pk for item in services.distinct_items(everything)}
+    # each key is held once, by the current item that stands for every item carrying it
+    held = list(ClinicalItemKey.objects.filter(case=case).values_list("digest", "item_id"))
+    assert len({value for value, _item in held}) == len(held)
+    rows = [(item.pk, item.document_id, item.position, item.source_keys, (0,)) for item in everything]
+    group_of = {rows[i][0]: number for number, members in enumerate(distinct.groups(rows)) for i in members}
+    by_digest = dict(held)
+    for item in everything:
+        for key in item.source_keys:
+            holder = by_digest[distinct.digest(key)]
+            assert holder in incremental and group_of[holder] == group_of[item.pk]
     assert distinct.settle_case(case.pk) == len(incremental)
     assert set(ClinicalItem.objects.filter(case=case, current=True).values_list("pk", flat=True)) == incremental
 
@@ -411,6 +423,70 @@ def test_the_migration_seals_stored_documents_and_decides_their_current_items(ca
         assert set(ClinicalItem.objects.filter(current=True).values_list("pk", flat=True)) == {alone, newer}
         assert older not in set(ClinicalItem.objects.filter(current=True).values_list("pk", flat=True))
         assert ClinicalItemKey.objects.count() == 3
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(leaves)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_gives_each_current_item_the_keys_of_the_items_it_stands_for(case):
+    """Before 0012 every item held its own keys; after it only current items hold keys, each the keys of
+    every earlier version it replaced, and the same items are current."""
+    import datetime
+
+    from django.db.migrations.executor import MigrationExecutor
+
+    before = [("records", "0011_transfer_code_address")]
+    after = [("records", "0012_item_keys_held_by_current_items")]
+    executor = MigrationExecutor(connection)
+    leaves = executor.loader.graph.leaf_nodes()
+    executor.migrate(before)
+    try:
+        old = executor.loader.project_state(before).apps
+        Document, Item = old.get_model("records", "IpsDocument"), old.get_model("records", "ClinicalItem")
+        Key = old.get_model("records", "ClinicalItemKey")
+        place = {"patient_id": case.patient_id, "case_id": case.pk, "hospital_id": case.hospital_id}
+        documents = [
+            Document.objects.create(
+                **place,
+                identifier_value=f"d{n}",
+                content="{}",
+                content_hash=str(n),
+                timestamp=datetime.datetime(2026, 1, 1 + n, tzinfo=datetime.UTC),
+            )
+            for n in range(3)
+        ]
+
+        def item(document, position, keys, current):
+            pk = Item.objects.create(
+                **{k: v for k, v in place.items() if k != "hospital_id"},
+                document=document,
+                kind="problem",
+                position=position,
+                text="x",
+                source_keys=keys,
+                current=current,
+            ).pk
+            Key.objects.bulk_create(
+                Key(case_id=case.pk, item_id=pk, digest=value) for value in {distinct.digest(k) for k in keys}
+            )
+            return pk
+
+        first = item(documents[0], 0, ["url:a"], False)
+        alone = item(documents[0], 1, ["url:b"], True)
+        second = item(documents[1], 0, ["url:a", "id:x"], False)
+        last = item(documents[2], 0, ["id:x"], True)
+        executor = MigrationExecutor(connection)
+        executor.migrate(after)
+        held = {}
+        for item_id, value in ClinicalItemKey.objects.values_list("item_id", "digest"):
+            held.setdefault(item_id, set()).add(value)
+        assert held == {
+            alone: {distinct.digest("url:b")},
+            last: {distinct.digest(k) for k in ("url:a", "id:x")},
+        }
+        assert set(ClinicalItem.objects.filter(current=True).values_list("pk", flat=True)) == {alone, last}
+        assert first not in held and second not in held
     finally:
         executor = MigrationExecutor(connection)
         executor.migrate(leaves)
