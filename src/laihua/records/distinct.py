@@ -5,11 +5,11 @@ within the Bundle identifier, or the same identifier) are one item, as the newes
 timestamp, else when it was stored) has it; every other item is kept, however like another it looks.
 The one kept is `current`; listing and exporting read only current rows, through partial indexes.
 
-The keys are kept as digests in `ClinicalItemKey`, held by current items only: each current item holds
-the keys of every item it stands for (its own and those of the earlier versions it replaced), and no
-two current items hold the same key. Storing a document therefore looks up only the current items that
-share a key with its own, one row each, however many versions of them the case holds: the cost of an
-import follows the document, not the case.
+The items that are one form a group, named by its first item (`anchor`, empty on that item itself). Each
+key is kept once per case, as a digest in `ClinicalItemKey`, with the group's first item. Storing a
+document looks up its own keys' groups and the current item of each: what it reads and writes follows the
+document, not the case's history (a re-sent item adds only the keys not seen before; two groups that a
+document shows to be one become one, the later group joining the earlier).
 """
 
 import datetime
@@ -17,6 +17,8 @@ import hashlib
 from collections.abc import Iterable
 
 from django.db import connection
+from django.db.models import BigIntegerField
+from django.db.models.functions import Coalesce
 
 from laihua.records.models import ClinicalItem, ClinicalItemKey, IpsDocument
 
@@ -89,80 +91,108 @@ def chunks(values: list, size: int = LOOKUP_CHUNK):
         yield values[start : start + size]
 
 
-def linked_items(case_id: int, digests: Iterable[str], document_id: int) -> list[tuple]:
-    """The case's current items of other documents that hold one of the key digests: (pk, document_id,
-    position, the digests it holds, document timestamp, document stored, current) each."""
-    pks = set()
+def linked_items(case_id: int, digests: Iterable[str]) -> tuple[dict[str, int], list[tuple]]:
+    """({digest: its group's first item} of the digests the case already holds, and the current item of each
+    of those groups: (pk, document_id, position, group, document timestamp, document stored))."""
+    found: dict[str, int] = {}
     for chunk in chunks(sorted(set(digests))):
-        pks.update(
-            ClinicalItemKey.objects.filter(case_id=case_id, digest__in=chunk)
-            .exclude(item__document_id=document_id)
-            .values_list("item_id", flat=True)
+        found.update(ClinicalItemKey.objects.filter(case_id=case_id, digest__in=chunk).values_list("digest", "item_id"))
+    current = []
+    for chunk in chunks(sorted(set(found.values()))):
+        current.extend(
+            ClinicalItem.objects.filter(case_id=case_id, current=True)
+            .annotate(group=Coalesce("anchor", "id", output_field=BigIntegerField()))
+            .filter(group__in=chunk)
+            .values_list("pk", "document_id", "position", "group", "document__timestamp", "document__created_at")
         )
-    held: dict[int, list[str]] = {}
-    rows = []
-    for chunk in chunks(sorted(pks)):
-        for item_id, value in ClinicalItemKey.objects.filter(item_id__in=chunk).values_list("item_id", "digest"):
-            held.setdefault(item_id, []).append(value)
-        rows.extend(
-            ClinicalItem.objects.filter(pk__in=chunk).values_list(
-                "pk", "document_id", "position", "document__timestamp", "document__created_at", "current"
-            )
-        )
-    return [
-        (pk, doc, position, sorted(held[pk]), stamp, created, current)
-        for pk, doc, position, stamp, created, current in rows
-    ]
+    return found, current
 
 
-def settle_document(document: IpsDocument, mine: list[tuple], linked: list[tuple]) -> None:
-    """Decide which items of a just stored document's case are current (the caller holds the transaction),
-    given `mine`, (pk, position, digests of its keys) of the document's items (stored current, each holding
-    its own digests), and `linked`, the current items of the case's other documents that hold one of
-    those digests (`linked_items`). Of each group of items that are one, the newest stays current and holds
-    every digest of the group; the others stop being current and hold none. In the usual case (nothing
-    linked, no key shared within the document) it writes nothing."""
+def settle_document(document: IpsDocument, mine: list[tuple], found: dict[str, int], current: list[tuple]) -> None:
+    """Decide which items of a just stored document's case are current (the caller holds the transaction).
+    `mine`: (pk, position, digests of its keys) of the document's items, stored current, each beginning its
+    own group, with the keys the case did not hold yet (each with the first of them that carries it);
+    `found`, `current`: `linked_items` of their digests, read before they were stored. Of each group the
+    newest item stays current; the document's items join the group of the items they are one with (the
+    earliest group, when they show several to be one, and the later groups join it). In the usual case
+    (nothing found, no key shared within the document) it writes nothing."""
     if not mine:
         return
     own_recency = recency(document.timestamp, document.created_at, document.pk)
-    rows = [(pk, document.pk, position, list(digests or []), own_recency) for pk, position, digests in mine]
-    if not linked and not _shares_keys(rows):
-        return  # nothing of the case is the same as any item of this document: all are current
-    rows += [
-        (pk, doc_id, position, list(digests or []), recency(timestamp, created, doc_id))
-        for pk, doc_id, position, digests, timestamp, created, _current in linked
+    rows = [
+        (pk, document.pk, position, [*digests, *(f"group:{found[d]}" for d in digests if d in found)], own_recency)
+        for pk, position, digests in mine
     ]
-    lost, held = [], []
+    if not found and not _shares_keys(rows):
+        return  # nothing of the case is the same as any item of this document: each begins its group
+    rows += [
+        (pk, doc_id, position, [f"group:{group}"], recency(timestamp, created, doc_id))
+        for pk, doc_id, position, group, timestamp, created in current
+    ]
+    new = {pk for pk, _position, _digests in mine}
+    lost, joined, merged = [], [], []
     for members in groups(rows):
         if len(members) == 1:
             continue
         kept = newest(rows, members)
         lost.extend(rows[i][0] for i in members if i != kept)
-        everything = {value for i in members for value in rows[i][3]}
-        held.extend((rows[kept][0], value) for value in sorted(everything - set(rows[kept][3])))
-    _replace(document.case_id, lost, held)
+        earlier = sorted({int(key[6:]) for i in members for key in rows[i][3] if key.startswith("group:")})
+        arrivals = sorted(rows[i][0] for i in members if rows[i][0] in new)
+        first = earlier[0] if earlier else arrivals[0]
+        merged.extend((group, first) for group in earlier[1:])
+        joined.extend((pk, first) for pk in arrivals if pk != first)
+    _regroup(document.case_id, lost, joined, merged)
 
 
-def _replace(case_id: int, lost: list[int], held: list[tuple[int, str]]) -> None:
-    """`lost` items stop being current and hold no key; `held`, (item, digest), are added to the items kept.
-    One statement on PostgreSQL."""
-    if not lost and not held:
+def _regroup(case_id: int, lost: list[int], joined: list[tuple[int, int]], merged: list[tuple[int, int]]) -> None:
+    """`lost` items stop being current; `joined`, (item, group), the document's items that join a group, with
+    the keys they brought; `merged`, (group, into), groups that join an earlier one, with their items and keys.
+    One statement on PostgreSQL (two when groups merge)."""
+    if not (lost or joined or merged):
         return
-    if connection.vendor == "postgresql":
-        item, key = ClinicalItem._meta.db_table, ClinicalItemKey._meta.db_table
-        with connection.cursor() as cursor:
+    if connection.vendor != "postgresql":
+        for group, into in merged:
+            ClinicalItem.objects.filter(case_id=case_id).annotate(
+                group=Coalesce("anchor", "id", output_field=BigIntegerField())
+            ).filter(group=group).update(anchor=into)
+            ClinicalItemKey.objects.filter(case_id=case_id, item_id=group).update(item_id=into)
+        for pk, into in joined:
+            ClinicalItem.objects.filter(pk=pk).update(anchor=into)
+            ClinicalItemKey.objects.filter(case_id=case_id, item_id=pk).update(item_id=into)
+        _mark(set(lost), False)
+        return
+    item, key = ClinicalItem._meta.db_table, ClinicalItemKey._meta.db_table
+    with connection.cursor() as cursor:
+        if merged:
+            groups_of, into_of = [group for group, _into in merged], [into for _group, into in merged]
             cursor.execute(
-                f"""WITH lost AS (UPDATE {item} SET current = false WHERE id = ANY(%s::bigint[])),
-                gone AS (DELETE FROM {key} WHERE item_id = ANY(%s::bigint[]))
-                INSERT INTO {key} (case_id, digest, item_id)
-                SELECT %s, held.digest, held.item_id FROM unnest(%s::text[], %s::bigint[]) AS held(digest, item_id)""",
-                [lost, lost, case_id, [value for _pk, value in held], [pk for pk, _value in held]],
+                f"""WITH moved AS (
+                    UPDATE {item} SET anchor = m.target FROM unnest(%s::bigint[], %s::bigint[]) AS m(grp, target)
+                    WHERE {item}.case_id = %s AND COALESCE({item}.anchor, {item}.id) = m.grp)
+                UPDATE {key} SET item_id = m.target FROM unnest(%s::bigint[], %s::bigint[]) AS m(grp, target)
+                WHERE {key}.item_id = m.grp""",
+                [groups_of, into_of, case_id, groups_of, into_of],
             )
-        return
-    _mark(set(lost), False)
-    for chunk in chunks(sorted(lost)):
-        ClinicalItemKey.objects.filter(item_id__in=chunk).delete()
-    _copy_keys(case_id, ((pk, value) for pk, value in held))
+        changes = {pk: [pk, False, None] for pk, _into in joined}
+        for pk, into in joined:
+            changes[pk][2] = into
+        for pk in lost:
+            changes.setdefault(pk, [pk, False, None])[1] = True
+        rows = list(changes.values())
+        cursor.execute(
+            f"""WITH keyed AS (
+                UPDATE {key} SET item_id = j.target FROM unnest(%s::bigint[], %s::bigint[]) AS j(item, target)
+                WHERE {key}.item_id = j.item)
+            UPDATE {item} SET current = {item}.current AND NOT c.lost, anchor = COALESCE(c.target, {item}.anchor)
+            FROM unnest(%s::bigint[], %s::boolean[], %s::bigint[]) AS c(id, lost, target) WHERE {item}.id = c.id""",
+            [
+                [pk for pk, _into in joined],
+                [into for _pk, into in joined],
+                [row[0] for row in rows],
+                [row[1] for row in rows],
+                [row[2] for row in rows],
+            ],
+        )
 
 
 def _shares_keys(rows) -> bool:
@@ -181,25 +211,35 @@ def _mark(pks: set[int], current: bool) -> None:
 
 
 def settle_case(case_id: int) -> int:
-    """Decide the case's current items again from all of them, and give each current item the digests of
-    every item it stands for (after items were derived again, or removed); the number of current items."""
+    """Decide the case's groups and current items again from all of its items, and its keys (after items
+    were derived again, or removed); the number of current items."""
     ClinicalItemKey.objects.filter(case_id=case_id).delete()
-    rows, currently = [], set()
+    rows, before = [], {}
     query = ClinicalItem.objects.filter(case_id=case_id).values_list(
-        "pk", "document_id", "position", "source_keys", "document__timestamp", "document__created_at", "current"
+        "pk",
+        "document_id",
+        "position",
+        "source_keys",
+        "document__timestamp",
+        "document__created_at",
+        "current",
+        "anchor",
     )
-    for pk, doc_id, position, keys, timestamp, created, current in query.iterator(chunk_size=5000):
-        rows.append(
-            (pk, doc_id, position, sorted({digest(k) for k in keys or []}), recency(timestamp, created, doc_id))
-        )
-        if current:
-            currently.add(pk)
-    chosen, pairs = set(), []
+    for pk, doc_id, position, keys, timestamp, created, current, anchor in query.iterator(chunk_size=5000):
+        digests = sorted({digest(key) for key in keys or []})
+        rows.append((pk, doc_id, position, digests, recency(timestamp, created, doc_id)))
+        before[pk] = (current, anchor)
+    chosen, pairs, anchors = set(), [], {}
     for members in groups(rows):
-        kept = rows[newest(rows, members)][0]
-        chosen.add(kept)
-        pairs.extend((kept, value) for value in sorted({value for i in members for value in rows[i][3]}))
+        chosen.add(rows[newest(rows, members)][0])
+        first = min(rows[i][0] for i in members)
+        anchors.update((rows[i][0], None if rows[i][0] == first else first) for i in members)
+        pairs.extend((first, value) for value in sorted({value for i in members for value in rows[i][3]}))
     _copy_keys(case_id, pairs)
-    _mark(chosen - currently, True)
-    _mark(currently - chosen, False)
+    changed = [
+        ClinicalItem(pk=pk, current=pk in chosen, anchor=anchors[pk])
+        for pk, (current, anchor) in before.items()
+        if (current, anchor) != (pk in chosen, anchors[pk])
+    ]
+    ClinicalItem.objects.bulk_update(changed, ["current", "anchor"], batch_size=1000)
     return len(chosen)

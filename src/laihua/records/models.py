@@ -5,6 +5,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -115,6 +116,9 @@ class ClinicalItem(models.Model):
     # the same identifier) only the one of the newest document is current. Decided when a document is
     # stored (records/distinct.py), so that listing and exporting read only current rows.
     current = models.BooleanField(default=True)
+    # The first item of its group of items that are one (the item its keys point at, ClinicalItemKey); empty
+    # when this item began the group (records/distinct.py).
+    anchor = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("clinical item")
@@ -139,6 +143,8 @@ class ClinicalItem(models.Model):
                 condition=models.Q(current=True),
                 name="clinical_item_status_idx",
             ),
+            # The current item of each group, by the group's first item (an item's pk: no case needed).
+            models.Index(Coalesce("anchor", "id"), condition=models.Q(current=True), name="clinical_item_group_idx"),
         ]
 
     def __str__(self):
@@ -156,8 +162,9 @@ class ClinicalItem(models.Model):
 
 
 class ClinicalItemKey(models.Model):
-    """A source key of an item (its fullUrl, its Type/id in the Bundle identifier, an identifier), as a
-    digest, to find the items of a case that are one item without reading them all."""
+    """A source key of a case's items (a fullUrl, a Type/id in the Bundle identifier, an identifier), as a
+    digest, once per case, with the first item of the group of items that carry it: to find the items of a
+    case that are one item without reading them all."""
 
     # by case: clinical_item_key_idx (case, digest) leads with it, so the key's own index is left out
     case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="+", db_index=False)

@@ -239,9 +239,11 @@ ITEM_COLUMNS = (
 )
 
 # The document (when it is not stored yet: an insert that does nothing when the same document is on the
-# case), its items and the digests of their keys in one statement (the items as one JSON text: no per-value
-# quoting), which also returns the case's current items that hold one of those digests, with every digest
-# each holds (`1`). Its queries see the tables as they were before the statement, not what it inserts.
+# case) and its items, each beginning its own group, in one statement (the items as one JSON text: no
+# per-value quoting), with the digests of their keys that the case does not hold yet (each with the first
+# of its items that carries it). It returns the items' pks, the digests the case already holds with their
+# groups (`1`), and the current item of each of those groups (`2`): records.distinct decides the rest. Its
+# queries see the tables as they were before the statement, not what it inserts.
 _ITEMS_SQL = """
 WITH doc AS (
     {document_insert}
@@ -256,23 +258,39 @@ WITH doc AS (
            u.value, u.detail, u.source_keys, true
     FROM u{join_document}
     RETURNING "id", "position"
+), held AS (  -- one index probe per digest, whatever the planner believes of the case's size (OFFSET 0
+             -- keeps each probe apart from the outer query)
+    SELECT k.digest, k.item_id FROM unnest(%s::text[]) AS own(digest)
+    CROSS JOIN LATERAL (
+        SELECT k.digest, k.item_id FROM {key} k WHERE k.case_id = %s AND k.digest = own.digest OFFSET 0
+    ) AS k
 ), item_key AS (
     INSERT INTO {key} ("case_id", "digest", "item_id")
-    SELECT %s, d.digest, item.id FROM item JOIN u ON u.position = item.position, unnest(u.digests) AS d(digest)
-), linked AS (
-    SELECT DISTINCT k.item_id FROM {key} k WHERE k.case_id = %s AND k.digest = ANY(string_to_array(%s, ','))
-), held AS (
-    SELECT k.item_id, array_agg(k.digest ORDER BY k.digest) AS digests
-    FROM {key} k WHERE k.item_id IN (SELECT item_id FROM linked) GROUP BY k.item_id
+    SELECT DISTINCT ON (d.digest) %s, d.digest, item.id
+    FROM item JOIN u ON u.position = item.position, unnest(u.digests) AS d(digest)
+    WHERE d.digest NOT IN (SELECT digest FROM held)
+    ORDER BY d.digest, item.position
+), current_item AS (  -- one probe of clinical_item_group_idx per group
+    SELECT i.id, i.document_id, i.position, i.grp, d.timestamp, d.created_at
+    FROM (SELECT DISTINCT item_id FROM held) AS g
+    CROSS JOIN LATERAL (
+        SELECT i.id, i.document_id, i.position, COALESCE(i.anchor, i.id) AS grp FROM {item} i
+        WHERE i.current AND COALESCE(i.anchor, i.id) = g.item_id OFFSET 0
+    ) AS i
+    JOIN {document} d ON d.id = i.document_id
 )
-SELECT -1, {document_id}, NULL::integer, NULL::integer, NULL::text[], NULL::timestamptz, NULL::timestamptz, true
+SELECT -1, {document_id}, NULL::bigint, NULL::integer, NULL::bigint, NULL::text, NULL::timestamptz,
+       NULL::timestamptz
 {document_row}
 UNION ALL
-SELECT 0, item.id, NULL::integer, item.position, NULL::text[], NULL::timestamptz, NULL::timestamptz, true
+SELECT 0, item.id, NULL::bigint, item.position, NULL::bigint, NULL::text, NULL::timestamptz, NULL::timestamptz
 FROM item
 UNION ALL
-SELECT 1, i.id, i.document_id, i.position, held.digests, d.timestamp, d.created_at, i.current
-FROM held JOIN {item} i ON i.id = held.item_id JOIN {document} d ON d.id = i.document_id
+SELECT 1, NULL::bigint, NULL::bigint, NULL::integer, held.item_id, held.digest, NULL::timestamptz,
+       NULL::timestamptz
+FROM held
+UNION ALL
+SELECT 2, c.id, c.document_id, c.position, c.grp, NULL::text, c.timestamp, c.created_at FROM current_item c
 """
 
 
@@ -298,12 +316,13 @@ def _store_items(
     document: IpsDocument, case: Case, rows: list[dict], check=None, events=()
 ) -> tuple[list[tuple], list[tuple]] | None:
     """Store a document not stored yet (None when the same one is already on the case), its items (every
-    one current, until records.distinct decides otherwise) and the digests of their keys; ((pk, position,
-    digests) of each item, the case's current items of other documents that hold one of those digests, as
-    `distinct.linked_items` gives them). One statement on PostgreSQL; elsewhere the look-up and a bulk
-    insert of each. `check`, a check that raises to refuse the document, runs before any result is read:
-    on PostgreSQL while the server runs the statement (the caller's transaction then rolls back).
-    `events` (`_events`): rows the statement writes too when it stores the document (PostgreSQL only)."""
+    one current and beginning its own group, until records.distinct decides otherwise) and the digests of
+    their keys the case did not hold; ((pk, position, digests) of each item, and what
+    `distinct.linked_items` gives of their digests before they were stored). One statement on PostgreSQL;
+    elsewhere the look-up and a bulk insert of each. `check`, a check that raises to refuse the document,
+    runs before any result is read: on PostgreSQL while the server runs the statement (the caller's
+    transaction then rolls back). `events` (`_events`): rows the statement writes too when it stores the
+    document (PostgreSQL only)."""
     values = _item_values(rows)
     own = {position: sorted({distinct.digest(key) for key in row[9]}) for position, row in enumerate(values)}
     digests = sorted({value for values_of in own.values() for value in values_of})
@@ -320,8 +339,8 @@ def _store_items(
             return None
         _stored(document, row[0])
     if not values:
-        return [], []
-    linked = distinct.linked_items(case.pk, digests, document.pk)  # before its own keys are stored
+        return [], {}, []
+    found, current = distinct.linked_items(case.pk, digests)  # before its own keys are stored
     items = ClinicalItem.objects.bulk_create(
         [
             ClinicalItem(
@@ -335,15 +354,16 @@ def _store_items(
         ]
     )
     pk_of = {item.position: item.pk for item in items}
+    first_with: dict[str, int] = {}
+    for position in sorted(own):
+        for value in own[position]:
+            if value not in found:
+                first_with.setdefault(value, pk_of[position])
     ClinicalItemKey.objects.bulk_create(
-        [
-            ClinicalItemKey(case_id=case.pk, digest=value, item_id=pk_of[position])
-            for position, item_digests in own.items()
-            for value in item_digests
-        ],
+        [ClinicalItemKey(case_id=case.pk, digest=value, item_id=pk) for value, pk in first_with.items()],
         batch_size=500,
     )
-    return [(pk_of[position], position, item_digests) for position, item_digests in own.items()], linked
+    return [(pk_of[position], position, item_digests) for position, item_digests in own.items()], found, current
 
 
 def _store_on_postgresql(document, case, values, own, digests, check=None, events=()):
@@ -371,7 +391,7 @@ def _store_on_postgresql(document, case, values, own, digests, check=None, event
         events=events_sql,
         **names,
     )
-    params = [*params, items, case.patient_id, case.pk, case.pk, case.pk, ",".join(digests)]
+    params = [*params, items, case.patient_id, case.pk, digests, case.pk, case.pk]
     # one import at a time on a case: each decides its current items from what the one before committed
     lock = f"SELECT 1 FROM {Case._meta.db_table} WHERE id = %s FOR NO KEY UPDATE"
     # bound on the server (no quoting of the document's text into the statement) and prepared once per
@@ -397,7 +417,9 @@ def _store_on_postgresql(document, case, values, own, digests, check=None, event
             return None
         _stored(document, stored[0])
     mine = [(row[1], row[3], own[row[3]]) for row in found if row[0] == 0]
-    return mine, [tuple(row[1:]) for row in found if row[0] == 1]
+    held = {row[5]: row[4] for row in found if row[0] == 1}
+    current = [(row[1], row[2], row[3], row[4], row[6], row[7]) for row in found if row[0] == 2]
+    return mine, held, current
 
 
 @contextlib.contextmanager

@@ -250,9 +250,10 @@ def test_a_re_sent_resource_is_one_current_item_as_the_newer_document_has_it(cas
     services.import_document(clinician, case, document(older, 1, "2025-06-01T00:00:00Z"))  # arrives last
     assert ClinicalItem.objects.filter(case=case).count() == 3
     assert list(ClinicalItem.objects.filter(case=case, current=True).values_list("status", flat=True)) == ["resolved"]
-    # the key is held once, by the current item: the next import finds one row, not every version
-    current = ClinicalItem.objects.get(case=case, current=True)
-    assert list(ClinicalItemKey.objects.filter(case=case).values_list("item_id", flat=True)) == [current.pk]
+    # the key is kept once, with the group's first item: the next import reads one row, not every version
+    first = ClinicalItem.objects.filter(case=case).order_by("pk").first()
+    assert list(ClinicalItemKey.objects.filter(case=case).values_list("item_id", flat=True)) == [first.pk]
+    assert set(ClinicalItem.objects.filter(case=case).values_list("anchor", flat=True)) == {None, first.pk}
 
 
 KEYS = st.lists(
@@ -288,21 +289,20 @@ def test_the_current_items_are_the_distinct_items_of_all_whatever_the_order(pati
             {"kind": "problem", "resource_type": "Condition", "text": "x", "codes": [], "source_keys": keys}
             for keys in ([f"k:{key}" for key in keys] for keys in keys_of_items)
         ]
-        mine, linked = importing._store_items(stored, case, rows)  # the items and their keys, as an import stores them
-        distinct.settle_document(stored, mine, linked)
+        found = importing._store_items(stored, case, rows)  # the items and their keys, as an import stores them
+        distinct.settle_document(stored, *found)
     incremental = set(ClinicalItem.objects.filter(case=case, current=True).values_list("pk", flat=True))
     everything = list(ClinicalItem.objects.filter(case=case).select_related("document"))
     assert incremental == {item.pk for item in services.distinct_items(everything)}
-    # each key is held once, by the current item that stands for every item carrying it
+    # each group is named by its first item, and each key is kept once, with the group of the items carrying it
+    rows = [(item.pk, item.document_id, item.position, item.source_keys, (0,)) for item in everything]
+    first_of = {}
+    for members in distinct.groups(rows):
+        first_of.update((rows[i][0], min(rows[j][0] for j in members)) for i in members)
+    assert {item.pk: item.anchor or item.pk for item in everything} == first_of
     held = list(ClinicalItemKey.objects.filter(case=case).values_list("digest", "item_id"))
     assert len({value for value, _item in held}) == len(held)
-    rows = [(item.pk, item.document_id, item.position, item.source_keys, (0,)) for item in everything]
-    group_of = {rows[i][0]: number for number, members in enumerate(distinct.groups(rows)) for i in members}
-    by_digest = dict(held)
-    for item in everything:
-        for key in item.source_keys:
-            holder = by_digest[distinct.digest(key)]
-            assert holder in incremental and group_of[holder] == group_of[item.pk]
+    assert dict(held) == {distinct.digest(key): first_of[item.pk] for item in everything for key in item.source_keys}
     assert distinct.settle_case(case.pk) == len(incremental)
     assert set(ClinicalItem.objects.filter(case=case, current=True).values_list("pk", flat=True)) == incremental
 
@@ -429,9 +429,9 @@ def test_the_migration_seals_stored_documents_and_decides_their_current_items(ca
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_migration_gives_each_current_item_the_keys_of_the_items_it_stands_for(case):
-    """Before 0012 every item held its own keys; after it only current items hold keys, each the keys of
-    every earlier version it replaced, and the same items are current."""
+def test_the_migration_groups_the_items_that_are_one_under_their_first_item(case):
+    """Before 0012 every item held its own keys; after it each key is kept once with the first item of its
+    group, the group's other items name that first item, and the same items are current."""
     import datetime
 
     from django.db.migrations.executor import MigrationExecutor
@@ -478,15 +478,15 @@ def test_the_migration_gives_each_current_item_the_keys_of_the_items_it_stands_f
         last = item(documents[2], 0, ["id:x"], True)
         executor = MigrationExecutor(connection)
         executor.migrate(after)
-        held = {}
-        for item_id, value in ClinicalItemKey.objects.values_list("item_id", "digest"):
-            held.setdefault(item_id, set()).add(value)
+        held = dict(ClinicalItemKey.objects.values_list("digest", "item_id"))
         assert held == {
-            alone: {distinct.digest("url:b")},
-            last: {distinct.digest(k) for k in ("url:a", "id:x")},
+            distinct.digest("url:a"): first,
+            distinct.digest("id:x"): first,
+            distinct.digest("url:b"): alone,
         }
+        anchors = dict(ClinicalItem.objects.values_list("pk", "anchor"))
+        assert anchors == {first: None, alone: None, second: first, last: first}
         assert set(ClinicalItem.objects.filter(current=True).values_list("pk", flat=True)) == {alone, last}
-        assert first not in held and second not in held
     finally:
         executor = MigrationExecutor(connection)
         executor.migrate(leaves)
