@@ -256,6 +256,34 @@ def test_a_re_sent_resource_is_one_current_item_as_the_newer_document_has_it(cas
     assert set(ClinicalItem.objects.filter(case=case).values_list("anchor", flat=True)) == {None, first.pk}
 
 
+def test_a_document_that_shows_two_groups_to_be_one_merges_them_into_the_earlier(case, users):
+    """Two items known by different keys are two items, until a newer document carries both keys: then the
+    three are one item, as the newest has it, and the later group joins the earlier one, keys and all."""
+    clinician = users["clinician"]
+    by_url = condition(
+        "38341003", "Hypertension", "active", "2020-01-01", _fullUrl="urn:uuid:aaaaaaaa-0000-4000-8000-1"
+    )
+    by_id = {
+        **condition("38341003", "Hypertension", "active", "2020-01-01", _fullUrl="urn:uuid:bbbbbbbb-0000-4000-8000-2"),
+        "identifier": [{"system": "urn:oid:1.2.3", "value": "c-1"}],
+    }
+    services.import_document(clinician, case, document([by_url], 1, "2026-01-01T00:00:00Z"))
+    services.import_document(clinician, case, document([by_id], 2, "2026-02-01T00:00:00Z"))
+    assert ClinicalItem.objects.filter(case=case, current=True).count() == 2
+    both = {
+        **by_url,
+        "identifier": by_id["identifier"],
+        "clinicalStatus": {"coding": [{**by_url["clinicalStatus"]["coding"][0], "code": "resolved"}]},
+    }
+    services.import_document(clinician, case, document([both], 3, "2026-03-01T00:00:00Z"))
+    items = list(ClinicalItem.objects.filter(case=case).order_by("pk"))
+    assert [item.current for item in items] == [False, False, True] and items[2].status == "resolved"
+    assert [item.anchor for item in items] == [None, items[0].pk, items[0].pk]
+    assert set(ClinicalItemKey.objects.filter(case=case).values_list("item_id", flat=True)) == {items[0].pk}
+    assert distinct.settle_case(case.pk) == 1
+    assert [i.anchor for i in ClinicalItem.objects.filter(case=case).order_by("pk")] == [None, items[0].pk, items[0].pk]
+
+
 KEYS = st.lists(
     st.lists(st.lists(st.sampled_from("abcdefg"), max_size=2, unique=True), min_size=1, max_size=4),
     min_size=1,
