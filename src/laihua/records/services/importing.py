@@ -314,7 +314,7 @@ def _item_values(rows: list[dict]) -> list[tuple]:
 
 def _store_items(
     document: IpsDocument, case: Case, rows: list[dict], check=None, events=()
-) -> tuple[list[tuple], list[tuple]] | None:
+) -> tuple[list[tuple], dict[str, int], list[tuple]] | None:
     """Store a document not stored yet (None when the same one is already on the case), its items (every
     one current and beginning its own group, until records.distinct decides otherwise) and the digests of
     their keys the case did not hold; ((pk, position, digests) of each item, and what
@@ -395,7 +395,9 @@ def _store_on_postgresql(document, case, values, own, digests, check=None, event
     # one import at a time on a case: each decides its current items from what the one before committed
     lock = f"SELECT 1 FROM {Case._meta.db_table} WHERE id = %s FOR NO KEY UPDATE"
     # bound on the server (no quoting of the document's text into the statement) and prepared once per
-    # connection when the settings allow it (LAIHUA_DB_PREPARED_STATEMENTS)
+    # connection when the settings allow it (LAIHUA_DB_PREPARED_STATEMENTS); wrapped as Django wraps its own
+    # cursors (errors, the queries' log)
+    connection.ensure_connection()
     with connection._prepare_cursor(psycopg.Cursor(connection.connection)) as cursor:
         if check is None:
             cursor.execute(lock, [case.pk])
