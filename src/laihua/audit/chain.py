@@ -17,7 +17,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 FORMAT = 1
 GENESIS = ""  # the previous hash of the first event
@@ -98,12 +98,34 @@ def seal_pending(event_model, head_model, using: str = DEFAULT_DB_ALIAS, *, wait
                 head.seq, head.hash = seq, digest(values, seq, prev)
                 chained.append(event_model(pk=values["id"], seq=seq, prev_hash=prev, hash=head.hash))
             # One statement for the batch; the head lock keeps every other seal out meanwhile.
-            events.bulk_update(chained, ["seq", "prev_hash", "hash"])
+            _write_seals(event_model, using, chained)
             sealed += len(chained)
             if len(batch) < BATCH:
                 break
         head.save(update_fields=["seq", "hash"])
     return sealed
+
+
+def _write_seals(event_model, using: str, chained: list) -> None:
+    """Store the batch's places and hashes: on PostgreSQL one `UPDATE … FROM unnest(…)` (Django's bulk_update
+    builds a CASE per row and field, which cost 1 ms an event to compile); elsewhere bulk_update."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        event_model._base_manager.using(using).bulk_update(chained, ["seq", "prev_hash", "hash"])
+        return
+    table = connection.ops.quote_name(event_model._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET seq = v.seq, prev_hash = v.prev_hash, hash = v.hash "  # noqa: S608 - the model's table
+            "FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::text[]) AS v(id, seq, prev_hash, hash) "
+            f"WHERE {table}.id = v.id",
+            [
+                [event.pk for event in chained],
+                [event.seq for event in chained],
+                [event.prev_hash for event in chained],
+                [event.hash for event in chained],
+            ],
+        )
 
 
 @dataclass(frozen=True)
