@@ -162,7 +162,7 @@ def _regroup(case_id: int, lost: list[int], joined: list[tuple[int, int]], merge
         _mark(set(lost), False)
         return
     item, key = ClinicalItem._meta.db_table, ClinicalItemKey._meta.db_table
-    with connection.cursor() as cursor:
+    with bound_cursor() as cursor:
         if merged:
             groups_of, into_of = [group for group, _into in merged], [into for _group, into in merged]
             cursor.execute(
@@ -193,6 +193,16 @@ def _regroup(case_id: int, lost: list[int], joined: list[tuple[int, int]], merge
                 [row[2] for row in rows],
             ],
         )
+
+
+def bound_cursor():
+    """A PostgreSQL cursor that binds its parameters on the server, so that the statements run at every import
+    are prepared once per connection when the settings allow it (LAIHUA_DB_PREPARED_STATEMENTS), wrapped as
+    Django wraps its own cursors (its errors, the queries' log)."""
+    import psycopg
+
+    connection.ensure_connection()
+    return connection._prepare_cursor(psycopg.Cursor(connection.connection))
 
 
 def _shares_keys(rows) -> bool:

@@ -166,10 +166,15 @@ class ClinicalItemKey(models.Model):
     digest, once per case, with the first item of the group of items that carry it: to find the items of a
     case that are one item without reading them all."""
 
-    # by case: clinical_item_key_idx (case, digest) leads with it, so the key's own index is left out
-    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="+", db_index=False)
+    # A derived index of the items' `source_keys` (records.distinct writes it with the items and rebuilds it
+    # with `settle_case`): its rows go with their case and item through Django's cascades, and the database
+    # does not check its two foreign keys on every key an import writes (about 40 a document). By case:
+    # clinical_item_key_idx (case, digest) leads with it, so the key's own index is left out.
+    case = models.ForeignKey(
+        "cases.Case", on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     digest = models.CharField(max_length=32)  # blake2b-128 of the key, hex
-    item = models.ForeignKey(ClinicalItem, on_delete=models.CASCADE, related_name="keys")
+    item = models.ForeignKey(ClinicalItem, on_delete=models.CASCADE, related_name="keys", db_constraint=False)
 
     class Meta:
         indexes = [models.Index(fields=["case", "digest"], name="clinical_item_key_idx")]

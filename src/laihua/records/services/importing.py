@@ -395,10 +395,8 @@ def _store_on_postgresql(document, case, values, own, digests, check=None, event
     # one import at a time on a case: each decides its current items from what the one before committed
     lock = f"SELECT 1 FROM {Case._meta.db_table} WHERE id = %s FOR NO KEY UPDATE"
     # bound on the server (no quoting of the document's text into the statement) and prepared once per
-    # connection when the settings allow it (LAIHUA_DB_PREPARED_STATEMENTS); wrapped as Django wraps its own
-    # cursors (errors, the queries' log)
-    connection.ensure_connection()
-    with connection._prepare_cursor(psycopg.Cursor(connection.connection)) as cursor:
+    # connection when the settings allow it
+    with distinct.bound_cursor() as cursor:
         if check is None:
             cursor.execute(lock, [case.pk])
             cursor.execute(statement, params)

@@ -115,10 +115,12 @@ def test_the_foreign_keys_are_deferred_again_after_an_import(case, users):
         assert cursor.fetchall() == []
     services.import_document(users["clinician"], case, example_bytes("hl7-bundle-minimal.json"))
     missing = IpsDocument.objects.order_by("-pk").values_list("pk", flat=True).first() + 1000
-    with connection.cursor() as cursor:  # a row naming no case: accepted until the constraints are checked
+    with connection.cursor() as cursor:  # an item of no document: accepted until the constraints are checked
         cursor.execute(
-            "INSERT INTO records_clinicalitemkey (case_id, digest, item_id) VALUES (%s, %s, %s)",
-            [case.pk + 1000, "0" * 32, missing],
+            "INSERT INTO records_clinicalitem (document_id, patient_id, case_id, position, kind, resource_type,"
+            " text, codes, status, date, value, detail, source_keys, current)"
+            " VALUES (%s, %s, %s, 0, 'problem', 'Condition', 'x', '[]', '', '', '', '{}', '[]', true)",
+            [missing, case.patient_id, case.pk],
         )
         with pytest.raises(IntegrityError):
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
