@@ -78,7 +78,10 @@ class IpsDocument(models.Model):
             models.UniqueConstraint(
                 fields=["case", "identifier_system", "identifier_value", "content_hash"],
                 name="ips_document_once_per_case",
-            )
+            ),
+            # what an item's one foreign key names on PostgreSQL: its document, with the document's case and
+            # patient (migration records 0014)
+            models.UniqueConstraint(fields=["id", "case", "patient"], name="ips_document_case_patient"),
         ]
         indexes = [models.Index(fields=["case", "-created_at", "-id"], name="ips_document_case_newest_idx")]
 
@@ -94,12 +97,19 @@ class ClinicalItem(models.Model):
     """One problem, allergy, medication, immunization, result, procedure, device or vital sign of a
     document, with its original text and codes."""
 
-    document = models.ForeignKey(IpsDocument, on_delete=models.CASCADE, related_name="items")
+    # On PostgreSQL one foreign key checks these three together, (document, case, patient) against the
+    # document's (migration records 0014): an item is of its document's case and patient, and an import
+    # checks one key per item instead of three. Django's cascades remove items with any of the three.
+    document = models.ForeignKey(IpsDocument, on_delete=models.CASCADE, related_name="items", db_constraint=False)
     # by patient: clinical_item_patient_idx (patient, kind) leads with it, so the key's own index is left out
     patient = models.ForeignKey(
-        "patients.Patient", on_delete=models.CASCADE, related_name="clinical_items", db_index=False
+        "patients.Patient",
+        on_delete=models.CASCADE,
+        related_name="clinical_items",
+        db_index=False,
+        db_constraint=False,
     )
-    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="clinical_items")
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="clinical_items", db_constraint=False)
     kind = models.CharField(_("kind"), max_length=16, choices=ItemKind.choices)
     position = models.PositiveIntegerField(default=0)
     resource_type = models.CharField(max_length=40)

@@ -126,6 +126,26 @@ def test_the_foreign_keys_are_deferred_again_after_an_import(case, users):
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
+def test_an_item_is_of_its_documents_case_and_patient(case, users, hospital):
+    """On PostgreSQL one foreign key holds an item's document, case and patient together: an item that names
+    its document but another case is refused (at the commit, or here when the constraints are checked)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's composite foreign key")
+    from tests.builders import make_case
+
+    document, _created = services.import_document(users["clinician"], case, example_bytes("hl7-bundle-minimal.json"))
+    other = make_case(case.patient, hospital)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO records_clinicalitem (document_id, patient_id, case_id, position, kind, resource_type,"
+            " text, codes, status, date, value, detail, source_keys, current)"
+            " VALUES (%s, %s, %s, 99, 'problem', 'Condition', 'x', '[]', '', '', '', '{}', '[]', true)",
+            [document.pk, case.patient_id, other.pk],
+        )
+        with pytest.raises(IntegrityError):
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
 def test_the_garbage_collector_does_not_run_during_an_import_and_runs_after_it(case, users, minimal):
     """A document's parsed tree and its models are freed by reference counting; the cyclic collector,
     which would walk every object of the process, is paused for the import and resumes after it, refused
