@@ -2,6 +2,7 @@
 links and filters, without reading a stored document; the distinct items are decided when a document
 is stored; the exports are written as they are made and are the same as the whole ones."""
 
+import contextlib
 import copy
 import itertools
 import json
@@ -397,34 +398,48 @@ def test_the_export_writes_the_items_it_listed_even_if_one_stops_being_current_m
 # --- the migration of what was stored before -----------------------------------------------------------
 
 
-@pytest.mark.django_db(transaction=True)
-def test_the_migration_seals_stored_documents_and_decides_their_current_items(case):
-    import datetime
-
+@contextlib.contextmanager
+def migrated_back(before: list[tuple[str, str]]):
+    """The database migrated back to `before`, with its models of then; migrated to the latest afterwards.
+    The body calls `migrate(after)` itself once it has stored what the migration is to change."""
     from django.db.migrations.executor import MigrationExecutor
 
-    from laihua.kit import crypto
-
-    before = [("records", "0007_discharge_summaries_from_pipe_text")]
-    after = [("records", "0008_items_current_keys_sealed_documents")]
     executor = MigrationExecutor(connection)
     leaves = executor.loader.graph.leaf_nodes()
     executor.migrate(before)
     try:
-        old = executor.loader.project_state(before).apps
-        Document, Item = old.get_model("records", "IpsDocument"), old.get_model("records", "ClinicalItem")
-        place = {"patient_id": case.patient_id, "case_id": case.pk, "hospital_id": case.hospital_id}
-        text = '{"resourceType": "Bundle", "passport": "X1234567"}'
-        documents = [
-            Document.objects.create(
-                **place,
-                identifier_value=f"d{n}",
-                content=text,
-                content_hash=str(n),
-                timestamp=datetime.datetime(2026, 1, 1 + n, tzinfo=datetime.UTC),
-            )
-            for n in range(2)
-        ]
+        yield executor.loader.project_state(before).apps, lambda after: MigrationExecutor(connection).migrate(after)
+    finally:
+        MigrationExecutor(connection).migrate(leaves)
+
+
+def old_documents(apps, case, count: int, content: str) -> list:
+    """`count` documents of the case, a day apart from 2026-01-01, stored with the models of `apps`."""
+    import datetime
+
+    Document = apps.get_model("records", "IpsDocument")
+    return [
+        Document.objects.create(
+            patient_id=case.patient_id,
+            case_id=case.pk,
+            hospital_id=case.hospital_id,
+            identifier_value=f"d{n}",
+            content=content,
+            content_hash=str(n),
+            timestamp=datetime.datetime(2026, 1, 1 + n, tzinfo=datetime.UTC),
+        )
+        for n in range(count)
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_seals_stored_documents_and_decides_their_current_items(case):
+    from laihua.kit import crypto
+
+    text = '{"resourceType": "Bundle", "passport": "X1234567"}'
+    with migrated_back([("records", "0007_discharge_summaries_from_pipe_text")]) as (old, migrate):
+        Item = old.get_model("records", "ClinicalItem")
+        documents = old_documents(old, case, 2, text)
 
         def item(document, position, keys):
             return Item.objects.create(
@@ -442,8 +457,7 @@ def test_the_migration_seals_stored_documents_and_decides_their_current_items(ca
             item(documents[0], 1, ["url:b"]),
             item(documents[1], 0, ["url:a"]),
         )
-        executor = MigrationExecutor(connection)
-        executor.migrate(after)
+        migrate([("records", "0008_items_current_keys_sealed_documents")])
         with connection.cursor() as cursor:
             cursor.execute("SELECT content FROM records_ipsdocument")
             assert all(row[0].startswith(crypto.SEALED_PREFIX) for row in cursor.fetchall())
@@ -451,43 +465,20 @@ def test_the_migration_seals_stored_documents_and_decides_their_current_items(ca
         assert set(ClinicalItem.objects.filter(current=True).values_list("pk", flat=True)) == {alone, newer}
         assert older not in set(ClinicalItem.objects.filter(current=True).values_list("pk", flat=True))
         assert ClinicalItemKey.objects.count() == 3
-    finally:
-        executor = MigrationExecutor(connection)
-        executor.migrate(leaves)
 
 
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_groups_the_items_that_are_one_under_their_first_item(case):
     """Before 0012 every item held its own keys; after it each key is kept once with the first item of its
     group, the group's other items name that first item, and the same items are current."""
-    import datetime
-
-    from django.db.migrations.executor import MigrationExecutor
-
-    before = [("records", "0011_transfer_code_address")]
-    after = [("records", "0012_item_keys_held_by_current_items")]
-    executor = MigrationExecutor(connection)
-    leaves = executor.loader.graph.leaf_nodes()
-    executor.migrate(before)
-    try:
-        old = executor.loader.project_state(before).apps
-        Document, Item = old.get_model("records", "IpsDocument"), old.get_model("records", "ClinicalItem")
-        Key = old.get_model("records", "ClinicalItemKey")
-        place = {"patient_id": case.patient_id, "case_id": case.pk, "hospital_id": case.hospital_id}
-        documents = [
-            Document.objects.create(
-                **place,
-                identifier_value=f"d{n}",
-                content="{}",
-                content_hash=str(n),
-                timestamp=datetime.datetime(2026, 1, 1 + n, tzinfo=datetime.UTC),
-            )
-            for n in range(3)
-        ]
+    with migrated_back([("records", "0011_transfer_code_address")]) as (old, migrate):
+        Item, Key = old.get_model("records", "ClinicalItem"), old.get_model("records", "ClinicalItemKey")
+        documents = old_documents(old, case, 3, "{}")
 
         def item(document, position, keys, current):
             pk = Item.objects.create(
-                **{k: v for k, v in place.items() if k != "hospital_id"},
+                patient_id=case.patient_id,
+                case_id=case.pk,
                 document=document,
                 kind="problem",
                 position=position,
@@ -504,8 +495,7 @@ def test_the_migration_groups_the_items_that_are_one_under_their_first_item(case
         alone = item(documents[0], 1, ["url:b"], True)
         second = item(documents[1], 0, ["url:a", "id:x"], False)
         last = item(documents[2], 0, ["id:x"], True)
-        executor = MigrationExecutor(connection)
-        executor.migrate(after)
+        migrate([("records", "0012_item_keys_held_by_current_items")])
         held = dict(ClinicalItemKey.objects.values_list("digest", "item_id"))
         assert held == {
             distinct.digest("url:a"): first,
@@ -515,6 +505,3 @@ def test_the_migration_groups_the_items_that_are_one_under_their_first_item(case
         anchors = dict(ClinicalItem.objects.values_list("pk", "anchor"))
         assert anchors == {first: None, alone: None, second: first, last: first}
         assert set(ClinicalItem.objects.filter(current=True).values_list("pk", flat=True)) == {alone, last}
-    finally:
-        executor = MigrationExecutor(connection)
-        executor.migrate(leaves)
