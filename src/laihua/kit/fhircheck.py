@@ -84,6 +84,8 @@ class _Helper:
         self.lock = threading.Lock()
 
     def close(self) -> None:
+        if self.pid != os.getpid():  # a forked child's copy: the helper is its parent's to close
+            return
         try:
             self.connection.close()
         finally:
@@ -91,6 +93,10 @@ class _Helper:
             if self.process.is_alive():
                 self.process.kill()
 
+
+# How long an import waits for the helper's verdict before it drops the helper and checks in its own process
+# (a document takes the helper tens of milliseconds).
+WAIT_SECONDS = 60
 
 _guard = threading.Lock()
 _helper: _Helper | None = None
@@ -158,6 +164,8 @@ class Check:
         helper, self.helper = self.helper, None
         if helper is not None:
             try:
+                if not helper.connection.poll(WAIT_SECONDS):
+                    raise TimeoutError  # a helper stuck or stopped: dropped, and the check made here
                 status, value = helper.connection.recv()
             except (EOFError, OSError):
                 _drop(helper)

@@ -80,6 +80,22 @@ def test_a_helper_killed_between_imports_or_during_one_changes_no_verdict(case, 
 
 
 @pytest.mark.skipif(not HELPER, reason="one core: the check runs in the importing process")
+def test_a_helper_that_does_not_answer_is_dropped_and_the_check_made_in_place(case, users, minimal, monkeypatch):
+    services.import_document(users["clinician"], case, example_bytes("hl7-bundle-minimal.json"))
+    stuck = fhircheck._get()
+    os.kill(stuck.process.pid, signal.SIGSTOP)
+    monkeypatch.setattr(fhircheck, "WAIT_SECONDS", 0.5)
+    with pytest.raises(ips.IpsInvalid) as caught:
+        services.import_document(users["clinician"], case, as_bytes(broken(minimal)))
+    assert "Bundle.entry[2].resource.colour" in {i["expression"] for i in caught.value.issues}
+    stuck.process.join(5)
+    assert not stuck.process.is_alive()  # killed, not left stopped
+    assert (
+        fhircheck._get() is not stuck and fhircheck.start(text=example_bytes("hl7-bundle-minimal.json")).errors() == []
+    )
+
+
+@pytest.mark.skipif(not HELPER, reason="one core: the check runs in the importing process")
 def test_an_import_refused_before_it_reads_the_check_leaves_the_helper_free(case, users):
     someone_else = example_bytes("hl7-bundle-minimal.json")
     case.patient.date_of_birth = case.patient.date_of_birth.replace(year=1901)
